@@ -120,7 +120,7 @@ class NvmlSource:
     def nvml(self) -> Any:
         if self._nvml is None:
             try:
-                import pynvml  # noqa: PLC0415 - optional at import time of the agent
+                import pynvml
             except ImportError as exc:
                 raise NvmlUnavailable("nvidia-ml-py (module pynvml) is not installed") from exc
             self._nvml = pynvml
@@ -225,14 +225,14 @@ class NvmlSource:
     def _shutdown(self) -> None:
         try:
             self.nvml.nvmlShutdown()
-        except Exception:  # noqa: BLE001 - best effort on the way out
+        except Exception:
             log.debug("nvmlShutdown failed", exc_info=True)
 
     def close(self) -> None:
         if self._events is not None:
             try:
                 self.nvml.nvmlEventSetFree(self._events)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.debug("nvmlEventSetFree failed", exc_info=True)
             self._events = None
         if self.handle is not None:
@@ -291,7 +291,7 @@ class GpuMonitor:
         while not self._stop.is_set():
             try:
                 self.sample_now()
-            except Exception:  # noqa: BLE001 - a sampling hiccup must not kill the agent
+            except Exception:
                 log.exception("GPU sampling failed")
             self._stop.wait(self.interval_s)
 

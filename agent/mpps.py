@@ -154,7 +154,7 @@ class MppsReceiver:
             try:
                 usage = self.gpu_usage(attrs.get("created_t", started.timestamp()),
                                        attrs["final_t"])
-            except Exception:  # noqa: BLE001 - no GPU numbers beats no procedure
+            except Exception:
                 log.exception("GPU usage lookup failed; reporting 0")
         ctdivol = _max_decimal(ds, 0x00189345)
         data = {
@@ -197,7 +197,7 @@ class MppsReceiver:
             except AttributeError:
                 calling = None
             return self.create(str(uid) if uid else None, attrs, calling_ae=calling)
-        except Exception:  # noqa: BLE001 - answer the modality, never crash the SCP
+        except Exception:
             log.exception("N-CREATE failed")
             return PROCESSING_FAILURE, None
 
@@ -205,7 +205,7 @@ class MppsReceiver:
         try:
             uid = event.request.RequestedSOPInstanceUID
             return self.set(str(uid) if uid else None, event.modification_list)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("N-SET failed")
             return PROCESSING_FAILURE, None
 

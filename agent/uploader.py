@@ -162,7 +162,7 @@ class Uploader:
             return BatchOutcome("retry", sent=len(events), status_code=200, error=error)
         done: list[int] = []
         rejected: dict[int, str] = {}
-        counts = {s: 0 for s in ACK_STATUSES}
+        counts = dict.fromkeys(ACK_STATUSES, 0)
         for item in results:
             if not isinstance(item, dict):
                 continue
