@@ -38,10 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     common(sim)
     sim.add_argument("--modality", required=True, type=str.upper, choices=["CT", "MR", "MRI"])
     sim.add_argument("--days", type=float, help="back-fill this many days ending now")
-    sim.add_argument("--realtime", action="store_true",
-                     help="emit events as (simulated) time passes instead of back-filling")
-    sim.add_argument("--speed", type=float, default=1.0,
-                     help="real-time speed-up; with --days replays the last N days up to now")
+    sim.add_argument(
+        "--realtime", action="store_true", help="emit events as (simulated) time passes instead of back-filling"
+    )
+    sim.add_argument(
+        "--speed", type=float, default=1.0, help="real-time speed-up; with --days replays the last N days up to now"
+    )
     sim.add_argument("--seed", type=int)
     sim.add_argument("--tz", help="IANA time zone of the site (opening hours); default local")
     sim.add_argument("--heartbeat-every", type=int, default=300, metavar="SECONDS")
@@ -79,8 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_mpps(args: argparse.Namespace) -> int:
-    cfg = _config(args, mpps=True, mpps_port=args.port, mpps_host=args.host,
-                  mpps_ae_title=args.ae_title)
+    cfg = _config(args, mpps=True, mpps_port=args.port, mpps_host=args.host, mpps_ae_title=args.ae_title)
     setup_logging(args.log_level, secret=cfg.secret)
     upload = not args.no_upload
     if upload and not (cfg.url and cfg.key_id and cfg.secret):
@@ -102,26 +103,48 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     with Spool(cfg.spool) as spool:
         uploader = None
         if upload:
-            uploader = Uploader(url=cfg.url, key_id=cfg.key_id, secret=cfg.secret, spool=spool,
-                                batch_size=cfg.batch_size, timeout_s=cfg.timeout_s,
-                                backoff_base_s=cfg.backoff_base_s,
-                                backoff_cap_s=cfg.backoff_cap_s)
+            uploader = Uploader(
+                url=cfg.url,
+                key_id=cfg.key_id,
+                secret=cfg.secret,
+                spool=spool,
+                batch_size=cfg.batch_size,
+                timeout_s=cfg.timeout_s,
+                backoff_base_s=cfg.backoff_base_s,
+                backoff_cap_s=cfg.backoff_cap_s,
+            )
         if not args.realtime:
-            counts = simulate.backfill(spool, modality=args.modality, days=args.days,
-                                       device_id=cfg.device_id, seed=args.seed, tz=tz,
-                                       heartbeat_every_s=args.heartbeat_every)
-            log.info("spooled %d procedure(s), %d heartbeat(s); spool depth %d",
-                     counts["procedure"], counts["heartbeat"], spool.depth())
+            counts = simulate.backfill(
+                spool,
+                modality=args.modality,
+                days=args.days,
+                device_id=cfg.device_id,
+                seed=args.seed,
+                tz=tz,
+                heartbeat_every_s=args.heartbeat_every,
+            )
+            log.info(
+                "spooled %d procedure(s), %d heartbeat(s); spool depth %d",
+                counts["procedure"],
+                counts["heartbeat"],
+                spool.depth(),
+            )
             if uploader is not None:
                 report = uploader.drain()
-                log.info("uploaded: accepted=%d duplicate=%d rejected=%d; left %d",
-                         report.accepted, report.duplicate, report.rejected, spool.depth())
+                log.info(
+                    "uploaded: accepted=%d duplicate=%d rejected=%d; left %d",
+                    report.accepted,
+                    report.duplicate,
+                    report.rejected,
+                    spool.depth(),
+                )
                 return 1 if report.fatal else 0
             return 0
         stop = threading.Event()
         kick = threading.Event()
         thread = None
         if uploader is not None:
+
             def loop() -> None:
                 while not stop.is_set():
                     report = uploader.drain(stop=stop)
@@ -129,13 +152,22 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                         stop.wait(cfg.fatal_pause_s)
                     kick.wait(cfg.upload_interval_s)
                     kick.clear()
+
             thread = threading.Thread(target=loop, name="uploader", daemon=True)
             thread.start()
         try:
-            n = simulate.realtime(spool, modality=args.modality, device_id=cfg.device_id,
-                                  speed=args.speed, days=args.days, seed=args.seed, tz=tz,
-                                  heartbeat_every_s=args.heartbeat_every, stop=stop,
-                                  on_event=lambda ev, seq: kick.set())
+            n = simulate.realtime(
+                spool,
+                modality=args.modality,
+                device_id=cfg.device_id,
+                speed=args.speed,
+                days=args.days,
+                seed=args.seed,
+                tz=tz,
+                heartbeat_every_s=args.heartbeat_every,
+                stop=stop,
+                on_event=lambda ev, seq: kick.set(),
+            )
             log.info("simulation finished: %d event(s)", n)
             if uploader is not None:
                 stop.set()

@@ -18,12 +18,20 @@ EQUIPMENT_FAILURE = "110501"
 
 # Fields of `data` that are Decimal quantities (sent as strings).
 DECIMAL_FIELDS = frozenset(
-    {"dlp_mgycm", "ctdivol_mgy", "gpu_seconds", "gpu_energy_j", "gpu_power_w",
-     "gpu_energy_total_j"}
+    {"dlp_mgycm", "ctdivol_mgy", "gpu_seconds", "gpu_energy_j", "gpu_power_w", "gpu_energy_total_j"}
 )
 INT_FIELDS = frozenset(
-    {"series_count", "image_count", "uptime_s", "gpu_util_pct", "gpu_temp_c",
-     "gpu_mem_used_bytes", "gpu_mem_total_bytes", "xid_errors", "ecc_errors"}
+    {
+        "series_count",
+        "image_count",
+        "uptime_s",
+        "gpu_util_pct",
+        "gpu_temp_c",
+        "gpu_mem_used_bytes",
+        "gpu_mem_total_bytes",
+        "xid_errors",
+        "ecc_errors",
+    }
 )
 
 
@@ -128,9 +136,9 @@ def _default(value: Any) -> Any:
 
 
 def dumps(payload: Any) -> bytes:
-    return json.dumps(
-        payload, default=_default, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return json.dumps(payload, default=_default, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
+        "utf-8"
+    )
 
 
 def encode_body(events: list[Event] | list[dict[str, Any]]) -> bytes:

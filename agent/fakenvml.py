@@ -47,8 +47,7 @@ class SimulatedNvml:
     NVML_VOLATILE_ECC = 0
     NVML_AGGREGATE_ECC = 1
     nvmlEventTypeXidCriticalError = 0x8
-    MESSAGES = {3: "Not Supported", 9: "Driver Not Loaded", 10: "Timeout",
-                12: "NVML Shared Library Not Found"}
+    MESSAGES = {3: "Not Supported", 9: "Driver Not Loaded", 10: "Timeout", 12: "NVML Shared Library Not Found"}
 
     def __init__(
         self,
@@ -133,7 +132,7 @@ class SimulatedNvml:
 
     def nvmlDeviceGetPowerUsage(self, handle: Any) -> int:
         self._check()
-        return int(round(self.power_w * 1000))
+        return round(self.power_w * 1000)
 
     def nvmlDeviceGetTotalEnergyConsumption(self, handle: Any) -> int:
         self._check()
@@ -150,8 +149,7 @@ class SimulatedNvml:
 
     def nvmlDeviceGetMemoryInfo(self, handle: Any, version: Any = None) -> Any:
         self._check()
-        return SimpleNamespace(total=self.mem_total, used=self.mem_used,
-                               free=self.mem_total - self.mem_used)
+        return SimpleNamespace(total=self.mem_total, used=self.mem_used, free=self.mem_total - self.mem_used)
 
     def nvmlDeviceGetTotalEccErrors(self, handle: Any, error_type: int, counter_type: int) -> int:
         self._check()
@@ -176,8 +174,7 @@ class SimulatedNvml:
         self._check()
         if not self._xid_queue:
             raise NVMLError(self.NVML_ERROR_TIMEOUT)
-        return SimpleNamespace(eventType=self.nvmlEventTypeXidCriticalError,
-                               eventData=self._xid_queue.popleft())
+        return SimpleNamespace(eventType=self.nvmlEventTypeXidCriticalError, eventData=self._xid_queue.popleft())
 
     def nvmlEventSetFree(self, event_set: Any) -> None:
         return None

@@ -47,7 +47,9 @@ def spool_record(spool: Spool, record: Any, *, device_id: str) -> int:
     if kind == "procedure" and not key:
         raise EventError("a procedure needs its idempotency_key (the MPPS SOP Instance UID)")
     return spool.append(
-        kind=kind, data=data, occurred_at=when,
+        kind=kind,
+        data=data,
+        occurred_at=when,
         idempotency_key=str(key) if key else (lambda seq: f"hb-{device_id}-{seq}"),
     )
 
@@ -97,8 +99,7 @@ class JsonlTailer:
                     spooled += 1
                 except (ValueError, EventError) as exc:
                     self.skipped += 1
-                    log.warning("%s: skipped invalid line at byte %d: %s",
-                                self.path, position - len(raw), exc)
+                    log.warning("%s: skipped invalid line at byte %d: %s", self.path, position - len(raw), exc)
             self.spool.set_meta(self._meta_key, f"{inode}:{position}")
         return spooled
 

@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import pairwise
 from types import ModuleType
 from typing import Any
 
@@ -82,7 +83,7 @@ def usage_between(samples: Iterable[GpuSample], start: float, end: float) -> Usa
     busy = Decimal(0)
     energy_mj = Decimal(0)
     used = 0
-    for a, b in zip(pts, pts[1:], strict=False):
+    for a, b in pairwise(pts):
         if b.t <= a.t:
             continue
         lo, hi = max(a.t, start), min(b.t, end)
@@ -103,8 +104,7 @@ def usage_between(samples: Iterable[GpuSample], start: float, end: float) -> Usa
 class NvmlSource:
     """Reads one GPU. `open()` raises NvmlUnavailable with a clear reason."""
 
-    def __init__(self, *, nvml: Any = None, index: int = 0,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, *, nvml: Any = None, index: int = 0, clock: Callable[[], float] = time.time) -> None:
         self._nvml = nvml
         self.index = index
         self.clock = clock
@@ -138,8 +138,7 @@ class NvmlSource:
                     "on this machine; GPU seconds and energy will be reported as 0"
                 ) from exc
             if code == getattr(nv, "NVML_ERROR_DRIVER_NOT_LOADED", 9):
-                raise NvmlUnavailable("NVIDIA driver is not loaded (NVML: driver not loaded)"
-                                      ) from exc
+                raise NvmlUnavailable("NVIDIA driver is not loaded (NVML: driver not loaded)") from exc
             raise NvmlUnavailable(f"nvmlInit failed: {exc}") from exc
         try:
             count = nv.nvmlDeviceGetCount()
@@ -212,14 +211,20 @@ class NvmlSource:
             power_mw=_int(self._opt("power", nv.nvmlDeviceGetPowerUsage, h)),
             energy_mj=_int(self._opt("energy", nv.nvmlDeviceGetTotalEnergyConsumption, h)),
             util_pct=None if util is None else int(util.gpu),
-            temp_c=_int(self._opt("temperature", nv.nvmlDeviceGetTemperature, h,
-                                  getattr(nv, "NVML_TEMPERATURE_GPU", 0))),
+            temp_c=_int(
+                self._opt("temperature", nv.nvmlDeviceGetTemperature, h, getattr(nv, "NVML_TEMPERATURE_GPU", 0))
+            ),
             mem_used_bytes=None if mem is None else int(mem.used),
             mem_total_bytes=None if mem is None else int(mem.total),
-            ecc_uncorrected=_int(self._opt(
-                "ecc", nv.nvmlDeviceGetTotalEccErrors, h,
-                getattr(nv, "NVML_MEMORY_ERROR_TYPE_UNCORRECTED", 1),
-                getattr(nv, "NVML_VOLATILE_ECC", 0))),
+            ecc_uncorrected=_int(
+                self._opt(
+                    "ecc",
+                    nv.nvmlDeviceGetTotalEccErrors,
+                    h,
+                    getattr(nv, "NVML_MEMORY_ERROR_TYPE_UNCORRECTED", 1),
+                    getattr(nv, "NVML_VOLATILE_ECC", 0),
+                )
+            ),
         )
 
     def _shutdown(self) -> None:
@@ -259,8 +264,7 @@ def heartbeat_data(sample: GpuSample | None, *, uptime_s: int, xid_errors: int) 
 class GpuMonitor:
     """Samples an NvmlSource in a thread and answers 'GPU usage between t0 and t1'."""
 
-    def __init__(self, source: NvmlSource, *, interval_s: float = 1.0,
-                 keep_s: float = 12 * 3600) -> None:
+    def __init__(self, source: NvmlSource, *, interval_s: float = 1.0, keep_s: float = 12 * 3600) -> None:
         self.source = source
         self.interval_s = interval_s
         self._samples: deque[GpuSample] = deque(maxlen=max(10, int(keep_s / interval_s)))
@@ -306,8 +310,7 @@ class GpuMonitor:
             self._thread.join(timeout=5)
 
 
-def open_monitor(*, nvml: ModuleType | Any = None, index: int = 0,
-                 interval_s: float = 1.0) -> GpuMonitor | None:
+def open_monitor(*, nvml: ModuleType | Any = None, index: int = 0, interval_s: float = 1.0) -> GpuMonitor | None:
     """A started monitor, or None (with the reason logged) when NVML is unavailable."""
     try:
         source = NvmlSource(nvml=nvml, index=index).open()

@@ -69,9 +69,7 @@ class MppsReceiver:
 
     # -- the state machine -------------------------------------------------------------
 
-    def create(
-        self, uid: str | None, attrs: Dataset, *, calling_ae: str | None = None
-    ) -> tuple[int, Dataset | None]:
+    def create(self, uid: str | None, attrs: Dataset, *, calling_ae: str | None = None) -> tuple[int, Dataset | None]:
         status = str(attrs.get("PerformedProcedureStepStatus", "") or "").strip().upper()
         if not status:
             return MISSING_ATTRIBUTE, None
@@ -83,8 +81,7 @@ class MppsReceiver:
             uid = str(generate_uid())
             response.AffectedSOPInstanceUID = uid
         with self._lock:
-            stored = {"ds": attrs.to_json_dict(), "created_t": self.clock(),
-                      "calling_ae": calling_ae}
+            stored = {"ds": attrs.to_json_dict(), "created_t": self.clock(), "calling_ae": calling_ae}
             if not self.spool.step_put(uid, IN_PROGRESS, stored, create=True):
                 log.warning("N-CREATE %s refused: duplicate SOP Instance UID", uid)
                 return DUPLICATE_SOP_INSTANCE, None
@@ -120,9 +117,7 @@ class MppsReceiver:
                 return INVALID_ATTRIBUTE_VALUE, None
             with self.spool.transaction():
                 self.spool.step_put(uid, status, attrs, create=False)
-                seq = self.spool.append(
-                    kind="procedure", data=data, occurred_at=ended, idempotency_key=uid
-                )
+                seq = self.spool.append(kind="procedure", data=data, occurred_at=ended, idempotency_key=uid)
         log.info("MPPS %s %s → procedure event seq=%d", uid, status, seq)
         return SUCCESS, Dataset()
 
@@ -131,12 +126,10 @@ class MppsReceiver:
     def procedure_data(self, ds: Dataset, attrs: dict[str, Any]) -> tuple[dict[str, Any], datetime]:
         status = str(ds.PerformedProcedureStepStatus).strip().upper()
         tz = self._dataset_tz(ds)
-        started = _dicom_dt(ds.get("PerformedProcedureStepStartDate"),
-                            ds.get("PerformedProcedureStepStartTime"), tz)
+        started = _dicom_dt(ds.get("PerformedProcedureStepStartDate"), ds.get("PerformedProcedureStepStartTime"), tz)
         if started is None:
             raise EventError("missing Performed Procedure Step Start Date/Time")
-        ended = _dicom_dt(ds.get("PerformedProcedureStepEndDate"),
-                          ds.get("PerformedProcedureStepEndTime"), tz)
+        ended = _dicom_dt(ds.get("PerformedProcedureStepEndDate"), ds.get("PerformedProcedureStepEndTime"), tz)
         if ended is None:
             # Standard says a final N-SET carries the end; lenient: use the receipt time.
             log.warning("final N-SET without end date/time; using time of receipt")
@@ -152,8 +145,7 @@ class MppsReceiver:
         usage = ZERO_USAGE
         if self.gpu_usage is not None:
             try:
-                usage = self.gpu_usage(attrs.get("created_t", started.timestamp()),
-                                       attrs["final_t"])
+                usage = self.gpu_usage(attrs.get("created_t", started.timestamp()), attrs["final_t"])
             except Exception:
                 log.exception("GPU usage lookup failed; reporting 0")
         ctdivol = _max_decimal(ds, 0x00189345)
@@ -172,8 +164,7 @@ class MppsReceiver:
             "ctdivol_mgy": ctdivol,
             "gpu_seconds": usage.gpu_seconds,
             "gpu_energy_j": usage.energy_j,
-            "station_ae": str(ds.get("PerformedStationAETitle", "") or "").strip()
-            or attrs.get("calling_ae") or None,
+            "station_ae": str(ds.get("PerformedStationAETitle", "") or "").strip() or attrs.get("calling_ae") or None,
         }
         return data, ended
 
@@ -243,8 +234,9 @@ def _dicom_dt(date: Any, tm: Any, tz: tzinfo) -> datetime | None:
     if not main.isdigit():
         return None
     micro = int((frac + "000000")[:6]) if frac.isdigit() else 0
-    return datetime(int(d[:4]), int(d[4:6]), int(d[6:8]), int(main[:2]), int(main[2:4]),
-                    int(main[4:6]), micro, tzinfo=tz)
+    return datetime(
+        int(d[:4]), int(d[4:6]), int(d[6:8]), int(main[:2]), int(main[2:4]), int(main[4:6]), micro, tzinfo=tz
+    )
 
 
 def _cpt_code(ds: Dataset) -> str | None:

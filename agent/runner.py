@@ -30,8 +30,9 @@ def host_uptime_s(started_monotonic: float) -> int:
 
 
 class Agent:
-    def __init__(self, config: AgentConfig, *, nvml: Any = None, upload: bool = True,
-                 session: requests.Session | None = None) -> None:
+    def __init__(
+        self, config: AgentConfig, *, nvml: Any = None, upload: bool = True, session: requests.Session | None = None
+    ) -> None:
         self.config = config
         self.nvml = nvml
         self.upload = upload
@@ -52,13 +53,17 @@ class Agent:
         if self.upload:
             cfg.validate_upload()
         self.spool = Spool(cfg.spool)
-        log.info("spool %s: %d event(s) waiting, last seq %d", cfg.spool, self.spool.depth(),
-                 self.spool.last_seq())
+        log.info("spool %s: %d event(s) waiting, last seq %d", cfg.spool, self.spool.depth(), self.spool.last_seq())
         if self.upload:
             self.uploader = Uploader(
-                url=cfg.url, key_id=cfg.key_id, secret=cfg.secret, spool=self.spool,
-                batch_size=cfg.batch_size, timeout_s=cfg.timeout_s,
-                backoff_base_s=cfg.backoff_base_s, backoff_cap_s=cfg.backoff_cap_s,
+                url=cfg.url,
+                key_id=cfg.key_id,
+                secret=cfg.secret,
+                spool=self.spool,
+                batch_size=cfg.batch_size,
+                timeout_s=cfg.timeout_s,
+                backoff_base_s=cfg.backoff_base_s,
+                backoff_cap_s=cfg.backoff_cap_s,
                 session=self.session,
             )
             self._thread("uploader", self._upload_loop)
@@ -73,14 +78,13 @@ class Agent:
                 self.monitor = GpuMonitor(source, interval_s=cfg.sample_interval_s).start()
                 self._thread("heartbeat", self._heartbeat_loop)
         if cfg.mpps:
-            receiver = MppsReceiver(self.spool, gpu_usage=self._gpu_usage,
-                                    local_tz=cfg.timezone or None)
-            self.mpps_server = start_server(receiver, host=cfg.mpps_host, port=cfg.mpps_port,
-                                            ae_title=cfg.mpps_ae_title)
+            receiver = MppsReceiver(self.spool, gpu_usage=self._gpu_usage, local_tz=cfg.timezone or None)
+            self.mpps_server = start_server(
+                receiver, host=cfg.mpps_host, port=cfg.mpps_port, ae_title=cfg.mpps_ae_title
+            )
         if cfg.jsonl_path:
             tailer = JsonlTailer(cfg.jsonl_path, self.spool, device_id=cfg.device_id)
-            self._thread("jsonl", lambda: tailer.run(self.stop_event,
-                                                     interval_s=cfg.jsonl_poll_s))
+            self._thread("jsonl", lambda: tailer.run(self.stop_event, interval_s=cfg.jsonl_poll_s))
         return self
 
     def _thread(self, name: str, target: Any) -> None:
@@ -119,7 +123,7 @@ class Agent:
 
     def _gpu_usage(self, start: float, end: float) -> Usage:
         if self.monitor is None:
-            from agent.gpu import ZERO_USAGE  # noqa: PLC0415
+            from agent.gpu import ZERO_USAGE
 
             return ZERO_USAGE
         return self.monitor.usage(start, end)
@@ -130,8 +134,9 @@ class Agent:
         xid = self.monitor.source.xid_errors if self.monitor is not None else 0
         data = heartbeat_data(sample, uptime_s=host_uptime_s(self._t0), xid_errors=xid)
         device = self.config.device_id
-        seq = self.spool.append(kind="heartbeat", data=data, occurred_at=datetime.now(UTC),
-                                idempotency_key=lambda s: f"hb-{device}-{s}")
+        seq = self.spool.append(
+            kind="heartbeat", data=data, occurred_at=datetime.now(UTC), idempotency_key=lambda s: f"hb-{device}-{s}"
+        )
         self.kick.set()
         return seq
 
@@ -139,7 +144,7 @@ class Agent:
         while not self.stop_event.is_set():
             try:
                 self.heartbeat_now()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("heartbeat failed")
             self.stop_event.wait(self.config.heartbeat_interval_s)
 
@@ -148,12 +153,11 @@ class Agent:
         while not self.stop_event.is_set():
             try:
                 report = self.uploader.drain(stop=self.stop_event)
-            except Exception:  # noqa: BLE001 - keep the loop alive; events stay spooled
+            except Exception:
                 log.exception("upload loop error")
                 report = None
             if report is not None and report.fatal is not None:
-                log.error("uploads paused for %.0f s after %s", self.config.fatal_pause_s,
-                          report.fatal.error)
+                log.error("uploads paused for %.0f s after %s", self.config.fatal_pause_s, report.fatal.error)
                 self.stop_event.wait(self.config.fatal_pause_s)
                 continue
             self.kick.wait(self.config.upload_interval_s)

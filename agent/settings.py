@@ -69,27 +69,41 @@ class AgentConfig:
 
 # TOML section.key → field name
 _TOML_MAP = {
-    ("platform", "url"): "url", ("platform", "key_id"): "key_id",
-    ("platform", "secret"): "secret", ("platform", "batch_size"): "batch_size",
-    ("platform", "timeout_s"): "timeout_s", ("platform", "backoff_base_s"): "backoff_base_s",
+    ("platform", "url"): "url",
+    ("platform", "key_id"): "key_id",
+    ("platform", "secret"): "secret",
+    ("platform", "batch_size"): "batch_size",
+    ("platform", "timeout_s"): "timeout_s",
+    ("platform", "backoff_base_s"): "backoff_base_s",
     ("platform", "backoff_cap_s"): "backoff_cap_s",
     ("platform", "upload_interval_s"): "upload_interval_s",
     ("platform", "fatal_pause_s"): "fatal_pause_s",
     ("spool", "path"): "spool",
-    ("device", "id"): "device_id", ("device", "timezone"): "timezone",
-    ("gpu", "enabled"): "gpu", ("gpu", "index"): "gpu_index",
+    ("device", "id"): "device_id",
+    ("device", "timezone"): "timezone",
+    ("gpu", "enabled"): "gpu",
+    ("gpu", "index"): "gpu_index",
     ("gpu", "sample_interval_s"): "sample_interval_s",
     ("gpu", "heartbeat_interval_s"): "heartbeat_interval_s",
-    ("mpps", "enabled"): "mpps", ("mpps", "host"): "mpps_host", ("mpps", "port"): "mpps_port",
+    ("mpps", "enabled"): "mpps",
+    ("mpps", "host"): "mpps_host",
+    ("mpps", "port"): "mpps_port",
     ("mpps", "ae_title"): "mpps_ae_title",
-    ("jsonl", "path"): "jsonl_path", ("jsonl", "poll_interval_s"): "jsonl_poll_s",
+    ("jsonl", "path"): "jsonl_path",
+    ("jsonl", "poll_interval_s"): "jsonl_poll_s",
 }
-_ENV_MAP = {"MEDRWA_URL": "url", "MEDRWA_KEY_ID": "key_id", "MEDRWA_SECRET": "secret",
-            "MEDRWA_SPOOL": "spool", "MEDRWA_DEVICE_ID": "device_id"}
+_ENV_MAP = {
+    "MEDRWA_URL": "url",
+    "MEDRWA_KEY_ID": "key_id",
+    "MEDRWA_SECRET": "secret",
+    "MEDRWA_SPOOL": "spool",
+    "MEDRWA_DEVICE_ID": "device_id",
+}
 
 
-def load_config(path: str | Path | None = None, *, env: Mapping[str, str] | None = None,
-                **overrides: Any) -> AgentConfig:
+def load_config(
+    path: str | Path | None = None, *, env: Mapping[str, str] | None = None, **overrides: Any
+) -> AgentConfig:
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
     if path:

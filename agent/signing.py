@@ -30,9 +30,7 @@ def sign(secret: str | bytes, timestamp: int, body: bytes) -> str:
     return f"{SIGNATURE_VERSION}={digest}"
 
 
-def signed_headers(
-    *, key_id: str, secret: str | bytes, body: bytes, timestamp: int | None = None
-) -> dict[str, str]:
+def signed_headers(*, key_id: str, secret: str | bytes, body: bytes, timestamp: int | None = None) -> dict[str, str]:
     """All headers for one signed request (Content-Type included)."""
     ts = int(time.time()) if timestamp is None else timestamp
     return {

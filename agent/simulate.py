@@ -69,7 +69,11 @@ class Profile:
 
 
 CT = Profile(
-    modality="CT", rate_per_hour=2.34, hours_per_day=14.0, opens_at_h=7.0, min_gap_min=3.0,
+    modality="CT",
+    rate_per_hour=2.34,
+    hours_per_day=14.0,
+    opens_at_h=7.0,
+    min_gap_min=3.0,
     station_ae="CT01",
     exams=(
         Exam("74177", 0.30, (15, 4, 8, 30), (3, 6), (600, 1500), (60, 180), (8, 18), (40, 65)),
@@ -80,7 +84,11 @@ CT = Profile(
     ),
 )
 MR = Profile(
-    modality="MR", rate_per_hour=1.8, hours_per_day=15.3, opens_at_h=6.5, min_gap_min=2.0,
+    modality="MR",
+    rate_per_hour=1.8,
+    hours_per_day=15.3,
+    opens_at_h=6.5,
+    min_gap_min=2.0,
     station_ae="MR01",
     exams=(
         Exam("70553", 0.30, (35, 7, 20, 60), (8, 14), (300, 1200), (120, 300)),
@@ -111,11 +119,13 @@ class SimState:
     boot_at: datetime | None = None
 
     def dumps(self) -> str:
-        return json.dumps({
-            "last_t": format_ts(self.last_t) if self.last_t else None,
-            "energy_j": str(self.energy_j),
-            "boot_at": format_ts(self.boot_at) if self.boot_at else None,
-        })
+        return json.dumps(
+            {
+                "last_t": format_ts(self.last_t) if self.last_t else None,
+                "energy_j": str(self.energy_j),
+                "boot_at": format_ts(self.boot_at) if self.boot_at else None,
+            }
+        )
 
     @classmethod
     def loads(cls, text: str | None) -> SimState:
@@ -166,8 +176,9 @@ class Simulator:
         p = self.profile
         return p.min_gap_min + self.rng.expovariate(1.0 / (p.mean_gap_min - p.min_gap_min))
 
-    def _day_procedures(self, day_open: datetime, day_close: datetime, not_before: datetime
-                        ) -> tuple[list[SimEvent], list[_Recon]]:
+    def _day_procedures(
+        self, day_open: datetime, day_close: datetime, not_before: datetime
+    ) -> tuple[list[SimEvent], list[_Recon]]:
         events: list[SimEvent] = []
         recons: list[_Recon] = []
         cursor = max(day_open, not_before)
@@ -180,8 +191,9 @@ class Simulator:
             status, reason, fraction = "COMPLETED", None, 1.0
             if self.rng.random() < DISCONTINUE_P:
                 status = "DISCONTINUED"
-                reason = self.rng.choices([r for r, _ in DISCONTINUE_REASONS],
-                                          weights=[w for _, w in DISCONTINUE_REASONS])[0]
+                reason = self.rng.choices(
+                    [r for r, _ in DISCONTINUE_REASONS], weights=[w for _, w in DISCONTINUE_REASONS]
+                )[0]
                 fraction = self.rng.uniform(0.2, 0.8)
             end = (start + planned * fraction).replace(microsecond=0)
             if end <= start:
@@ -191,16 +203,23 @@ class Simulator:
             duration_s = (end - start).total_seconds()
             series = max(1, round(self.rng.randint(*exam.series) * fraction))
             images = max(series, round(self.rng.randint(*exam.images) * fraction))
-            gpu_s = Decimal(str(round(min(self.rng.uniform(*exam.gpu_s) * fraction,
-                                          0.8 * duration_s), 1)))
+            gpu_s = Decimal(str(round(min(self.rng.uniform(*exam.gpu_s) * fraction, 0.8 * duration_s), 1)))
             power = Decimal(str(round(self.rng.uniform(*self.profile.recon_power_w), 1)))
             energy = (gpu_s * power).quantize(Decimal("0.1"))
             data: dict[str, Any] = {
-                "modality": self.profile.modality, "cpt_code": exam.cpt, "status": status,
-                "reason_code": reason, "started_at": format_ts(start),
-                "ended_at": format_ts(end), "series_count": series, "image_count": images,
-                "dlp_mgycm": None, "ctdivol_mgy": None, "gpu_seconds": gpu_s,
-                "gpu_energy_j": energy, "station_ae": self.profile.station_ae,
+                "modality": self.profile.modality,
+                "cpt_code": exam.cpt,
+                "status": status,
+                "reason_code": reason,
+                "started_at": format_ts(start),
+                "ended_at": format_ts(end),
+                "series_count": series,
+                "image_count": images,
+                "dlp_mgycm": None,
+                "ctdivol_mgy": None,
+                "gpu_seconds": gpu_s,
+                "gpu_energy_j": energy,
+                "station_ae": self.profile.station_ae,
             }
             if exam.ctdivol and exam.scan_cm:
                 ctdi = Decimal(str(round(self.rng.uniform(*exam.ctdivol), 1)))
@@ -209,15 +228,13 @@ class Simulator:
                 data["dlp_mgycm"] = (ctdi * length).quantize(Decimal("0.1"))
             events.append(SimEvent("procedure", end, data, self._uid()))
             recon_start = end - timedelta(seconds=float(gpu_s))
-            recons.append(_Recon(recon_start, end, power,
-                                 int(self.rng.uniform(12, 30) * GIB)))
+            recons.append(_Recon(recon_start, end, power, int(self.rng.uniform(12, 30) * GIB)))
             cursor = end + timedelta(minutes=self._gap_min())
             if reason == EQUIPMENT_FAILURE:
                 cursor += timedelta(minutes=self.rng.uniform(45, 180))  # service call
         return events, recons
 
-    def _heartbeats(self, start: datetime, end: datetime, recons: list[_Recon]
-                    ) -> list[SimEvent]:
+    def _heartbeats(self, start: datetime, end: datetime, recons: list[_Recon]) -> list[SimEvent]:
         step = timedelta(seconds=self.heartbeat_every_s)
         # Heartbeats sit on a fixed grid so restarts and runs continue it seamlessly.
         epoch = datetime(2000, 1, 1, tzinfo=UTC)
@@ -235,17 +252,23 @@ class Simulator:
                 power = self._idle_w + Decimal(str(round(self.rng.uniform(-2, 2), 1)))
                 mem = int(1.5 * GIB)
             boot = self.state.boot_at or t
-            out.append(SimEvent("heartbeat", t, {
-                "uptime_s": int((t - boot).total_seconds()),
-                "gpu_util_pct": util,
-                "gpu_power_w": power,
-                "gpu_temp_c": 34 + util * 35 // 100 + self.rng.randint(0, 3),
-                "gpu_mem_used_bytes": mem,
-                "gpu_mem_total_bytes": self.profile.mem_total_bytes,
-                "gpu_energy_total_j": None,  # filled in order, below
-                "xid_errors": 0,
-                "ecc_errors": 0,
-            }))
+            out.append(
+                SimEvent(
+                    "heartbeat",
+                    t,
+                    {
+                        "uptime_s": int((t - boot).total_seconds()),
+                        "gpu_util_pct": util,
+                        "gpu_power_w": power,
+                        "gpu_temp_c": 34 + util * 35 // 100 + self.rng.randint(0, 3),
+                        "gpu_mem_used_bytes": mem,
+                        "gpu_mem_total_bytes": self.profile.mem_total_bytes,
+                        "gpu_energy_total_j": None,  # filled in order, below
+                        "xid_errors": 0,
+                        "ecc_errors": 0,
+                    },
+                )
+            )
             t += step
         return out
 
@@ -274,27 +297,21 @@ class Simulator:
             midnight = datetime.combine(local_day, datetime.min.time(), self.tz)
             day_open = midnight + timedelta(hours=self.profile.opens_at_h)
             day_close = day_open + timedelta(hours=self.profile.hours_per_day)
-            next_midnight = datetime.combine(local_day + timedelta(days=1),
-                                             datetime.min.time(), self.tz)
+            next_midnight = datetime.combine(local_day + timedelta(days=1), datetime.min.time(), self.tz)
             window_end = next_midnight if end is None else min(next_midnight, end)
-            procs, recons = ([], []) if day_close <= start else self._day_procedures(
-                day_open, day_close, start)
-            procs = [p for p in procs if start < p.at <= window_end
-                     and parse_ts(p.data["started_at"]) >= start]
+            procs, recons = ([], []) if day_close <= start else self._day_procedures(day_open, day_close, start)
+            procs = [p for p in procs if start < p.at <= window_end and parse_ts(p.data["started_at"]) >= start]
             lo = max(start, midnight)
             beats = self._heartbeats(lo, window_end, recons) if window_end > lo else []
             merged = sorted(procs + beats, key=lambda e: (e.at, e.kind != "procedure"))
             for ev in merged:
                 if ev.kind == "heartbeat":
-                    self.state.energy_j += self._energy_between(self.state.last_t, ev.at,
-                                                                recons)
-                    ev.data["gpu_energy_total_j"] = self.state.energy_j.quantize(
-                        Decimal("0.1"))
+                    self.state.energy_j += self._energy_between(self.state.last_t, ev.at, recons)
+                    ev.data["gpu_energy_total_j"] = self.state.energy_j.quantize(Decimal("0.1"))
                     self.state.last_t = ev.at
                 yield ev
             if window_end > self.state.last_t:
-                self.state.energy_j += self._energy_between(self.state.last_t, window_end,
-                                                            recons)
+                self.state.energy_j += self._energy_between(self.state.last_t, window_end, recons)
                 self.state.last_t = window_end
             local_day += timedelta(days=1)
 
@@ -309,25 +326,35 @@ def generate(
     heartbeat_every_s: int = 300,
 ) -> list[SimEvent]:
     """All simulated events in (start, end], time-ordered."""
-    sim = Simulator(PROFILES[modality.upper()], seed=seed, tz=tz,
-                    heartbeat_every_s=heartbeat_every_s)
+    sim = Simulator(PROFILES[modality.upper()], seed=seed, tz=tz, heartbeat_every_s=heartbeat_every_s)
     return list(sim.events(start, end))
 
 
 def spool_event(spool: Spool, ev: SimEvent, *, device_id: str) -> int:
-    key: str | Callable[[int], str] = ev.idempotency_key or (
-        lambda seq: f"hb-{device_id}-{seq}")
+    key: str | Callable[[int], str] = ev.idempotency_key or (lambda seq: f"hb-{device_id}-{seq}")
     return spool.append(kind=ev.kind, data=ev.data, occurred_at=ev.at, idempotency_key=key)
 
 
-def backfill(spool: Spool, *, modality: str, days: float, device_id: str,
-             seed: int | None = None, tz: tzinfo = UTC, heartbeat_every_s: int = 300,
-             now: datetime | None = None) -> dict[str, int]:
+def backfill(
+    spool: Spool,
+    *,
+    modality: str,
+    days: float,
+    device_id: str,
+    seed: int | None = None,
+    tz: tzinfo = UTC,
+    heartbeat_every_s: int = 300,
+    now: datetime | None = None,
+) -> dict[str, int]:
     """Spool `days` of history ending now (continuing after any earlier simulation)."""
     now = now or datetime.now(UTC)
-    sim = Simulator(PROFILES[modality.upper()], seed=seed, tz=tz,
-                    heartbeat_every_s=heartbeat_every_s,
-                    state=SimState.loads(spool.get_meta(STATE_KEY)))
+    sim = Simulator(
+        PROFILES[modality.upper()],
+        seed=seed,
+        tz=tz,
+        heartbeat_every_s=heartbeat_every_s,
+        state=SimState.loads(spool.get_meta(STATE_KEY)),
+    )
     counts = {"procedure": 0, "heartbeat": 0}
     batch: list[SimEvent] = []
     for ev in sim.events(now - timedelta(days=days), now):
@@ -347,10 +374,19 @@ def _flush(spool: Spool, batch: list[SimEvent], sim: Simulator, device_id: str) 
     batch.clear()
 
 
-def realtime(spool: Spool, *, modality: str, device_id: str, speed: float = 1.0,
-             days: float | None = None, seed: int | None = None, tz: tzinfo = UTC,
-             heartbeat_every_s: int = 300, stop: threading.Event | None = None,
-             on_event: Callable[[SimEvent, int], None] | None = None) -> int:
+def realtime(
+    spool: Spool,
+    *,
+    modality: str,
+    device_id: str,
+    speed: float = 1.0,
+    days: float | None = None,
+    seed: int | None = None,
+    tz: tzinfo = UTC,
+    heartbeat_every_s: int = 300,
+    stop: threading.Event | None = None,
+    on_event: Callable[[SimEvent, int], None] | None = None,
+) -> int:
     """Emit events as simulated time passes, `speed` times faster than real time.
 
     Simulated time never runs ahead of the real clock: with speed > 1 it replays the last
@@ -364,9 +400,13 @@ def realtime(spool: Spool, *, modality: str, device_id: str, speed: float = 1.0,
     span = timedelta(days=days) if days is not None else None
     sim_start = real0 - span if (span is not None and speed != 1) else real0
     sim_end = sim_start + span if span is not None else None
-    sim = Simulator(PROFILES[modality.upper()], seed=seed, tz=tz,
-                    heartbeat_every_s=heartbeat_every_s,
-                    state=SimState.loads(spool.get_meta(STATE_KEY)))
+    sim = Simulator(
+        PROFILES[modality.upper()],
+        seed=seed,
+        tz=tz,
+        heartbeat_every_s=heartbeat_every_s,
+        state=SimState.loads(spool.get_meta(STATE_KEY)),
+    )
     mono0 = time.monotonic()
     emitted = 0
     for ev in sim.events(sim_start, sim_end):

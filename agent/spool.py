@@ -64,9 +64,7 @@ class Spool:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._depth = 0
-        self._conn = sqlite3.connect(
-            str(path), timeout=timeout_s, isolation_level=None, check_same_thread=False
-        )
+        self._conn = sqlite3.connect(str(path), timeout=timeout_s, isolation_level=None, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
@@ -119,8 +117,7 @@ class Spool:
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as conn:
             conn.execute(
-                "INSERT INTO meta(key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
 
@@ -142,9 +139,7 @@ class Spool:
         when = format_ts(occurred_at) if isinstance(occurred_at, datetime) else occurred_at
         with self.transaction() as conn:
             if isinstance(idempotency_key, str):
-                row = conn.execute(
-                    "SELECT seq FROM events WHERE idempotency_key = ?", (idempotency_key,)
-                ).fetchone()
+                row = conn.execute("SELECT seq FROM events WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
                 if row is not None:
                     return int(row["seq"])
             seq = int(conn.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()[0])
@@ -161,8 +156,7 @@ class Spool:
 
     def pending(self, limit: int = 500) -> list[Event]:
         rows = self._read(
-            "SELECT seq, kind, idempotency_key, occurred_at, data FROM events "
-            "ORDER BY seq LIMIT ?",
+            "SELECT seq, kind, idempotency_key, occurred_at, data FROM events ORDER BY seq LIMIT ?",
             (limit,),
         )
         return [
@@ -233,8 +227,7 @@ class Spool:
         rows = self._read("SELECT uid, status, attrs FROM mpps_steps WHERE uid = ?", (uid,))
         if not rows:
             return None
-        return {"uid": rows[0]["uid"], "status": rows[0]["status"],
-                "attrs": json.loads(rows[0]["attrs"])}
+        return {"uid": rows[0]["uid"], "status": rows[0]["status"], "attrs": json.loads(rows[0]["attrs"])}
 
     def step_put(self, uid: str, status: str, attrs: dict[str, Any], *, create: bool) -> bool:
         """Insert (create=True; False if the uid exists) or update a step."""

@@ -107,9 +107,7 @@ class Uploader:
 
     def post(self, events: list[Event]) -> requests.Response:
         body = encode_body(events)
-        headers = signed_headers(
-            key_id=self.key_id, secret=self._secret, body=body, timestamp=int(self.clock())
-        )
+        headers = signed_headers(key_id=self.key_id, secret=self._secret, body=body, timestamp=int(self.clock()))
         return self.session.post(self.url, data=body, headers=headers, timeout=self.timeout_s)
 
     def upload_batch(self) -> BatchOutcome:
@@ -130,16 +128,20 @@ class Uploader:
         error = f"HTTP {code}{': ' + detail if detail else ''}"
         self._note(error, seqs)
         if code == 429 or code >= 500:
-            return BatchOutcome("retry", sent=len(events), status_code=code, error=error,
-                                retry_after_s=_retry_after(response))
+            return BatchOutcome(
+                "retry", sent=len(events), status_code=code, error=error, retry_after_s=_retry_after(response)
+            )
         if code == 413 and self.batch_size > 1:
             self.batch_size = max(1, self.batch_size // 2)
-            log.warning("platform refused the batch as too large; batch size now %d",
-                        self.batch_size)
+            log.warning("platform refused the batch as too large; batch size now %d", self.batch_size)
             return BatchOutcome("ok", sent=len(events), status_code=code, error=error)
         if code == 401:
-            log.error("upload refused (%s): fix the device credentials (key id %s); "
-                      "%d event(s) kept in the spool", error, self.key_id, self.spool.depth())
+            log.error(
+                "upload refused (%s): fix the device credentials (key id %s); %d event(s) kept in the spool",
+                error,
+                self.key_id,
+                self.spool.depth(),
+            )
         else:
             log.error("upload refused (%s); events kept in the spool, not retrying", error)
         return BatchOutcome("fatal", sent=len(events), status_code=code, error=error)
@@ -171,20 +173,26 @@ class Uploader:
             if event is None or status not in ACK_STATUSES:
                 continue
             if item.get("idempotency_key") not in (None, event.idempotency_key):
-                log.warning("result for seq %s names key %r, expected %r; keeping the event",
-                            seq, item.get("idempotency_key"), event.idempotency_key)
+                log.warning(
+                    "result for seq %s names key %r, expected %r; keeping the event",
+                    seq,
+                    item.get("idempotency_key"),
+                    event.idempotency_key,
+                )
                 continue
             counts[status] += 1
             done.append(seq)
             if status == "rejected":
                 reason = str(item.get("reason") or "rejected")
                 rejected[seq] = reason
-                log.warning("event seq=%s key=%s rejected by the platform: %s; dropped",
-                            seq, event.idempotency_key, reason)
+                log.warning(
+                    "event seq=%s key=%s rejected by the platform: %s; dropped", seq, event.idempotency_key, reason
+                )
         self.spool.remove(done, rejected=rejected)
         missing = len(events) - len(done)
-        summary = (f"HTTP 200 accepted={counts['accepted']} duplicate={counts['duplicate']} "
-                   f"rejected={counts['rejected']}")
+        summary = (
+            f"HTTP 200 accepted={counts['accepted']} duplicate={counts['duplicate']} rejected={counts['rejected']}"
+        )
         if missing:
             summary += f" unacknowledged={missing}"
             log.warning("platform did not acknowledge %d event(s); they stay spooled", missing)
@@ -195,9 +203,13 @@ class Uploader:
             self.spool.set_meta("last_acked_seq", str(max(done)))
         log.info("uploaded %d event(s): %s", len(events), summary)
         return BatchOutcome(
-            "ok" if done else "retry", sent=len(events), status_code=200,
-            accepted=counts["accepted"], duplicate=counts["duplicate"],
-            rejected=counts["rejected"], acked=len(done),
+            "ok" if done else "retry",
+            sent=len(events),
+            status_code=200,
+            accepted=counts["accepted"],
+            duplicate=counts["duplicate"],
+            rejected=counts["rejected"],
+            acked=len(done),
             error=None if done else "no event acknowledged",
         )
 

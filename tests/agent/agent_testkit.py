@@ -1,4 +1,7 @@
-"""Fixtures for the agent tests: no Django, only the standard library + the agent."""
+"""Helpers and fixtures for the agent tests: no Django, only the standard library + the agent.
+
+Not a conftest.py on purpose: test modules import the fixtures they use, so the suite also
+runs with `--noconftest` (the repository's root conftest loads Django fixtures)."""
 
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ class IngestServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 code, payload = server.handle(self.path, dict(self.headers), body)
                 raw = json.dumps(payload).encode()
@@ -77,14 +80,13 @@ class IngestServer:
                 return 401, {"error": {"code": "timestamp_stale", "message": "", "details": {}}}
             good = any(
                 hmac.compare_digest(
-                    "v1=" + hmac.new(s.encode(), ts.encode() + b"." + body,
-                                     hashlib.sha256).hexdigest(), sig)
+                    "v1=" + hmac.new(s.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest(), sig
+                )
                 for s in self.secrets[key_id]
             )
             if not good:
                 self.errors.append("bad signature")
-                return 401, {"error": {"code": "signature_invalid", "message": "",
-                                       "details": {}}}
+                return 401, {"error": {"code": "signature_invalid", "message": "", "details": {}}}
             events = json.loads(body)["events"]
             if not 1 <= len(events) <= 1000:
                 return 413, {"error": {"code": "too_large", "message": "", "details": {}}}
@@ -105,20 +107,19 @@ class IngestServer:
                 if status == "rejected":
                     item["reason"] = "invalid: test"
                 results.append(item)
-            counts = {s: sum(r["status"] == s for r in results)
-                      for s in ("accepted", "duplicate", "rejected")}
+            counts = {s: sum(r["status"] == s for r in results) for s in ("accepted", "duplicate", "rejected")}
             return 200, {"results": results, **counts, "last_seq": self.max_seq}
 
 
-@pytest.fixture
-def ingest() -> Iterator[IngestServer]:
+@pytest.fixture(name="ingest")
+def ingest_fixture() -> Iterator[IngestServer]:
     server = IngestServer().start()
     yield server
     server.stop()
 
 
-@pytest.fixture
-def spool(tmp_path: Any) -> Iterator[Any]:
+@pytest.fixture(name="spool")
+def spool_fixture(tmp_path: Any) -> Iterator[Any]:
     from agent.spool import Spool
 
     s = Spool(tmp_path / "spool.db")
@@ -128,9 +129,17 @@ def spool(tmp_path: Any) -> Iterator[Any]:
 
 def procedure(uid: str, minute: int = 0) -> dict[str, Any]:
     return {
-        "modality": "CT", "cpt_code": "74177", "status": "COMPLETED", "reason_code": None,
+        "modality": "CT",
+        "cpt_code": "74177",
+        "status": "COMPLETED",
+        "reason_code": None,
         "started_at": f"2026-11-29T10:{minute:02d}:00Z",
-        "ended_at": f"2026-11-29T10:{minute + 10:02d}:00Z", "series_count": 3,
-        "image_count": 812, "dlp_mgycm": "612.4", "ctdivol_mgy": "11.2",
-        "gpu_seconds": "95.5", "gpu_energy_j": "31200.0", "station_ae": "CT01",
+        "ended_at": f"2026-11-29T10:{minute + 10:02d}:00Z",
+        "series_count": 3,
+        "image_count": 812,
+        "dlp_mgycm": "612.4",
+        "ctdivol_mgy": "11.2",
+        "gpu_seconds": "95.5",
+        "gpu_energy_j": "31200.0",
+        "station_ae": "CT01",
     }

@@ -13,10 +13,13 @@ def line(obj):
 def test_tail_partial_lines_invalid_lines_and_restart(tmp_path):
     path = tmp_path / "events.jsonl"
     db = tmp_path / "s.db"
-    proc = {"kind": "procedure", "idempotency_key": "1.2.3", "occurred_at": "2026-11-29T10:15:00Z",
-            "data": procedure("1.2.3")}
-    beat = {"kind": "heartbeat", "occurred_at": "2026-11-29T10:16:00Z",
-            "data": {"uptime_s": 10, "gpu_power_w": 212.5}}
+    proc = {
+        "kind": "procedure",
+        "idempotency_key": "1.2.3",
+        "occurred_at": "2026-11-29T10:15:00Z",
+        "data": procedure("1.2.3"),
+    }
+    beat = {"kind": "heartbeat", "occurred_at": "2026-11-29T10:16:00Z", "data": {"uptime_s": 10, "gpu_power_w": 212.5}}
     path.write_bytes(line(proc) + b"not json\n" + line(beat)[:20])
     with Spool(db) as spool:
         tail = JsonlTailer(path, spool, device_id="CT01")

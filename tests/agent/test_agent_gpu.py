@@ -58,8 +58,10 @@ def test_energy_per_job_is_counter_difference_and_survives_reload():
 
 
 def test_idle_draw_not_billed_and_power_is_plausible():
-    samples = [GpuSample(t, 60_000, e, u, 50, 0, 1, 0) for t, e, u in [
-        (0, 0, 0), (10, 600_000, 0), (20, 3_600_000, 100), (30, 5_100_000, 50)]]
+    samples = [
+        GpuSample(t, 60_000, e, u, 50, 0, 1, 0)
+        for t, e, u in [(0, 0, 0), (10, 600_000, 0), (20, 3_600_000, 100), (30, 5_100_000, 50)]
+    ]
     usage = usage_between(samples, 0, 30)
     assert usage.gpu_seconds == Decimal("15.0")
     assert usage.energy_j == Decimal("3750.0")

@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 import pytest
-from agent_testkit import spool  # noqa: F401
+from agent_testkit import spool_fixture  # noqa: F401
 from pydicom.dataset import Dataset
 from pynetdicom import AE
 from pynetdicom.sop_class import ModalityPerformedProcedureStep

@@ -30,11 +30,18 @@ def test_signature_covers_the_exact_raw_body():
 
 
 def test_headers_and_body():
-    ev = Event(seq=41, kind="heartbeat", idempotency_key="hb-d-41",
-               occurred_at="2026-11-29T10:16:00Z", data={"gpu_power_w": "212.5"})
+    ev = Event(
+        seq=41,
+        kind="heartbeat",
+        idempotency_key="hb-d-41",
+        occurred_at="2026-11-29T10:16:00Z",
+        data={"gpu_power_w": "212.5"},
+    )
     body = encode_body([ev])
-    assert body == (b'{"events":[{"seq":41,"kind":"heartbeat","idempotency_key":"hb-d-41",'
-                    b'"occurred_at":"2026-11-29T10:16:00Z","data":{"gpu_power_w":"212.5"}}]}')
+    assert body == (
+        b'{"events":[{"seq":41,"kind":"heartbeat","idempotency_key":"hb-d-41",'
+        b'"occurred_at":"2026-11-29T10:16:00Z","data":{"gpu_power_w":"212.5"}}]}'
+    )
     headers = signed_headers(key_id="dk_1", secret=SECRET, body=body, timestamp=1764410000)
     assert headers["X-MedRWA-Key-Id"] == "dk_1"
     assert headers["X-MedRWA-Timestamp"] == "1764410000"
@@ -45,11 +52,7 @@ def test_headers_and_body():
 def test_verify_freshness_both_ways_and_rotation():
     body = b"{}"
     sig = sign("new", 1000, body)
-    assert verify(secrets=["old", "new"], timestamp="1000", signature=sig, body=body,
-                  now=1000) is None
-    assert verify(secrets=["old"], timestamp="1000", signature=sig, body=body,
-                  now=1000) == "signature_invalid"
-    assert verify(secrets=["new"], timestamp="1000", signature=sig, body=body,
-                  now=1301) == "timestamp_stale"
-    assert verify(secrets=["new"], timestamp="1000", signature=sig, body=body,
-                  now=699) == "timestamp_future"
+    assert verify(secrets=["old", "new"], timestamp="1000", signature=sig, body=body, now=1000) is None
+    assert verify(secrets=["old"], timestamp="1000", signature=sig, body=body, now=1000) == "signature_invalid"
+    assert verify(secrets=["new"], timestamp="1000", signature=sig, body=body, now=1301) == "timestamp_stale"
+    assert verify(secrets=["new"], timestamp="1000", signature=sig, body=body, now=699) == "timestamp_future"

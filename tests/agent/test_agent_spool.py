@@ -5,15 +5,19 @@ import threading
 from decimal import Decimal
 
 import pytest
-from agent_testkit import procedure, spool  # noqa: F401
+from agent_testkit import procedure, spool_fixture  # noqa: F401
 
 from agent.events import EventError
 from agent.spool import Spool
 
 
 def hb(s, n=0):
-    return s.append(kind="heartbeat", data={"uptime_s": n, "gpu_power_w": Decimal("212.5")},
-                    occurred_at="2026-11-29T10:16:00Z", idempotency_key=lambda q: f"hb-d-{q}")
+    return s.append(
+        kind="heartbeat",
+        data={"uptime_s": n, "gpu_power_w": Decimal("212.5")},
+        occurred_at="2026-11-29T10:16:00Z",
+        idempotency_key=lambda q: f"hb-d-{q}",
+    )
 
 
 def test_seq_strictly_increasing_and_ordered(spool):
@@ -40,8 +44,7 @@ def test_seq_never_reused_after_removal_or_reopen(tmp_path):
 def test_persistence_across_reopen(tmp_path):
     path = tmp_path / "s.db"
     with Spool(path) as s:
-        s.append(kind="procedure", data=procedure("1.2.3"), occurred_at="2026-11-29T10:10:00Z",
-                 idempotency_key="1.2.3")
+        s.append(kind="procedure", data=procedure("1.2.3"), occurred_at="2026-11-29T10:10:00Z", idempotency_key="1.2.3")
         hb(s)
     with Spool(path) as s:
         events = s.pending()
@@ -67,21 +70,22 @@ def test_killed_process_loses_nothing(tmp_path):
 
 
 def test_duplicate_key_is_not_spooled_twice(spool):
-    a = spool.append(kind="procedure", data=procedure("9.9"), occurred_at="2026-11-29T10:10:00Z",
-                     idempotency_key="9.9")
-    b = spool.append(kind="procedure", data=procedure("9.9"), occurred_at="2026-11-29T10:10:00Z",
-                     idempotency_key="9.9")
+    a = spool.append(kind="procedure", data=procedure("9.9"), occurred_at="2026-11-29T10:10:00Z", idempotency_key="9.9")
+    b = spool.append(kind="procedure", data=procedure("9.9"), occurred_at="2026-11-29T10:10:00Z", idempotency_key="9.9")
     assert a == b and spool.depth() == 1
 
 
 def test_invalid_events_refused(spool):
     bad = procedure("x") | {"status": "IN PROGRESS"}
     with pytest.raises(EventError):
-        spool.append(kind="procedure", data=bad, occurred_at="2026-11-29T10:10:00Z",
-                     idempotency_key="x")
+        spool.append(kind="procedure", data=bad, occurred_at="2026-11-29T10:10:00Z", idempotency_key="x")
     with pytest.raises(EventError):
-        spool.append(kind="procedure", data=procedure("y") | {"gpu_energy_j": "-1"},
-                     occurred_at="2026-11-29T10:10:00Z", idempotency_key="y")
+        spool.append(
+            kind="procedure",
+            data=procedure("y") | {"gpu_energy_j": "-1"},
+            occurred_at="2026-11-29T10:10:00Z",
+            idempotency_key="y",
+        )
     assert spool.depth() == 0 and spool.last_seq() == 0
 
 
@@ -97,8 +101,7 @@ def test_concurrent_appends_from_threads_and_a_second_connection(tmp_path):
     path = tmp_path / "s.db"
     a, b = Spool(path), Spool(path)
     try:
-        threads = [threading.Thread(target=lambda s=s: [hb(s) for _ in range(25)])
-                   for s in (a, a, b, b)]
+        threads = [threading.Thread(target=lambda s=s: [hb(s) for _ in range(25)]) for s in (a, a, b, b)]
         for t in threads:
             t.start()
         for t in threads:

@@ -8,29 +8,35 @@ import time
 
 import pytest
 import requests
-from agent_testkit import KEY_ID, SECRET, IngestServer, ingest, procedure, spool  # noqa: F401
+from agent_testkit import (  # noqa: F401
+    KEY_ID,
+    SECRET,
+    IngestServer,
+    ingest_fixture,
+    procedure,
+    spool_fixture,
+)
 
 from agent.uploader import Uploader, build_uploader, endpoint_url
 
 
 def fill(spool, n, start=0):
     for i in range(start, start + n):
-        spool.append(kind="procedure", data=procedure(f"1.2.{i}"),
-                     occurred_at="2026-11-29T10:10:00Z", idempotency_key=f"1.2.{i}")
+        spool.append(
+            kind="procedure", data=procedure(f"1.2.{i}"), occurred_at="2026-11-29T10:10:00Z", idempotency_key=f"1.2.{i}"
+        )
 
 
 def make(spool, url, **kw):
     kw.setdefault("backoff_base_s", 0.01)
     kw.setdefault("backoff_cap_s", 0.05)
     kw.setdefault("timeout_s", 2)
-    return Uploader(url=url, key_id=KEY_ID, secret=SECRET, spool=spool,
-                    rng=random.Random(1), **kw)
+    return Uploader(url=url, key_id=KEY_ID, secret=SECRET, spool=spool, rng=random.Random(1), **kw)
 
 
 def test_endpoint_url():
     assert endpoint_url("https://x.example/") == "https://x.example/api/v1/telemetry/batches"
-    assert endpoint_url("https://x.example/api/v1/telemetry/batches") == (
-        "https://x.example/api/v1/telemetry/batches")
+    assert endpoint_url("https://x.example/api/v1/telemetry/batches") == ("https://x.example/api/v1/telemetry/batches")
 
 
 def test_signed_batches_and_spool_emptied(ingest, spool):
@@ -158,8 +164,7 @@ def test_server_down_then_back_every_event_exactly_once(spool):
         assert sorted(server.stored) == sorted(f"1.2.{i}" for i in range(40))
         seqs = [e["seq"] for e in server.stored.values()]
         assert sorted(seqs) == list(range(1, 41))
-        sent = [e["idempotency_key"] for r in server.requests
-                for e in json.loads(r["body"])["events"]]
+        sent = [e["idempotency_key"] for r in server.requests for e in json.loads(r["body"])["events"]]
         assert len(sent) > 40  # the lost response forced a resend ...
         assert server.errors == []  # ... and every request was correctly signed
     finally:
@@ -167,10 +172,13 @@ def test_server_down_then_back_every_event_exactly_once(spool):
 
 
 def test_build_uploader_against_live_url(ingest, tmp_path):
-    up = build_uploader(url=ingest.url, key_id=KEY_ID, secret=SECRET,
-                        spool_path=tmp_path / "x.db")
-    up.spool.append(kind="heartbeat", data={"uptime_s": 1}, occurred_at="2026-11-29T10:00:00Z",
-                    idempotency_key=lambda s: f"hb-x-{s}")
+    up = build_uploader(url=ingest.url, key_id=KEY_ID, secret=SECRET, spool_path=tmp_path / "x.db")
+    up.spool.append(
+        kind="heartbeat",
+        data={"uptime_s": 1},
+        occurred_at="2026-11-29T10:00:00Z",
+        idempotency_key=lambda s: f"hb-x-{s}",
+    )
     assert up.drain().accepted == 1
     up.spool.close()
 
