@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from agent.events import Event, dumps, format_ts, normalize_data
+from agent.events import Event, dumps, format_ts, normalize_data, parse_ts
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -136,7 +136,7 @@ class Spool:
         `idempotency_key` may be a callable receiving the new seq (heartbeats:
         `hb-<device>-<seq>`)."""
         clean = normalize_data(kind, data)
-        when = format_ts(occurred_at) if isinstance(occurred_at, datetime) else occurred_at
+        when = format_ts(occurred_at if isinstance(occurred_at, datetime) else parse_ts(occurred_at))
         with self.transaction() as conn:
             if isinstance(idempotency_key, str):
                 row = conn.execute("SELECT seq FROM events WHERE idempotency_key = ?", (idempotency_key,)).fetchone()

@@ -1,0 +1,49 @@
+"""Money is Decimal with its currency; token amounts are integers in base units.
+Minor units exist only at the payment-provider boundary."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+# ISO 4217 minor-unit exponents for the currencies we accept.
+CURRENCY_EXPONENTS = {"USD": 2, "EUR": 2, "GBP": 2, "CHF": 2, "SGD": 2, "AED": 2, "JPY": 0}
+CURRENCIES = [(c, c) for c in CURRENCY_EXPONENTS]
+
+
+def to_decimal(value) -> Decimal:
+    if isinstance(value, float):
+        raise TypeError("Money must not be a float; pass a str or Decimal.")
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def quantize(amount, currency: str) -> Decimal:
+    exp = CURRENCY_EXPONENTS[currency]
+    return to_decimal(amount).quantize(Decimal(1).scaleb(-exp), rounding=ROUND_HALF_UP)
+
+
+def to_minor_units(amount, currency: str) -> int:
+    q = quantize(amount, currency)
+    return int(q.scaleb(CURRENCY_EXPONENTS[currency]))
+
+
+def from_minor_units(minor: int, currency: str) -> Decimal:
+    if not isinstance(minor, int):
+        raise TypeError("Minor units are integers.")
+    return Decimal(minor).scaleb(-CURRENCY_EXPONENTS[currency])
+
+
+def to_token_units(amount, decimals: int) -> int:
+    """A decimal amount of an ERC-20 (e.g. a 6-decimal stablecoin) as integer base units.
+    Refuses amounts finer than the token can represent instead of rounding silently."""
+    scaled = to_decimal(amount).scaleb(decimals)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{amount} has more than {decimals} decimal places.")
+    return int(scaled)
+
+
+def from_token_units(units: int, decimals: int) -> Decimal:
+    if not isinstance(units, int):
+        raise TypeError("Token amounts are integers.")
+    return Decimal(units).scaleb(-decimals)
+
+
+def format_money(amount, currency: str) -> str:
+    return f"{quantize(amount, currency):,} {currency}"

@@ -1,0 +1,88 @@
+"""reportlab helpers shared by every PDF the platform issues (certificates, appraisal
+reports, case files, receipts, statements): one look, metadata, hashes, QR codes."""
+
+import hashlib
+import io
+from collections.abc import Iterable
+
+from reportlab.graphics import renderPDF
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+STYLES = getSampleStyleSheet()
+
+
+class QRFlowable(Flowable):
+    def __init__(self, data: str, size: float = 35 * mm):
+        super().__init__()
+        self.data, self.size = data, size
+        self.width = self.height = size
+
+    def draw(self):
+        widget = QrCodeWidget(self.data)
+        x1, y1, x2, y2 = widget.getBounds()
+        drawing = Drawing(
+            self.size, self.size, transform=[self.size / (x2 - x1), 0, 0, self.size / (y2 - y1), 0, 0]
+        )
+        drawing.add(widget)
+        renderPDF.draw(drawing, self.canv, 0, 0)
+
+
+def para(text: str, style: str = "BodyText") -> Paragraph:
+    return Paragraph(text, STYLES[style])
+
+
+def kv_table(rows: Iterable[tuple[str, str]], col_widths=(55 * mm, 115 * mm)) -> Table:
+    data = [[para(f"<b>{k}</b>"), para(str(v))] for k, v in rows]
+    table = Table(data, colWidths=col_widths, hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
+            ]
+        )
+    )
+    return table
+
+
+def grid_table(header: list[str], rows: list[list], col_widths=None) -> Table:
+    data = [[para(f"<b>{h}</b>") for h in header]] + [[para(str(c)) for c in r] for r in rows]
+    table = Table(data, colWidths=col_widths, hAlign="LEFT", repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    return table
+
+
+def build_pdf(*, title: str, story: list, subject: str = "", author: str = "MedRWA") -> bytes:
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf, pagesize=A4, title=title, author=author, subject=subject,
+        leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm, bottomMargin=18 * mm,
+    )
+
+    def footer(canvas, doc_):
+        canvas.saveState()
+        canvas.setFont("Helvetica", 8)
+        canvas.drawString(20 * mm, 10 * mm, f"MedRWA — {title}")
+        canvas.drawRightString(A4[0] - 20 * mm, 10 * mm, f"Page {doc_.page}")
+        canvas.restoreState()
+
+    doc.build([para(title, "Title"), Spacer(1, 4 * mm), *story], onFirstPage=footer, onLaterPages=footer)
+    return buf.getvalue()
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,30 @@
+import os
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+STRONG = "p9$K2mQ!v7Lz@x4Rw8#Tn6Yb3&Hc5Ju1*Ge0^Fd-Sa_Zq+Xw=Ve~Br%Nt"
+
+
+def _run(env_extra: dict, *args) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "FIELD_ENCRYPTION_KEYS"}}
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings.production", **env_extra})
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_production_refuses_to_start_without_secrets():
+    r = _run({}, "check")
+    assert r.returncode != 0
+    assert "SECRET_KEY" in r.stderr and "DATABASE_URL" in r.stderr
+
+
+def test_production_passes_check_deploy_when_configured():
+    r = _run({
+        "SECRET_KEY": STRONG, "ALLOWED_HOSTS": "medrwa.example",
+        "DATABASE_URL": "postgres://u:p@127.0.0.1:5432/medrwa",
+        "FIELD_ENCRYPTION_KEYS": "dGhpcy1pcy1hLWRldi1vbmx5LWtleS0zMi1ieXRlcyE=",
+    }, "check", "--deploy", "--fail-level", "WARNING")
+    assert r.returncode == 0, r.stdout + r.stderr
