@@ -1,0 +1,4 @@
+SCHEDULE = {
+    "chain-outbox-sweep": {"task": "chain.tasks.outbox_sweep", "schedule": 15.0},
+    "chain-index-events": {"task": "chain.tasks.index_events", "schedule": 30.0},
+}

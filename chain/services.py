@@ -1,0 +1,81 @@
+"""Writes of the chain gateway. Callers (tokens, compliance) only ever use
+`outbox_enqueue`; the rest is run by Celery tasks (`chain.tasks`) and management commands.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+
+from chain.models import ChainTransaction
+from core.errors import ApplicationError
+from core.services import audit
+
+logger = logging.getLogger(__name__)
+
+MAX_SAFE_INT = 2**53
+
+
+def _normalize_args(args) -> list:
+    """JSON-safe args: ints beyond JS's safe range travel as decimal strings, bytes as 0x-hex."""
+    out = []
+    for a in args or []:
+        if isinstance(a, bool):
+            out.append(a)
+        elif isinstance(a, int):
+            out.append(str(a) if abs(a) > MAX_SAFE_INT else a)
+        elif isinstance(a, bytes | bytearray):
+            out.append("0x" + bytes(a).hex())
+        elif isinstance(a, list | tuple):
+            out.append(_normalize_args(a))
+        else:
+            out.append(a)
+    return out
+
+
+def outbox_enqueue(
+    *,
+    actor,
+    idempotency_key: str,
+    kind: str,
+    contract_name: str,
+    function: str,
+    args: list | tuple,
+    to_address: str = "",
+    sender: str = "agent",
+    reason: str = "",
+) -> ChainTransaction:
+    """Record one intended transaction. Idempotent on `idempotency_key`: the same key
+    returns the existing row (whatever its status). Call inside the caller's
+    `transaction.atomic()`; the send is scheduled on commit, and a periodic sweep picks up
+    anything whose enqueue was lost."""
+    existing = ChainTransaction.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    if sender not in ChainTransaction.Sender.values:
+        raise ApplicationError("chain_bad_sender", f"Unknown sender {sender!r}.")
+    if not to_address and function != "constructor":
+        raise ApplicationError("chain_missing_address", "A contract address is required for a call.")
+    row = ChainTransaction(
+        idempotency_key=idempotency_key,
+        kind=kind,
+        contract_name=contract_name,
+        to_address=to_address,
+        function=function,
+        args=_normalize_args(args),
+        sender=sender,
+        reason=reason,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    row.full_clean()
+    with transaction.atomic():
+        row.save()
+    audit(actor=actor, action="chain.outbox_enqueue", obj=row,
+          after={"kind": kind, "contract": contract_name, "function": function, "to": to_address,
+                 "args": row.args, "sender": sender}, reason=reason)
+    from chain.tasks import outbox_process
+    from core.tasks import enqueue_on_commit
+
+    enqueue_on_commit(outbox_process, row.pk)
+    return row
