@@ -1,0 +1,310 @@
+"""Moves outbox rows along pending → submitted → mined → confirmed | failed.
+
+Safety rules (why the code looks the way it does):
+- The transaction is signed once and its raw bytes + hash are committed to the row BEFORE
+  broadcasting. Any later attempt re-broadcasts the same bytes or looks the receipt up by
+  hash, so a worker dying after sending, or a node restart losing its mempool, can never
+  produce a second, different transaction for the same intent.
+- Nonces come from a per-sender row locked with select_for_update (and never below the
+  node's pending count), so two workers never sign two transactions with one nonce.
+- A row is re-signed only when its nonce was provably consumed by something else
+  (nonce below the node's latest count and no receipt for our hash): our bytes can then
+  never be mined, so the new transaction is not a duplicate.
+- Node errors never fail a row: it stays where it is and is retried with backoff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
+
+from chain import gateway, hooks
+from chain.models import ChainTransaction, SenderNonce
+
+logger = logging.getLogger(__name__)
+
+S = ChainTransaction.Status
+MAX_BACKOFF_S = 300
+GAS_HEADROOM = 1.25
+
+
+def _backoff(row: ChainTransaction, error: str) -> None:
+    delay = min(MAX_BACKOFF_S, 2 ** min(row.attempts, 8))
+    ChainTransaction.objects.filter(pk=row.pk).update(
+        attempts=row.attempts + 1, error=error[:2000],
+        next_attempt_at=timezone.now() + dt.timedelta(seconds=delay), updated_at=timezone.now(),
+    )
+
+
+def _fail(row: ChainTransaction, error: str, **extra) -> None:
+    ChainTransaction.objects.filter(pk=row.pk).update(
+        status=S.FAILED, error=error[:2000], updated_at=timezone.now(), **extra)
+
+
+def _revert_message(exc: Exception, contract_name: str = "") -> str:
+    data = getattr(exc, "data", None)
+    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+        name = gateway.error_name(data[:10])
+        if name:
+            return name
+    return getattr(exc, "message", None) or str(exc)
+
+
+def _build_tx(row: ChainTransaction, web3) -> dict:
+    sender = gateway.address_of(row.sender)
+    args = gateway.coerce_args(row.contract_name, row.function, row.args)
+    if row.function == "constructor":
+        tx = gateway.contract(row.contract_name, web3=web3).constructor(*args).build_transaction(
+            {"from": sender, "nonce": 0, "gas": 0})
+    else:
+        fn = getattr(gateway.contract(row.contract_name, row.to_address, web3=web3).functions, row.function)
+        tx = fn(*args).build_transaction({"from": sender, "nonce": 0, "gas": 0})
+    tx.pop("gas", None)
+    tx.pop("nonce", None)
+    # Estimating first: a call that would revert fails here, before consuming a nonce.
+    gas = web3.eth.estimate_gas({k: v for k, v in tx.items() if k in ("from", "to", "data", "value")})
+    tx["gas"] = int(gas * GAS_HEADROOM) + 10_000
+    tx["chainId"] = int(web3.eth.chain_id)
+    for k in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice"):
+        tx.pop(k, None)
+    base = web3.eth.get_block("latest").get("baseFeePerGas")
+    if base is not None:
+        tip = web3.to_wei(1, "gwei")
+        tx["maxPriorityFeePerGas"] = tip
+        tx["maxFeePerGas"] = int(base) * 2 + tip
+    else:
+        tx["gasPrice"] = web3.eth.gas_price
+    return tx
+
+
+def _sign(row: ChainTransaction, web3) -> None:
+    """Allocate a nonce, sign, and persist raw bytes + hash in one DB transaction."""
+    tx = _build_tx(row, web3)
+    acct = gateway.account(row.sender)
+    chain_pending = web3.eth.get_transaction_count(acct.address, "pending")
+    with transaction.atomic():
+        locked = ChainTransaction.objects.select_for_update().get(pk=row.pk)
+        if locked.raw_tx or locked.status != S.PENDING:
+            return
+        counter, _ = SenderNonce.objects.get_or_create(chain_id=tx["chainId"], address=acct.address)
+        counter = SenderNonce.objects.select_for_update().get(pk=counter.pk)
+        nonce = max(counter.next_nonce, chain_pending)
+        if nonce > chain_pending and not _in_flight(acct.address, tx["chainId"], chain_pending, row.pk):
+            # The node is behind our counter with none of ours in the gap (e.g. a reset dev
+            # chain): a gap would stall every later transaction, so follow the node.
+            nonce = chain_pending
+        tx["nonce"] = nonce
+        signed = acct.sign_transaction(tx)
+        counter.next_nonce = nonce + 1
+        counter.save(update_fields=["next_nonce", "updated_at"])
+        locked.nonce = nonce
+        locked.chain_id = tx["chainId"]
+        locked.sender_address = acct.address
+        locked.gas_limit = tx["gas"]
+        locked.raw_tx = "0x" + bytes(signed.raw_transaction).hex()
+        locked.tx_hash = "0x" + bytes(signed.hash).hex()
+        locked.error = ""
+        locked.save(update_fields=["nonce", "chain_id", "sender_address", "gas_limit", "raw_tx", "tx_hash",
+                                   "error", "updated_at"])
+    row.refresh_from_db()
+
+
+def _in_flight(address: str, chain: int, from_nonce: int, exclude_pk: int) -> bool:
+    return (ChainTransaction.objects
+            .filter(sender_address=address, chain_id=chain, status__in=[S.PENDING, S.SUBMITTED],
+                    nonce__gte=from_nonce)
+            .exclude(raw_tx="").exclude(pk=exclude_pk).exists())
+
+
+def _broadcast(row: ChainTransaction, web3) -> None:
+    try:
+        web3.eth.send_raw_transaction(row.raw_tx)
+    except (ValueError, Web3RPCError) as exc:
+        text = str(exc).lower()
+        # Already in the pool or already mined: the receipt check decides what happened.
+        if not any(s in text for s in ("already known", "nonce too low", "already imported", "known transaction")):
+            raise
+    ChainTransaction.objects.filter(pk=row.pk, status=S.PENDING).update(
+        status=S.SUBMITTED, submitted_at=timezone.now(), updated_at=timezone.now())
+    row.refresh_from_db()
+
+
+def _dropped(row: ChainTransaction, web3) -> bool:
+    """Our bytes can never be mined: the nonce is used and no receipt exists for our hash."""
+    latest_count = web3.eth.get_transaction_count(row.sender_address, "latest")
+    return row.nonce is not None and row.nonce < latest_count
+
+
+def _resign(row: ChainTransaction, why: str) -> None:
+    logger.warning("Outbox row %s: %s; signing again with a fresh nonce", row.pk, why)
+    ChainTransaction.objects.filter(pk=row.pk).update(
+        status=S.PENDING, raw_tx="", tx_hash="", nonce=None, error=why, submitted_at=None,
+        updated_at=timezone.now())
+
+
+def _record_receipt(row: ChainTransaction, receipt, web3) -> None:
+    logs = gateway.decode_logs(receipt["logs"], _decode_with(row))
+    data = {
+        "blockNumber": int(receipt["blockNumber"]),
+        "blockHash": "0x" + bytes(receipt["blockHash"]).hex(),
+        "gasUsed": int(receipt["gasUsed"]),
+        "status": int(receipt["status"]),
+        "contractAddress": receipt.get("contractAddress") or "",
+        "logs": logs,
+    }
+    if int(receipt["status"]) != 1:
+        _fail(row, _replay_revert(row, web3, int(receipt["blockNumber"])), receipt=data,
+              block_number=data["blockNumber"])
+        return
+    ChainTransaction.objects.filter(pk=row.pk).update(
+        status=S.MINED, receipt=data, block_number=data["blockNumber"],
+        contract_address=data["contractAddress"] or "", error="", updated_at=timezone.now())
+
+
+def _decode_with(row: ChainTransaction) -> list[str]:
+    names = [row.contract_name]
+    if row.contract_name == "TokenFactory":
+        names.append("SecurityToken")
+    return names
+
+
+def _replay_revert(row: ChainTransaction, web3, block: int) -> str:
+    try:
+        tx = web3.eth.get_transaction(row.tx_hash)
+        web3.eth.call({"from": tx["from"], "to": tx.get("to"), "data": tx["input"], "gas": tx["gas"]}, block - 1)
+    except ContractLogicError as exc:
+        return f"reverted: {_revert_message(exc)}"
+    except Exception as exc:
+        return f"reverted ({exc.__class__.__name__})"
+    return "reverted"
+
+
+def _check_confirmations(row: ChainTransaction, web3) -> None:
+    needed = max(1, int(getattr(settings, "CHAIN_CONFIRMATIONS", 1)))
+    head = web3.eth.block_number
+    if head - row.block_number + 1 < needed:
+        return
+    # Reorg guard: the receipt must still be where we saw it.
+    try:
+        receipt = web3.eth.get_transaction_receipt(row.tx_hash)
+    except TransactionNotFound:
+        ChainTransaction.objects.filter(pk=row.pk).update(status=S.SUBMITTED, receipt=None, block_number=None)
+        return
+    if "0x" + bytes(receipt["blockHash"]).hex() != (row.receipt or {}).get("blockHash"):
+        _record_receipt(row, receipt, web3)
+        return
+    ChainTransaction.objects.filter(pk=row.pk, status=S.MINED).update(
+        status=S.CONFIRMED, confirmed_at=timezone.now(), updated_at=timezone.now())
+
+
+def _step(row: ChainTransaction, web3) -> None:
+    if row.status == S.PENDING and not row.raw_tx:
+        try:
+            _sign(row, web3)
+        except ContractLogicError as exc:
+            # The node says this call reverts now: fail without spending a nonce or gas.
+            _fail(row, f"would revert: {_revert_message(exc)}")
+            row.refresh_from_db()
+            return
+    if row.status == S.PENDING and row.raw_tx:
+        _broadcast(row, web3)
+    if row.status == S.SUBMITTED:
+        try:
+            receipt = web3.eth.get_transaction_receipt(row.tx_hash)
+        except TransactionNotFound:
+            receipt = None
+        if receipt is None:
+            try:
+                web3.eth.get_transaction(row.tx_hash)
+                return  # known to the node, waiting to be mined
+            except TransactionNotFound:
+                pass
+            if _dropped(row, web3):
+                _resign(row, "dropped: nonce used by another transaction")
+                return
+            # Lost from the node's pool (e.g. node restart): send the same bytes again.
+            ChainTransaction.objects.filter(pk=row.pk).update(status=S.PENDING)
+            row.refresh_from_db()
+            _broadcast(row, web3)
+            return
+        _record_receipt(row, receipt, web3)
+        row.refresh_from_db()
+    if row.status == S.MINED:
+        _check_confirmations(row, web3)
+
+
+def process_one(tx_id: int) -> ChainTransaction | None:
+    """Advance one row as far as it can go now; never raises for node trouble."""
+    row = ChainTransaction.objects.filter(pk=tx_id).first()
+    if row is None:  # a stale task message (e.g. its DB transaction rolled back)
+        return None
+    if not row.is_final:
+        web3 = gateway.w3()
+        try:
+            _step(row, web3)
+        except (OSError, ConnectionError, gateway.ChainUnavailable, TimeoutError) as exc:
+            row.refresh_from_db()
+            _backoff(row, f"node unavailable: {exc}")
+        except (ValueError, Web3RPCError) as exc:
+            row.refresh_from_db()
+            _backoff(row, f"node error: {exc}")
+        else:
+            row.refresh_from_db()
+            if row.attempts or row.next_attempt_at:
+                ChainTransaction.objects.filter(pk=row.pk).update(next_attempt_at=None)
+    row.refresh_from_db()
+    if row.is_final and not row.hook_done:
+        hooks.run(row)
+        row.refresh_from_db()
+    return row
+
+
+def sweep(*, limit: int = 200) -> int:
+    """Periodic: advance every row that is not final and whose backoff has passed, in nonce
+    order per sender; also retries hooks that failed. Returns how many rows it touched."""
+    now = timezone.now()
+    rows = (ChainTransaction.objects
+            .exclude(status__in=[S.CONFIRMED, S.FAILED])
+            .filter(models_q_due(now))
+            .order_by("nonce", "id")
+            .values_list("pk", flat=True)[:limit])
+    ids = list(rows)
+    ids += list(ChainTransaction.objects.filter(status__in=[S.CONFIRMED, S.FAILED], hook_done=False)
+                .values_list("pk", flat=True)[:limit])
+    for pk in ids:
+        process_one(pk)
+    return len(ids)
+
+
+def models_q_due(now):
+    from django.db.models import Q
+
+    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+
+
+def drain(*, ids=None, timeout: float = 30.0, ignore_backoff: bool = True) -> list[ChainTransaction]:
+    """Process rows synchronously until all are final or `timeout` passes (tests, the demo
+    seeder, the bootstrap command). Local anvil mines instantly, so this is quick."""
+    deadline = time.monotonic() + timeout
+    qs = ChainTransaction.objects.all() if ids is None else ChainTransaction.objects.filter(pk__in=ids)
+    while True:
+        open_ids = list(qs.exclude(status__in=[S.CONFIRMED, S.FAILED]).order_by("nonce", "id")
+                        .values_list("pk", flat=True))
+        hook_ids = list(qs.filter(status__in=[S.CONFIRMED, S.FAILED], hook_done=False).values_list("pk", flat=True))
+        if not open_ids and not hook_ids:
+            break
+        for pk in open_ids + hook_ids:
+            if ignore_backoff:
+                ChainTransaction.objects.filter(pk=pk).update(next_attempt_at=None)
+            process_one(pk)
+        if time.monotonic() > deadline:
+            break
+        if open_ids:
+            time.sleep(0.05)
+    return list(qs.order_by("id"))
