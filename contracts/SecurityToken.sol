@@ -94,16 +94,16 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
     uint64 private _lockupUntil;
     uint64 private _totalSupply;
 
-    // slot: distribution accumulator | undistributed remainder (both magnified)
-    uint128 private _pointsPerShare;
-    uint128 private _dustMagnified;
-
-    // slot: totals (stablecoin base units)
-    uint96 private _totalDistributed;
-    uint96 private _totalClaimed;
-    uint64 private _totalDustSwept;
-
+    // slot: stablecoin | distribution accumulator (magnified income per unit); one cold
+    // read serves a claim
     IERC20 private _stablecoin;
+    uint96 private _pointsPerShare;
+
+    // slot: undistributed remainder (magnified) | total deposited (base units)
+    uint128 private _dustMagnified;
+    uint96 private _totalDistributed;
+
+    uint256 private _totalDustSwept;
     bytes32 private _deviceId;
     address private _onchainID;
     string private _name;
@@ -605,10 +605,10 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
         uint256 pps = _pointsPerShare + mag / supply;
         uint256 dust = _dustMagnified + mag % supply;
         uint256 distributed = _totalDistributed + amount;
-        if (pps > type(uint120).max || dust > type(uint128).max || distributed > type(uint96).max) {
+        if (pps > type(uint96).max || dust > type(uint128).max || distributed > type(uint96).max) {
             revert AccountingOverflow();
         }
-        _pointsPerShare = uint128(pps);
+        _pointsPerShare = uint96(pps);
         _dustMagnified = uint128(dust);
         _totalDistributed = uint96(distributed);
         emit RevenueDistributed(msg.sender, amount, pps, dust);
@@ -642,22 +642,19 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
         amount = _dustMagnified / MAGNITUDE;
         if (amount == 0) revert NoDust();
         _dustMagnified -= uint128(amount * MAGNITUDE);
-        _totalDustSwept += uint64(amount);
+        _totalDustSwept += amount;
         _stablecoin.safeTransfer(to, amount);
         emit DustSwept(to, amount);
     }
 
-    /// @notice Distribution totals: deposited, claimed by holders, swept as dust, and the
-    ///         amount still owed (deposited - claimed - swept; includes fractional dust).
-    function incomeTotals()
-        external
-        view
-        returns (uint256 distributed, uint256 claimed, uint256 dustSwept, uint256 outstanding)
-    {
+    /// @notice Distribution totals: stablecoin deposited, dust swept, and held by the token
+    ///         (= unclaimed income + dust not yet swept; claimed = distributed - swept - held,
+    ///         as long as nobody sends stablecoin to the token directly). Per-claim amounts
+    ///         are in `IncomeClaimed` (no running total is stored, to keep claims cheap).
+    function incomeTotals() external view returns (uint256 distributed, uint256 dustSwept, uint256 held) {
         distributed = _totalDistributed;
-        claimed = _totalClaimed;
         dustSwept = _totalDustSwept;
-        outstanding = distributed - claimed - dustSwept;
+        held = _stablecoin.balanceOf(address(this));
     }
 
     /// @notice Current accumulator value (magnified income per token unit).
@@ -789,7 +786,6 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
         payout = acc > 0 ? uint256(acc) / MAGNITUDE : 0;
         if (payout == 0) revert NothingToClaim(holder);
         h.correction = _toInt120(corr - int256(payout * MAGNITUDE));
-        _totalClaimed += uint96(payout);
         _stablecoin.safeTransfer(holder, payout);
         emit IncomeClaimed(holder, msg.sender, payout);
     }

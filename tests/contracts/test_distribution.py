@@ -20,8 +20,8 @@ def test_pro_rata_and_claim(funded, investors, agent, usd):
     assert usd.balanceOf(a) == 2_000 and funded.withdrawableIncomeOf(a) == 0
     with reverts_with("NothingToClaim"):
         funded.claimIncome({"from": a})
-    distributed, claimed, swept, outstanding = funded.incomeTotals()
-    assert (distributed, claimed, swept, outstanding) == (3_000, 2_000, 0, 1_000)
+    distributed, swept, held = funded.incomeTotals()
+    assert (distributed, swept, held) == (3_000, 0, 1_000)
 
 
 def test_income_stays_with_holder_at_distribution_time(funded, investors, agent, usd):
