@@ -170,6 +170,10 @@ def call(contract_name: str, address: str, function: str, *args):
     return to_jsonable(result)
 
 
+def to_checksum(address: str) -> str:
+    return to_checksum_address(address)
+
+
 def has_code(address: str) -> bool:
     return bool(address) and len(w3().eth.get_code(to_checksum_address(address))) > 0
 

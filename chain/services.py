@@ -79,3 +79,17 @@ def outbox_enqueue(
 
     enqueue_on_commit(outbox_process, row.pk)
     return row
+
+
+def index_follow(*, address: str, contract_name: str, from_block: int = 0):
+    """Ask the indexer to follow a contract's events from `from_block` (idempotent)."""
+    from chain import indexer
+
+    return indexer.follow(address=address, contract_name=contract_name, from_block=from_block)
+
+
+def index_now() -> int:
+    """Index confirmed logs of all followed contracts now (the periodic task does this too)."""
+    from chain import indexer
+
+    return indexer.index_all()

@@ -3,3 +3,16 @@ from django.apps import AppConfig
 
 class TokensConfig(AppConfig):
     name = "tokens"
+
+    def ready(self):
+        from chain import hooks
+        from core.permissions import Role
+        from core.registry import register_nav, register_seeder
+
+        hooks.register("tokens.deploy", "tokens.chain_hooks.on_deploy_final")
+        hooks.register("tokens.anchor", "tokens.chain_hooks.on_anchor_final")
+        register_nav("Offerings", "tokens:offering-list", roles=[Role.PLATFORM_ADMIN, Role.CLINIC_ADMIN], order=400)
+        register_nav("Token actions", "tokens:agent-home", roles=[Role.COMPLIANCE_OFFICER], order=410)
+        from tokens.demo import seed_demo_offering
+
+        register_seeder(seed_demo_offering, order=400)

@@ -101,7 +101,7 @@ def test_hooks_run_once_when_final(chain_ready, drain_outbox):
     row = enqueue_deploy(_device_id(), kind="test.hooked")
     drain_outbox(ids=[row.pk])
     processor.process_one(row.pk)
-    assert CALLS == [(row.idempotency_key, S.CONFIRMED)]
+    assert [(row.idempotency_key, S.CONFIRMED)] == CALLS
 
 
 def test_enqueue_requires_address_for_calls(db):

@@ -1,0 +1,115 @@
+"""Tokenize a certified device end to end on a real anvil: offering → clinic consent →
+factory deploy (outbox) → anchor (outbox) → device tokenized; then officers' agent actions
+reach the chain and show in the cap table built from indexed events."""
+
+import pytest
+from django.db import transaction
+
+from assets.models import DeviceStatus
+from chain import gateway
+from chain.models import ChainTransaction
+from chain.selectors import deployment_address
+from chain.services import index_now, outbox_enqueue
+from core.errors import ApplicationError
+from core.models import AuditEvent
+from tokens import selectors, services
+from tokens.models import OfferingStatus
+from tokens.tests.factories import clinic_admin_of, make_certified_device, offering_terms
+
+pytestmark = pytest.mark.chain
+INVESTOR = "0x" + "ab" * 20
+
+
+def _live_offering(platform_admin, drain_outbox):
+    device = make_certified_device()
+    offering = services.offering_create(actor=platform_admin, device=device, data=offering_terms())
+    services.offering_record_consent(actor=clinic_admin_of(device), offering=offering)
+    services.offering_deploy(actor=platform_admin, offering=offering)
+    drain_outbox()
+    offering.refresh_from_db()
+    return offering
+
+
+def test_tokenize_certified_device(chain_ready, platform_admin, drain_outbox):
+    device = make_certified_device()
+    offering = services.offering_create(actor=platform_admin, device=device, data=offering_terms())
+    with pytest.raises(ApplicationError) as exc:
+        services.offering_deploy(actor=platform_admin, offering=offering)
+    assert exc.value.code == "consent_required"
+    services.offering_record_consent(actor=clinic_admin_of(device), offering=offering)
+    services.offering_deploy(actor=platform_admin, offering=offering)
+    drain_outbox()
+
+    offering.refresh_from_db()
+    device.refresh_from_db()
+    assert offering.status == OfferingStatus.LIVE, offering.error
+    assert device.status == DeviceStatus.TOKENIZED
+    token = offering.token_address
+    assert gateway.call("SecurityToken", token, "symbol") == "VIDA"
+    assert gateway.call("SecurityToken", token, "complianceParams")[0] == 1000  # supply cap = units
+    assert gateway.call("SecurityToken", token, "isCountryAllowed", 276) is True
+    anchored = gateway.call("AssetRegistry", deployment_address("AssetRegistry"), "anchorOf",
+                            offering.chain_device_id)
+    cert = device.certifications.first()
+    assert anchored[0] == "0x" + cert.certificate_sha256
+    assert cert.anchor_tx_hash and cert.anchor_block_number
+    assert AuditEvent.objects.filter(action="tokens.offering_consent").exists()
+
+
+def test_only_certified_devices_and_platform_admins(chain_ready, platform_admin, clinic_admin):
+    device = make_certified_device()
+    with pytest.raises(ApplicationError) as exc:
+        services.offering_create(actor=clinic_admin, device=device, data=offering_terms())
+    assert exc.value.status == 403
+    device.status = DeviceStatus.APPRAISED
+    device.save()
+    with pytest.raises(ApplicationError) as exc:
+        services.offering_create(actor=platform_admin, device=device, data=offering_terms())
+    assert exc.value.code == "device_not_certified"
+
+
+def test_agent_actions_reach_chain_and_cap_table(chain_ready, platform_admin, compliance_officer, drain_outbox):
+    offering = _live_offering(platform_admin, drain_outbox)
+    token = offering.token_address
+    # Sell 100 units to a registered investor (the orders flow does this in production).
+    registry = deployment_address("IdentityRegistry")
+    with transaction.atomic():
+        outbox_enqueue(actor=None, idempotency_key="t-reg", kind="test", contract_name="IdentityRegistry",
+                       function="registerIdentity", args=[INVESTOR, INVESTOR, 276], to_address=registry)
+        outbox_enqueue(actor=None, idempotency_key="t-mint", kind="test", contract_name="SecurityToken",
+                       function="mint", args=[INVESTOR, 100], to_address=token)
+    drain_outbox()
+
+    with pytest.raises(ApplicationError) as exc:
+        services.agent_action_request(actor=compliance_officer, offering=offering, kind="freeze",
+                                      wallet=INVESTOR, reason="  ")
+    assert "reason" in exc.value.details
+    with pytest.raises(ApplicationError) as exc:
+        services.agent_action_request(actor=platform_admin, offering=offering, kind="pause", reason="x")
+    assert exc.value.status == 403
+
+    freeze = services.agent_action_request(actor=compliance_officer, offering=offering, kind="freeze",
+                                           wallet=INVESTOR, reason="Court order 42")
+    partial = services.agent_action_request(actor=compliance_officer, offering=offering, kind="freeze_partial",
+                                            wallet=INVESTOR, amount=10, reason="Disputed units")
+    assert freeze.chain_tx.status == ChainTransaction.Status.PENDING
+    drain_outbox()
+    freeze.chain_tx.refresh_from_db()
+    assert freeze.chain_tx.status == ChainTransaction.Status.CONFIRMED
+    assert gateway.call("SecurityToken", token, "isFrozen", INVESTOR) is True
+    assert gateway.call("SecurityToken", token, "getFrozenTokens", INVESTOR) == 10
+    partial.chain_tx.refresh_from_db()
+    assert partial.chain_tx.receipt["logs"][0]["event"] == "TokensFrozen"
+
+    index_now()
+    table = selectors.cap_table(offering=offering)
+    assert table["supply"] == 100
+    (holder,) = table["holders"]
+    assert holder["units"] == 100 and holder["frozen"] is True and holder["frozen_units"] == 10
+    assert AuditEvent.objects.filter(action="tokens.agent_freeze", reason="Court order 42").exists()
+    index_now()  # idempotent
+    assert selectors.cap_table(offering=offering)["supply"] == 100
+
+    services.agent_action_request(actor=compliance_officer, offering=offering, kind="pause", reason="Incident")
+    drain_outbox()
+    assert gateway.call("SecurityToken", token, "paused") is True

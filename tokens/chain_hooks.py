@@ -1,0 +1,47 @@
+"""Reactions to this app's outbox rows becoming final (registered in TokensConfig.ready)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from tokens import services
+from tokens.models import Offering
+
+
+def _token_from_receipt(row) -> str:
+    for log in (row.receipt or {}).get("logs", []):
+        if log.get("event") == "TokenDeployed":
+            return log["args"]["token"]
+    return ""
+
+
+def on_deploy_final(row) -> None:
+    offering = Offering.objects.filter(deploy_attempt__gte=0, public_id=row.idempotency_key.split(":")[1]).first()
+    if offering is None:
+        return
+    if row.status == row.Status.CONFIRMED:
+        services.offering_token_deployed(offering=offering, token_address=_token_from_receipt(row),
+                                         block_number=row.block_number)
+        return
+    # Second safety net: if the factory already holds a token for this device (the revert
+    # was TokenAlreadyDeployed), adopt it instead of failing.
+    from chain import gateway
+    from chain.selectors import deployment_address
+
+    existing = gateway.call("TokenFactory", deployment_address("TokenFactory"), "tokenForDevice",
+                            offering.chain_device_id)
+    if int(existing, 16) != 0:
+        services.offering_token_deployed(offering=offering, token_address=existing, block_number=0)
+        return
+    services.offering_failed(offering=offering, error=row.error or "deployment failed")
+
+
+def on_anchor_final(row) -> None:
+    offering = Offering.objects.filter(public_id=row.idempotency_key.split(":")[1]).first()
+    if offering is None:
+        return
+    if row.status == row.Status.CONFIRMED:
+        services.offering_anchored(offering=offering, tx_hash=row.tx_hash, block_number=row.block_number,
+                                   chain_id=row.chain_id or settings.CHAIN_ID, registry_address=row.to_address)
+    else:
+        services.offering_failed(offering=offering, error=row.error or "anchoring failed")

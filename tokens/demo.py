@@ -1,0 +1,50 @@
+"""Demo data: tokenize a certified demo device when the local chain is running."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Membership
+from core.permissions import Role
+
+
+def seed_demo_offering(stdout) -> None:
+    from chain import gateway, processor
+    from chain.models import Deployment
+    from tokens import selectors, services
+    from tokens.models import Offering
+
+    device = selectors.devices_ready_to_tokenize().order_by("pk").first()
+    if device is None:
+        if not Offering.objects.exists():
+            stdout.write("tokens: no certified device to tokenize; skipping the demo offering.\n")
+        return
+    if not gateway.is_available():
+        stdout.write("tokens: the chain is not running (make chain); skipping the demo offering.\n")
+        return
+    admin = Membership.objects.filter(role=Role.PLATFORM_ADMIN).select_related("user").first()
+    clinic_admin = Membership.objects.filter(role=Role.CLINIC_ADMIN, organization=device.organization).first()
+    if admin is None or clinic_admin is None:
+        stdout.write("tokens: no platform admin / clinic admin for the demo offering; skipping.\n")
+        return
+    if not Deployment.objects.exists():
+        from chain.bootstrap import bootstrap
+
+        bootstrap(stdout=stdout)
+    with transaction.atomic():
+        offering = services.offering_create(actor=admin.user, device=device, data={
+            "token_name": f"{device.manufacturer} {device.model_name}"[:60],
+            "token_symbol": f"MED{device.pk}"[:11], "units": 1000, "price_per_unit": Decimal("250.00"),
+            "currency": "USD", "share_offered_pct": Decimal("40.00"), "allowed_countries": [840, 276, 250],
+            "max_per_investor": 200, "holder_cap": 500,
+            "lockup_until": timezone.localdate() + dt.timedelta(days=90), "revenue_share_pct": Decimal("30.00"),
+        })
+        services.offering_record_consent(actor=clinic_admin.user, offering=offering)
+        services.offering_deploy(actor=admin.user, offering=offering)
+    processor.drain(timeout=60)
+    offering.refresh_from_db()
+    stdout.write(f"tokens: {offering} is {offering.get_status_display()} at {offering.token_address}\n")

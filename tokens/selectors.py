@@ -1,0 +1,102 @@
+# ruff: noqa: A005  (the module name is the project-wide convention; it is never imported bare)
+"""Reads: offerings visible to a user, cap tables built from indexed token events."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from assets.models import Device, DeviceStatus
+from chain import selectors as chain_selectors
+from chain.models import ChainTransaction
+from core.permissions import Role, user_clinic_ids, user_has_role
+from tokens.models import AgentAction, Offering, OfferingStatus
+
+ZERO = "0x" + "0" * 40
+STAFF_ROLES = (Role.PLATFORM_ADMIN, Role.COMPLIANCE_OFFICER)
+
+
+def offering_list_for_user(*, user) -> QuerySet[Offering]:
+    qs = Offering.objects.select_related("device", "device__organization")
+    if user_has_role(user, *STAFF_ROLES):
+        return qs
+    return qs.filter(Q(device__organization_id__in=user_clinic_ids(user)))
+
+
+def offering_get_for_user(*, user, offering_id) -> Offering:
+    offering = offering_list_for_user(user=user).filter(pk=offering_id).first()
+    if offering is None:
+        raise Http404("No such offering.")
+    return offering
+
+
+def devices_ready_to_tokenize() -> QuerySet[Device]:
+    return Device.objects.filter(status=DeviceStatus.CERTIFIED, offering__isnull=True).select_related("organization")
+
+
+def live_offerings() -> QuerySet[Offering]:
+    return Offering.objects.filter(status__in=[OfferingStatus.ANCHORING, OfferingStatus.LIVE]).exclude(
+        token_address="").select_related("device")
+
+
+def cap_table(*, offering: Offering) -> dict:
+    """Holdings per wallet from confirmed Transfer events, plus freezes and pause state."""
+    balances: dict[str, int] = defaultdict(int)
+    frozen_partial: dict[str, int] = defaultdict(int)
+    frozen: dict[str, bool] = {}
+    paused = False
+    if offering.token_address:
+        for ev in chain_selectors.events_for(offering.token_address):
+            a = ev.args
+            if ev.event == "Transfer":
+                value = int(a["value"])
+                if a["from"] != ZERO:
+                    balances[a["from"]] -= value
+                if a["to"] != ZERO:
+                    balances[a["to"]] += value
+            elif ev.event == "AddressFrozen":
+                frozen[a["_userAddress"]] = bool(a["_isFrozen"])
+            elif ev.event == "TokensFrozen":
+                frozen_partial[a["_userAddress"]] += int(a["_amount"])
+            elif ev.event == "TokensUnfrozen":
+                frozen_partial[a["_userAddress"]] -= int(a["_amount"])
+            elif ev.event == "Paused":
+                paused = True
+            elif ev.event == "Unpaused":
+                paused = False
+    supply = sum(v for v in balances.values() if v > 0)
+    holders = [
+        {"wallet": w, "units": units, "frozen": frozen.get(w, False), "frozen_units": frozen_partial.get(w, 0),
+         "share_pct": (Decimal(units) * 100 / supply).quantize(Decimal("0.01")) if supply else Decimal(0)}
+        for w, units in sorted(balances.items(), key=lambda kv: (-kv[1], kv[0])) if units > 0
+    ]
+    frozen_wallets = sorted(w for w, f in frozen.items() if f)
+    return {"supply": supply, "holders": holders, "paused": paused, "frozen_wallets": frozen_wallets}
+
+
+def token_events(*, offering: Offering, limit: int = 20):
+    if not offering.token_address:
+        return []
+    return chain_selectors.events_for(offering.token_address, newest_first=True, limit=limit)
+
+
+def offering_transactions(*, offering: Offering) -> list[ChainTransaction]:
+    keys = [f"tokens.deploy:{offering.public_id}:{i}" for i in range(offering.deploy_attempt + 1)]
+    keys.append(offering.anchor_key)
+    rows = chain_selectors.outbox_rows(keys=keys)
+    rows += [a.chain_tx for a in offering_agent_actions(offering=offering)]
+    return sorted(rows, key=lambda r: (r.created_at, r.pk), reverse=True)
+
+
+def offering_agent_actions(*, offering: Offering, limit: int = 50) -> list[AgentAction]:
+    return list(offering.agent_actions.select_related("chain_tx", "actor")[:limit])
+
+
+def agent_action_get(*, action_id) -> AgentAction:
+    action = AgentAction.objects.select_related("chain_tx", "offering").filter(pk=action_id).first()
+    if action is None:
+        raise Http404("No such action.")
+    return action

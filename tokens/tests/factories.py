@@ -1,0 +1,45 @@
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from decimal import Decimal
+
+from accounts.models import Organization
+from accounts.tests.factories import make_user
+from assets.models import Appraisal, AppraisalStatus, Certification, Device, DeviceStatus
+from core.permissions import Role
+
+
+def make_certified_device(*, organization: Organization | None = None) -> Device:
+    """A certified device with a signed appraisal and a passed certificate (hashes only:
+    that is all tokenizing needs)."""
+    if organization is None:
+        organization = Organization.objects.create(name=f"Clinic {secrets.token_hex(3)}",
+                                                   kind=Organization.Kind.CLINIC, country="DE")
+    device = Device.objects.create(organization=organization, status=DeviceStatus.CERTIFIED, modality="MR",
+                                   manufacturer="Siemens", model_name="Magnetom Vida",
+                                   serial_number=secrets.token_hex(4))
+    appraiser = make_user(Role.APPRAISER)
+    inspector = make_user(Role.INSPECTOR)
+    appraisal = Appraisal.objects.create(
+        device=device, appraiser=appraiser, status=AppraisalStatus.SIGNED, client="c", intended_users="u",
+        intended_use="tokenization", value_definition="fair value", effective_date=dt.date(2026, 1, 1),
+        cost_value=Decimal("500000"), reconciled_value=Decimal("480000"),
+        report_sha256=hashlib.sha256(b"appraisal" + secrets.token_bytes(4)).hexdigest())
+    Certification.objects.create(public_id=uuid.uuid4(), device=device, inspector=inspector, passed=True,
+                                 appraisal=appraisal,
+                                 certificate_sha256=hashlib.sha256(b"cert" + secrets.token_bytes(4)).hexdigest())
+    return device
+
+
+def offering_terms(**over) -> dict:
+    terms = {"token_name": "Vida MRI Token", "token_symbol": "VIDA", "units": 1000,
+             "price_per_unit": Decimal("250.00"), "currency": "USD", "share_offered_pct": Decimal("40"),
+             "allowed_countries": [276, 250], "max_per_investor": 300, "holder_cap": 100,
+             "lockup_until": None, "revenue_share_pct": Decimal("30")}
+    terms.update(over)
+    return terms
+
+
+def clinic_admin_of(device: Device):
+    return make_user(Role.CLINIC_ADMIN, organization=device.organization)
