@@ -79,3 +79,132 @@ class Device(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.get_modality_display()} {self.manufacturer} {self.model_name} ({self.serial_number})"
+
+    # Added in 0002: review workflow and what the UDI check found.
+    udi_warnings = models.JSONField(default=list, blank=True)
+    declared_exams_per_day = models.DecimalField(
+        max_digits=6, decimal_places=1, null=True, blank=True,
+        help_text="Typical exams per day; prefills the income approach when no telemetry exists.")
+    submitted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    status_reason = models.TextField(blank=True)  # last changes-requested / failed-inspection reason
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in (DeviceStatus.DRAFT, DeviceStatus.CHANGES_REQUESTED)
+
+
+def _device_upload_path(instance, filename: str) -> str:
+    return f"assets/devices/{instance.device_id}/{filename}"
+
+
+class DevicePhoto(BaseModel):
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="photos")
+    image = models.FileField(upload_to=_device_upload_path, max_length=255)
+    thumbnail = models.FileField(upload_to=_device_upload_path, max_length=255)
+    original_name = models.CharField(max_length=255, blank=True)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Photo {self.pk} of device {self.device_id}"
+
+
+class DocumentKind(models.TextChoices):
+    INVOICE = "invoice", "Purchase invoice"
+    OWNERSHIP = "ownership", "Ownership evidence"
+    REGULATORY = "regulatory", "Regulatory clearance"
+    QA = "qa_calibration", "QA / calibration report"
+    SERVICE = "service", "Service record"
+    OTHER = "other", "Other"
+
+
+class DeviceDocument(BaseModel):
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField(max_length=20, choices=DocumentKind.choices)
+    file = models.FileField(upload_to=_device_upload_path, max_length=255)
+    original_name = models.CharField(max_length=255, blank=True)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for device {self.device_id}"
+
+
+class AppraisalStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SIGNED = "signed", "Signed"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class Appraisal(BaseModel):
+    """One valuation of a device. Every input and assumption is kept in `inputs`; the
+    computed approach values in their own columns. Signed appraisals are immutable."""
+
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="appraisals")
+    appraiser = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=12, choices=AppraisalStatus.choices, default=AppraisalStatus.DRAFT)
+    client = models.CharField(max_length=200)
+    intended_users = models.CharField(max_length=300)
+    intended_use = models.CharField(max_length=300)
+    value_definition = models.TextField()
+    effective_date = models.DateField()
+    currency = models.CharField(max_length=3, choices=CURRENCIES, default="USD")
+    inputs = models.JSONField(default=dict)
+    cost_value = models.DecimalField(max_digits=14, decimal_places=2)
+    market_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    income_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    reconciled_value = models.DecimalField(max_digits=14, decimal_places=2)
+    weights = models.JSONField(default=dict)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    report_pdf = models.FileField(upload_to="assets/appraisals/", max_length=255, blank=True)
+    report_sha256 = models.CharField(max_length=64, blank=True)
+    superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["device"], condition=models.Q(status="signed"),
+                                    name="uniq_signed_appraisal_per_device"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Appraisal {self.pk} of device {self.device_id} ({self.status})"
+
+
+class Certification(BaseModel):
+    """An inspector's checklist result. A pass issues a certificate PDF; its hash (with the
+    appraisal report's) is what gets anchored on chain."""
+
+    public_id = models.UUIDField(unique=True, editable=False)
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="certifications")
+    inspector = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    passed = models.BooleanField()
+    checklist = models.JSONField(default=list)  # [{"key", "label", "passed", "notes"}]
+    qa_calibration_date = models.DateField(null=True, blank=True)
+    appraisal = models.ForeignKey(Appraisal, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    certificate_pdf = models.FileField(upload_to="assets/certificates/", max_length=255, blank=True)
+    certificate_sha256 = models.CharField(max_length=64, blank=True)
+    anchor_tx_hash = models.CharField(max_length=66, blank=True)
+    anchor_block_number = models.PositiveBigIntegerField(null=True, blank=True)
+    anchor_chain_id = models.PositiveBigIntegerField(null=True, blank=True)
+    anchor_registry_address = models.CharField(max_length=42, blank=True)
+    anchored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Certification {self.public_id} ({'pass' if self.passed else 'fail'})"

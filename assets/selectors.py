@@ -1,0 +1,132 @@
+# ruff: noqa: A005  (the project convention names read modules selectors.py)
+"""Reads with object-level permission checks: a device the user may not see is a 404."""
+
+from decimal import Decimal
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.http import Http404
+
+from assets.models import Appraisal, AppraisalStatus, Certification, Device, DeviceStatus
+from core.errors import ApplicationError
+from core.models import AuditEvent
+from core.permissions import Role, user_clinic_ids, user_has_role
+
+REVIEWER_ROLES = (Role.APPRAISER, Role.INSPECTOR, Role.PLATFORM_ADMIN, Role.COMPLIANCE_OFFICER)
+
+
+def device_visible_qs(*, user) -> QuerySet[Device]:
+    """Clinic members see their organization's devices; reviewers (appraisers, inspectors,
+    compliance, platform admins) see every device that has been submitted at least once."""
+    cond = Q(organization_id__in=user_clinic_ids(user))
+    if user_has_role(user, *REVIEWER_ROLES):
+        cond |= ~Q(status=DeviceStatus.DRAFT) | Q(submitted_at__isnull=False)
+    return Device.objects.filter(cond)
+
+
+def device_get_for_user(*, user, device_id) -> Device:
+    try:
+        pk = int(device_id)
+    except (TypeError, ValueError):
+        raise Http404("No such device.") from None
+    device = device_visible_qs(user=user).select_related("organization").filter(pk=pk).first()
+    if device is None:
+        raise Http404("No such device.")
+    return device
+
+
+def user_is_device_member(*, user, device: Device) -> bool:
+    return device.organization_id in user_clinic_ids(user)
+
+
+def _signed_appraisal_sq():
+    return Appraisal.objects.filter(device=OuterRef("pk"), status=AppraisalStatus.SIGNED)
+
+
+def device_list_for_user(*, user, status: str = "", modality: str = "", q: str = "") -> QuerySet[Device]:
+    """The list pages: one query for the rows whatever their number (annotations instead of
+    per-row lookups)."""
+    qs = device_visible_qs(user=user).select_related("organization").annotate(
+        appraised_value=Subquery(_signed_appraisal_sq().values("reconciled_value")[:1]),
+        appraised_currency=Subquery(_signed_appraisal_sq().values("currency")[:1]),
+        photo_count=Count("photos", distinct=True),
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if modality:
+        qs = qs.filter(modality=modality)
+    if q:
+        qs = qs.filter(Q(serial_number__icontains=q) | Q(model_name__icontains=q)
+                       | Q(manufacturer__icontains=q) | Q(udi_di__icontains=q))
+    return qs.order_by("-created_at", "-id")
+
+
+def _queue(status: str, *, modality: str = "", clinic_id=None) -> QuerySet[Device]:
+    qs = Device.objects.filter(status=status).select_related("organization")
+    if modality:
+        qs = qs.filter(modality=modality)
+    if clinic_id:
+        qs = qs.filter(organization_id=clinic_id)
+    return qs.order_by("submitted_at", "id")  # oldest first
+
+
+def appraisal_queue(*, modality: str = "", clinic_id=None) -> QuerySet[Device]:
+    return _queue(DeviceStatus.SUBMITTED, modality=modality, clinic_id=clinic_id)
+
+
+def inspection_queue(*, modality: str = "", clinic_id=None) -> QuerySet[Device]:
+    return _queue(DeviceStatus.APPRAISED, modality=modality, clinic_id=clinic_id).annotate(
+        appraised_value=Subquery(_signed_appraisal_sq().values("reconciled_value")[:1]),
+        appraised_currency=Subquery(_signed_appraisal_sq().values("currency")[:1]),
+    )
+
+
+def device_signed_appraisal(*, device: Device) -> Appraisal | None:
+    return device.appraisals.filter(status=AppraisalStatus.SIGNED).select_related("appraiser").first()
+
+
+def device_current_certification(*, device: Device) -> Certification | None:
+    """The certificate in force: the latest passed certification."""
+    return device.certifications.filter(passed=True).select_related("inspector").first()
+
+
+def device_latest_appraisal_value(*, device: Device) -> tuple[Decimal, str] | None:
+    appraisal = device_signed_appraisal(device=device)
+    return (appraisal.reconciled_value, appraisal.currency) if appraisal else None
+
+
+def device_anchor_hashes(*, device: Device) -> tuple[str, str]:
+    """(certificate SHA-256 hex, signed appraisal report SHA-256 hex) — what AssetRegistry
+    anchors. Raises ApplicationError when the device has no certificate or signed appraisal."""
+    cert = device_current_certification(device=device)
+    appraisal = cert.appraisal if cert and cert.appraisal_id else device_signed_appraisal(device=device)
+    if cert is None or appraisal is None or not appraisal.report_sha256:
+        raise ApplicationError("not_certified", "The device has no certificate and signed appraisal yet.",
+                               status=409)
+    return cert.certificate_sha256, appraisal.report_sha256
+
+
+def device_timeline(*, device: Device) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(object_type="assets.device", object_id=str(device.pk)).order_by(
+        "created_at", "id")
+
+
+def certification_by_reference(ref: str) -> tuple[Device, Certification | None]:
+    """Public lookup for /verify/<ref>/: a certificate UUID or a device id. Only devices that
+    reached submission exist publicly; drafts are a 404."""
+    import uuid
+
+    cert = None
+    try:
+        cert = Certification.objects.select_related("device", "device__organization", "appraisal").get(
+            public_id=uuid.UUID(str(ref)))
+        device = cert.device
+    except (ValueError, Certification.DoesNotExist):
+        if not str(ref).isdigit():
+            raise Http404("No such device or certificate.") from None
+        device = Device.objects.select_related("organization").filter(pk=int(ref)).first()
+        if device is None:
+            raise Http404("No such device or certificate.") from None
+        cert = device_current_certification(device=device)
+    if device.status in (DeviceStatus.DRAFT,) and device.submitted_at is None:
+        raise Http404("No such device or certificate.")
+    return device, cert

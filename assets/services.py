@@ -1,0 +1,539 @@
+"""Every change to devices, their files, appraisals and certifications goes through here:
+keyword-only, atomic, validated, audited. One service per lifecycle transition."""
+
+import datetime as dt
+import uuid
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from assets import valuation
+from assets.models import (
+    Appraisal,
+    AppraisalStatus,
+    Certification,
+    Device,
+    DeviceDocument,
+    DevicePhoto,
+    DeviceStatus,
+    DocumentKind,
+)
+from assets.udi import UdiError, parse_udi, serial_mismatch_warning
+from assets.uploads import UploadError, clean_image, clean_pdf
+from core.errors import ApplicationError, check_transition
+from core.pdf import sha256_hex
+from core.permissions import CLINIC_ROLES, Role, user_has_role
+from core.services import audit, snapshot
+
+S = DeviceStatus
+TRANSITIONS: dict[str, set[str]] = {
+    S.DRAFT: {S.SUBMITTED, S.RETIRED},
+    S.CHANGES_REQUESTED: {S.SUBMITTED, S.RETIRED},
+    S.SUBMITTED: {S.CHANGES_REQUESTED, S.APPRAISED},
+    S.APPRAISED: {S.CHANGES_REQUESTED, S.CERTIFIED, S.RETIRED},
+    S.CERTIFIED: {S.TOKENIZED, S.RETIRED},
+    S.TOKENIZED: {S.RETIRED},
+    S.RETIRED: set(),
+}
+
+EDITABLE_FIELDS = [
+    "modality", "manufacturer", "model_name", "serial_number", "udi_raw", "manufacture_date",
+    "purchase_price", "purchase_currency", "purchase_date", "install_site", "gpu_model", "gpu_count",
+    "gpu_memory_gb", "fda_510k", "eu_mdr_class", "eu_certificate_number", "declared_exams_per_day",
+]
+UDI_FIELDS = ["udi_issuer", "udi_di", "udi_serial", "udi_lot", "udi_production_date",
+              "udi_expiry_date", "udi_warnings"]
+EU_MDR_CLASSES = {"I", "IIa", "IIb", "III"}
+
+CHECKLIST = [
+    ("identity", "Identity matches UDI and serial number"),
+    ("ownership", "Ownership evidence reviewed"),
+    ("regulatory", "Regulatory clearance verified"),
+    ("qa_calibration", "QA / calibration within the allowed period"),
+    ("photos", "Photos reviewed"),
+]
+
+
+def _qa_max_months() -> int:
+    return int(getattr(settings, "ASSETS_QA_MAX_AGE_MONTHS", 12))
+
+
+def _transition(*, actor, device: Device, target: str, action: str, reason: str = "",
+                extra: dict | None = None) -> Device:
+    check_transition(entity="device", table=TRANSITIONS, current=device.status, target=target)
+    before = {"status": device.status}
+    device.status = target
+    fields = ["status", "updated_at"]
+    for k, v in (extra or {}).items():
+        setattr(device, k, v)
+        fields.append(k)
+    device.save(update_fields=fields)
+    audit(actor=actor, action=action, obj=device, before=before, after={"status": target}, reason=reason)
+    return device
+
+
+def _require_member(actor, device_or_org, *, roles=CLINIC_ROLES, what="change this device"):
+    org = getattr(device_or_org, "organization", device_or_org)
+    if not user_has_role(actor, *roles, organization=org):
+        raise ApplicationError("permission_denied", f"Only the owning clinic can {what}.", status=403)
+
+
+def _require_role(actor, *roles, what: str):
+    if not user_has_role(actor, *roles):
+        raise ApplicationError("permission_denied", f"Your role does not allow you to {what}.", status=403)
+
+
+def _require_editable(device: Device):
+    if not device.is_editable:
+        raise ApplicationError(
+            "device_read_only",
+            f"This device is {device.get_status_display().lower()} and can no longer be edited. "
+            "Edits are possible again only if a reviewer requests changes.",
+            details={"status": device.status}, status=409)
+
+
+def _apply_udi(device: Device) -> None:
+    for f in UDI_FIELDS:
+        setattr(device, f, [] if f == "udi_warnings" else (None if f.endswith("date") else ""))
+    if not device.udi_raw:
+        return
+    try:
+        udi = parse_udi(device.udi_raw)
+    except UdiError as exc:
+        raise ApplicationError("invalid_udi", str(exc), details={"udi_raw": [str(exc)]}) from exc
+    device.udi_issuer, device.udi_di = udi.issuer, udi.di
+    device.udi_serial, device.udi_lot = udi.serial[:64], udi.lot[:64]
+    device.udi_production_date, device.udi_expiry_date = udi.production_date, udi.expiry_date
+    warning = serial_mismatch_warning(typed_serial=device.serial_number, udi_serial=udi.serial)
+    device.udi_warnings = [warning] if warning else []
+
+
+def _check_duplicate(device: Device) -> None:
+    if not device.udi_di:
+        return
+    other = (Device.objects.filter(udi_di=device.udi_di, serial_number=device.serial_number)
+             .exclude(pk=device.pk).values_list("organization_id", flat=True).first())
+    if other is not None:
+        _raise_duplicate(same_clinic=other == device.organization_id)
+
+
+def _raise_duplicate(*, same_clinic: bool):
+    who = "your clinic" if same_clinic else "another clinic"
+    msg = f"A device with this UDI-DI and serial number is already registered by {who}."
+    raise ApplicationError("duplicate_device", msg, details={"serial_number": [msg]}, status=409)
+
+
+def _validate_and_save(device: Device) -> None:
+    errors = {}
+    if device.fda_510k:
+        device.fda_510k = device.fda_510k.strip().upper()
+        if not (len(device.fda_510k) == 7 and device.fda_510k[0] == "K" and device.fda_510k[1:].isdigit()):
+            errors["fda_510k"] = ["A 510(k) number is K followed by 6 digits, e.g. K183621."]
+    if device.eu_mdr_class and device.eu_mdr_class not in EU_MDR_CLASSES:
+        errors["eu_mdr_class"] = ["EU MDR class is I, IIa, IIb or III."]
+    if device.eu_certificate_number and not device.eu_mdr_class:
+        errors["eu_mdr_class"] = ["Give the EU MDR class with the certificate number."]
+    if device.purchase_price is not None and device.purchase_price < 0:
+        errors["purchase_price"] = ["The purchase price cannot be negative."]
+    today = timezone.localdate()
+    for f in ("manufacture_date", "purchase_date"):
+        if getattr(device, f) and getattr(device, f) > today:
+            errors[f] = ["This date is in the future."]
+    if device.manufacture_date and device.purchase_date and device.purchase_date < device.manufacture_date:
+        errors["purchase_date"] = ["The purchase date is before the manufacture date."]
+    if errors:
+        raise ApplicationError("validation_error", "The device details are invalid.", details=errors)
+    try:
+        device.full_clean(exclude=["created_by", "organization"], validate_constraints=False)
+    except ValidationError as exc:
+        raise ApplicationError("validation_error", "The device details are invalid.",
+                               details=exc.message_dict) from exc
+    _check_duplicate(device)
+    try:
+        with transaction.atomic():
+            device.save()
+    except IntegrityError as exc:  # a concurrent registration won the race
+        _raise_duplicate(same_clinic=False)
+        raise AssertionError from exc  # unreachable
+
+
+@transaction.atomic
+def device_create(*, actor, organization, data: dict) -> Device:
+    _require_member(actor, organization, what="register devices")
+    device = Device(organization=organization, created_by=actor,
+                    **{k: v for k, v in data.items() if k in EDITABLE_FIELDS})
+    for f in ("manufacturer", "model_name", "serial_number", "udi_raw", "install_site"):
+        setattr(device, f, (getattr(device, f) or "").strip())
+    _apply_udi(device)
+    _validate_and_save(device)
+    audit(actor=actor, action="assets.device_create", obj=device,
+          after=snapshot(device, ["status", *EDITABLE_FIELDS, *UDI_FIELDS]))
+    return device
+
+
+@transaction.atomic
+def device_update(*, actor, device: Device, data: dict) -> Device:
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    _require_member(actor, device)
+    _require_editable(device)
+    before = snapshot(device, [*EDITABLE_FIELDS, *UDI_FIELDS])
+    for k, v in data.items():
+        if k in EDITABLE_FIELDS:
+            setattr(device, k, v.strip() if isinstance(v, str) else v)
+    _apply_udi(device)
+    _validate_and_save(device)
+    after = snapshot(device, [*EDITABLE_FIELDS, *UDI_FIELDS])
+    changed = {k for k in after if after[k] != before[k]}
+    audit(actor=actor, action="assets.device_update", obj=device,
+          before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+    return device
+
+
+@transaction.atomic
+def device_submit(*, actor, device: Device) -> Device:
+    """Draft (or changes requested) → submitted. Needs a photo and a document; the clinic
+    cannot edit from here on."""
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    _require_member(actor, device, what="submit this device")
+    check_transition(entity="device", table=TRANSITIONS, current=device.status, target=S.SUBMITTED)
+    missing = {}
+    if not device.photos.exists():
+        missing["photos"] = ["Add at least one photo of the device."]
+    if not device.documents.exists():
+        missing["documents"] = ["Add at least one document (e.g. the purchase invoice)."]
+    if missing:
+        raise ApplicationError("incomplete_device", "The device is not ready to submit: "
+                               + " ".join(m[0] for m in missing.values()), details=missing)
+    return _transition(actor=actor, device=device, target=S.SUBMITTED, action="assets.device_submit",
+                       extra={"submitted_at": timezone.now(), "status_reason": ""})
+
+
+@transaction.atomic
+def device_request_changes(*, actor, device: Device, reason: str) -> Device:
+    _require_role(actor, Role.APPRAISER, Role.INSPECTOR, Role.PLATFORM_ADMIN, what="request changes")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("reason_required", "Say what the clinic needs to change.",
+                               details={"reason": ["Say what the clinic needs to change."]})
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    return _transition(actor=actor, device=device, target=S.CHANGES_REQUESTED, reason=reason,
+                       action="assets.device_request_changes", extra={"status_reason": reason})
+
+
+@transaction.atomic
+def device_retire(*, actor, device: Device, reason: str = "") -> Device:
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    if not (user_has_role(actor, Role.CLINIC_ADMIN, organization=device.organization)
+            or user_has_role(actor, Role.PLATFORM_ADMIN)):
+        raise ApplicationError("permission_denied", "Only the clinic's admin can retire a device.", status=403)
+    return _transition(actor=actor, device=device, target=S.RETIRED, action="assets.device_retire",
+                       reason=reason)
+
+
+@transaction.atomic
+def device_mark_tokenized(*, actor, device: Device) -> Device:
+    """Certified → tokenized; called by the tokens app once the offering exists."""
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    return _transition(actor=actor, device=device, target=S.TOKENIZED, action="assets.device_mark_tokenized")
+
+
+# --- photos and documents ------------------------------------------------------------------
+
+def _require_upload_allowed(actor, device: Device):
+    _require_member(actor, device, what="add files to this device")
+    _require_editable(device)
+
+
+@transaction.atomic
+def device_photo_add(*, actor, device: Device, upload) -> DevicePhoto:
+    _require_upload_allowed(actor, device)
+    try:
+        img = clean_image(upload)
+    except UploadError as exc:
+        raise ApplicationError("invalid_upload", str(exc), details={"image": [str(exc)]}) from exc
+    name = uuid.uuid4().hex
+    photo = DevicePhoto(device=device, original_name=(getattr(upload, "name", "") or "")[:255],
+                        width=img.width, height=img.height, sha256=sha256_hex(img.content),
+                        uploaded_by=actor)
+    photo.image.save(f"photos/{name}.jpg", ContentFile(img.content), save=False)
+    photo.thumbnail.save(f"photos/{name}_thumb.jpg", ContentFile(img.thumbnail), save=False)
+    photo.save()
+    audit(actor=actor, action="assets.device_photo_add", obj=device,
+          after={"photo": photo.pk, "sha256": photo.sha256})
+    return photo
+
+
+@transaction.atomic
+def device_document_add(*, actor, device: Device, upload, kind: str) -> DeviceDocument:
+    _require_upload_allowed(actor, device)
+    if kind not in DocumentKind.values:
+        raise ApplicationError("validation_error", "Choose what kind of document this is.",
+                               details={"kind": ["Choose what kind of document this is."]})
+    try:
+        data = clean_pdf(upload)
+    except UploadError as exc:
+        raise ApplicationError("invalid_upload", str(exc), details={"file": [str(exc)]}) from exc
+    doc = DeviceDocument(device=device, kind=kind, original_name=(getattr(upload, "name", "") or "")[:255],
+                         size=len(data), sha256=sha256_hex(data), uploaded_by=actor)
+    doc.file.save(f"documents/{uuid.uuid4().hex}.pdf", ContentFile(data), save=False)
+    doc.save()
+    audit(actor=actor, action="assets.device_document_add", obj=device,
+          after={"document": doc.pk, "kind": kind, "sha256": doc.sha256})
+    return doc
+
+
+# --- appraisal -----------------------------------------------------------------------------
+
+def device_age_years(*, device: Device, on: dt.date) -> Decimal:
+    start = device.manufacture_date or device.udi_production_date or device.purchase_date
+    if start is None:
+        return Decimal(0)
+    return max(Decimal((on - start).days) / Decimal("365.25"), Decimal(0)).quantize(Decimal("0.01"))
+
+
+def _dec(value, name: str, errors: dict, *, required=True) -> Decimal | None:
+    if value in (None, ""):
+        if required:
+            errors[name] = ["This field is required."]
+        return None
+    try:
+        if isinstance(value, float):
+            value = str(value)
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        errors[name] = ["Enter a number."]
+        return None
+
+
+@transaction.atomic
+def appraisal_create(
+    *, actor, device: Device, effective_date: dt.date, replacement_cost_new, currency: str,
+    condition_factor="1", salvage_fraction=valuation.DEFAULT_SALVAGE_FRACTION,
+    obsolescence_fraction="0", useful_life_years=None, comparables: list[dict] | None = None,
+    utilization_per_day=None, utilization_source: str = "declared", operating_days_per_year="300",
+    technical_fee_per_exam=None, operating_cost_per_year="0", discount_rate="0.10",
+    weights: dict | None = None, client: str = "", intended_users: str = "", intended_use: str = "",
+    value_definition: str = "",
+) -> Appraisal:
+    """A draft appraisal with every input kept. `utilization_per_day` is exams/day: callers
+    that hold telemetry history (e.g. telemetry.selectors.device_daily_procedures) pass the
+    observed average with utilization_source="telemetry"; otherwise the device's declared
+    utilization is used. Without utilization or a technical fee the income approach is skipped."""
+    _require_role(actor, Role.APPRAISER, what="appraise devices")
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    if device.status not in (S.SUBMITTED, S.APPRAISED):
+        raise ApplicationError("not_appraisable", "Only submitted or appraised devices can be appraised.",
+                               details={"status": device.status}, status=409)
+    errors: dict = {}
+    rcn = _dec(replacement_cost_new, "replacement_cost_new", errors)
+    life = _dec(useful_life_years, "useful_life_years", errors, required=False) or \
+        valuation.USEFUL_LIFE_YEARS.get(device.modality, valuation.USEFUL_LIFE_YEARS["OT"])
+    cond = _dec(condition_factor, "condition_factor", errors)
+    salv = _dec(salvage_fraction, "salvage_fraction", errors)
+    obso = _dec(obsolescence_fraction, "obsolescence_fraction", errors)
+    util = _dec(utilization_per_day, "utilization_per_day", errors, required=False)
+    if util is None and device.declared_exams_per_day is not None:
+        util, utilization_source = device.declared_exams_per_day, "declared"
+    fee = _dec(technical_fee_per_exam, "technical_fee_per_exam", errors, required=False)
+    days = _dec(operating_days_per_year, "operating_days_per_year", errors)
+    opex = _dec(operating_cost_per_year, "operating_cost_per_year", errors)
+    rate = _dec(discount_rate, "discount_rate", errors)
+    comps = []
+    for i, c in enumerate(comparables or []):
+        price = _dec(c.get("price"), f"comparables[{i}].price", errors)
+        adj = _dec(c.get("adjustment_fraction", "0"), f"comparables[{i}].adjustment_fraction", errors)
+        if price is not None and adj is not None:
+            comps.append(valuation.Comparable(price, adj, str(c.get("description", ""))[:200]))
+    weights = {k: _dec(v, f"weights.{k}", errors) for k, v in (weights or {"cost": "1"}).items()
+               if k in ("cost", "market", "income")}
+    if currency not in dict(Device._meta.get_field("purchase_currency").choices):
+        errors["currency"] = ["Unknown currency."]
+    if effective_date > timezone.localdate():
+        errors["effective_date"] = ["The effective date cannot be in the future."]
+    if errors:
+        raise ApplicationError("validation_error", "The appraisal inputs are invalid.", details=errors)
+
+    age = device_age_years(device=device, on=effective_date)
+    cost_in = valuation.CostInputs(rcn, age, life, cond, salv, obso)
+    income_in = None
+    if util is not None and fee is not None:
+        income_in = valuation.IncomeInputs(util, days, fee, opex, rate, max(life - age, Decimal(0)))
+    try:
+        result = valuation.appraise(cost=cost_in, comparables=comps, income=income_in, weights=weights)
+    except ValueError as exc:
+        raise ApplicationError("validation_error", f"The appraisal inputs are invalid: {exc}",
+                               details={"non_field_errors": [str(exc)]}) from exc
+    inputs = {
+        "cost": {"replacement_cost_new": rcn, "age_years": age, "useful_life_years": life,
+                 "useful_life_source": "appraiser" if useful_life_years not in (None, "")
+                 else "modality default (assets.valuation.USEFUL_LIFE_YEARS)",
+                 "condition_factor": cond, "salvage_fraction": salv, "obsolescence_fraction": obso,
+                 "method": "double declining balance, floored at salvage"},
+        "market": {"comparables": [{"price": c.price, "adjustment_fraction": c.adjustment_fraction,
+                                    "adjusted_price": c.adjusted_price, "description": c.description}
+                                   for c in comps]},
+        "income": None if income_in is None else {
+            "exams_per_day": util, "utilization_source": utilization_source,
+            "operating_days_per_year": days, "technical_fee_per_exam": fee,
+            "operating_cost_per_year": opex, "discount_rate": rate,
+            "remaining_life_years": income_in.remaining_life_years,
+            "annual_net_income": valuation.annual_net_income(income_in)},
+        "weights_requested": weights,
+    }
+    from core.services import _jsonable
+
+    appraisal = Appraisal(
+        device=device, appraiser=actor, effective_date=effective_date, currency=currency,
+        client=client.strip() or device.organization.name,
+        intended_users=intended_users.strip() or f"{device.organization.name}; MedRWA platform; "
+        "prospective investors in the device's offering",
+        intended_use=intended_use.strip() or "Establish the value of the device for a tokenized offering "
+        "and its on-chain certification.",
+        value_definition=value_definition.strip() or "Fair market value in continued use: the "
+        "estimated amount for which the equipment would exchange between a willing buyer and a "
+        "willing seller, neither under compulsion, both with reasonable knowledge of relevant "
+        "facts, with the equipment installed and in use.",
+        inputs=_jsonable(inputs), cost_value=result.cost, market_value=result.market,
+        income_value=result.income, reconciled_value=result.reconciled,
+        weights={k: str(v) for k, v in result.weights.items()},
+    )
+    appraisal.full_clean(exclude=["report_pdf", "superseded_by"])
+    appraisal.save()
+    audit(actor=actor, action="assets.appraisal_create", obj=appraisal,
+          after={"device": device.pk, "reconciled_value": result.reconciled, "currency": currency})
+    return appraisal
+
+
+@transaction.atomic
+def appraisal_sign(*, actor, appraisal: Appraisal) -> Appraisal:
+    """Makes the appraisal immutable, issues its report PDF, supersedes the previous signed
+    appraisal and moves a submitted device to appraised."""
+    from assets.pdfs import appraisal_report_pdf
+
+    appraisal = Appraisal.objects.select_for_update().select_related("device", "device__organization",
+                                                                     "appraiser").get(pk=appraisal.pk)
+    if appraisal.appraiser_id != actor.pk:
+        raise ApplicationError("permission_denied", "Only the appraiser who prepared it can sign it.",
+                               status=403)
+    if appraisal.status != AppraisalStatus.DRAFT:
+        raise ApplicationError("appraisal_signed", "This appraisal is already signed and cannot change.",
+                               status=409)
+    device = Device.objects.select_for_update().get(pk=appraisal.device_id)
+    if device.status not in (S.SUBMITTED, S.APPRAISED):
+        raise ApplicationError("not_appraisable", "Only submitted or appraised devices can be appraised.",
+                               details={"status": device.status}, status=409)
+    previous = list(Appraisal.objects.select_for_update().filter(device=device, status=AppraisalStatus.SIGNED))
+    for old in previous:
+        old.status, old.superseded_by = AppraisalStatus.SUPERSEDED, appraisal
+        old.save(update_fields=["status", "superseded_by", "updated_at"])
+        audit(actor=actor, action="assets.appraisal_supersede", obj=old, after={"superseded_by": appraisal.pk})
+    appraisal.status, appraisal.signed_at = AppraisalStatus.SIGNED, timezone.now()
+    pdf = appraisal_report_pdf(appraisal)
+    appraisal.report_sha256 = sha256_hex(pdf)
+    appraisal.report_pdf.save(f"appraisal-{appraisal.pk}-{uuid.uuid4().hex[:8]}.pdf", ContentFile(pdf),
+                              save=False)
+    appraisal.save()
+    audit(actor=actor, action="assets.appraisal_sign", obj=appraisal,
+          after={"reconciled_value": appraisal.reconciled_value, "report_sha256": appraisal.report_sha256})
+    if device.status == S.SUBMITTED:
+        _transition(actor=actor, device=device, target=S.APPRAISED, action="assets.device_appraised",
+                    extra={"status_reason": ""})
+    else:
+        audit(actor=actor, action="assets.device_reappraised", obj=device,
+              after={"appraisal": appraisal.pk, "reconciled_value": appraisal.reconciled_value})
+    return appraisal
+
+
+# --- certification -------------------------------------------------------------------------
+
+def _months_between(earlier: dt.date, later: dt.date) -> int:
+    months = (later.year - earlier.year) * 12 + later.month - earlier.month
+    return months - (1 if later.day < earlier.day else 0)
+
+
+@transaction.atomic
+def certification_complete(*, actor, device: Device, items: dict[str, dict],
+                           qa_calibration_date: dt.date | None) -> Certification:
+    """items: {key: {"passed": bool, "notes": str}} for every CHECKLIST key. All pass →
+    certified with a certificate PDF; any fail → changes requested with the reasons."""
+    from assets.pdfs import certificate_pdf
+    from assets.selectors import device_signed_appraisal
+
+    _require_role(actor, Role.INSPECTOR, what="certify devices")
+    device = Device.objects.select_for_update().select_related("organization").get(pk=device.pk)
+    check_transition(entity="device", table=TRANSITIONS, current=device.status, target=S.CERTIFIED)
+    missing = [k for k, _ in CHECKLIST if k not in items]
+    if missing:
+        raise ApplicationError("validation_error", "Every checklist item needs a result.",
+                               details={k: ["Record pass or fail."] for k in missing})
+    checklist = []
+    today = timezone.localdate()
+    for key, label in CHECKLIST:
+        passed = bool(items[key].get("passed"))
+        notes = str(items[key].get("notes", "")).strip()[:1000]
+        if key == "qa_calibration":
+            limit = _qa_max_months()
+            if qa_calibration_date is None:
+                passed, notes = False, (notes + " " if notes else "") + "No QA/calibration date recorded."
+            elif qa_calibration_date > today:
+                raise ApplicationError("validation_error", "The QA/calibration date is in the future.",
+                                       details={"qa_calibration_date": ["This date is in the future."]})
+            elif _months_between(qa_calibration_date, today) >= limit:
+                passed = False
+                notes = (notes + " " if notes else "") + \
+                    f"Last QA/calibration {qa_calibration_date} is older than {limit} months."
+        if not passed and not notes:
+            raise ApplicationError("validation_error", "Explain every failed item.",
+                                   details={key: ["Explain why this item failed."]})
+        checklist.append({"key": key, "label": label, "passed": passed, "notes": notes})
+    ok = all(i["passed"] for i in checklist)
+    cert = Certification(public_id=uuid.uuid4(), device=device, inspector=actor, passed=ok,
+                         checklist=checklist, qa_calibration_date=qa_calibration_date,
+                         appraisal=device_signed_appraisal(device=device))
+    if ok:
+        if cert.appraisal is None:
+            raise ApplicationError("not_appraised", "The device has no signed appraisal.", status=409)
+        cert.save()
+        pdf = certificate_pdf(cert)
+        cert.certificate_sha256 = sha256_hex(pdf)
+        cert.certificate_pdf.save(f"certificate-{cert.public_id}.pdf", ContentFile(pdf), save=False)
+        cert.save()
+        audit(actor=actor, action="assets.certification_complete", obj=cert,
+              after={"passed": True, "certificate_sha256": cert.certificate_sha256})
+        _transition(actor=actor, device=device, target=S.CERTIFIED, action="assets.device_certified",
+                    extra={"status_reason": ""})
+    else:
+        cert.save()
+        reasons = "; ".join(f"{i['label']}: {i['notes']}" for i in checklist if not i["passed"])
+        audit(actor=actor, action="assets.certification_complete", obj=cert, after={"passed": False},
+              reason=reasons)
+        _transition(actor=actor, device=device, target=S.CHANGES_REQUESTED, reason=reasons,
+                    action="assets.device_inspection_failed", extra={"status_reason": reasons})
+    return cert
+
+
+@transaction.atomic
+def certificate_record_anchor(*, actor, device: Device, tx_hash: str, block_number: int, chain_id: int,
+                              registry_address: str) -> Certification:
+    """Called by the tokens app once the AssetRegistry anchor transaction is confirmed."""
+    from assets.selectors import device_current_certification
+
+    cert = device_current_certification(device=device)
+    if cert is None:
+        raise ApplicationError("not_certified", "The device has no certificate to anchor.", status=409)
+    cert = Certification.objects.select_for_update().get(pk=cert.pk)
+    if cert.anchor_tx_hash and cert.anchor_tx_hash.lower() == tx_hash.lower():
+        return cert  # idempotent
+    before = snapshot(cert, ["anchor_tx_hash", "anchor_block_number", "anchor_chain_id"])
+    cert.anchor_tx_hash, cert.anchor_block_number = tx_hash, block_number
+    cert.anchor_chain_id, cert.anchor_registry_address = chain_id, registry_address
+    cert.anchored_at = timezone.now()
+    cert.save()
+    audit(actor=actor, action="assets.certificate_record_anchor", obj=cert, before=before,
+          after=snapshot(cert, ["anchor_tx_hash", "anchor_block_number", "anchor_chain_id",
+                                "anchor_registry_address"]))
+    return cert

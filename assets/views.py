@@ -1,0 +1,391 @@
+"""Web pages. Thin: selectors decide what a user may see (404 otherwise), services decide
+what they may do (ApplicationError → shown on the form or as a message)."""
+
+import json
+import mimetypes
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.models import Organization
+from assets import selectors, services, valuation
+from assets.forms import (
+    AppraisalForm,
+    CertificationForm,
+    DeviceForm,
+    DocumentForm,
+    PhotoForm,
+    ReasonForm,
+)
+from assets.models import Appraisal, Device, DeviceStatus, Modality
+from core.errors import ApplicationError
+from core.permissions import CLINIC_ROLES, Role, role_required, user_clinic_ids, user_has_role
+
+LIST_ROLES = (*CLINIC_ROLES, *selectors.REVIEWER_ROLES)
+PAGE_SIZE = 100
+
+
+def apply_error(form, exc: ApplicationError) -> None:
+    placed = False
+    for field, errors in exc.details.items():
+        if field in form.fields:
+            for err in errors if isinstance(errors, list) else [errors]:
+                form.add_error(field, err)
+            placed = True
+    if not placed:
+        form.add_error(None, exc.message)
+
+
+def _file_response(fieldfile, *, filename: str, content_type: str | None = None):
+    resp = FileResponse(fieldfile.open("rb"), content_type=content_type
+                        or mimetypes.guess_type(filename)[0] or "application/octet-stream")
+    resp["Content-Disposition"] = f'inline; filename="{filename}"'
+    resp["Cache-Control"] = "private, no-store"
+    return resp
+
+
+# --- list, create, edit --------------------------------------------------------------------
+
+@role_required(*LIST_ROLES)
+def device_list(request):
+    f = request.GET
+    qs = selectors.device_list_for_user(user=request.user, status=f.get("status", ""),
+                                        modality=f.get("modality", ""), q=f.get("q", "").strip())
+    page = Paginator(qs, PAGE_SIZE).get_page(f.get("page"))
+    query = f.copy()
+    query.pop("page", None)
+    return render(request, "assets/device_list.html", {
+        "page": page, "filters": f, "query": query.urlencode(), "statuses": DeviceStatus.choices,
+        "modalities": Modality.choices, "can_register": bool(user_clinic_ids(request.user)),
+    })
+
+
+def _user_clinic(request) -> Organization:
+    ids = sorted(user_clinic_ids(request.user))
+    if not ids:
+        raise Http404
+    return Organization.objects.get(pk=ids[0])
+
+
+@role_required(*CLINIC_ROLES)
+def device_create(request):
+    form = DeviceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.device_create(actor=request.user, organization=_user_clinic(request),
+                                            data=form.cleaned_data)
+        except ApplicationError as exc:
+            apply_error(form, exc)
+        else:
+            for w in device.udi_warnings:
+                messages.warning(request, w)
+            messages.success(request, "Device saved as a draft. Add photos and documents, then submit it.")
+            return redirect("assets:device-detail", pk=device.pk)
+    return render(request, "assets/device_form.html", {"form": form, "title": "Register a device"},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+def device_edit(request, pk):
+    device = selectors.device_get_for_user(user=request.user, device_id=pk)
+    if not selectors.user_is_device_member(user=request.user, device=device):
+        raise Http404
+    if not device.is_editable:
+        messages.error(request, "This device has been submitted and is read-only until a reviewer "
+                                "requests changes.")
+        return redirect("assets:device-detail", pk=device.pk)
+    form = DeviceForm(request.POST or None, instance=device)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.device_update(actor=request.user, device=device, data=form.cleaned_data)
+        except ApplicationError as exc:
+            apply_error(form, exc)
+        else:
+            device.refresh_from_db()
+            for w in device.udi_warnings:
+                messages.warning(request, w)
+            messages.success(request, "Device updated.")
+            return redirect("assets:device-detail", pk=device.pk)
+    return render(request, "assets/device_form.html", {"form": form, "device": device,
+                                                       "title": f"Edit {device}"},
+                  status=400 if form.errors else 200)
+
+
+# --- detail --------------------------------------------------------------------------------
+
+def depreciation_chart_data(device: Device, appraisal: Appraisal | None) -> dict:
+    if appraisal is not None:
+        c = appraisal.inputs["cost"]
+        inp = valuation.CostInputs(*(valuation.Decimal(c[k]) for k in (
+            "replacement_cost_new", "age_years", "useful_life_years", "condition_factor",
+            "salvage_fraction", "obsolescence_fraction")))
+        currency, basis = appraisal.currency, "signed appraisal"
+    elif device.purchase_price:
+        life = valuation.USEFUL_LIFE_YEARS.get(device.modality, valuation.USEFUL_LIFE_YEARS["OT"])
+        inp = valuation.CostInputs(device.purchase_price, valuation.ZERO, life)
+        currency, basis = device.purchase_currency, "purchase price, modality default life"
+    else:
+        return {}
+    curve = valuation.depreciation_curve(inp)
+    return {"labels": [t for t, _ in curve], "values": [str(v) for _, v in curve],
+            "currency": currency, "basis": basis, "useful_life": str(inp.useful_life_years),
+            "age": str(inp.age_years)}
+
+
+def _render_detail(request, device, *, forms=None, status=200):
+    user = request.user
+    is_member = selectors.user_is_device_member(user=user, device=device)
+    appraisal = selectors.device_signed_appraisal(device=device)
+    in_review = device.status in (DeviceStatus.SUBMITTED, DeviceStatus.APPRAISED)
+    ctx = {
+        "device": device, "is_member": is_member,
+        "photos": list(device.photos.all()), "documents": list(device.documents.all()),
+        "appraisal": appraisal,
+        "draft_appraisals": list(device.appraisals.filter(status="draft", appraiser=user)),
+        "certification": selectors.device_current_certification(device=device),
+        "timeline": list(selectors.device_timeline(device=device)),
+        "chart": depreciation_chart_data(device, appraisal),
+        "can_edit": is_member and device.is_editable,
+        "can_retire": device.status != DeviceStatus.RETIRED and DeviceStatus.RETIRED in services.TRANSITIONS[
+            device.status] and (user_has_role(user, Role.CLINIC_ADMIN, organization=device.organization)
+                                or user_has_role(user, Role.PLATFORM_ADMIN)),
+        "can_review": in_review and user_has_role(user, Role.APPRAISER, Role.INSPECTOR, Role.PLATFORM_ADMIN),
+        "can_appraise": in_review and user_has_role(user, Role.APPRAISER),
+        "can_inspect": device.status == DeviceStatus.APPRAISED and user_has_role(user, Role.INSPECTOR),
+        "photo_form": PhotoForm(), "document_form": DocumentForm(), "reason_form": ReasonForm(),
+        "today": timezone.localdate(),
+    }
+    ctx.update(forms or {})
+    return render(request, "assets/device_detail.html", ctx, status=status)
+
+
+@login_required
+def device_detail(request, pk):
+    return _render_detail(request, selectors.device_get_for_user(user=request.user, device_id=pk))
+
+
+@login_required
+@require_POST
+def device_submit(request, pk):
+    device = selectors.device_get_for_user(user=request.user, device_id=pk)
+    try:
+        services.device_submit(actor=request.user, device=device)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Submitted for appraisal. The device is read-only while it is reviewed.")
+    return redirect("assets:device-detail", pk=device.pk)
+
+
+@login_required
+@require_POST
+def device_retire(request, pk):
+    device = selectors.device_get_for_user(user=request.user, device_id=pk)
+    try:
+        services.device_retire(actor=request.user, device=device, reason=request.POST.get("reason", ""))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Device retired.")
+    return redirect("assets:device-detail", pk=device.pk)
+
+
+@login_required
+@require_POST
+def device_request_changes(request, pk):
+    device = selectors.device_get_for_user(user=request.user, device_id=pk)
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            services.device_request_changes(actor=request.user, device=device,
+                                            reason=form.cleaned_data["reason"])
+        except ApplicationError as exc:
+            apply_error(form, exc)
+        else:
+            messages.success(request, "Changes requested; the clinic can edit and resubmit.")
+            return redirect("assets:device-detail", pk=device.pk)
+    return _render_detail(request, device, forms={"reason_form": form}, status=400)
+
+
+@login_required
+@require_POST
+def photo_add(request, pk):
+    device = selectors.device_get_for_user(user=request.user, device_id=pk)
+    form = PhotoForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.device_photo_add(actor=request.user, device=device, upload=form.cleaned_data["image"])
+        except ApplicationError as exc:
+            apply_error(form, exc)
+        else:
+            messages.success(request, "Photo added.")
+            return redirect("assets:device-detail", pk=device.pk)
+    return _render_detail(request, device, forms={"photo_form": form}, status=400)
+
+
+@login_required
+@require_POST
+def document_add(request, pk):
+    device = selectors.device_get_for_user(user=request.user, device_id=pk)
+    form = DocumentForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.device_document_add(actor=request.user, device=device, upload=form.cleaned_data["file"],
+                                         kind=form.cleaned_data["kind"])
+        except ApplicationError as exc:
+            apply_error(form, exc)
+        else:
+            messages.success(request, "Document added.")
+            return redirect("assets:device-detail", pk=device.pk)
+    return _render_detail(request, device, forms={"document_form": form}, status=400)
+
+
+@login_required
+def photo_file(request, pk, photo_pk):
+    device = selectors.device_get_for_user(user=request.user, device_id=pk)
+    photo = get_object_or_404(device.photos, pk=photo_pk)
+    thumb = request.GET.get("size") == "thumb"
+    return _file_response(photo.thumbnail if thumb else photo.image,
+                          filename=f"device-{device.pk}-photo-{photo.pk}{'-thumb' if thumb else ''}.jpg",
+                          content_type="image/jpeg")
+
+
+@login_required
+def document_file(request, pk, doc_pk):
+    device = selectors.device_get_for_user(user=request.user, device_id=pk)
+    doc = get_object_or_404(device.documents, pk=doc_pk)
+    return _file_response(doc.file, filename=f"device-{device.pk}-{doc.kind}-{doc.pk}.pdf",
+                          content_type="application/pdf")
+
+
+# --- appraisal -----------------------------------------------------------------------------
+
+@role_required(Role.APPRAISER, Role.PLATFORM_ADMIN)
+def appraisal_queue(request):
+    f = request.GET
+    qs = selectors.appraisal_queue(modality=f.get("modality", ""), clinic_id=f.get("clinic") or None)
+    return render(request, "assets/queue.html", {
+        "title": "Appraisal queue", "page": Paginator(qs, PAGE_SIZE).get_page(f.get("page")),
+        "filters": f, "modalities": Modality.choices, "action": "Appraise", "action_url": "assets:appraise",
+        "clinics": Organization.objects.filter(kind=Organization.Kind.CLINIC, devices__status="submitted")
+        .distinct().order_by("name"),
+    })
+
+
+@role_required(Role.INSPECTOR, Role.PLATFORM_ADMIN)
+def inspection_queue(request):
+    f = request.GET
+    qs = selectors.inspection_queue(modality=f.get("modality", ""), clinic_id=f.get("clinic") or None)
+    return render(request, "assets/queue.html", {
+        "title": "Inspection queue", "page": Paginator(qs, PAGE_SIZE).get_page(f.get("page")),
+        "filters": f, "modalities": Modality.choices, "action": "Inspect", "action_url": "assets:inspect",
+        "show_value": True,
+        "clinics": Organization.objects.filter(kind=Organization.Kind.CLINIC, devices__status="appraised")
+        .distinct().order_by("name"),
+    })
+
+
+@role_required(Role.APPRAISER)
+def appraise(request, pk):
+    device = selectors.device_get_for_user(user=request.user, device_id=pk)
+    initial = {"utilization_per_day": device.declared_exams_per_day or
+               valuation.DEFAULT_EXAMS_PER_DAY.get(device.modality),
+               "replacement_cost_new": device.purchase_price, "currency": device.purchase_currency}
+    form = AppraisalForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            a = services.appraisal_create(actor=request.user, device=device, **form.service_kwargs())
+        except ApplicationError as exc:
+            apply_error(form, exc)
+        else:
+            messages.success(request, "Draft appraisal saved. Review the values, then sign it.")
+            return redirect("assets:appraisal-detail", pk=device.pk, appraisal_pk=a.pk)
+    return render(request, "assets/appraise.html", {
+        "form": form, "device": device,
+        "age": services.device_age_years(device=device, on=timezone.localdate()),
+        "default_life": valuation.USEFUL_LIFE_YEARS.get(device.modality)},
+        status=400 if form.errors else 200)
+
+
+@login_required
+def appraisal_detail(request, pk, appraisal_pk):
+    device = selectors.device_get_for_user(user=request.user, device_id=pk)
+    appraisal = get_object_or_404(device.appraisals.select_related("appraiser"), pk=appraisal_pk)
+    if appraisal.status == "draft" and appraisal.appraiser_id != request.user.pk:
+        raise Http404
+    return render(request, "assets/appraisal_detail.html", {
+        "device": device, "appraisal": appraisal,
+        "inputs_json": json.dumps(appraisal.inputs, indent=2),
+        "can_sign": appraisal.status == "draft" and appraisal.appraiser_id == request.user.pk,
+    })
+
+
+@role_required(Role.APPRAISER)
+@require_POST
+def appraisal_sign(request, pk, appraisal_pk):
+    device = selectors.device_get_for_user(user=request.user, device_id=pk)
+    appraisal = get_object_or_404(device.appraisals, pk=appraisal_pk)
+    try:
+        services.appraisal_sign(actor=request.user, appraisal=appraisal)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("assets:appraisal-detail", pk=device.pk, appraisal_pk=appraisal.pk)
+    messages.success(request, "Appraisal signed. The report is issued and can no longer change.")
+    return redirect("assets:device-detail", pk=device.pk)
+
+
+@login_required
+def appraisal_pdf(request, pk, appraisal_pk):
+    device = selectors.device_get_for_user(user=request.user, device_id=pk)
+    appraisal = get_object_or_404(device.appraisals.exclude(report_pdf=""), pk=appraisal_pk)
+    return _file_response(appraisal.report_pdf, filename=f"appraisal-{appraisal.pk}.pdf",
+                          content_type="application/pdf")
+
+
+# --- certification -------------------------------------------------------------------------
+
+@role_required(Role.INSPECTOR)
+def inspect(request, pk):
+    device = selectors.device_get_for_user(user=request.user, device_id=pk)
+    form = CertificationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            cert = services.certification_complete(actor=request.user, device=device, items=form.items(),
+                                                   qa_calibration_date=form.cleaned_data["qa_calibration_date"])
+        except ApplicationError as exc:
+            for key in exc.details:
+                if key in dict(services.CHECKLIST):
+                    form.add_error(f"{key}_notes", exc.details[key][0])
+            if not any(k in dict(services.CHECKLIST) for k in exc.details):
+                apply_error(form, exc)
+        else:
+            if cert.passed:
+                messages.success(request, "Certified. The certificate has been issued.")
+            else:
+                messages.warning(request, "Inspection failed; the clinic has been asked for changes.")
+            return redirect("assets:device-detail", pk=device.pk)
+    return render(request, "assets/inspect.html", {
+        "form": form, "device": device, "photos": list(device.photos.all()),
+        "documents": list(device.documents.all()), "appraisal": selectors.device_signed_appraisal(device=device),
+        "qa_months": services._qa_max_months()}, status=400 if form.errors else 200)
+
+
+# --- public verification -------------------------------------------------------------------
+
+def verify(request, ref):
+    device, cert = selectors.certification_by_reference(ref)
+    appraisal = cert.appraisal if cert and cert.appraisal_id else None
+    return render(request, "assets/verify.html", {"device": device, "cert": cert, "appraisal": appraisal})
+
+
+def verify_certificate(request, ref):
+    _, cert = selectors.certification_by_reference(ref)
+    if cert is None or not cert.certificate_pdf:
+        raise Http404
+    return _file_response(cert.certificate_pdf, filename=f"certificate-{cert.public_id}.pdf",
+                          content_type="application/pdf")
