@@ -3,3 +3,16 @@ from django.apps import AppConfig
 
 class ComplianceConfig(AppConfig):
     name = "compliance"
+
+    def ready(self):
+        from compliance import demo, panels
+        from core.permissions import Role
+        from core.registry import register_nav, register_panel, register_seeder
+
+        register_nav("KYC", "compliance:onboarding", roles=[Role.INVESTOR], order=20)
+        register_nav("KYC queue", "compliance:queue", roles=[Role.COMPLIANCE_OFFICER], order=20)
+        register_panel("compliance/panels/investor.html", roles=[Role.INVESTOR], context=panels.investor_panel,
+                       order=20)
+        register_panel("compliance/panels/officer.html", roles=[Role.COMPLIANCE_OFFICER],
+                       context=panels.officer_panel, order=20)
+        register_seeder(demo.seed, order=40)

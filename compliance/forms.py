@@ -1,0 +1,65 @@
+import pycountry
+from django import forms
+
+from compliance.models import InvestorProfile, KycCase, KycDocument
+
+COUNTRIES = [("", "—"), *sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda c: c[1])]
+CURRENCIES = [("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP"), ("CHF", "CHF"), ("SGD", "SGD")]
+
+
+class InvestorProfileForm(forms.Form):
+    legal_name = forms.CharField(label="Legal name", max_length=200,
+                                 help_text="As it appears on your identity document.")
+    date_of_birth = forms.DateField(label="Date of birth", widget=forms.DateInput(attrs={"type": "date"}))
+    residence_country = forms.ChoiceField(label="Country of residence", choices=COUNTRIES)
+    address = forms.CharField(label="Residential address", widget=forms.Textarea(attrs={"rows": 3}))
+    investor_type = forms.ChoiceField(label="Investor type", choices=InvestorProfile.InvestorType.choices)
+    accreditation_basis = forms.ChoiceField(label="Accreditation basis",
+                                            choices=[("", "—"), *InvestorProfile.Accreditation.choices])
+    accreditation_detail = forms.CharField(label="Accreditation details", max_length=200, required=False,
+                                           help_text="E.g. licence number, or how you meet the test.")
+    tax_residence = forms.ChoiceField(label="Tax residence", choices=COUNTRIES)
+    is_pep = forms.BooleanField(label="I am a politically exposed person (or a close associate of one)",
+                                required=False)
+    intended_amount = forms.DecimalField(label="Amount you intend to invest", max_digits=14, decimal_places=2,
+                                         min_value=0)
+    intended_currency = forms.ChoiceField(label="Currency", choices=CURRENCIES)
+
+
+class WalletAddressForm(forms.Form):
+    address = forms.CharField(label="Wallet address", max_length=42,
+                              help_text="The 0x… address of a wallet you control (e.g. MetaMask).")
+
+
+class WalletSignatureForm(forms.Form):
+    message = forms.CharField(label="Message to sign", widget=forms.Textarea(attrs={"rows": 10, "readonly": True}))
+    signature = forms.CharField(label="Signature", max_length=200,
+                                help_text="The 0x… signature your wallet produced for the message above.")
+
+
+class DocumentUploadForm(forms.Form):
+    kind = forms.ChoiceField(label="Document type", choices=KycDocument.Kind.choices)
+    file = forms.FileField(label="File", help_text="PDF, PNG or JPEG. Stored encrypted.")
+
+
+class DecisionForm(forms.Form):
+    reason = forms.CharField(label="Reason", required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text="Required to reject, request information or revoke.")
+
+
+class HitClearForm(forms.Form):
+    reason = forms.CharField(label="Why is this a false positive?", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class QueueFilterForm(forms.Form):
+    status = forms.ChoiceField(label="Status", required=False,
+                               choices=[("", "Waiting (submitted, in review)"),
+                                        *[c for c in KycCase.Status.choices if c[0] != "draft"]])
+    country = forms.ChoiceField(label="Country", required=False, choices=COUNTRIES)
+    risk = forms.ChoiceField(label="Risk", required=False, choices=[("", "Any"), *KycCase.Risk.choices])
+    hits = forms.ChoiceField(label="Sanctions hits", required=False,
+                             choices=[("", "Any"), ("open", "Open hits"), ("none", "No open hits")])
+
+
+class ErasureForm(forms.Form):
+    confirm = forms.BooleanField(label="I understand that my account will be restricted and can no longer invest")

@@ -1,0 +1,94 @@
+"""Investor eligibility on chain: the IdentityRegistry writes compliance asks the chain
+port for (always through the outbox) and the live read shown to the investor.
+
+Identity address: every wallet of an investor maps to one deterministic address,
+keccak256("medrwa:investor-identity:" + KYC_IDENTITY_SALT + ":" + profile id)[-20 bytes],
+stored on the profile when first derived so a later salt change never moves an investor.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from eth_utils import keccak, to_checksum_address
+
+from core.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+REGISTRY = "IdentityRegistry"
+
+
+def derive_identity_address(profile_id: int) -> str:
+    salt = getattr(settings, "KYC_IDENTITY_SALT", "medrwa-identity-v1")
+    digest = keccak(text=f"medrwa:investor-identity:{salt}:{profile_id}")
+    return to_checksum_address(digest[-20:])
+
+
+def registry_address() -> str:
+    from chain.selectors import deployment_address
+
+    try:
+        address = deployment_address(REGISTRY)
+    except Exception as exc:
+        raise ApplicationError(
+            "identity_registry_missing",
+            "The identity registry is not deployed yet, so approvals cannot be recorded on chain. "
+            "Run `manage.py chain_bootstrap` first.", status=503,
+        ) from exc
+    if not address:
+        raise ApplicationError("identity_registry_missing", "The identity registry is not deployed yet.", status=503)
+    return address
+
+
+def _enqueue(*, actor, key: str, kind: str, function: str, args: list, reason: str):
+    from chain.services import outbox_enqueue
+
+    return outbox_enqueue(actor=actor, idempotency_key=key, kind=kind, contract_name=REGISTRY,
+                          function=function, args=args, to_address=registry_address(), reason=reason)
+
+
+def register_wallet(*, actor, case, wallet, reason: str = "KYC approved"):
+    profile = case.profile
+    row = _enqueue(actor=actor, key=f"kyc:{case.pk}:register:{wallet.address}", kind="identity.register",
+                   function="registerIdentity",
+                   args=[wallet.address, profile.identity_address, int(profile.residence_country_numeric or 0)],
+                   reason=reason)
+    wallet.registered_on_chain = True
+    wallet.save(update_fields=["registered_on_chain", "updated_at"])
+    return row
+
+
+def set_expiry(*, actor, case, expires_at_unix: int, key_suffix: str, reason: str):
+    return _enqueue(actor=actor, key=f"kyc:{case.pk}:{key_suffix}", kind="identity.expiry",
+                    function="setKycExpiry", args=[case.profile.identity_address, int(expires_at_unix)],
+                    reason=reason)
+
+
+def remove_wallet(*, actor, case, wallet, reason: str):
+    row = _enqueue(actor=actor, key=f"kyc:{case.pk}:delete:{wallet.address}", kind="identity.delete",
+                   function="deleteIdentity", args=[wallet.address], reason=reason)
+    wallet.registered_on_chain = False
+    wallet.save(update_fields=["registered_on_chain", "updated_at"])
+    return row
+
+
+def wallet_outbox_rows(wallet) -> list:
+    from chain.models import ChainTransaction
+
+    return list(ChainTransaction.objects.filter(args__0=wallet.address, contract_name=REGISTRY)
+                .order_by("-created_at", "-id")[:5])
+
+
+def live_is_verified(address: str) -> bool | None:
+    """A live `isVerified` read, or None when the chain (or the registry) is unreachable."""
+    try:
+        from chain import gateway
+
+        if not gateway.is_available():
+            return None
+        return bool(gateway.call(REGISTRY, registry_address(), "isVerified", address))
+    except Exception:
+        logger.info("isVerified read failed for %s", address, exc_info=True)
+        return None
