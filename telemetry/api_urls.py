@@ -1,3 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from telemetry import api_views
+
+urlpatterns = [
+    path("telemetry/batches", api_views.TelemetryBatchApi.as_view(), name="api-telemetry-batches"),
+    path("telemetry/devices/<int:device_id>/credentials/", api_views.CredentialIssueApi.as_view(),
+         name="api-telemetry-credential-issue"),
+    path("telemetry/credentials/<int:credential_id>/revoke/", api_views.CredentialRevokeApi.as_view(),
+         name="api-telemetry-credential-revoke"),
+    path("telemetry/devices/<int:device_id>/usage/", api_views.DeviceUsageApi.as_view(),
+         name="api-telemetry-device-usage"),
+    path("telemetry/flags/", api_views.FlagListApi.as_view(), name="api-telemetry-flags"),
+    path("telemetry/flags/<int:flag_id>/clear/", api_views.FlagClearApi.as_view(), name="api-telemetry-flag-clear"),
+]

@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from telemetry import views
 
 app_name = "telemetry"
-urlpatterns: list = []
+urlpatterns = [
+    path("telemetry/", views.health, name="health"),
+    path("telemetry/devices/<int:device_id>/", views.device_detail, name="device"),
+    path("telemetry/devices/<int:device_id>/credentials/", views.credentials, name="credentials"),
+    path("telemetry/credentials/<int:credential_id>/revoke/", views.credential_revoke, name="credential-revoke"),
+    path("telemetry/flags/<int:flag_id>/clear/", views.flag_clear, name="flag-clear"),
+]

@@ -1,0 +1,181 @@
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import RequestDataTooBig
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import ApplicationError
+from core.permissions import HasRole, Role
+from telemetry import ingest, selectors, services
+from telemetry.models import DeviceCredential
+from telemetry.schema import BATCH_SCHEMA, RESULT_SCHEMA
+
+_OPENAPI_BATCH = {k: v for k, v in BATCH_SCHEMA.items() if k != "$schema"}
+_ERROR = {"type": "object", "properties": {"error": {"type": "object", "properties": {
+    "code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}}}}}
+
+
+class DeviceSignatureAuthentication(BaseAuthentication):
+    """HMAC-SHA256 over `timestamp.raw_body` (docs/telemetry-protocol.md). No session, so no
+    CSRF: a device is not a browser."""
+
+    def authenticate(self, request):
+        try:
+            body = request._request.body
+        except RequestDataTooBig:
+            raise ApplicationError("batch_too_large", "The request body is too large.", status=413) from None
+        meta = request._request.META
+        cred = ingest.authenticate(key_id=meta.get(ingest.HEADER_KEY_ID, ""),
+                                   timestamp=meta.get(ingest.HEADER_TIMESTAMP, ""),
+                                   signature=meta.get(ingest.HEADER_SIGNATURE, ""), body=body)
+        return AnonymousUser(), cred
+
+    def authenticate_header(self, request):
+        return 'MedRWA-HMAC realm="telemetry"'
+
+
+class DeviceSignatureScheme(OpenApiAuthenticationExtension):
+    target_class = DeviceSignatureAuthentication
+    name = "DeviceSignature"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "X-MedRWA-Signature",
+                "description": "v1=hex(HMAC-SHA256(secret, timestamp + '.' + raw_body)) with X-MedRWA-Key-Id "
+                               "and X-MedRWA-Timestamp (Unix seconds, ±300 s)."}
+
+
+class IsDevice(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, DeviceCredential)
+
+
+class TelemetryBatchApi(APIView):
+    authentication_classes = [DeviceSignatureAuthentication]
+    permission_classes = [IsDevice]
+
+    @extend_schema(
+        tags=["telemetry"], summary="Upload a signed batch of device events",
+        description="Up to 1,000 procedure/heartbeat events. Each is answered accepted, duplicate (its "
+                    "idempotency key is already stored) or rejected (with a reason); a retried batch changes "
+                    "nothing. See docs/telemetry-protocol.md.",
+        request={"application/json": _OPENAPI_BATCH},
+        responses={200: OpenApiResponse(RESULT_SCHEMA, description="Per-event results"),
+                   400: OpenApiResponse(_ERROR, description="Malformed JSON or schema violation"),
+                   401: OpenApiResponse(_ERROR, description="signature_invalid | timestamp_stale | "
+                                                           "timestamp_future | unknown_key | key_revoked"),
+                   413: OpenApiResponse(_ERROR, description="More than 1,000 events")},
+    )
+    def post(self, request):
+        events = ingest.parse_body(request._request.body)
+        result = ingest.ingest_batch(credential=request.auth, events=events)
+        return Response(result.as_dict())
+
+
+class CredentialIssueApi(APIView):
+    class CredentialIssueInputSerializer(serializers.Serializer):
+        label = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+
+    class CredentialIssueOutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        key_id = serializers.CharField()
+        secret = serializers.CharField(help_text="Shown only in this response.")
+        device = serializers.IntegerField()
+
+    @extend_schema(tags=["telemetry"], summary="Issue a device credential (clinic admin)",
+                   request=CredentialIssueInputSerializer, responses={201: CredentialIssueOutputSerializer})
+    def post(self, request, device_id: int):
+        device = selectors.device_get_for_user(user=request.user, device_id=device_id)
+        s = self.CredentialIssueInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        issued = services.credential_issue(actor=request.user, device=device, label=s.validated_data["label"])
+        return Response(self.CredentialIssueOutputSerializer(
+            {"id": issued.credential.pk, "key_id": issued.credential.key_id, "secret": issued.secret,
+             "device": device.pk}).data, status=201)
+
+
+class CredentialRevokeApi(APIView):
+    class CredentialRevokeInputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    class CredentialRevokeOutputSerializer(serializers.Serializer):
+        key_id = serializers.CharField()
+        revoked_at = serializers.DateTimeField()
+
+    @extend_schema(tags=["telemetry"], summary="Revoke a device credential (clinic admin)",
+                   request=CredentialRevokeInputSerializer, responses=CredentialRevokeOutputSerializer)
+    def post(self, request, credential_id: int):
+        cred = selectors.credential_get_for_user(user=request.user, credential_id=credential_id)
+        s = self.CredentialRevokeInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        cred = services.credential_revoke(actor=request.user, credential=cred, reason=s.validated_data["reason"])
+        return Response(self.CredentialRevokeOutputSerializer(cred).data)
+
+
+class FlagListApi(APIView):
+    class FlagListOutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        device = serializers.IntegerField(source="device_id")
+        event = serializers.IntegerField(source="event_id")
+        idempotency_key = serializers.CharField(source="event.idempotency_key")
+        code = serializers.CharField()
+        details = serializers.JSONField()
+        created_at = serializers.DateTimeField()
+        cleared_at = serializers.DateTimeField(allow_null=True)
+        clear_reason = serializers.CharField()
+
+    @extend_schema(tags=["telemetry"], summary="Plausibility flags on devices you can see",
+                   responses=FlagListOutputSerializer(many=True))
+    def get(self, request):
+        qs = selectors.flags_for_user(user=request.user, open_only=request.query_params.get("open") == "1")
+        page = self.paginator.paginate_queryset(qs, request, view=self)
+        return self.paginator.get_paginated_response(self.FlagListOutputSerializer(page, many=True).data)
+
+    @property
+    def paginator(self):
+        from core.api import Pagination
+
+        if not hasattr(self, "_paginator"):
+            self._paginator = Pagination()
+        return self._paginator
+
+
+class FlagClearApi(APIView):
+    permission_classes = [HasRole.of(Role.PLATFORM_ADMIN)]
+
+    class FlagClearInputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=1000)
+
+    class FlagClearOutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        code = serializers.CharField()
+        cleared_at = serializers.DateTimeField()
+        clear_reason = serializers.CharField()
+
+    @extend_schema(tags=["telemetry"], summary="Clear a plausibility flag (platform admin, reason required)",
+                   request=FlagClearInputSerializer, responses=FlagClearOutputSerializer)
+    def post(self, request, flag_id: int):
+        flag = selectors.flag_get_for_user(user=request.user, flag_id=flag_id)
+        s = self.FlagClearInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        flag = services.flag_clear(actor=request.user, flag=flag, reason=s.validated_data["reason"])
+        return Response(self.FlagClearOutputSerializer(flag).data)
+
+
+class DeviceUsageApi(APIView):
+    class DeviceUsageOutputSerializer(serializers.Serializer):
+        day = serializers.DateField()
+        procedures = serializers.IntegerField()
+        discontinued = serializers.IntegerField()
+        gpu_hours = serializers.DecimalField(max_digits=12, decimal_places=2)
+        online_hours = serializers.IntegerField()
+
+    @extend_schema(tags=["telemetry"], summary="Daily usage of a device (last 30 days)",
+                   responses=DeviceUsageOutputSerializer(many=True))
+    def get(self, request, device_id: int):
+        device = selectors.device_get_for_user(user=request.user, device_id=device_id)
+        rows = selectors.device_daily_procedures(device=device, days=30)
+        return Response(self.DeviceUsageOutputSerializer(rows, many=True).data)

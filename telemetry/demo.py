@@ -1,0 +1,86 @@
+"""Demo telemetry: a few days of simulated usage for certified demo devices, produced by
+the real agent's simulator in the spool the demo agent (`telemetry_run_demo_agents`) will
+keep using, so its live events continue the same sequence and simulated clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from accounts.models import Membership
+from assets.models import Device, DeviceStatus
+from core.crypto import decrypt_str
+from core.permissions import Role
+from telemetry.models import DeviceCredential, Tariff
+
+DEMO_LABEL = "demo agent"
+BACKFILL_DAYS = 4
+# Medicare-like technical fees (../shared/DOMAIN.md: CPT 74177 ≈ $245 technical).
+DEMO_TARIFFS = {"74177": "245.00", "74176": "190.00", "71250": "150.00", "70450": "110.00", "71275": "210.00",
+                "70553": "260.00", "70551": "170.00", "72148": "175.00", "73721": "165.00", "72141": "175.00",
+                "74183": "320.00"}
+
+
+def demo_devices():
+    return Device.objects.filter(status__in=[DeviceStatus.CERTIFIED, DeviceStatus.TOKENIZED]).order_by("pk")
+
+
+def sim_modality(device: Device) -> str:
+    return "MR" if device.modality == "MR" else "CT"
+
+
+def spool_path(device: Device) -> Path:
+    return Path(settings.VAR_DIR) / "agent" / f"device-{device.pk}" / "spool.db"
+
+
+def demo_credential(device: Device) -> tuple[DeviceCredential, str] | None:
+    """The demo agent's key for the device (issued by the clinic's admin if missing)."""
+    from telemetry.services import credential_issue
+
+    cred = DeviceCredential.objects.filter(device=device, label=DEMO_LABEL, revoked_at=None).first()
+    if cred is not None:
+        return cred, decrypt_str(cred.secret_encrypted)
+    admin = (Membership.objects.filter(organization_id=device.organization_id, role=Role.CLINIC_ADMIN)
+             .select_related("user").order_by("pk").first())
+    if admin is None:
+        return None
+    issued = credential_issue(actor=admin.user, device=device, label=DEMO_LABEL)
+    return issued.credential, issued.secret
+
+
+def seed(stdout) -> None:
+    from agent import simulate
+    from agent.spool import Spool
+    from telemetry.ingest import ingest_batch
+    from telemetry.processing import process_new_events
+
+    year = date.today().year  # noqa: DTZ011 (a fee-schedule year)
+    with transaction.atomic():
+        for cpt, fee in DEMO_TARIFFS.items():
+            Tariff.objects.get_or_create(cpt_code=cpt, payer="default", year=year,
+                                         defaults={"technical_fee": fee, "currency": "USD"})
+    devices = list(demo_devices())
+    if not devices:
+        stdout.write("telemetry: no certified device yet; no demo telemetry")
+        return
+    for device in devices:
+        got = demo_credential(device)
+        if got is None:
+            continue
+        cred, _secret = got
+        if device.telemetry_stream.events_total:
+            continue  # back-filled before
+        path = spool_path(device)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with Spool(path) as spool:
+            counts = simulate.backfill(spool, modality=sim_modality(device), days=BACKFILL_DAYS,
+                                       device_id=f"device-{device.pk}", seed=device.pk, tz=UTC)
+            while events := spool.pending(1000):
+                result = ingest_batch(credential=cred, events=[e.to_wire() for e in events])
+                spool.remove([r["seq"] for r in result.results])
+        stdout.write(f"telemetry: {device} back-filled {counts['procedure']} procedures, "
+                     f"{counts['heartbeat']} heartbeats")
+    process_new_events(lag=timedelta(0))

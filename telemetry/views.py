@@ -1,0 +1,92 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from core.errors import ApplicationError
+from core.permissions import CLINIC_ROLES, Role, role_required, user_has_role
+from telemetry import selectors, services
+from telemetry.forms import CredentialIssueForm, CredentialRevokeForm, FlagClearForm
+
+VIEW_ROLES = (*CLINIC_ROLES, Role.PLATFORM_ADMIN)
+
+
+@role_required(*VIEW_ROLES)
+def health(request):
+    is_admin = user_has_role(request.user, Role.PLATFORM_ADMIN)
+    return render(request, "telemetry/health.html", {
+        "rows": selectors.health_rows(user=request.user),
+        "flags": selectors.flags_for_user(user=request.user, open_only=True)[:100],
+        "is_admin": is_admin,
+        "clear_form": FlagClearForm() if is_admin else None,
+    })
+
+
+@role_required(*VIEW_ROLES)
+def device_detail(request, device_id: int):
+    device = selectors.device_get_for_user(user=request.user, device_id=device_id)
+    is_admin = user_has_role(request.user, Role.PLATFORM_ADMIN)
+    return render(request, "telemetry/device.html", {
+        "device": device,
+        "chart": selectors.utilization_chart(device=device, days=30),
+        "procedures": selectors.recent_procedures(device=device, limit=25),
+        "flags": selectors.flags_for_user(user=request.user, device=device)[:50],
+        "periods": selectors.device_revenue_periods(device=device)[:12],
+        "can_manage_keys": user_has_role(request.user, Role.CLINIC_ADMIN, organization=device.organization_id),
+        "is_admin": is_admin,
+        "clear_form": FlagClearForm() if is_admin else None,
+    })
+
+
+@role_required(Role.CLINIC_ADMIN, Role.PLATFORM_ADMIN)
+def credentials(request, device_id: int):
+    device = selectors.device_get_for_user(user=request.user, device_id=device_id)
+    if not user_has_role(request.user, Role.CLINIC_ADMIN, organization=device.organization_id):
+        raise PermissionDenied("Only the clinic's admin manages device credentials.")
+    form = CredentialIssueForm(request.POST or None)
+    issued = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            issued = services.credential_issue(actor=request.user, device=device, label=form.cleaned_data["label"])
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            form = CredentialIssueForm()
+    # The secret is rendered in this response only (never redirected to, never stored).
+    return render(request, "telemetry/credentials.html", {
+        "device": device, "form": form, "issued": issued,
+        "credentials": selectors.device_credentials(device=device), "revoke_form": CredentialRevokeForm(),
+    })
+
+
+@require_POST
+@role_required(Role.CLINIC_ADMIN, Role.PLATFORM_ADMIN)
+def credential_revoke(request, credential_id: int):
+    cred = selectors.credential_get_for_user(user=request.user, credential_id=credential_id)
+    form = CredentialRevokeForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ApplicationError("invalid", "The reason is too long.")
+        services.credential_revoke(actor=request.user, credential=cred, reason=form.cleaned_data["reason"])
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Key {cred.key_id} revoked.")
+    return redirect("telemetry:credentials", device_id=cred.device_id)
+
+
+@role_required(Role.PLATFORM_ADMIN)
+def flag_clear(request, flag_id: int):
+    flag = selectors.flag_get_for_user(user=request.user, flag_id=flag_id)
+    form = FlagClearForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.flag_clear(actor=request.user, flag=flag, reason=form.cleaned_data["reason"])
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Flag cleared: {flag.get_code_display()}.")
+            nxt = request.POST.get("next", "")
+            # Only our own pages: never an open redirect.
+            return redirect(nxt if nxt.startswith("/telemetry/") else "telemetry:health")
+    return render(request, "telemetry/flag_clear.html", {"flag": flag, "form": form})
