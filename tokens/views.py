@@ -1,0 +1,141 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from core.errors import ApplicationError
+from core.permissions import Role, role_required, user_clinic_ids, user_has_role
+from tokens import selectors, services
+from tokens.forms import AgentActionForm, ConsentForm, OfferingForm
+
+
+def _apply_app_error(form, exc: ApplicationError) -> None:
+    for field, errors in exc.details.items():
+        for err in errors if isinstance(errors, list) else [errors]:
+            form.add_error(field if field in form.fields else None, err)
+    if not exc.details:
+        form.add_error(None, exc.message)
+
+
+@role_required(Role.PLATFORM_ADMIN, Role.CLINIC_ADMIN, Role.COMPLIANCE_OFFICER)
+def offering_list(request):
+    return render(request, "tokens/offering_list.html", {
+        "offerings": selectors.offering_list_for_user(user=request.user),
+        "can_create": user_has_role(request.user, Role.PLATFORM_ADMIN),
+        "ready": selectors.devices_ready_to_tokenize().count(),
+    })
+
+
+@role_required(Role.PLATFORM_ADMIN)
+def offering_create(request):
+    form = OfferingForm(request.POST or None, initial={"currency": "USD"})
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        device = data.pop("device")
+        try:
+            offering = services.offering_create(actor=request.user, device=device, data=data)
+        except ApplicationError as exc:
+            _apply_app_error(form, exc)
+        else:
+            messages.success(request, "Offering created. The clinic's administrator must now consent.")
+            return redirect("tokens:offering-detail", pk=offering.pk)
+    return render(request, "tokens/offering_form.html", {"form": form})
+
+
+def _detail_context(request, offering):
+    user = request.user
+    return {
+        "offering": offering,
+        "table": selectors.cap_table(offering=offering),
+        "events": selectors.token_events(offering=offering),
+        "transactions": selectors.offering_transactions(offering=offering),
+        "can_deploy": user_has_role(user, Role.PLATFORM_ADMIN) and offering.consent_at is not None
+        and offering.status in ("consented", "failed"),
+        "can_consent": offering.status == "draft"
+        and offering.device.organization_id in user_clinic_ids(user, roles={Role.CLINIC_ADMIN}),
+        "is_officer": user_has_role(user, Role.COMPLIANCE_OFFICER),
+        "consent_form": ConsentForm(),
+    }
+
+
+@login_required
+def offering_detail(request, pk):
+    offering = selectors.offering_get_for_user(user=request.user, offering_id=pk)
+    return render(request, "tokens/offering_detail.html", _detail_context(request, offering))
+
+
+@login_required
+def offering_status(request, pk):
+    """htmx fragment: token state and outbox transactions, polled while something is pending."""
+    offering = selectors.offering_get_for_user(user=request.user, offering_id=pk)
+    return render(request, "tokens/_offering_status.html", _detail_context(request, offering))
+
+
+@login_required
+@require_POST
+def offering_consent(request, pk):
+    offering = selectors.offering_get_for_user(user=request.user, offering_id=pk)
+    form = ConsentForm(request.POST)
+    form.is_valid()
+    try:
+        services.offering_record_consent(actor=request.user, offering=offering,
+                                         statement=form.cleaned_data.get("statement", ""))
+    except ApplicationError as exc:
+        if exc.status == 403:
+            raise PermissionDenied(exc.message) from exc
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Consent recorded.")
+    return redirect("tokens:offering-detail", pk=pk)
+
+
+@role_required(Role.PLATFORM_ADMIN)
+@require_POST
+def offering_deploy(request, pk):
+    offering = selectors.offering_get_for_user(user=request.user, offering_id=pk)
+    try:
+        services.offering_deploy(actor=request.user, offering=offering)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Deployment queued. The page updates as the transaction confirms.")
+    return redirect("tokens:offering-detail", pk=pk)
+
+
+@role_required(Role.COMPLIANCE_OFFICER)
+def agent_home(request):
+    return render(request, "tokens/agent_home.html", {"offerings": selectors.live_offerings()})
+
+
+@role_required(Role.COMPLIANCE_OFFICER)
+def agent_actions(request, pk):
+    offering = selectors.offering_get_for_user(user=request.user, offering_id=pk)
+    form = AgentActionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.agent_action_request(actor=request.user, offering=offering, kind=d["kind"], reason=d["reason"],
+                                          wallet=d["wallet"].strip(), to_wallet=d["to_wallet"].strip(),
+                                          amount=d["amount"])
+        except ApplicationError as exc:
+            _apply_app_error(form, exc)
+        else:
+            messages.success(request, "Action submitted to the chain.")
+            return redirect("tokens:agent-actions", pk=pk)
+    actions = selectors.offering_agent_actions(offering=offering)
+    return render(request, "tokens/agent_actions.html", {
+        "offering": offering, "form": form, "actions": actions, "polling": _polling(actions),
+        "table": selectors.cap_table(offering=offering)})
+
+
+def _polling(actions) -> bool:
+    return any(not a.chain_tx.is_final for a in actions)
+
+
+@role_required(Role.COMPLIANCE_OFFICER)
+def agent_actions_status(request, pk):
+    offering = selectors.offering_get_for_user(user=request.user, offering_id=pk)
+    actions = selectors.offering_agent_actions(offering=offering)
+    return render(request, "tokens/_agent_actions_table.html", {
+        "offering": offering, "actions": actions, "polling": _polling(actions)})
