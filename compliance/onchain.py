@@ -50,20 +50,26 @@ def _enqueue(*, actor, key: str, kind: str, function: str, args: list, reason: s
 
 
 def register_wallet(*, actor, case, wallet, reason: str = "KYC approved"):
+    """One transaction per wallet: registration and KYC expiry (the registry keeps the
+    expiry per wallet, packed with the identity and country)."""
     profile = case.profile
     row = _enqueue(actor=actor, key=f"kyc:{case.pk}:register:{wallet.address}", kind="identity.register",
-                   function="registerIdentity",
-                   args=[wallet.address, profile.identity_address, int(profile.residence_country_numeric or 0)],
+                   function="registerIdentityWithExpiry",
+                   args=[wallet.address, profile.identity_address, int(profile.residence_country_numeric or 0),
+                         int(case.expires_at.timestamp())],
                    reason=reason)
     wallet.registered_on_chain = True
     wallet.save(update_fields=["registered_on_chain", "updated_at"])
     return row
 
 
-def set_expiry(*, actor, case, expires_at_unix: int, key_suffix: str, reason: str):
+def set_expiry(*, actor, case, wallets, expires_at_unix: int, key_suffix: str, reason: str):
+    """Renew or end the KYC validity of already registered wallets in one transaction."""
+    addresses = [w.address for w in wallets]
+    if not addresses:
+        return None
     return _enqueue(actor=actor, key=f"kyc:{case.pk}:{key_suffix}", kind="identity.expiry",
-                    function="setKycExpiry", args=[case.profile.identity_address, int(expires_at_unix)],
-                    reason=reason)
+                    function="batchSetKycExpiry", args=[addresses, int(expires_at_unix)], reason=reason)
 
 
 def remove_wallet(*, actor, case, wallet, reason: str):

@@ -553,9 +553,11 @@ def kyc_case_approve(*, actor, case: KycCase, reason: str = "") -> KycCase:
     audit(actor=actor, action="compliance.kyc_case_approve", obj=case, before={"status": before},
           after={"status": case.status, "expires_at": case.expires_at,
                  "second_officer": case.first_approver_id is not None}, reason=reason)
-    onchain.set_expiry(actor=actor, case=case, expires_at_unix=int(case.expires_at.timestamp()),
-                       key_suffix="expiry", reason="KYC approved")
-    for wallet in case.profile.wallets.all():
+    wallets = list(case.profile.wallets.all())
+    # Wallets still registered from an earlier approval only need the new expiry.
+    onchain.set_expiry(actor=actor, case=case, wallets=[w for w in wallets if w.registered_on_chain],
+                       expires_at_unix=int(case.expires_at.timestamp()), key_suffix="expiry", reason="KYC renewed")
+    for wallet in wallets:
         if not wallet.registered_on_chain:
             onchain.register_wallet(actor=actor, case=case, wallet=wallet)
     return case
@@ -601,9 +603,8 @@ def kyc_case_expire(*, case: KycCase, actor=None) -> KycCase:
     case.save()
     audit(actor=actor, action="compliance.kyc_case_expire", obj=case, before={"status": before},
           after={"status": case.status})
-    if case.profile.wallets.filter(registered_on_chain=True).exists():
-        onchain.set_expiry(actor=actor, case=case, expires_at_unix=int(case.expires_at.timestamp()),
-                           key_suffix="expire", reason="KYC expired")
+    onchain.set_expiry(actor=actor, case=case, wallets=list(case.profile.wallets.filter(registered_on_chain=True)),
+                       expires_at_unix=int(case.expires_at.timestamp()), key_suffix="expire", reason="KYC expired")
     return case
 
 

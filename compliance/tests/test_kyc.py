@@ -167,12 +167,10 @@ def test_approval_registers_every_wallet_through_the_outbox(investor, compliance
     case = make_case(investor, status=S.APPROVED, officer=compliance_officer)
     profile = case.profile
     wallets = list(profile.wallets.all())
-    regs = _rows(function="registerIdentity")
+    regs = _rows(function="registerIdentityWithExpiry")
     assert {r.idempotency_key for r in regs} == {f"kyc:{case.pk}:register:{w.address}" for w in wallets}
-    assert regs[0].args == [wallets[0].address, profile.identity_address, 826]
-    expiry = _rows(function="setKycExpiry").get()
-    assert expiry.args == [profile.identity_address, int(case.expires_at.timestamp())]
-    assert expiry.idempotency_key == f"kyc:{case.pk}:expiry"
+    assert regs[0].args == [wallets[0].address, profile.identity_address, 826, int(case.expires_at.timestamp())]
+    assert not _rows(function="batchSetKycExpiry").exists()  # nothing was registered before
     assert all(w.registered_on_chain for w in profile.wallets.all())
     assert [w.address for w in selectors.investor_wallets(user=investor)] == [w.address for w in wallets]
 
@@ -201,7 +199,8 @@ def test_expiry_task_expires_case_on_chain_and_blocks_purchases(investor, compli
     case.refresh_from_db()
     assert case.status == S.EXPIRED and "expired" in case.investor_message
     row = ChainTransaction.objects.get(idempotency_key=f"kyc:{case.pk}:expire")
-    assert row.function == "setKycExpiry" and row.args[1] == int(case.expires_at.timestamp())
+    assert row.function == "batchSetKycExpiry" and row.args[1] == int(case.expires_at.timestamp())
+    assert sorted(row.args[0]) == sorted(case.profile.wallets.values_list("address", flat=True))
     # A new approval later only needs a new expiry: the wallets are still registered.
     officer = compliance_officer
     new = services.kyc_case_open(actor=investor)
