@@ -1,0 +1,70 @@
+import pytest
+from playwright.sync_api import expect
+
+from accounts.tests.factories import PASSWORD, make_user
+from chain import processor
+from core.roles import Role
+from tokens import services
+from tokens.models import Offering
+from tokens.tests.factories import clinic_admin_of, make_certified_device, offering_terms
+
+pytestmark = [pytest.mark.e2e, pytest.mark.chain, pytest.mark.django_db(transaction=True)]
+
+
+def test_platform_admin_tokenizes_a_certified_device(page, login, chain_ready):
+    admin = make_user(Role.PLATFORM_ADMIN)
+    device = make_certified_device()
+    login(admin.email, PASSWORD)
+    page.goto("/offerings/")
+    page.get_by_role("button", name="New offering").click()
+    page.get_by_label("Certified device").select_option(str(device.pk))
+    page.get_by_label("Token name").fill("Vida MRI Token")
+    page.get_by_label("Token symbol").fill("VIDA")
+    page.get_by_label("Units", exact=True).fill("1000")
+    page.get_by_label("Price per unit", exact=True).fill("250.00")
+    page.get_by_label("Share offered (%)").fill("40")
+    page.get_by_label("Allowed investor countries").fill("276, 250")
+    page.get_by_label("Max units per investor").fill("200")
+    page.get_by_label("Maximum number of holders").fill("100")
+    page.get_by_label("Revenue share to holders (%)").fill("30")
+    page.get_by_role("button", name="Create offering").click()
+    expect(page.get_by_text("Waiting for the clinic administrator's consent.")).to_be_visible()
+
+    offering = Offering.objects.get(device=device)
+    services.offering_record_consent(actor=clinic_admin_of(device), offering=offering)
+    page.reload()
+    page.get_by_role("button", name="Deploy token").click()
+    expect(page.get_by_test_id("offering-status")).to_have_text("Deploying token")
+
+    processor.drain(timeout=60)  # what the Celery worker does
+    expect(page.get_by_test_id("offering-status")).to_have_text("Live", timeout=15_000)
+    offering.refresh_from_db()
+    expect(page.get_by_test_id("token-address")).to_have_text(offering.token_address)
+    expect(page.get_by_role("cell", name="TokenFactory.deployToken")).to_be_visible()
+    expect(page.get_by_role("cell", name="confirmed").first).to_be_visible()
+    expect(page.get_by_role("cell", name="AssetRegistry.anchor")).to_be_visible()
+
+
+def test_compliance_officer_freezes_a_wallet(page, login, chain_ready):
+    admin = make_user(Role.PLATFORM_ADMIN)
+    officer = make_user(Role.COMPLIANCE_OFFICER)
+    device = make_certified_device()
+    offering = services.offering_create(actor=admin, device=device, data=offering_terms())
+    services.offering_record_consent(actor=clinic_admin_of(device), offering=offering)
+    services.offering_deploy(actor=admin, offering=offering)
+    processor.drain(timeout=60)
+
+    login(officer.email, PASSWORD)
+    page.goto("/token-actions/")
+    page.get_by_role("link", name="VIDA — Vida MRI Token").click()
+    page.get_by_label("Action").select_option("freeze")
+    page.get_by_label("Wallet", exact=True).fill("0x" + "ab" * 20)
+    page.get_by_label("Reason").fill("Court order 42")
+    page.get_by_role("button", name="Submit action").click()
+    expect(page.get_by_text("Action submitted to the chain.")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="Court order 42")
+    expect(row.get_by_text("pending")).to_be_visible()
+
+    processor.drain(timeout=60)
+    expect(row.get_by_text("confirmed")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("frozen wallets: 0")).to_be_visible()
