@@ -1,0 +1,129 @@
+import pytest
+from django.utils import timezone
+
+from accounts.tests.factories import make_user
+from assets.models import Device, DeviceStatus
+from assets.samples import jpeg_bytes, pdf_upload, photo_upload, png_header_only
+from assets.tests.factories import BAD_GTIN, VALID_GTIN
+from core.roles import Role
+
+pytestmark = pytest.mark.django_db
+GS = "\x1d"
+
+
+def _payload(**kw):
+    d = {"modality": "CT", "manufacturer": "Canon", "model_name": "Aquilion ONE", "serial_number": "AQ1",
+         "udi_raw": f"01{VALID_GTIN}11210301{GS}21AQ1", "purchase_price": "900000.00",
+         "purchase_currency": "EUR", "fda_510k": "K183621"}
+    d.update(kw)
+    return d
+
+
+def test_register_with_raw_scanner_udi(api_as, clinic_admin):
+    r = api_as(clinic_admin).post("/api/v1/devices/", _payload(), format="json")
+    assert r.status_code == 201, r.content
+    assert r.data["udi_di"] == VALID_GTIN and r.data["udi_serial"] == "AQ1" and r.data["status"] == "draft"
+
+
+def test_bad_check_digit_error_shape(api_as, clinic_admin):
+    r = api_as(clinic_admin).post("/api/v1/devices/", _payload(udi_raw=f"(01){BAD_GTIN}(21)AQ1"), format="json")
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "invalid_udi"
+    assert "expected 7, got 5" in r.json()["error"]["details"]["udi_raw"][0]
+    assert not Device.objects.exists()
+
+
+def test_duplicate_from_other_clinic(api_as, clinic_admin):
+    api_as(clinic_admin).post("/api/v1/devices/", _payload(), format="json")
+    other = make_user(Role.CLINIC_ADMIN)
+    r = api_as(other).post("/api/v1/devices/", _payload(), format="json")
+    assert r.status_code == 409
+    assert r.json()["error"]["message"].endswith("already registered by another clinic.")
+    assert Device.objects.count() == 1
+
+
+def test_udi_check_endpoint(api_as, clinic_admin):
+    r = api_as(clinic_admin).post("/api/v1/devices/udi-check/",
+                                  {"udi": f"(01){VALID_GTIN}(21)X9", "serial_number": "Y"}, format="json")
+    assert r.status_code == 200 and r.data["serial"] == "X9" and r.data["warnings"]
+
+
+def test_other_clinic_device_is_404_everywhere(api_as, clinic_device_factory, clinic_admin):
+    device, _ = clinic_device_factory()
+    c = api_as(clinic_admin)
+    for method, url in [("get", f"/api/v1/devices/{device.pk}/"), ("patch", f"/api/v1/devices/{device.pk}/"),
+                        ("post", f"/api/v1/devices/{device.pk}/submit/"),
+                        ("post", f"/api/v1/devices/{device.pk}/photos/")]:
+        r = getattr(c, method)(url, {}, format="multipart" if "photos" in url else "json")
+        assert r.status_code == 404, url
+        assert r.json()["error"]["code"] == "not_found"
+
+
+def test_full_lifecycle_over_api(api_as, clinic_admin, appraiser, inspector, api_client):
+    clinic = api_as(clinic_admin)
+    pk = clinic.post("/api/v1/devices/", _payload(), format="json").data["id"]
+    r = clinic.post(f"/api/v1/devices/{pk}/photos/", {"image": photo_upload()}, format="multipart")
+    assert r.status_code == 201, r.content
+    r = clinic.post(f"/api/v1/devices/{pk}/documents/", {"kind": "invoice", "file": pdf_upload()},
+                    format="multipart")
+    assert r.status_code == 201
+    assert clinic.post(f"/api/v1/devices/{pk}/submit/").data["status"] == "submitted"
+    r = clinic.patch(f"/api/v1/devices/{pk}/", {"model_name": "x"}, format="json")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "device_read_only"
+
+    ap = api_as(appraiser)
+    assert [d["id"] for d in ap.get("/api/v1/devices/appraisal-queue/").data["results"]] == [pk]
+    r = ap.post(f"/api/v1/devices/{pk}/appraisals/", {
+        "replacement_cost_new": "1200000", "currency": "EUR", "technical_fee_per_exam": "200",
+        "utilization_per_day": "25", "utilization_source": "telemetry",
+        "comparables": [{"price": "500000", "adjustment_fraction": "0.02"}],
+        "weights": {"cost": "0.6", "market": "0.4", "income": "0"}}, format="json")
+    assert r.status_code == 201, r.content
+    assert r.data["status"] == "draft" and r.data["inputs"]["income"]["utilization_source"] == "telemetry"
+    r = ap.post(f"/api/v1/devices/{pk}/appraisals/{r.data['id']}/sign/")
+    assert r.status_code == 200 and len(r.data["report_sha256"]) == 64
+
+    ins = api_as(inspector)
+    assert [d["id"] for d in ins.get("/api/v1/devices/inspection-queue/").data["results"]] == [pk]
+    items = {k: {"passed": True} for k in ("identity", "ownership", "regulatory", "qa_calibration", "photos")}
+    r = ins.post(f"/api/v1/devices/{pk}/certification/",
+                 {"items": items, "qa_calibration_date": str(timezone.localdate())}, format="json")
+    assert r.status_code == 201 and r.data["passed"]
+    assert Device.objects.get(pk=pk).status == DeviceStatus.CERTIFIED
+
+    pub = api_client.get(f"/api/v1/devices/verify/{r.data['id']}/")
+    assert pub.status_code == 200 and pub.data["certificate_sha256"] == r.data["certificate_sha256"]
+    assert pub.data["anchor_tx_hash"] is None
+    assert "purchase_price" not in pub.data
+    assert clinic.get(f"/api/v1/devices/{pk}/depreciation/").data["currency"] == "EUR"
+
+
+def test_role_checks(api_as, clinic_device_factory, investor, clinic_admin):
+    device, admin = clinic_device_factory("submitted")
+    r = api_as(admin).post(f"/api/v1/devices/{device.pk}/request-changes/", {"reason": "x"}, format="json")
+    assert r.status_code == 403
+    r = api_as(investor).get("/api/v1/devices/appraisal-queue/")
+    assert r.status_code == 403
+    r = api_as(investor).post("/api/v1/devices/", _payload(), format="json")
+    assert r.status_code == 403
+
+
+def test_upload_errors(api_as, clinic_device_factory):
+    device, admin = clinic_device_factory()
+    c = api_as(admin)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    r = c.post(f"/api/v1/devices/{device.pk}/documents/",
+               {"kind": "invoice", "file": SimpleUploadedFile("invoice.pdf", jpeg_bytes())}, format="multipart")
+    assert r.status_code == 400 and "not a PDF" in r.json()["error"]["message"]
+    r = c.post(f"/api/v1/devices/{device.pk}/photos/",
+               {"image": SimpleUploadedFile("big.png", png_header_only(20000, 20000))}, format="multipart")
+    assert r.status_code == 400 and "pixels" in r.json()["error"]["message"]
+    assert not device.photos.exists() and not device.documents.exists()
+
+
+def test_schema_documents_device_actions(api_as, platform_admin):
+    r = api_as(platform_admin).get("/api/schema/?format=json")
+    paths = r.json()["paths"]
+    for p in ("/api/v1/devices/", "/api/v1/devices/{id}/submit/", "/api/v1/devices/{id}/appraisals/",
+              "/api/v1/devices/{id}/certification/", "/api/v1/devices/verify/{ref}/"):
+        assert p in paths
