@@ -89,4 +89,5 @@ def flag_clear(request, flag_id: int):
             nxt = request.POST.get("next", "")
             # Only our own pages: never an open redirect.
             return redirect(nxt if nxt.startswith("/telemetry/") else "telemetry:health")
-    return render(request, "telemetry/flag_clear.html", {"flag": flag, "form": form})
+    nxt = request.POST.get("next") or request.GET.get("next") or ""
+    return render(request, "telemetry/flag_clear.html", {"flag": flag, "form": form, "next": nxt})
