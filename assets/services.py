@@ -129,7 +129,11 @@ def _raise_duplicate(*, same_clinic: bool):
 
 def _validate_and_save(device: Device) -> None:
     errors = {}
-    if device.fda_510k:
+    try:  # first, so values are converted to their Python types before the checks below
+        device.full_clean(exclude=["created_by", "organization"], validate_constraints=False)
+    except ValidationError as exc:
+        errors = exc.message_dict
+    if device.fda_510k and "fda_510k" not in errors:
         device.fda_510k = device.fda_510k.strip().upper()
         if not (len(device.fda_510k) == 7 and device.fda_510k[0] == "K" and device.fda_510k[1:].isdigit()):
             errors["fda_510k"] = ["A 510(k) number is K followed by 6 digits, e.g. K183621."]
@@ -137,21 +141,17 @@ def _validate_and_save(device: Device) -> None:
         errors["eu_mdr_class"] = ["EU MDR class is I, IIa, IIb or III."]
     if device.eu_certificate_number and not device.eu_mdr_class:
         errors["eu_mdr_class"] = ["Give the EU MDR class with the certificate number."]
-    if device.purchase_price is not None and device.purchase_price < 0:
+    if "purchase_price" not in errors and device.purchase_price is not None and device.purchase_price < 0:
         errors["purchase_price"] = ["The purchase price cannot be negative."]
     today = timezone.localdate()
     for f in ("manufacture_date", "purchase_date"):
-        if getattr(device, f) and getattr(device, f) > today:
+        if f not in errors and getattr(device, f) and getattr(device, f) > today:
             errors[f] = ["This date is in the future."]
-    if device.manufacture_date and device.purchase_date and device.purchase_date < device.manufacture_date:
+    if not errors and device.manufacture_date and device.purchase_date and \
+            device.purchase_date < device.manufacture_date:
         errors["purchase_date"] = ["The purchase date is before the manufacture date."]
     if errors:
         raise ApplicationError("validation_error", "The device details are invalid.", details=errors)
-    try:
-        device.full_clean(exclude=["created_by", "organization"], validate_constraints=False)
-    except ValidationError as exc:
-        raise ApplicationError("validation_error", "The device details are invalid.",
-                               details=exc.message_dict) from exc
     _check_duplicate(device)
     try:
         with transaction.atomic():
