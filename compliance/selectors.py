@@ -1,4 +1,3 @@
-# ruff: noqa: A005  (the module name is the project-wide convention; it is never imported bare)
 """Compliance reads, with object-level permission checks (404 for what a user may not see)."""
 
 from __future__ import annotations
