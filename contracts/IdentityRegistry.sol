@@ -7,22 +7,31 @@ import {AgentRoles} from "./AgentRoles.sol";
 /// @notice ERC-3643 identity registry shared by every MedRWA security token. Agents map
 ///         investor wallets to an identity (an ONCHAINID-compatible contract or a
 ///         deterministic per-investor address, so several wallets can share one investor)
-///         and an ISO 3166-1 numeric country. KYC validity is kept per identity as an
-///         expiry timestamp: `isVerified(wallet)` is true when the wallet is registered and
-///         its identity's KYC has not expired (expiry 0 = no expiry set, never expires).
+///         and an ISO 3166-1 numeric country. KYC validity is kept per wallet as an expiry
+///         timestamp packed into the wallet's record: `isVerified(wallet)` is true when the
+///         wallet is registered and its KYC has not expired (expiry 0 = never expires).
 /// @dev Unlike T-REX, verification does not evaluate claims on chain: the platform checks
 ///      KYC off chain and records the outcome (identity + expiry) here, which keeps a
 ///      compliant transfer far cheaper. ERC-3643 signatures are kept where the standard
 ///      defines them (`IIdentity` parameters appear as `address` in the ABI).
+///      Storage note (why the KYC expiry is per wallet, not per identity): the wallet
+///      record packs identity (20 bytes) + country (2) + expiry (8) = 30 bytes into ONE
+///      slot. Registering an investor is then one fresh SSTORE (instead of two: record +
+///      identity expiry), and `isVerified` / `verifiedCountry` is a single SLOAD, paid on
+///      every transfer, mint and forced transfer (the token verifies the receiver), so
+///      those get cheaper as well (one cold SLOAD less).
+///      The cost: renewing an investor's KYC writes each of that investor's wallets (a
+///      handful) - use `batchSetKycExpiry` with all of the identity's wallets.
 contract IdentityRegistry is AgentRoles {
-    /// @dev One slot per wallet: identity (160 bits) | country (16 bits).
+    /// @dev One slot per wallet: identity (160 bits) | country (16 bits) | KYC expiry
+    ///      (64 bits, unix seconds, 0 = never expires). 240 of 256 bits used.
     struct WalletRecord {
         address identity;
         uint16 country;
+        uint64 kycExpiry;
     }
 
     mapping(address wallet => WalletRecord) private _wallets;
-    mapping(address identity => uint64) private _kycExpiry;
 
     /// @notice ERC-3643: a wallet was registered.
     event IdentityRegistered(address indexed investorAddress, address indexed identity);
@@ -32,8 +41,9 @@ contract IdentityRegistry is AgentRoles {
     event IdentityUpdated(address indexed oldIdentity, address indexed newIdentity);
     /// @notice ERC-3643: a wallet's country was set or changed.
     event CountryUpdated(address indexed investorAddress, uint16 indexed country);
-    /// @notice The KYC expiry of `identity` was set (0 = no expiry).
-    event KycExpiryUpdated(address indexed identity, uint64 expiresAt);
+    /// @notice The KYC expiry of `wallet` was set (unix seconds, 0 = never expires).
+    ///         Emitted on `registerIdentityWithExpiry`, `setKycExpiry`, `batchSetKycExpiry`.
+    event KycExpirySet(address indexed wallet, uint64 expiresAt);
 
     /// @notice The wallet is already registered.
     error AlreadyRegistered(address wallet);
@@ -49,20 +59,21 @@ contract IdentityRegistry is AgentRoles {
 
     // ------------------------------------------------------------------ writes
 
-    /// @notice ERC-3643: registers `_userAddress` with `_identity` and `_country`.
+    /// @notice ERC-3643: registers `_userAddress` with `_identity` and `_country`; KYC
+    ///         expiry 0 (never expires).
     function registerIdentity(address _userAddress, address _identity, uint16 _country) external onlyAgent {
-        _register(_userAddress, _identity, _country);
+        _register(_userAddress, _identity, _country, 0);
     }
 
-    /// @notice Registers a wallet and sets its identity's KYC expiry in one call
-    ///         (added function; one investor onboarding = one transaction).
+    /// @notice Registers a wallet with its KYC expiry (unix seconds, 0 = never expires) in
+    ///         one call and one storage write (added function; one onboarding = one tx).
+    ///         A further wallet of an existing investor should get the same expiry.
     function registerIdentityWithExpiry(address _userAddress, address _identity, uint16 _country, uint64 _expiresAt)
         external
         onlyAgent
     {
-        _register(_userAddress, _identity, _country);
-        _kycExpiry[_identity] = _expiresAt;
-        emit KycExpiryUpdated(_identity, _expiresAt);
+        _register(_userAddress, _identity, _country, _expiresAt);
+        emit KycExpirySet(_userAddress, _expiresAt);
     }
 
     /// @notice ERC-3643: registers several wallets.
@@ -74,11 +85,12 @@ contract IdentityRegistry is AgentRoles {
         uint256 n = _userAddresses.length;
         if (_identities.length != n || _countries.length != n) revert LengthMismatch();
         for (uint256 i; i < n; ++i) {
-            _register(_userAddresses[i], _identities[i], _countries[i]);
+            _register(_userAddresses[i], _identities[i], _countries[i], 0);
         }
     }
 
-    /// @notice ERC-3643: replaces the identity of a registered wallet.
+    /// @notice ERC-3643: replaces the identity of a registered wallet (country and KYC
+    ///         expiry are kept; set the expiry with `setKycExpiry` if it should change).
     function updateIdentity(address _userAddress, address _identity) external onlyAgent {
         if (_identity == address(0)) revert ZeroAddress();
         WalletRecord storage r = _wallets[_userAddress];
@@ -96,7 +108,7 @@ contract IdentityRegistry is AgentRoles {
         emit CountryUpdated(_userAddress, _country);
     }
 
-    /// @notice ERC-3643: removes a wallet from the registry.
+    /// @notice ERC-3643: removes a wallet from the registry (its KYC expiry with it).
     function deleteIdentity(address _userAddress) external onlyAgent {
         address id = _wallets[_userAddress].identity;
         if (id == address(0)) revert NotRegistered(_userAddress);
@@ -104,12 +116,20 @@ contract IdentityRegistry is AgentRoles {
         emit IdentityRemoved(_userAddress, id);
     }
 
-    /// @notice Sets the KYC expiry (unix seconds) of `identity`; 0 = no expiry.
-    ///         Affects every wallet mapped to that identity.
-    function setKycExpiry(address identity_, uint64 expiresAt) external onlyAgent {
-        if (identity_ == address(0)) revert ZeroAddress();
-        _kycExpiry[identity_] = expiresAt;
-        emit KycExpiryUpdated(identity_, expiresAt);
+    /// @notice Sets the KYC expiry (unix seconds, 0 = never expires) of a registered
+    ///         `wallet`. The expiry is per wallet: to renew an investor, set every wallet
+    ///         of the identity (see `batchSetKycExpiry`).
+    function setKycExpiry(address wallet, uint64 expiresAt) external onlyAgent {
+        _setKycExpiry(wallet, expiresAt);
+    }
+
+    /// @notice Sets the same KYC expiry on several registered wallets (an investor's
+    ///         wallets on KYC renewal). Reverts as a whole if one is not registered.
+    function batchSetKycExpiry(address[] calldata wallets, uint64 expiresAt) external onlyAgent {
+        uint256 n = wallets.length;
+        for (uint256 i; i < n; ++i) {
+            _setKycExpiry(wallets[i], expiresAt);
+        }
     }
 
     // ------------------------------------------------------------------ views
@@ -129,35 +149,38 @@ contract IdentityRegistry is AgentRoles {
         return _wallets[_userAddress].country;
     }
 
-    /// @notice KYC expiry of `identity_` (0 = no expiry set).
-    function kycExpiry(address identity_) external view returns (uint64) {
-        return _kycExpiry[identity_];
+    /// @notice KYC expiry of `wallet` (unix seconds; 0 = never expires or unregistered).
+    function kycExpiry(address wallet) external view returns (uint64) {
+        return _wallets[wallet].kycExpiry;
     }
 
-    /// @notice ERC-3643: registered and KYC not expired.
+    /// @notice ERC-3643: registered and KYC not expired (one SLOAD).
     function isVerified(address _userAddress) public view returns (bool verified) {
         (verified,) = verifiedCountry(_userAddress);
     }
 
-    /// @notice Verification status and country in one call (used by SecurityToken on
-    ///         every transfer to save an external call).
+    /// @notice Verification status and country in one call and one SLOAD (used by
+    ///         SecurityToken on every transfer to save an external call).
     function verifiedCountry(address _userAddress) public view returns (bool verified, uint16 country) {
         WalletRecord memory r = _wallets[_userAddress];
-        if (r.identity == address(0)) return (false, r.country);
-        uint64 exp = _kycExpiry[r.identity];
-        verified = exp == 0 || block.timestamp < exp;
         country = r.country;
+        verified = r.identity != address(0) && (r.kycExpiry == 0 || block.timestamp < r.kycExpiry);
     }
 
     // ------------------------------------------------------------------ internal
 
-    function _register(address wallet, address identity_, uint16 country) private {
+    function _register(address wallet, address identity_, uint16 country, uint64 expiresAt) private {
         if (wallet == address(0) || identity_ == address(0)) revert ZeroAddress();
-        WalletRecord storage r = _wallets[wallet];
-        if (r.identity != address(0)) revert AlreadyRegistered(wallet);
-        r.identity = identity_;
-        r.country = country;
+        if (_wallets[wallet].identity != address(0)) revert AlreadyRegistered(wallet);
+        _wallets[wallet] = WalletRecord({identity: identity_, country: country, kycExpiry: expiresAt});
         emit IdentityRegistered(wallet, identity_);
         emit CountryUpdated(wallet, country);
+    }
+
+    function _setKycExpiry(address wallet, uint64 expiresAt) private {
+        WalletRecord storage r = _wallets[wallet];
+        if (r.identity == address(0)) revert NotRegistered(wallet);
+        r.kycExpiry = expiresAt;
+        emit KycExpirySet(wallet, expiresAt);
     }
 }

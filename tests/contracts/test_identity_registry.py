@@ -12,8 +12,11 @@ def test_register_and_views(registry, agent, investors):
     assert registry.identity(w) == identity_of(w)
     assert registry.investorCountry(w) == DE
     assert registry.isVerified(w)
-    assert registry.kycExpiry(identity_of(w)) == 0
+    assert registry.kycExpiry(w) == 0  # registerIdentity: never expires
+    assert "KycExpirySet" not in tx.events
     assert not registry.isVerified(investors[1])
+    verified, country = registry.verifiedCountry(investors[1])
+    assert not verified and country == 0
 
 
 def test_register_twice_and_zero(registry, agent, investors):
@@ -30,7 +33,8 @@ def test_only_agent(registry, outsider, investors, owner):
     for call in (
         lambda: registry.registerIdentity(w, identity_of(w), DE, {"from": outsider}),
         lambda: registry.registerIdentityWithExpiry(w, identity_of(w), DE, 1, {"from": outsider}),
-        lambda: registry.setKycExpiry(identity_of(w), 1, {"from": owner}),
+        lambda: registry.setKycExpiry(w, 1, {"from": owner}),
+        lambda: registry.batchSetKycExpiry([w], 1, {"from": outsider}),
         lambda: registry.deleteIdentity(w, {"from": outsider}),
         lambda: registry.updateCountry(w, FR, {"from": outsider}),
         lambda: registry.batchRegisterIdentity([w], [identity_of(w)], [DE], {"from": outsider}),
@@ -63,20 +67,72 @@ def test_kyc_expiry(registry, agent, investors, chain):
     w, w2 = investors[:2]
     now = chain.time()
     tx = registry.registerIdentityWithExpiry(w, identity_of(w), DE, now + 1000, {"from": agent})
-    assert tx.events["KycExpiryUpdated"]["expiresAt"] == now + 1000
-    # a second wallet of the same investor shares the identity's expiry
-    registry.registerIdentity(w2, identity_of(w), DE, {"from": agent})
+    assert tx.events["KycExpirySet"]["wallet"] == w
+    assert tx.events["KycExpirySet"]["expiresAt"] == now + 1000
+    assert tx.events["IdentityRegistered"]["identity"] == identity_of(w)
+    assert tx.events["CountryUpdated"]["country"] == DE
+    assert registry.kycExpiry(w) == now + 1000 and registry.identity(w) == identity_of(w)
+    assert registry.investorCountry(w) == DE
+    # a second wallet of the same investor gets the same expiry (the expiry is per wallet)
+    registry.registerIdentityWithExpiry(w2, identity_of(w), FR, now + 1000, {"from": agent})
     assert registry.isVerified(w) and registry.isVerified(w2)
     chain.sleep(2000)
     chain.mine()
     assert not registry.isVerified(w) and not registry.isVerified(w2)
+    verified, country = registry.verifiedCountry(w2)
+    assert not verified and country == FR
     assert registry.contains(w)
-    registry.setKycExpiry(identity_of(w), chain.time() + 1000, {"from": agent})
-    assert registry.isVerified(w2)
-    registry.setKycExpiry(identity_of(w), 0, {"from": agent})  # 0 = no expiry
-    assert registry.isVerified(w)
+    # renewing one wallet does not renew the other
+    tx = registry.setKycExpiry(w2, chain.time() + 1000, {"from": agent})
+    assert tx.events["KycExpirySet"]["wallet"] == w2
+    assert registry.isVerified(w2) and not registry.isVerified(w)
+    tx = registry.batchSetKycExpiry([w, w2], 0, {"from": agent})  # 0 = never expires
+    assert [e["wallet"] for e in tx.events["KycExpirySet"]] == [w, w2]
+    assert registry.kycExpiry(w) == 0 and registry.kycExpiry(w2) == 0
+    assert registry.isVerified(w) and registry.isVerified(w2)
     verified, country = registry.verifiedCountry(w)
     assert verified and country == DE
+    # an expiry in the past = not verified (valid while block.timestamp < expiry)
+    registry.setKycExpiry(w, 1, {"from": agent})
+    assert not registry.isVerified(w)
+
+
+def test_kyc_expiry_errors_and_lifecycle(registry, agent, investors, chain):
+    a, b, c = investors[:3]
+    with reverts_with("NotRegistered"):
+        registry.setKycExpiry(a, 1, {"from": agent})
+    registry.registerIdentityWithExpiry(a, identity_of(a), DE, 1, {"from": agent})  # expired
+    assert not registry.isVerified(a)
+    # one unregistered wallet reverts the whole batch
+    with reverts_with("NotRegistered"):
+        registry.batchSetKycExpiry([a, b], 0, {"from": agent})
+    assert registry.kycExpiry(a) == 1
+    tx = registry.batchSetKycExpiry([], 5, {"from": agent})
+    assert "KycExpirySet" not in tx.events
+    with reverts_with("ZeroAddress"):
+        registry.registerIdentityWithExpiry(brownie.ZERO_ADDRESS, identity_of(a), DE, 0, {"from": agent})
+    with reverts_with("AlreadyRegistered"):
+        registry.registerIdentityWithExpiry(a, identity_of(a), DE, 0, {"from": agent})
+    # updateIdentity / updateCountry keep the expiry
+    registry.updateIdentity(a, identity_of(c), {"from": agent})
+    registry.updateCountry(a, FR, {"from": agent})
+    assert registry.kycExpiry(a) == 1 and not registry.isVerified(a)
+    # deleteIdentity clears it; registerIdentity re-registers with no expiry
+    registry.deleteIdentity(a, {"from": agent})
+    assert registry.kycExpiry(a) == 0 and not registry.isVerified(a)
+    registry.registerIdentity(a, identity_of(a), DE, {"from": agent})
+    assert registry.kycExpiry(a) == 0 and registry.isVerified(a)
+    # max uint64 expiry round-trips (packed next to identity and country)
+    registry.registerIdentityWithExpiry(b, identity_of(b), 999, 2**64 - 1, {"from": agent})
+    assert registry.kycExpiry(b) == 2**64 - 1 and registry.investorCountry(b) == 999
+    assert registry.identity(b) == identity_of(b) and registry.isVerified(b)
+
+
+def test_register_with_expiry_is_one_slot(registry, agent, investors, chain):
+    """A new investor with KYC expiry is one fresh SSTORE: within the 70k target."""
+    w = investors[0]
+    tx = registry.registerIdentityWithExpiry(w, identity_of(w), DE, chain.time() + 10**6, {"from": agent})
+    assert tx.gas_used <= 70_000, tx.gas_used
 
 
 def test_agent_roles_and_ownership(registry, owner, agent, outsider, accounts):

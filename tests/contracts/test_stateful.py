@@ -8,6 +8,8 @@ Invariants after every step:
   forcedTransfer. recoveryAddress is the documented exception (same investor, new wallet,
   KYC expiry not required) and is not exercised on unverified wallets here.
 - income owed + sweepable dust <= stablecoin held by the token
+- registry: isVerified(w) == registered and KYC expiry (per wallet, packed in the wallet
+  record) is 0 or in the future; expiries used are 0, 1 (long expired) and FAR_FUTURE
 """
 import brownie
 from hypothesis import HealthCheck, settings
@@ -22,7 +24,8 @@ MAX_HOLDERS = 4
 STEPS = 15
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 OPS = ["mint", "transfer", "forced_transfer", "burn", "freeze_partial", "freeze_address",
-       "expire_kyc", "distribute", "claim"]
+       "expire_kyc", "renew_kyc", "distribute", "claim"]
+FAR_FUTURE = 2**40
 
 wallet = st.integers(0, 6)
 amount = st.integers(0, 60)
@@ -64,7 +67,17 @@ def test_token_invariants(accounts, deploy_token, registry, agent, usd, chain):
         elif op == "freeze_address":
             token.setAddressFrozen(wallets[w], a % 2 == 1, {"from": agent})
         elif op == "expire_kyc" and w < 6:  # 1 = long expired, 0 = no expiry
-            registry.setKycExpiry(identity_of(wallets[w]), a % 2, {"from": agent})
+            registry.setKycExpiry(wallets[w], a % 2, {"from": agent})
+        elif op == "renew_kyc":  # batch renewal of registered wallets w..o (6 is unregistered)
+            lo, hi = sorted((w, o))
+            batch = wallets[lo:hi + 1]
+            expiry = (0, 1, FAR_FUTURE)[a % 3]
+            if hi < 6:
+                registry.batchSetKycExpiry(batch, expiry, {"from": agent})
+            else:  # one unregistered wallet reverts the whole batch
+                before = [registry.kycExpiry(x) for x in batch]
+                attempt(registry.batchSetKycExpiry, batch, expiry, {"from": agent})
+                assert [registry.kycExpiry(x) for x in batch] == before
         elif op == "distribute":
             attempt(token.distributeRevenue, 1 + a * 83, {"from": agent})
         elif op == "claim":
@@ -77,6 +90,9 @@ def test_token_invariants(accounts, deploy_token, registry, agent, usd, chain):
         assert token.holderCount() <= MAX_HOLDERS
         for w, b in zip(wallets, balances):
             assert token.getFrozenTokens(w) <= b
+        for w in wallets:
+            expiry = registry.kycExpiry(w)
+            assert registry.isVerified(w) == (registry.contains(w) and expiry != 1)
         owed = sum(token.withdrawableIncomeOf(w) for w in wallets)
         assert owed + token.sweepableDust() <= usd.balanceOf(token)
 
