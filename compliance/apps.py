@@ -16,3 +16,7 @@ class ComplianceConfig(AppConfig):
         register_panel("compliance/panels/officer.html", roles=[Role.COMPLIANCE_OFFICER],
                        context=panels.officer_panel, order=20)
         register_seeder(demo.seed, order=40)
+
+        from chain import hooks
+
+        hooks.register("identity.register", "compliance.onchain.on_register_final")

@@ -80,6 +80,23 @@ def remove_wallet(*, actor, case, wallet, reason: str):
     return row
 
 
+def on_register_final(row) -> None:
+    """Chain hook: a registration that failed on chain leaves the wallet unregistered, so the
+    next approval registers it again instead of renewing an expiry the registry doesn't hold."""
+    if row.status != "failed":
+        return
+    from compliance.models import Wallet
+    from core.services import audit
+
+    wallet = Wallet.objects.filter(address=row.args[0], registered_on_chain=True).first()
+    if wallet is None:
+        return
+    wallet.registered_on_chain = False
+    wallet.save(update_fields=["registered_on_chain", "updated_at"])
+    audit(actor=None, action="compliance.wallet_registration_failed", obj=wallet,
+          after={"tx": row.idempotency_key, "error": row.error[:200]})
+
+
 def wallet_outbox_rows(wallet) -> list:
     from chain.models import ChainTransaction
 
