@@ -1,4 +1,3 @@
-# ruff: noqa: A005  (the module name is the project-wide convention; it is never imported bare)
 """Reads: offerings visible to a user, cap tables built from indexed token events."""
 
 from __future__ import annotations
@@ -100,3 +99,9 @@ def agent_action_get(*, action_id) -> AgentAction:
     if action is None:
         raise Http404("No such action.")
     return action
+
+
+def device_for_offering(*, device_id) -> Device | None:
+    """The device an offering is proposed for (platform admins see every device; whether it
+    may be tokenized is the service's call, so it can say why not)."""
+    return Device.objects.select_related("organization").filter(pk=device_id).first()

@@ -1,0 +1,50 @@
+"""The tokens demo seeder: tokenizes the certified demo CT once, and skips politely when
+the chain is not running."""
+
+import io
+import socket
+
+import pytest
+
+from accounts import demo as accounts_demo
+from assets import demo as assets_demo
+from assets.models import Device, DeviceStatus
+from chain.models import ChainTransaction
+from tokens.demo import seed_demo_offering
+from tokens.models import Offering, OfferingStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed_prerequisites():
+    accounts_demo.seed(io.StringIO())
+    assets_demo.seed(io.StringIO())
+
+
+def test_skips_when_the_chain_is_unreachable(settings):
+    _seed_prerequisites()
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        settings.CHAIN_RPC_URL = f"http://127.0.0.1:{s.getsockname()[1]}"
+    out = io.StringIO()
+    seed_demo_offering(out)
+    assert "chain is not running" in out.getvalue()
+    assert not Offering.objects.exists() and not ChainTransaction.objects.exists()
+
+
+@pytest.mark.chain
+def test_tokenizes_the_demo_ct_once(chain_ready):
+    _seed_prerequisites()
+    out = io.StringIO()
+    seed_demo_offering(out)
+    offering = Offering.objects.get()
+    assert offering.status == OfferingStatus.LIVE, offering.error
+    assert offering.device.serial_number == assets_demo.CT_SERIAL
+    assert f"is Live at {offering.token_address}" in out.getvalue()
+    assert Device.objects.get(serial_number=assets_demo.CT_SERIAL).status == DeviceStatus.TOKENIZED
+    txs = ChainTransaction.objects.count()
+
+    again = io.StringIO()
+    seed_demo_offering(again)
+    assert Offering.objects.count() == 1 and ChainTransaction.objects.count() == txs
+    assert again.getvalue() == ""
