@@ -1,4 +1,3 @@
-# ruff: noqa: A005  (the module name is the project-wide convention; it is never imported bare)
 """Reads of the chain gateway (no node access unless stated)."""
 
 from __future__ import annotations

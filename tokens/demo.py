@@ -18,10 +18,11 @@ def seed_demo_offering(stdout) -> None:
     from tokens import selectors, services
     from tokens.models import Offering
 
+    if Offering.objects.exists():
+        return  # one demo offering; later runs (and devices certified by hand) are left alone
     device = selectors.devices_ready_to_tokenize().order_by("pk").first()
     if device is None:
-        if not Offering.objects.exists():
-            stdout.write("tokens: no certified device to tokenize; skipping the demo offering.\n")
+        stdout.write("tokens: no certified device to tokenize; skipping the demo offering.\n")
         return
     if not gateway.is_available():
         stdout.write("tokens: the chain is not running (make chain); skipping the demo offering.\n")
