@@ -162,12 +162,11 @@ def _row(device_id: int, ev: dict, received_at: datetime, gpu_count: int, signed
         if flag:
             flags.append((FlagCode.GPU_ENERGY, flag))
         row = (device_id, ev["seq"], kind, ev["idempotency_key"], occurred, received_at, data["status"],
-               data.get("cpt_code") or "", started, ended, gpu_s, energy, None,
-               json.dumps(data, separators=(",", ":")))
+               data.get("cpt_code") or "", started, ended, gpu_s, energy, None, data)
     else:
         uptime = data.get("uptime_s")
         row = (device_id, ev["seq"], kind, ev["idempotency_key"], occurred, received_at, "", "", None, None,
-               None, None, uptime, json.dumps(data, separators=(",", ":")))
+               None, None, uptime, data)
     return row, None, flags
 
 
@@ -193,21 +192,33 @@ def _insert(rows: list[tuple]) -> list[tuple[int, str]]:
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
             columns = list(zip(*rows, strict=True))
+            # `data` travels as one JSON array parsed by Postgres (one json.dumps call and one
+            # C parse instead of 500 of each), joined to the other columns by position.
             sql = (
                 f"INSERT INTO {table} ({cols}) "  # noqa: S608 (identifiers are ours, values are parameters)
-                "SELECT u.c0, u.c1, u.c2, u.c3, u.c4, u.c5, u.c6, u.c7, u.c8, u.c9, u.c10, u.c11, u.c12, "
-                "u.c13::jsonb FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[], "
-                "%s::timestamptz[], %s::timestamptz[], %s::varchar[], %s::varchar[], %s::timestamptz[], "
-                "%s::timestamptz[], %s::numeric[], %s::numeric[], %s::bigint[], %s::text[]) "
-                "AS u(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13) "
+                "SELECT u.c0, u.c1, u.c2, u.c3, u.c4, u.c5, u.c6, u.c7, u.c8, u.c9, u.c10, u.c11, u.c12, d.value "
+                "FROM unnest(%b::bigint[], %b::bigint[], %b::varchar[], %b::varchar[], %b::timestamptz[], "
+                "%b::timestamptz[], %b::varchar[], %b::varchar[], %b::timestamptz[], %b::timestamptz[], "
+                "%b::numeric[], %b::numeric[], %b::bigint[]) WITH ORDINALITY "
+                "AS u(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, n) "
+                "JOIN jsonb_array_elements(%b::text::jsonb) WITH ORDINALITY AS d(value, n) ON d.n = u.n "
                 "ON CONFLICT DO NOTHING RETURNING id, idempotency_key"
             )
-            cur.execute(sql, [list(c) for c in columns])
-            return cur.fetchall()
+            params = [list(c) for c in columns[:13]]
+            params.append(json.dumps(columns[13], separators=(",", ":")))
+            # Server-side parameter binding: Django's client-side cursor would quote every
+            # array element in Python (most of the batch's CPU time).
+            import psycopg
+
+            connection.ensure_connection()
+            with psycopg.Cursor(connection.connection) as raw:
+                raw.execute(sql, params)
+                return raw.fetchall()
         ops = connection.ops
         adapted = [
             tuple(ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else
-                  (str(v) if isinstance(v, Decimal) else v) for v in row)
+                  (str(v) if isinstance(v, Decimal) else v) for v in row[:-1])
+            + (json.dumps(row[-1], separators=(",", ":")),)
             for row in rows
         ]
         one = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
