@@ -116,7 +116,7 @@ def client(url: str, key_id: str, secret: str, device: str, batch: int, warmup_s
 
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))] if s else float("nan")
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))] if s else float("nan")
 
 
 def setup_django(db_url: str):
@@ -207,7 +207,7 @@ def main() -> int:
 
     port = free_port()
     gunicorn = Path(py).with_name("gunicorn")
-    server = subprocess.Popen(  # noqa: S603
+    server = subprocess.Popen(
         [str(gunicorn), "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
          "config.wsgi:application"], cwd=ROOT, env=env)
     try:
@@ -247,7 +247,7 @@ def main() -> int:
     out = io.StringIO()
     out.write(f"\nIngestion benchmark: {args.batch}-event batches, {args.clients} clients, gunicorn "
               f"{args.workers} workers, PostgreSQL; {os.cpu_count()} CPUs\n\n")
-    out.write(f"| path | events | seconds | events/s | p50 batch ms | p99 batch ms |\n|---|---:|---:|---:|---:|---:|\n")
+    out.write("| path | events | seconds | events/s | p50 batch ms | p99 batch ms |\n|---|---:|---:|---:|---:|---:|\n")
     out.write(f"| HTTP POST /api/v1/telemetry/batches (signed) | {http_events} | {args.duration:.1f} | "
               f"{http_rate:,.0f} | {p50:.1f} | {p99:.1f} |\n")
     out.write(f"| raw COPY, {args.batch}-row transactions (ceiling) | {copy_rows} | {copy_s:.1f} | "

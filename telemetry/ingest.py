@@ -216,9 +216,9 @@ def _insert(rows: list[tuple]) -> list[tuple[int, str]]:
                 return raw.fetchall()
         ops = connection.ops
         adapted = [
-            tuple(ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else
-                  (str(v) if isinstance(v, Decimal) else v) for v in row[:-1])
-            + (json.dumps(row[-1], separators=(",", ":")),)
+            (*(ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else
+               (str(v) if isinstance(v, Decimal) else v) for v in row[:-1]),
+             json.dumps(row[-1], separators=(",", ":")))
             for row in rows
         ]
         one = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"

@@ -1,4 +1,3 @@
-# ruff: noqa: A005  (selectors.py is the project-wide name for read modules)
 """Telemetry reads, scoped to what the user may see (404 otherwise)."""
 
 from __future__ import annotations
