@@ -1,4 +1,3 @@
-# ruff: noqa: A005  (the project convention names read modules selectors.py)
 """Reads with object-level permission checks: a device the user may not see is a 404."""
 
 from decimal import Decimal

@@ -93,7 +93,7 @@ def _require_editable(device: Device):
             "device_read_only",
             f"This device is {device.get_status_display().lower()} and can no longer be edited. "
             "Edits are possible again only if a reviewer requests changes.",
-            details={"status": device.status}, status=409)
+            details={"status": device.status}, status=403)
 
 
 def _apply_udi(device: Device) -> None:

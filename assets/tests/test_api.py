@@ -69,7 +69,7 @@ def test_full_lifecycle_over_api(api_as, clinic_admin, appraiser, inspector, api
     assert r.status_code == 201
     assert clinic.post(f"/api/v1/devices/{pk}/submit/").data["status"] == "submitted"
     r = clinic.patch(f"/api/v1/devices/{pk}/", {"model_name": "x"}, format="json")
-    assert r.status_code == 409 and r.json()["error"]["code"] == "device_read_only"
+    assert r.status_code == 403 and r.json()["error"]["code"] == "device_read_only"
 
     ap = api_as(appraiser)
     assert [d["id"] for d in ap.get("/api/v1/devices/appraisal-queue/").data["results"]] == [pk]
