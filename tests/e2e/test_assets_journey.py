@@ -1,10 +1,13 @@
 """Browser journeys for devices: register → appraise → certify → public verification, and
 the bad inputs a new user is likely to try."""
 
+import hashlib
+import io
 import re
 
 import pytest
 from playwright.sync_api import expect
+from pypdf import PdfReader
 
 from accounts.tests.factories import PASSWORD, make_user
 from assets.samples import jpeg_bytes, pdf_bytes, png_header_only
@@ -104,6 +107,11 @@ def test_register_appraise_certify_verify(page, login):
     expect(page.get_by_test_id("appraisal-sha256")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
     expect(page.get_by_text("Not yet anchored on chain.")).to_be_visible()
     expect(page.get_by_text("1250000")).to_have_count(0)
+    href = page.get_by_role("link", name="Download the certificate (PDF)").get_attribute("href")
+    pdf = page.request.get(href).body()
+    assert hashlib.sha256(pdf).hexdigest() == page.get_by_test_id("cert-sha256").inner_text()
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "SN-E2E-1" in text and "PASS" in text and "/verify/" in text
 
 
 def _recent_date() -> str:
