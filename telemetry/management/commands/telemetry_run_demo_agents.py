@@ -47,6 +47,8 @@ class Command(BaseCommand):
             env.pop("MEDRWA_SECRET", None)
             cmd = [sys.executable, "-m", "agent", "simulate", "--modality", sim_modality(device), "--realtime",
                    "--speed", str(speed), "--seed", str(device.pk), "--tz", "UTC"]
+            if speed != 1:
+                cmd += ["--days", "1"]  # a sped-up replay must end at "now" (agent README)
             procs.append(subprocess.Popen(cmd, env=env, cwd=str(Path(settings.BASE_DIR))))  # noqa: S603
             self.stdout.write(f"agent for {device} ({cred.key_id}) started, pid {procs[-1].pid}")
 
