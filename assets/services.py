@@ -141,6 +141,8 @@ def _validate_and_save(device: Device) -> None:
         errors["eu_mdr_class"] = ["EU MDR class is I, IIa, IIb or III."]
     if device.eu_certificate_number and not device.eu_mdr_class:
         errors["eu_mdr_class"] = ["Give the EU MDR class with the certificate number."]
+    if device.gpu_count and not device.gpu_model.strip():
+        errors["gpu_model"] = ["Name the GPU model when the device has GPUs."]
     if "purchase_price" not in errors and device.purchase_price is not None and device.purchase_price < 0:
         errors["purchase_price"] = ["The purchase price cannot be negative."]
     today = timezone.localdate()
@@ -156,9 +158,8 @@ def _validate_and_save(device: Device) -> None:
     try:
         with transaction.atomic():
             device.save()
-    except IntegrityError as exc:  # a concurrent registration won the race
+    except IntegrityError:  # a concurrent registration won the race for this UDI-DI + serial
         _raise_duplicate(same_clinic=False)
-        raise AssertionError from exc  # unreachable
 
 
 @transaction.atomic

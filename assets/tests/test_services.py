@@ -207,3 +207,13 @@ def test_visibility(clinic_device_factory, appraiser, investor):
     assert selectors.device_get_for_user(user=appraiser, device_id=submitted.pk) == submitted
     with pytest.raises(Http404):
         selectors.device_get_for_user(user=investor, device_id=submitted.pk)
+
+
+def test_gpu_count_needs_model(clinic_admin):
+    with pytest.raises(ApplicationError) as e:
+        services.device_create(actor=clinic_admin, organization=_org(clinic_admin),
+                               data=_data(gpu_count=2, gpu_memory_gb=48))
+    assert "gpu_model" in e.value.details
+    d = services.device_create(actor=clinic_admin, organization=_org(clinic_admin),
+                               data=_data(gpu_count=2, gpu_memory_gb=48, gpu_model="NVIDIA RTX A6000"))
+    assert (d.gpu_count, d.gpu_memory_gb) == (2, 48)
