@@ -12,9 +12,9 @@ from core.errors import ApplicationError
 from core.permissions import HasRole, Role
 from telemetry import ingest, selectors, services
 from telemetry.models import DeviceCredential
-from telemetry.schema import BATCH_SCHEMA, RESULT_SCHEMA
+from telemetry.schema import BATCH_SCHEMA, RESULT_SCHEMA, to_openapi30
 
-_OPENAPI_BATCH = {k: v for k, v in BATCH_SCHEMA.items() if k != "$schema"}
+_OPENAPI_BATCH = to_openapi30(BATCH_SCHEMA)
 _ERROR = {"type": "object", "properties": {"error": {"type": "object", "properties": {
     "code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}}}}}
 

@@ -130,6 +130,31 @@ RESULT_SCHEMA: dict[str, Any] = {
 }
 
 
+def to_openapi30(node: Any) -> Any:
+    """The schema in OpenAPI 3.0's dialect (nullable instead of type lists, no const or
+    $schema) for the published API document; the JSON Schema above stays the contract."""
+    if isinstance(node, list):
+        return [to_openapi30(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "$schema":
+            continue
+        if key == "type" and isinstance(value, list):
+            types = [t for t in value if t != "null"]
+            out["type"] = types[0]
+            if "null" in value:
+                out["nullable"] = True
+        elif key == "const":
+            out["enum"] = [value]
+        elif key == "properties":
+            out[key] = {k: to_openapi30(v) for k, v in value.items()}
+        else:
+            out[key] = to_openapi30(value)
+    return out
+
+
 @cache
 def _validator(name: str):
     import jsonschema

@@ -261,3 +261,32 @@ def test_outage_then_recovery_every_event_exactly_once(issued, live_server, tmp_
     assert len({k for k, _ in stored}) == len(produced)
     assert [s for _, s in stored] == list(range(1, len(produced) + 1))
     assert not PlausibilityFlag.objects.filter(code=FlagCode.SEQUENCE_GAP).exists()
+
+
+def test_concurrent_retries_of_one_batch_store_it_once(issued, live_server):
+    import requests
+
+    from agent.events import encode_body
+    from agent.signing import signed_headers
+    from tests.fixtures.telemetry import heartbeat, procedure
+
+    events = [procedure(i) if i % 4 == 0 else heartbeat(i) for i in range(1, 201)]
+    body = encode_body(events)
+    url = live_server.url + "/api/v1/telemetry/batches"
+    barrier = threading.Barrier(4)
+    responses = []
+
+    def send():
+        headers = signed_headers(key_id=issued.credential.key_id, secret=issued.secret, body=body)
+        barrier.wait()
+        responses.append(requests.post(url, data=body, headers=headers, timeout=30).json())
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(responses) == 4
+    assert sum(r["accepted"] for r in responses) == 200
+    assert sum(r["duplicate"] for r in responses) == 600
+    assert TelemetryEvent.objects.filter(device=issued.credential.device).count() == 200
