@@ -137,7 +137,7 @@ def bench_oz(ch: Chain, res: dict):
 
 
 def bench_trex(ch: Chain, res: dict):
-    w3, acc = ch.w3, ch.acc
+    acc = ch.acc
     owner, agent = acc[0], acc[1]
     art = {
         "Token": TREX / "token/Token.sol/Token.json",
@@ -176,7 +176,7 @@ def bench_trex(ch: Chain, res: dict):
     call(ir.functions.addAgent(agent))
     call(tok.functions.unpause(), agent)
     res["deploy a device token"] = deploy_gas  # full suite, no proxies, no modules
-    for name, setup in (("Country", "batchAllowCountries"), ("MaxBal", "setMaxBalance")):
+    for name in ("Country", "MaxBal"):
         m, _ = ch.deploy(art[name])
         ch.send(m.functions.initialize())
         ch.send(mc.functions.addModule(m.address))

@@ -1,6 +1,7 @@
 import brownie
 from brownie import SecurityToken
-from conftest import DEVICE_ID, token_params, reverts_with
+
+from conftest import DEVICE_ID, reverts_with, token_params
 
 
 def test_deploy_token(factory, owner, agent, registry, usd):

@@ -1,4 +1,5 @@
 import brownie
+
 from conftest import DE, FR, identity_of, reverts_with
 
 

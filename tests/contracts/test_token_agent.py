@@ -1,4 +1,5 @@
 import brownie
+
 from conftest import DE, identity_of, reverts_with
 
 
@@ -113,8 +114,9 @@ def test_forced_transfer_income_follows_investor(funded, investors, agent, regis
 
 
 def test_clone_initialisation_locked(factory, token, owner, agent, registry, usd):
-    from conftest import token_params
     from brownie import SecurityToken
+
+    from conftest import token_params
     impl = SecurityToken.at(factory.implementation())
     p = token_params(owner, agent, registry, usd)
     with reverts_with("AlreadyInitialized"):

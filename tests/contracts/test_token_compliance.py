@@ -1,6 +1,7 @@
 import brownie
 import pytest
-from conftest import DE, FR, US, reverts_with
+
+from conftest import DE, US, reverts_with
 
 (SUCCESS, PAUSED, SENDER_FROZEN, RECEIVER_FROZEN, INSUFFICIENT, NOT_VERIFIED, COUNTRY,
  MAX_BALANCE, MAX_HOLDERS, LOCKED, SUPPLY_CAP) = range(11)
