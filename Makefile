@@ -44,5 +44,5 @@ test: setup brownie chromium
 lint: venv
 	$(VENV)/bin/ruff check .
 
-bench: setup
+bench: setup brownie
 	bash scripts/bench_all.sh
