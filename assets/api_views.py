@@ -9,13 +9,12 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Organization
 from assets import selectors, services, valuation
 from assets.models import Device, DocumentKind, Modality
 from assets.udi import UdiError, parse_udi, serial_mismatch_warning
 from core.api import Pagination
 from core.errors import ApplicationError
-from core.permissions import HasRole, Role, user_clinic_ids
+from core.permissions import HasRole, Role
 
 TAG = ["devices"]
 
@@ -36,6 +35,15 @@ class DeviceWriteSerializer(serializers.ModelSerializer):
         fields = services.EDITABLE_FIELDS
         extra_kwargs = {"udi_raw": {"help_text": "Raw scanner data (GS as \\x1d), bracketed GS1 text "
                                                  "(01)…(21)…, a GS1 Digital Link URL, or a HIBCC code."}}
+
+
+class DeviceCreateInputSerializer(DeviceWriteSerializer):
+    organization = serializers.IntegerField(
+        required=False, allow_null=True,
+        help_text="Id of the owning clinic. Required when you work for more than one clinic.")
+
+    class Meta(DeviceWriteSerializer.Meta):
+        fields = ["organization", *services.EDITABLE_FIELDS]
 
 
 class DeviceListItemSerializer(serializers.Serializer):
@@ -73,16 +81,17 @@ class DeviceListCreateApi(APIView):
         page = pager.paginate_queryset(qs, request, view=self)
         return pager.get_paginated_response(DeviceListItemSerializer(page, many=True).data)
 
-    @extend_schema(tags=TAG, summary="Register a device (clinic admin/staff)", request=DeviceWriteSerializer,
-                   responses={201: DeviceOutputSerializer})
+    @extend_schema(tags=TAG, summary="Register a device (clinic admin/staff)",
+                   request=DeviceCreateInputSerializer, responses={201: DeviceOutputSerializer})
     def post(self, request):
-        ids = sorted(user_clinic_ids(request.user))
-        if not ids:
-            raise ApplicationError("permission_denied", "Only clinic members can register devices.", status=403)
-        s = DeviceWriteSerializer(data=request.data)
+        # Who may register for which clinic is settled before the device data is looked at.
+        org_id = request.data.get("organization") if hasattr(request.data, "get") else None
+        clinic = selectors.registration_clinic_for_user(user=request.user, organization_id=org_id)
+        s = DeviceCreateInputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
-        device = services.device_create(actor=request.user, organization=Organization.objects.get(pk=ids[0]),
-                                        data=s.validated_data)
+        data = dict(s.validated_data)
+        data.pop("organization", None)
+        device = services.device_create(actor=request.user, organization=clinic, data=data)
         return _out(device, status.HTTP_201_CREATED)
 
 

@@ -28,9 +28,15 @@ class DeviceForm(forms.ModelForm):
                    "eu_mdr_class": forms.Select(choices=[("", "—"), ("I", "I"), ("IIa", "IIa"),
                                                          ("IIb", "IIb"), ("III", "III")])}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, clinics=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["modality"].choices = Modality.choices
+        if clinics is not None and len(clinics) > 1:
+            # Only when registering for one of several clinics: which one owns the device.
+            self.fields = {"organization": forms.ModelChoiceField(
+                queryset=clinics, label="Clinic", empty_label="— choose the owning clinic —",
+                help_text="You work for several clinics; the device will belong to this one."),
+                **self.fields}
 
 
 class PhotoForm(forms.Form):

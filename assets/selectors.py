@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
+from accounts.models import Organization
 from assets.models import Appraisal, AppraisalStatus, Certification, Device, DeviceStatus
 from core.errors import ApplicationError
 from core.models import AuditEvent
@@ -31,6 +32,33 @@ def device_get_for_user(*, user, device_id) -> Device:
     if device is None:
         raise Http404("No such device.")
     return device
+
+
+def registration_clinics_for_user(*, user) -> QuerySet[Organization]:
+    return Organization.objects.filter(pk__in=user_clinic_ids(user)).order_by("name", "pk")
+
+
+def registration_clinic_for_user(*, user, organization_id=None) -> Organization:
+    """The clinic a new device is registered for: the one named, if the user registers for
+    it; otherwise the user's only clinic. Never a guess between several."""
+    clinics = list(registration_clinics_for_user(user=user))
+    if not clinics:
+        raise ApplicationError("permission_denied", "Only clinic admins and staff can register devices.",
+                               status=403)
+    if organization_id in (None, ""):
+        if len(clinics) == 1:
+            return clinics[0]
+        msg = "You work for several clinics; say which one owns the device."
+        raise ApplicationError("organization_required", msg, details={"organization": [msg]})
+    try:
+        oid = int(organization_id)
+    except (TypeError, ValueError):
+        oid = None
+    for clinic in clinics:
+        if clinic.pk == oid:
+            return clinic
+    msg = "You can only register devices for a clinic you work for."
+    raise ApplicationError("permission_denied", msg, details={"organization": [msg]}, status=403)
 
 
 def user_is_device_member(*, user, device: Device) -> bool:

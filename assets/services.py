@@ -2,7 +2,10 @@
 keyword-only, atomic, validated, audited. One service per lifecycle transition."""
 
 import datetime as dt
+import functools
+import logging
 import uuid
+from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -28,6 +31,8 @@ from core.errors import ApplicationError, check_transition
 from core.pdf import sha256_hex
 from core.permissions import CLINIC_ROLES, Role, user_has_role
 from core.services import audit, snapshot
+
+logger = logging.getLogger(__name__)
 
 S = DeviceStatus
 TRANSITIONS: dict[str, set[str]] = {
@@ -242,6 +247,42 @@ def device_mark_tokenized(*, actor, device: Device) -> Device:
     return _transition(actor=actor, device=device, target=S.TOKENIZED, action="assets.device_mark_tokenized")
 
 
+# --- stored files ---------------------------------------------------------------------------
+# Storage writes are not transactional: a file saved inside a transaction that then rolls back
+# would stay in storage with no row pointing at it. Services that write files wrap their
+# transaction in _delete_files_on_failure, which removes what they wrote when anything in the
+# service (or its commit) raises.
+
+_written_files: ContextVar[list | None] = ContextVar("assets_written_files", default=None)
+
+
+def _store(fieldfile, name: str, data: bytes) -> None:
+    fieldfile.save(name, ContentFile(data), save=False)
+    written = _written_files.get()
+    if written is not None:
+        written.append((fieldfile.storage, fieldfile.name))
+
+
+def _delete_files_on_failure(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        written: list = []
+        token = _written_files.set(written)
+        try:
+            return func(*args, **kwargs)
+        except BaseException:
+            for storage, name in written:
+                try:
+                    storage.delete(name)
+                except Exception:  # the original error matters more than a failed cleanup
+                    logger.exception("could not delete orphaned file %s", name)
+            raise
+        finally:
+            _written_files.reset(token)
+
+    return wrapper
+
+
 # --- photos and documents ------------------------------------------------------------------
 
 def _require_upload_allowed(actor, device: Device):
@@ -249,6 +290,7 @@ def _require_upload_allowed(actor, device: Device):
     _require_editable(device)
 
 
+@_delete_files_on_failure
 @transaction.atomic
 def device_photo_add(*, actor, device: Device, upload) -> DevicePhoto:
     _require_upload_allowed(actor, device)
@@ -260,14 +302,15 @@ def device_photo_add(*, actor, device: Device, upload) -> DevicePhoto:
     photo = DevicePhoto(device=device, original_name=(getattr(upload, "name", "") or "")[:255],
                         width=img.width, height=img.height, sha256=sha256_hex(img.content),
                         uploaded_by=actor)
-    photo.image.save(f"photos/{name}.jpg", ContentFile(img.content), save=False)
-    photo.thumbnail.save(f"photos/{name}_thumb.jpg", ContentFile(img.thumbnail), save=False)
+    _store(photo.image, f"photos/{name}.jpg", img.content)
+    _store(photo.thumbnail, f"photos/{name}_thumb.jpg", img.thumbnail)
     photo.save()
     audit(actor=actor, action="assets.device_photo_add", obj=device,
           after={"photo": photo.pk, "sha256": photo.sha256})
     return photo
 
 
+@_delete_files_on_failure
 @transaction.atomic
 def device_document_add(*, actor, device: Device, upload, kind: str) -> DeviceDocument:
     _require_upload_allowed(actor, device)
@@ -280,7 +323,7 @@ def device_document_add(*, actor, device: Device, upload, kind: str) -> DeviceDo
         raise ApplicationError("invalid_upload", str(exc), details={"file": [str(exc)]}) from exc
     doc = DeviceDocument(device=device, kind=kind, original_name=(getattr(upload, "name", "") or "")[:255],
                          size=len(data), sha256=sha256_hex(data), uploaded_by=actor)
-    doc.file.save(f"documents/{uuid.uuid4().hex}.pdf", ContentFile(data), save=False)
+    _store(doc.file, f"documents/{uuid.uuid4().hex}.pdf", data)
     doc.save()
     audit(actor=actor, action="assets.device_document_add", obj=device,
           after={"document": doc.pk, "kind": kind, "sha256": doc.sha256})
@@ -409,6 +452,7 @@ def appraisal_create(
     return appraisal
 
 
+@_delete_files_on_failure
 @transaction.atomic
 def appraisal_sign(*, actor, appraisal: Appraisal) -> Appraisal:
     """Makes the appraisal immutable, issues its report PDF, supersedes the previous signed
@@ -435,8 +479,7 @@ def appraisal_sign(*, actor, appraisal: Appraisal) -> Appraisal:
     appraisal.status, appraisal.signed_at = AppraisalStatus.SIGNED, timezone.now()
     pdf = appraisal_report_pdf(appraisal)
     appraisal.report_sha256 = sha256_hex(pdf)
-    appraisal.report_pdf.save(f"appraisal-{appraisal.pk}-{uuid.uuid4().hex[:8]}.pdf", ContentFile(pdf),
-                              save=False)
+    _store(appraisal.report_pdf, f"appraisal-{appraisal.pk}-{uuid.uuid4().hex[:8]}.pdf", pdf)
     appraisal.save()
     audit(actor=actor, action="assets.appraisal_sign", obj=appraisal,
           after={"reconciled_value": appraisal.reconciled_value, "report_sha256": appraisal.report_sha256})
@@ -456,6 +499,7 @@ def _months_between(earlier: dt.date, later: dt.date) -> int:
     return months - (1 if later.day < earlier.day else 0)
 
 
+@_delete_files_on_failure
 @transaction.atomic
 def certification_complete(*, actor, device: Device, items: dict[str, dict],
                            qa_calibration_date: dt.date | None) -> Certification:
@@ -501,7 +545,7 @@ def certification_complete(*, actor, device: Device, items: dict[str, dict],
         cert.save()
         pdf = certificate_pdf(cert)
         cert.certificate_sha256 = sha256_hex(pdf)
-        cert.certificate_pdf.save(f"certificate-{cert.public_id}.pdf", ContentFile(pdf), save=False)
+        _store(cert.certificate_pdf, f"certificate-{cert.public_id}.pdf", pdf)
         cert.save()
         audit(actor=actor, action="assets.certification_complete", obj=cert,
               after={"passed": True, "certificate_sha256": cert.certificate_sha256})

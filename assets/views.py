@@ -65,20 +65,16 @@ def device_list(request):
     })
 
 
-def _user_clinic(request) -> Organization:
-    ids = sorted(user_clinic_ids(request.user))
-    if not ids:
-        raise Http404
-    return Organization.objects.get(pk=ids[0])
-
-
 @role_required(*CLINIC_ROLES)
 def device_create(request):
-    form = DeviceForm(request.POST or None)
+    clinics = selectors.registration_clinics_for_user(user=request.user)
+    form = DeviceForm(request.POST or None, clinics=clinics)
     if request.method == "POST" and form.is_valid():
         try:
-            device = services.device_create(actor=request.user, organization=_user_clinic(request),
-                                            data=form.cleaned_data)
+            chosen = form.cleaned_data.get("organization")
+            clinic = selectors.registration_clinic_for_user(user=request.user,
+                                                            organization_id=chosen.pk if chosen else None)
+            device = services.device_create(actor=request.user, organization=clinic, data=form.cleaned_data)
         except ApplicationError as exc:
             apply_error(form, exc)
         else:

@@ -127,3 +127,44 @@ def test_schema_documents_device_actions(api_as, platform_admin):
     for p in ("/api/v1/devices/", "/api/v1/devices/{id}/submit/", "/api/v1/devices/{id}/appraisals/",
               "/api/v1/devices/{id}/certification/", "/api/v1/devices/verify/{ref}/"):
         assert p in paths
+
+
+def _two_clinic_admin():
+    from accounts.models import Membership
+    from accounts.tests.factories import OrganizationFactory
+
+    user = make_user(Role.CLINIC_ADMIN)
+    second = OrganizationFactory()
+    Membership.objects.create(user=user, organization=second, role=Role.CLINIC_STAFF)
+    return user, user.memberships.exclude(organization=second).first().organization, second
+
+
+def test_member_of_several_clinics_must_say_which(api_as):
+    user, _, _ = _two_clinic_admin()
+    r = api_as(user).post("/api/v1/devices/", _payload(), format="json")
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "organization_required"
+    assert "organization" in r.json()["error"]["details"]
+    assert not Device.objects.exists()
+
+
+def test_member_of_several_clinics_registers_for_the_named_one(api_as):
+    user, _, second = _two_clinic_admin()
+    r = api_as(user).post("/api/v1/devices/", _payload(organization=second.pk), format="json")
+    assert r.status_code == 201, r.content
+    assert r.data["organization"] == second.pk
+    assert Device.objects.get().organization == second
+
+
+def test_registering_for_a_clinic_one_does_not_work_for_is_403(api_as, clinic_admin):
+    stranger_clinic = make_user(Role.CLINIC_ADMIN).memberships.first().organization
+    for org in (stranger_clinic.pk, 999999, "abc"):
+        r = api_as(clinic_admin).post("/api/v1/devices/", _payload(organization=org), format="json")
+        assert r.status_code == 403, org
+        assert r.json()["error"]["code"] == "permission_denied"
+    assert not Device.objects.exists()
+
+
+def test_non_clinic_user_cannot_register(api_as, appraiser):
+    r = api_as(appraiser).post("/api/v1/devices/", _payload(), format="json")
+    assert r.status_code == 403 and not Device.objects.exists()

@@ -217,3 +217,65 @@ def test_gpu_count_needs_model(clinic_admin):
     d = services.device_create(actor=clinic_admin, organization=_org(clinic_admin),
                                data=_data(gpu_count=2, gpu_memory_gb=48, gpu_model="NVIDIA RTX A6000"))
     assert (d.gpu_count, d.gpu_memory_gb) == (2, 48)
+
+
+def _stored_files(folder: str = "assets") -> set[str]:
+    from django.core.files.storage import default_storage
+
+    if not default_storage.exists(folder):
+        return set()
+    dirs, files = default_storage.listdir(folder)
+    out = {f"{folder}/{n}" for n in files}
+    for d in dirs:
+        out |= _stored_files(f"{folder}/{d}")
+    return out
+
+
+def _fail_on(monkeypatch, action):
+    real = services.audit
+
+    def audit(**kw):
+        if kw["action"] == action:
+            raise RuntimeError("audit store down")
+        return real(**kw)
+
+    monkeypatch.setattr(services, "audit", audit)
+
+
+@pytest.mark.parametrize("action", ["assets.device_photo_add", "assets.device_document_add"])
+def test_upload_that_fails_after_writing_leaves_no_file_and_no_row(monkeypatch, clinic_device_factory, action):
+    device, admin = clinic_device_factory()
+    before = _stored_files()
+    _fail_on(monkeypatch, action)
+    with pytest.raises(RuntimeError):
+        if action.endswith("photo_add"):
+            services.device_photo_add(actor=admin, device=device, upload=photo_upload())
+        else:
+            services.device_document_add(actor=admin, device=device, upload=pdf_upload(), kind="invoice")
+    assert _stored_files() == before
+    assert not device.photos.exists() and not device.documents.exists()
+
+
+def test_sign_and_certify_that_fail_leave_no_pdf_behind(monkeypatch, clinic_device_factory):
+    device, _ = clinic_device_factory("submitted")
+    appraiser = make_user(Role.APPRAISER)
+    a = services.appraisal_create(actor=appraiser, device=device, effective_date=timezone.localdate(),
+                                  replacement_cost_new="1000000", currency="USD")
+    before = _stored_files()
+    _fail_on(monkeypatch, "assets.device_appraised")
+    with pytest.raises(RuntimeError):
+        services.appraisal_sign(actor=appraiser, appraisal=a)
+    assert _stored_files() == before
+    a.refresh_from_db()
+    assert a.status == AppraisalStatus.DRAFT and not a.report_pdf
+    monkeypatch.undo()
+    services.appraisal_sign(actor=appraiser, appraisal=a)
+    before = _stored_files()
+    _fail_on(monkeypatch, "assets.device_certified")
+    with pytest.raises(RuntimeError):
+        services.certification_complete(
+            actor=make_user(Role.INSPECTOR), device=device, qa_calibration_date=timezone.localdate(),
+            items={k: {"passed": True, "notes": ""} for k, _ in services.CHECKLIST})
+    assert _stored_files() == before
+    device.refresh_from_db()
+    assert device.status == DeviceStatus.APPRAISED and not device.certifications.exists()

@@ -207,3 +207,25 @@ def test_seeder_is_idempotent(db):
     assert ct.status == DeviceStatus.CERTIFIED and ct.udi_di == VALID_GTIN
     assert Device.objects.get(serial_number=demo.MR_SERIAL).status == DeviceStatus.DRAFT
     assert Device.objects.count() == 2
+
+
+def test_register_form_asks_which_clinic_when_user_has_several(client):
+    from accounts.models import Membership
+    from accounts.tests.factories import OrganizationFactory, make_user
+    from core.roles import Role
+
+    user = make_user(Role.CLINIC_ADMIN)
+    first = _org(user)
+    second = OrganizationFactory(name="Second Imaging Centre")
+    Membership.objects.create(user=user, organization=second, role=Role.CLINIC_STAFF)
+    client.force_login(user)
+    page = client.get("/devices/new/").content.decode()
+    assert "Second Imaging Centre" in page and first.name in page
+    data = {"modality": "CT", "manufacturer": "GE", "model_name": "Revolution", "serial_number": "S1",
+            "purchase_currency": "USD", "gpu_count": 0, "gpu_memory_gb": 0}
+    r = client.post("/devices/new/", data)
+    assert r.status_code == 400 and "This field is required" in r.content.decode()
+    assert not Device.objects.exists()
+    r = client.post("/devices/new/", {**data, "organization": second.pk})
+    assert r.status_code == 302
+    assert Device.objects.get().organization == second
