@@ -12,4 +12,11 @@ urlpatterns = [
          name="api-telemetry-device-usage"),
     path("telemetry/flags/", api_views.FlagListApi.as_view(), name="api-telemetry-flags"),
     path("telemetry/flags/<int:flag_id>/clear/", api_views.FlagClearApi.as_view(), name="api-telemetry-flag-clear"),
+    path("telemetry/tariffs/", api_views.TariffListApi.as_view(), name="api-telemetry-tariffs"),
+    path("telemetry/devices/<int:device_id>/periods/", api_views.RevenuePeriodListApi.as_view(),
+         name="api-telemetry-periods"),
+    path("telemetry/devices/<int:device_id>/periods/close/", api_views.RevenuePeriodCloseApi.as_view(),
+         name="api-telemetry-period-close"),
+    path("telemetry/periods/<int:period_id>/settle/", api_views.RevenuePeriodSettleApi.as_view(),
+         name="api-telemetry-period-settle"),
 ]

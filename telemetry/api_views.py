@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import ApplicationError
+from core.money import CURRENCIES
 from core.permissions import HasRole, Role
 from telemetry import ingest, selectors, services
 from telemetry.models import DeviceCredential
@@ -179,3 +180,99 @@ class DeviceUsageApi(APIView):
         device = selectors.device_get_for_user(user=request.user, device_id=device_id)
         rows = selectors.device_daily_procedures(device=device, days=30)
         return Response(self.DeviceUsageOutputSerializer(rows, many=True).data)
+
+
+class TariffListApi(APIView):
+    permission_classes = [HasRole.of(Role.PLATFORM_ADMIN)]
+
+    class TariffOutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        cpt_code = serializers.CharField()
+        payer = serializers.CharField()
+        year = serializers.IntegerField()
+        technical_fee = serializers.DecimalField(max_digits=12, decimal_places=2)
+        currency = serializers.CharField()
+        updated_at = serializers.DateTimeField()
+
+    class TariffSetInputSerializer(serializers.Serializer):
+        cpt_code = serializers.RegexField(r"^[0-9A-Za-z]{5}$", max_length=5)
+        payer = serializers.CharField(max_length=60, required=False, default="default")
+        year = serializers.IntegerField(min_value=2000, max_value=2100)
+        technical_fee = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+        # A plain string here (ChoiceField would add a second enum name for the currency
+        # set to the OpenAPI document); checked against core.money.CURRENCIES in validate_currency.
+        currency = serializers.CharField(max_length=3, default="USD", help_text="ISO 4217, e.g. USD.")
+
+        def validate_currency(self, value):
+            if value not in dict(CURRENCIES):
+                raise serializers.ValidationError(f"Not a supported currency: {value}.")
+            return value
+
+    @extend_schema(tags=["telemetry"], summary="The fee schedule (platform admin)",
+                   responses=TariffOutputSerializer(many=True))
+    def get(self, request):
+        return Response(self.TariffOutputSerializer(selectors.tariff_list(), many=True).data)
+
+    @extend_schema(tags=["telemetry"], summary="Set the technical fee for a CPT code × payer × year (platform admin)",
+                   description="Creates the row or replaces its fee; audited. Closed periods keep their amounts.",
+                   request=TariffSetInputSerializer, responses={200: TariffOutputSerializer})
+    def post(self, request):
+        s = self.TariffSetInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        tariff = services.tariff_set(actor=request.user, **s.validated_data)
+        return Response(self.TariffOutputSerializer(tariff).data)
+
+
+class RevenuePeriodOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="period.pk", allow_null=True, default=None)
+    period_start = serializers.DateField()
+    period_end = serializers.DateField(help_text="Exclusive.")
+    status = serializers.ChoiceField(choices=["open", "closed", "settled"])
+    procedures = serializers.IntegerField(help_text="Completed procedures counted (no open flag).")
+    unpriced_procedures = serializers.IntegerField()
+    excluded_flagged = serializers.IntegerField(help_text="Completed procedures left out for an open flag.")
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    currency = serializers.CharField()
+    lines = serializers.JSONField()
+
+
+def _period_view(period):
+    return selectors.RevenuePeriodView(period.period_start, period.period_end, period.status, period.procedures,
+                                       period.unpriced_procedures, period.excluded_flagged, period.amount,
+                                       period.currency, period.lines, period)
+
+
+class RevenuePeriodListApi(APIView):
+    @extend_schema(tags=["telemetry"], summary="Monthly revenue of a device (open months computed live)",
+                   responses=RevenuePeriodOutputSerializer(many=True))
+    def get(self, request, device_id: int):
+        device = selectors.device_get_for_user(user=request.user, device_id=device_id)
+        return Response(RevenuePeriodOutputSerializer(selectors.device_revenue_periods(device=device), many=True).data)
+
+
+class RevenuePeriodCloseApi(APIView):
+    permission_classes = [HasRole.of(Role.PLATFORM_ADMIN)]
+
+    class RevenuePeriodCloseInputSerializer(serializers.Serializer):
+        period_start = serializers.DateField(help_text="Any day of the month to close.")
+
+    @extend_schema(tags=["telemetry"], summary="Close a finished month of a device's revenue (platform admin)",
+                   request=RevenuePeriodCloseInputSerializer, responses={201: RevenuePeriodOutputSerializer})
+    def post(self, request, device_id: int):
+        device = selectors.device_get_for_user(user=request.user, device_id=device_id)
+        s = self.RevenuePeriodCloseInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        period = services.revenue_period_close(actor=request.user, device=device,
+                                               period_start=s.validated_data["period_start"])
+        return Response(RevenuePeriodOutputSerializer(_period_view(period)).data, status=201)
+
+
+class RevenuePeriodSettleApi(APIView):
+    permission_classes = [HasRole.of(Role.PLATFORM_ADMIN)]
+
+    @extend_schema(tags=["telemetry"], summary="Settle a closed revenue period (platform admin)",
+                   request=None, responses=RevenuePeriodOutputSerializer)
+    def post(self, request, period_id: int):
+        period = selectors.revenue_period_get_for_user(user=request.user, period_id=period_id)
+        period = services.revenue_period_settle(actor=request.user, period=period)
+        return Response(RevenuePeriodOutputSerializer(_period_view(period)).data)

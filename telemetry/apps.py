@@ -19,5 +19,6 @@ class TelemetryConfig(AppConfig):
 
         roles = [*CLINIC_ROLES, Role.PLATFORM_ADMIN]
         register_nav("Telemetry", "telemetry:health", roles=roles, order=300)
+        register_nav("Tariffs", "telemetry:tariffs", roles=[Role.PLATFORM_ADMIN], order=301)
         register_panel("telemetry/panels/telemetry.html", roles=roles, context=_panel_context, order=300)
         register_seeder(seed, order=300)

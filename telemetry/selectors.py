@@ -217,6 +217,18 @@ class RevenuePeriodView:
     period: RevenuePeriod | None = None
 
 
+def tariff_list() -> QuerySet[Tariff]:
+    return Tariff.objects.order_by("payer", "cpt_code", "-year")
+
+
+def revenue_period_get_for_user(*, user, period_id) -> RevenuePeriod:
+    period = RevenuePeriod.objects.select_related("device").filter(
+        pk=period_id, device__in=devices_for_user(user=user)).first()
+    if period is None:
+        raise Http404("No such revenue period.")
+    return period
+
+
 def device_revenue_periods(*, device: Device) -> list[RevenuePeriodView]:
     """Monthly revenue, newest first: closed/settled months as frozen, the others computed
     now (they change as flags are cleared or late events arrive)."""

@@ -108,10 +108,21 @@ def flag_clear(*, actor, flag: PlausibilityFlag, reason: str) -> PlausibilityFla
 def tariff_set(*, actor, cpt_code: str, payer: str, year: int, technical_fee: Decimal, currency: str) -> Tariff:
     if not user_has_role(actor, Role.PLATFORM_ADMIN):
         raise ApplicationError("permission_denied", "Only a platform admin edits the fee schedule.", status=403)
-    tariff = Tariff.objects.filter(cpt_code=cpt_code, payer=payer, year=year).first()
+    technical_fee = Decimal(technical_fee)
+    if technical_fee < 0:
+        raise ApplicationError("invalid_fee", "A technical fee cannot be negative.",
+                               details={"technical_fee": ["Must be 0 or more."]})
+    cpt_code, payer = (cpt_code or "").strip().upper(), (payer or "").strip() or "default"
+    # A payer's schedule in one currency: revenue sums fees, it never converts them.
+    other = (Tariff.objects.filter(payer=payer).exclude(currency=currency)
+             .exclude(cpt_code=cpt_code, year=year).values_list("currency", flat=True).first())
+    if other:
+        raise ApplicationError("mixed_currencies", f"The {payer} fee schedule is in {other}.",
+                               details={"currency": [f"Use {other} for payer {payer}."]})
+    tariff = Tariff.objects.select_for_update().filter(cpt_code=cpt_code, payer=payer, year=year).first()
     before = snapshot(tariff, ["technical_fee", "currency"]) if tariff else None
     tariff = tariff or Tariff(cpt_code=cpt_code, payer=payer, year=year)
-    tariff.technical_fee, tariff.currency = Decimal(technical_fee), currency
+    tariff.technical_fee, tariff.currency = technical_fee, currency
     tariff.full_clean()
     tariff.save()
     audit(actor=actor, action="telemetry.tariff_set", obj=tariff, before=before,
@@ -129,6 +140,8 @@ def revenue_period_close(*, actor, device: Device, period_start: date) -> Revenu
 
     if not user_has_role(actor, Role.PLATFORM_ADMIN):
         raise ApplicationError("permission_denied", "Only a platform admin closes revenue periods.", status=403)
+    # Serializes concurrent closes of one device (the second sees the first's row).
+    device = Device.objects.select_for_update().get(pk=device.pk)
     start, end = month_bounds(period_start)
     if end > timezone.now().date():
         raise ApplicationError("period_not_over", "A month can be closed once it is over.", status=409)

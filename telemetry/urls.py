@@ -9,4 +9,7 @@ urlpatterns = [
     path("telemetry/devices/<int:device_id>/credentials/", views.credentials, name="credentials"),
     path("telemetry/credentials/<int:credential_id>/revoke/", views.credential_revoke, name="credential-revoke"),
     path("telemetry/flags/<int:flag_id>/clear/", views.flag_clear, name="flag-clear"),
+    path("telemetry/tariffs/", views.tariffs, name="tariffs"),
+    path("telemetry/devices/<int:device_id>/periods/close/", views.revenue_period_close, name="period-close"),
+    path("telemetry/periods/<int:period_id>/settle/", views.revenue_period_settle, name="period-settle"),
 ]

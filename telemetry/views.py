@@ -1,12 +1,19 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
 from core.permissions import CLINIC_ROLES, Role, role_required, user_has_role
 from telemetry import selectors, services
-from telemetry.forms import CredentialIssueForm, CredentialRevokeForm, FlagClearForm
+from telemetry.forms import (
+    CredentialIssueForm,
+    CredentialRevokeForm,
+    FlagClearForm,
+    RevenuePeriodCloseForm,
+    TariffForm,
+)
 
 VIEW_ROLES = (*CLINIC_ROLES, Role.PLATFORM_ADMIN)
 
@@ -35,6 +42,7 @@ def device_detail(request, device_id: int):
         "can_manage_keys": user_has_role(request.user, Role.CLINIC_ADMIN, organization=device.organization_id),
         "is_admin": is_admin,
         "clear_form": FlagClearForm() if is_admin else None,
+        "today": timezone.now().date(),
     })
 
 
@@ -91,3 +99,47 @@ def flag_clear(request, flag_id: int):
             return redirect(nxt if nxt.startswith("/telemetry/") else "telemetry:health")
     nxt = request.POST.get("next") or request.GET.get("next") or ""
     return render(request, "telemetry/flag_clear.html", {"flag": flag, "form": form, "next": nxt})
+
+
+@role_required(Role.PLATFORM_ADMIN)
+def tariffs(request):
+    form = TariffForm(request.POST or None, initial={"year": timezone.now().year})
+    if request.method == "POST" and form.is_valid():
+        try:
+            tariff = services.tariff_set(actor=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Fee saved: {tariff}.")
+            return redirect("telemetry:tariffs")
+    return render(request, "telemetry/tariffs.html", {"form": form, "tariffs": selectors.tariff_list()})
+
+
+@require_POST
+@role_required(Role.PLATFORM_ADMIN)
+def revenue_period_close(request, device_id: int):
+    device = selectors.device_get_for_user(user=request.user, device_id=device_id)
+    form = RevenuePeriodCloseForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ApplicationError("invalid", "Which month to close is missing.")
+        period = services.revenue_period_close(actor=request.user, device=device,
+                                               period_start=form.cleaned_data["period_start"])
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{period.period_start:%Y-%m} closed: {period.amount} {period.currency}.")
+    return redirect("telemetry:device", device_id=device.pk)
+
+
+@require_POST
+@role_required(Role.PLATFORM_ADMIN)
+def revenue_period_settle(request, period_id: int):
+    period = selectors.revenue_period_get_for_user(user=request.user, period_id=period_id)
+    try:
+        period = services.revenue_period_settle(actor=request.user, period=period)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{period.period_start:%Y-%m} settled: {period.amount} {period.currency}.")
+    return redirect("telemetry:device", device_id=period.device_id)

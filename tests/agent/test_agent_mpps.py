@@ -116,7 +116,9 @@ def test_create_complete_then_refuse_updates(scu, scp, spool):
     assert d["station_ae"] == "CT01"
     gpu_s, energy = Decimal(d["gpu_seconds"]), Decimal(d["gpu_energy_j"])
     assert Decimal("0.2") <= gpu_s <= Decimal("0.8")
-    assert 250 <= energy / gpu_s <= 310  # measured at ~300 W
+    # ~300 W; the monitor thread reads its clock and the energy counter at slightly
+    # different instants, so under CPU contention a short job's ratio wobbles.
+    assert 200 <= energy / gpu_s <= 400  # W (a mW/mJ unit slip would be off by 1000x)
 
     # After a final status: any further N-SET is refused with 0x0110, nothing spooled.
     assert n_set(scu, final_ds("DISCONTINUED", "110501")) == 0x0110

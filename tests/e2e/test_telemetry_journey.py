@@ -50,3 +50,36 @@ def test_clinic_admin_issues_key_sees_usage_and_admin_clears_a_flag(page, login,
     page.get_by_role("button", name="Clear flag").click()
     expect(page.get_by_text("Flag cleared: GPU energy inconsistent with GPU seconds.")).to_be_visible()
     expect(page.get_by_text("No plausibility flags.")).to_be_visible()
+
+
+def test_platform_admin_sets_a_fee_then_closes_and_settles_a_month(page, login, clinic_admin, platform_admin):
+    from telemetry.services import credential_issue
+
+    device = make_device(clinic_admin.memberships.first().organization)
+    cred = credential_issue(actor=clinic_admin, device=device).credential
+    last_month = datetime.now(UTC).replace(day=1, hour=12, minute=0, second=0, microsecond=0) - timedelta(days=3)
+    ingest_batch(credential=cred, events=[procedure(1, end=last_month),
+                                          procedure(2, end=last_month + timedelta(hours=1)),
+                                          procedure(3, end=last_month + timedelta(hours=2), gpu_s="60.0",
+                                                    energy="600000.0")])
+    month = f"{last_month:%Y-%m}"
+    login(platform_admin.email, PASSWORD)
+    page.get_by_role("link", name="Tariffs").first.click()
+    expect(page.get_by_text("No fees yet")).to_be_visible()
+    page.get_by_label("CPT code").fill("74177")
+    page.get_by_label("Payer").fill("default")
+    page.get_by_label("Year").fill(str(last_month.year))
+    page.get_by_label("Technical fee").fill("245.00")
+    page.get_by_role("button", name="Save fee").click()
+    expect(page.get_by_role("cell", name="245.00 USD")).to_be_visible()
+
+    page.goto(f"/telemetry/devices/{device.pk}/")
+    row = page.get_by_role("row").filter(has_text=month)
+    # Two exams priced, the implausible one visibly left out until a flag is cleared.
+    expect(row.get_by_role("cell", name="490.00 USD")).to_be_visible()
+    expect(row.get_by_role("cell", name="1", exact=True)).to_be_visible()
+    row.get_by_role("button", name=f"Close {month}").click()
+    expect(page.get_by_text(f"{month} closed: 490.00 USD.")).to_be_visible()
+    page.get_by_role("row").filter(has_text=month).get_by_role("button", name=f"Settle {month}").click()
+    expect(page.get_by_text(f"{month} settled: 490.00 USD.")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text=month).get_by_role("cell", name="settled")).to_be_visible()
