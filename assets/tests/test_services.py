@@ -279,3 +279,22 @@ def test_sign_and_certify_that_fail_leave_no_pdf_behind(monkeypatch, clinic_devi
     assert _stored_files() == before
     device.refresh_from_db()
     assert device.status == DeviceStatus.APPRAISED and not device.certifications.exists()
+
+
+def test_pdfs_show_markup_characters_users_typed(clinic_device_factory, appraiser, inspector):
+    import io
+
+    device, _ = clinic_device_factory("submitted")
+    Device.objects.filter(pk=device.pk).update(manufacturer="R&D <Imaging>", model_name="X<1")
+    a = services.appraisal_create(actor=appraiser, device=device, effective_date=timezone.localdate(),
+                                  replacement_cost_new="1000000", currency="USD", client="Smith & Sons <Ltd>",
+                                  comparables=[{"price": "500000", "description": "<b>unclosed"}],
+                                  weights={"cost": "1", "market": "1"})
+    a = services.appraisal_sign(actor=appraiser, appraisal=a)
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(a.report_pdf.read())).pages)
+    assert "R&D <Imaging>" in text and "Smith & Sons <Ltd>" in text and "<b>unclosed" in text
+    cert = services.certification_complete(
+        actor=inspector, device=device, qa_calibration_date=timezone.localdate(),
+        items={k: {"passed": True, "notes": "seen < 1 week & ok"} for k, _ in services.CHECKLIST})
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(cert.certificate_pdf.read())).pages)
+    assert "R&D <Imaging> X<1" in text and "seen < 1 week & ok" in text
