@@ -93,3 +93,13 @@ def index_now() -> int:
     from chain import indexer
 
     return indexer.index_all()
+
+
+def index_address(address: str) -> int:
+    """Index one followed contract's confirmed logs now (e.g. right after a transaction to it
+    is confirmed); 0 if it is not followed."""
+    from chain import indexer
+    from chain.selectors import indexed_contract
+
+    ic = indexed_contract(address)
+    return indexer.index_contract(ic) if ic is not None else 0

@@ -1,6 +1,8 @@
 """The `chain` process of the Procfile: a local anvil whose state survives restarts (even
 kill -9: --state-interval 1 writes it every second), then the shared contracts deployed
-once (`chain_bootstrap` is idempotent)."""
+once (`chain_bootstrap` is idempotent), then `seed_demo` again: `make run` seeds before this
+process is up, so the seeders that need the chain (the demo investor's KYC registration in
+the IdentityRegistry, the demo offering) skipped; every seeder is idempotent."""
 
 import os
 import pathlib
@@ -40,9 +42,23 @@ def main() -> int:
         if rpc_up(url):
             break
         time.sleep(0.1)
-    subprocess.run([sys.executable, "manage.py", "chain_bootstrap"], cwd=ROOT, check=False,
-                   env={**os.environ, "CHAIN_RPC_URL": url})
+    setup(url)
     return proc.wait()
+
+
+def manage(command: str, url: str) -> int:
+    env = {**os.environ, "CHAIN_RPC_URL": url}
+    return subprocess.run([sys.executable, "manage.py", command], cwd=ROOT, check=False, env=env).returncode
+
+
+def setup(url: str, run=manage) -> bool:
+    """Deploy the shared contracts, then seed what needed the chain. Never fatal: the node
+    keeps running for the platform even if this fails (both steps run again next start).
+    `run(command, url) -> exit status` runs a management command (tests pass an in-process one)."""
+    if run("chain_bootstrap", url) != 0:
+        print("chain: chain_bootstrap failed; demo data that needs the chain was not seeded", file=sys.stderr)
+        return False
+    return run("seed_demo", url) == 0
 
 
 if __name__ == "__main__":

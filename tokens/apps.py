@@ -7,11 +7,15 @@ class TokensConfig(AppConfig):
     def ready(self):
         from chain import hooks
         from core.permissions import Role
-        from core.registry import register_nav, register_seeder
+        from core.registry import register_nav, register_panel, register_seeder
+        from tokens import panels
 
         hooks.register("tokens.deploy", "tokens.chain_hooks.on_deploy_final")
         hooks.register("tokens.anchor", "tokens.chain_hooks.on_anchor_final")
+        hooks.register("tokens.agent_action", "tokens.chain_hooks.on_agent_action_final")
         register_nav("Offerings", "tokens:offering-list", roles=[Role.PLATFORM_ADMIN, Role.CLINIC_ADMIN], order=400)
+        register_panel("tokens/panels/platform.html", roles=[Role.PLATFORM_ADMIN], context=panels.platform_panel,
+                       order=40)
         register_nav("Token actions", "tokens:agent-home", roles=[Role.COMPLIANCE_OFFICER], order=410)
         from tokens.demo import seed_demo_offering
 

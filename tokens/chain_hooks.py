@@ -45,3 +45,13 @@ def on_anchor_final(row) -> None:
                                    chain_id=row.chain_id or settings.CHAIN_ID, registry_address=row.to_address)
     else:
         services.offering_failed(offering=offering, error=row.error or "anchoring failed")
+
+
+def on_agent_action_final(row) -> None:
+    """Index the token right away, so the cap table shows the action's effect as soon as it
+    is confirmed (a confirmed row is at the indexer's confirmation depth by definition)."""
+    if row.status != row.Status.CONFIRMED:
+        return
+    from chain.services import index_address
+
+    index_address(row.to_address)

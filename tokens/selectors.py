@@ -36,6 +36,20 @@ def devices_ready_to_tokenize() -> QuerySet[Device]:
     return Device.objects.filter(status=DeviceStatus.CERTIFIED, offering__isnull=True).select_related("organization")
 
 
+def tokens_overview(*, limit: int = 5) -> dict:
+    """The platform admin's dashboard panel: what can be tokenized, what is on its way."""
+    ready = devices_ready_to_tokenize().order_by("pk")
+    in_progress = Offering.objects.exclude(status=OfferingStatus.LIVE).select_related("device").order_by("-pk")
+    live = Offering.objects.filter(status=OfferingStatus.LIVE).select_related("device").order_by("-pk")
+    return {
+        "ready": list(ready[:limit]), "ready_count": ready.count(),
+        "in_progress": list(in_progress[:limit]),
+        "deploying_count": in_progress.filter(
+            status__in=[OfferingStatus.DEPLOYING, OfferingStatus.ANCHORING]).count(),
+        "live": list(live[:limit]), "live_count": live.count(),
+    }
+
+
 def live_offerings() -> QuerySet[Offering]:
     return Offering.objects.filter(status__in=[OfferingStatus.ANCHORING, OfferingStatus.LIVE]).exclude(
         token_address="").select_related("device")
@@ -74,6 +88,14 @@ def cap_table(*, offering: Offering) -> dict:
     ]
     frozen_wallets = sorted(w for w, f in frozen.items() if f)
     return {"supply": supply, "holders": holders, "paused": paused, "frozen_wallets": frozen_wallets}
+
+
+def shared_contracts(*, offering: Offering) -> list:
+    """The platform contracts this token works with (shown next to its own address)."""
+    if not offering.token_address:
+        return []
+    wanted = ("TokenFactory", "IdentityRegistry", "AssetRegistry")
+    return [d for d in chain_selectors.deployments() if d.name in wanted]
 
 
 def token_events(*, offering: Offering, limit: int = 20):

@@ -49,6 +49,7 @@ def _detail_context(request, offering):
         "offering": offering,
         "table": selectors.cap_table(offering=offering),
         "events": selectors.token_events(offering=offering),
+        "contracts": selectors.shared_contracts(offering=offering),
         "transactions": selectors.offering_transactions(offering=offering),
         "can_deploy": user_has_role(user, Role.PLATFORM_ADMIN) and offering.consent_at is not None
         and offering.status in ("consented", "failed"),

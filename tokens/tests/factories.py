@@ -43,3 +43,28 @@ def offering_terms(**over) -> dict:
 
 def clinic_admin_of(device: Device):
     return make_user(Role.CLINIC_ADMIN, organization=device.organization)
+
+
+def register_identity_via_outbox(wallet: str, identity: str, country: int = 276):
+    """Register a wallet in the IdentityRegistry through the outbox (what KYC approval does)."""
+    from django.db import transaction
+
+    from chain.selectors import deployment_address
+    from chain.services import outbox_enqueue
+
+    with transaction.atomic():
+        return outbox_enqueue(actor=None, idempotency_key=f"t-reg:{wallet}", kind="test",
+                              contract_name="IdentityRegistry", function="registerIdentity",
+                              args=[wallet, identity, country], to_address=deployment_address("IdentityRegistry"))
+
+
+def mint_via_outbox(offering, wallet: str, units: int):
+    """An agent mint through the outbox (what the primary-sale flow does)."""
+    from django.db import transaction
+
+    from chain.services import outbox_enqueue
+
+    with transaction.atomic():
+        return outbox_enqueue(actor=None, idempotency_key=f"t-mint:{wallet}:{units}", kind="test",
+                              contract_name="SecurityToken", function="mint", args=[wallet, units],
+                              to_address=offering.token_address)

@@ -1,0 +1,147 @@
+"""Compliance officers' forced transfer and wallet recovery on a real anvil, through the
+outbox; the cap table (built from indexed events) follows once the transactions have
+CHAIN_CONFIRMATIONS confirmations."""
+
+import secrets
+
+import pytest
+
+from chain import gateway, processor
+from chain.models import ChainTransaction
+from chain.services import index_now
+from core.errors import ApplicationError
+from core.models import AuditEvent
+from tokens import selectors, services
+from tokens.models import AgentAction
+from tokens.tests.factories import (
+    clinic_admin_of,
+    make_certified_device,
+    mint_via_outbox,
+    offering_terms,
+    register_identity_via_outbox,
+)
+
+pytestmark = pytest.mark.chain
+S = ChainTransaction.Status
+
+
+def _wallet() -> str:
+    return gateway.to_checksum("0x" + secrets.token_hex(20))
+
+
+def _live_offering(platform_admin, drain_outbox):
+    device = make_certified_device()
+    offering = services.offering_create(actor=platform_admin, device=device, data=offering_terms())
+    services.offering_record_consent(actor=clinic_admin_of(device), offering=offering)
+    services.offering_deploy(actor=platform_admin, offering=offering)
+    drain_outbox()
+    offering.refresh_from_db()
+    assert offering.token_address, offering.error
+    return offering
+
+
+def _holdings(offering) -> dict[str, tuple[int, int]]:
+    return {h["wallet"]: (h["units"], h["frozen_units"]) for h in selectors.cap_table(offering=offering)["holders"]}
+
+
+def test_forced_transfer_through_the_outbox(chain_ready, platform_admin, compliance_officer, drain_outbox):
+    offering = _live_offering(platform_admin, drain_outbox)
+    token = offering.token_address
+    alice, bob = _wallet(), _wallet()
+    register_identity_via_outbox(alice, _wallet())
+    register_identity_via_outbox(bob, _wallet(), 250)
+    mint_via_outbox(offering, alice, 100)
+    drain_outbox()
+    services.agent_action_request(actor=compliance_officer, offering=offering, kind="freeze_partial",
+                                  wallet=alice, amount=80, reason="Dispute")
+    drain_outbox()
+
+    action = services.agent_action_request(actor=compliance_officer, offering=offering, kind="forced_transfer",
+                                           wallet=alice, to_wallet=bob, amount=90, reason="Court order 7")
+    assert action.chain_tx.status == S.PENDING and action.chain_tx.function == "forcedTransfer"
+    assert action.chain_tx.reason == "Court order 7"
+    drain_outbox()
+    action.chain_tx.refresh_from_db()
+    assert action.chain_tx.status == S.CONFIRMED, action.chain_tx.error
+
+    assert gateway.call("SecurityToken", token, "balanceOf", alice) == 10
+    assert gateway.call("SecurityToken", token, "balanceOf", bob) == 90
+    # 20 units were free, so the agent unfroze 70 of the 80 frozen: the 10 left stay frozen.
+    assert gateway.call("SecurityToken", token, "getFrozenTokens", alice) == 10
+    index_now()
+    assert _holdings(offering) == {bob: (90, 0), alice: (10, 10)}
+    assert AuditEvent.objects.filter(action="tokens.agent_forced_transfer", reason="Court order 7").exists()
+
+    # A receiver that is not a verified investor: refused by the node, the row fails, no gas spent.
+    stranger = _wallet()
+    bad = services.agent_action_request(actor=compliance_officer, offering=offering, kind="forced_transfer",
+                                        wallet=bob, to_wallet=stranger, amount=1, reason="Wrong wallet")
+    drain_outbox()
+    bad.chain_tx.refresh_from_db()
+    assert bad.chain_tx.status == S.FAILED and "would revert" in bad.chain_tx.error
+    assert not bad.chain_tx.tx_hash
+    assert gateway.call("SecurityToken", token, "balanceOf", bob) == 90
+
+
+def test_wallet_recovery_through_the_outbox(chain_ready, platform_admin, compliance_officer, drain_outbox):
+    offering = _live_offering(platform_admin, drain_outbox)
+    token = offering.token_address
+    identity = _wallet()
+    lost, new = _wallet(), _wallet()
+    register_identity_via_outbox(lost, identity)
+    mint_via_outbox(offering, lost, 60)
+    drain_outbox()
+    services.agent_action_request(actor=compliance_officer, offering=offering, kind="freeze", wallet=lost,
+                                  reason="Wallet reported lost")
+    drain_outbox()
+
+    with pytest.raises(ApplicationError) as exc:  # the new wallet must belong to the same investor first
+        services.agent_action_request(actor=compliance_officer, offering=offering, kind="recover",
+                                      wallet=lost, to_wallet=new, reason="Lost key")
+    assert exc.value.code == "wallet_not_registered"
+    assert not AgentAction.objects.filter(kind="recover").exists()
+
+    register_identity_via_outbox(new, identity)
+    drain_outbox()
+    action = services.agent_action_request(actor=compliance_officer, offering=offering, kind="recover",
+                                           wallet=lost, to_wallet=new, reason="Lost key, ticket 991")
+    assert action.chain_tx.function == "recoveryAddress"
+    assert action.chain_tx.args[2].lower() == identity.lower()
+    drain_outbox()
+    action.chain_tx.refresh_from_db()
+    assert action.chain_tx.status == S.CONFIRMED, action.chain_tx.error
+    assert [lg["event"] for lg in action.chain_tx.receipt["logs"]][-1] == "RecoverySuccess"
+
+    assert gateway.call("SecurityToken", token, "balanceOf", lost) == 0
+    assert gateway.call("SecurityToken", token, "balanceOf", new) == 60
+    assert gateway.call("SecurityToken", token, "isFrozen", new) is True  # the freeze follows the investor
+    index_now()
+    table = selectors.cap_table(offering=offering)
+    assert [(h["wallet"], h["units"], h["frozen"]) for h in table["holders"]] == [(new, 60, True)]
+    assert AuditEvent.objects.filter(action="tokens.agent_recover", reason="Lost key, ticket 991").exists()
+
+
+def test_cap_table_waits_for_confirmations(chain_ready, platform_admin, settings, drain_outbox):
+    offering = _live_offering(platform_admin, drain_outbox)
+    investor = _wallet()
+    register_identity_via_outbox(investor, _wallet())
+    drain_outbox()
+    index_now()
+    settings.CHAIN_CONFIRMATIONS = 3
+    row = mint_via_outbox(offering, investor, 40)
+
+    row = processor.process_one(row.pk)
+    assert row.status == S.MINED  # in a block, not yet final
+    index_now()
+    assert selectors.cap_table(offering=offering)["supply"] == 0
+
+    gateway.w3().provider.make_request("anvil_mine", [1])
+    assert processor.process_one(row.pk).status == S.MINED
+    index_now()
+    assert selectors.cap_table(offering=offering)["supply"] == 0
+
+    gateway.w3().provider.make_request("anvil_mine", [1])
+    assert processor.process_one(row.pk).status == S.CONFIRMED
+    index_now()
+    table = selectors.cap_table(offering=offering)
+    assert table["supply"] == 40 and _holdings(offering) == {investor: (40, 0)}
