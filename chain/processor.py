@@ -7,6 +7,12 @@ Safety rules (why the code looks the way it does):
   produce a second, different transaction for the same intent.
 - Nonces come from a per-sender row locked with select_for_update (and never below the
   node's pending count), so two workers never sign two transactions with one nonce.
+- SQLite has no row locks: Django makes select_for_update a no-op there. The settings open
+  SQLite transactions with BEGIN IMMEDIATE, which takes the database write lock at the
+  start of every atomic block, so the locked sections below still run one at a time across
+  processes (the whole database is the lock; fine for the local demo's single worker).
+  Production and CI run PostgreSQL, where the row locks are real;
+  tests/flows/test_chain_concurrency.py races workers on the same rows there.
 - A row is re-signed only when its nonce was provably consumed by something else
   (nonce below the node's latest count and no receipt for our hash): our bytes can then
   never be mined, so the new transaction is not a duplicate.
@@ -87,13 +93,15 @@ def _sign(row: ChainTransaction, web3) -> None:
     """Allocate a nonce, sign, and persist raw bytes + hash in one DB transaction."""
     tx = _build_tx(row, web3)
     acct = gateway.account(row.sender)
-    chain_pending = web3.eth.get_transaction_count(acct.address, "pending")
     with transaction.atomic():
         locked = ChainTransaction.objects.select_for_update().get(pk=row.pk)
         if locked.raw_tx or locked.status != S.PENDING:
             return
         counter, _ = SenderNonce.objects.get_or_create(chain_id=tx["chainId"], address=acct.address)
         counter = SenderNonce.objects.select_for_update().get(pk=counter.pk)
+        # Read under the counter lock: a count read before it could predate another
+        # worker's transaction that has since been mined, and hand its nonce out again.
+        chain_pending = web3.eth.get_transaction_count(acct.address, "pending")
         nonce = max(counter.next_nonce, chain_pending)
         if nonce > chain_pending and not _in_flight(acct.address, tx["chainId"], chain_pending, row.pk):
             # The node is behind our counter with none of ours in the gap (e.g. a reset dev

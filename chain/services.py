@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from chain.models import ChainTransaction
 from core.errors import ApplicationError
@@ -69,8 +69,15 @@ def outbox_enqueue(
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     row.full_clean()
-    with transaction.atomic():
-        row.save()
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        # Another request enqueued the same intent between our check and our insert.
+        existing = ChainTransaction.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return existing
     audit(actor=actor, action="chain.outbox_enqueue", obj=row,
           after={"kind": kind, "contract": contract_name, "function": function, "to": to_address,
                  "args": row.args, "sender": sender}, reason=reason)

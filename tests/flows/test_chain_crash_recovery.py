@@ -64,3 +64,31 @@ def test_worker_dying_after_broadcast_does_not_send_twice(fresh_anvil, db, setti
     assert len(token_deployed_logs(dev)) == 1
     nonce_after = gateway.w3().eth.get_transaction_count(gateway.address_of("agent"))
     assert nonce_after == row.nonce + 1  # exactly one agent transaction for this intent
+
+
+def test_offering_deploy_survives_a_node_crash_without_a_second_token(fresh_anvil, db, settings, platform_admin):
+    from tokens import services
+    from tokens.models import OfferingStatus
+    from tokens.tests.factories import clinic_admin_of, make_certified_device, offering_terms
+
+    chain_ready_on(fresh_anvil, settings)
+    fresh_anvil.wait_state_flushed()
+    device = make_certified_device()
+    offering = services.offering_create(actor=platform_admin, device=device, data=offering_terms())
+    services.offering_record_consent(actor=clinic_admin_of(device), offering=offering)
+    services.offering_deploy(actor=platform_admin, offering=offering)
+    row = ChainTransaction.objects.get(idempotency_key=offering.deploy_key)
+
+    gateway.w3().provider.make_request("evm_setAutomine", [False])
+    assert processor.process_one(row.pk).status == S.SUBMITTED
+    fresh_anvil.kill()
+    processor.sweep()  # the periodic task while the node is down: nothing moves, nothing fails
+    offering.refresh_from_db()
+    assert offering.status == OfferingStatus.DEPLOYING
+
+    fresh_anvil.start()
+    processor.drain(timeout=60)
+    offering.refresh_from_db()
+    assert offering.status == OfferingStatus.LIVE, offering.error
+    assert len(token_deployed_logs(offering.chain_device_id)) == 1
+    assert ChainTransaction.objects.filter(kind="tokens.deploy").count() == 1
