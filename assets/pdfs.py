@@ -1,7 +1,5 @@
 """The appraisal report and the certificate, built with core.pdf."""
 
-from xml.sax.saxutils import escape
-
 from django.conf import settings
 from django.urls import reverse
 from reportlab.lib.units import mm
@@ -9,19 +7,7 @@ from reportlab.platypus import Spacer
 
 from assets.models import Appraisal, Certification
 from core.money import format_money
-from core.pdf import QRFlowable, build_pdf, para
-from core.pdf import grid_table as _grid_table
-from core.pdf import kv_table as _kv_table
-
-
-# reportlab paragraphs parse their text as markup: what users typed (a model "A<B>", a note
-# with "&") is escaped, or the report would fail to build or show altered text.
-def kv_table(rows):
-    return _kv_table([(k, escape(str(v))) for k, v in rows])
-
-
-def grid_table(header, rows):
-    return _grid_table(header, [[escape(str(c)) for c in r] for r in rows])
+from core.pdf import QRFlowable, build_pdf, grid_table, kv_table, para
 
 
 def verify_url(cert: Certification) -> str:

@@ -4,6 +4,7 @@ reports, case files, receipts, statements): one look, metadata, hashes, QR codes
 import hashlib
 import io
 from collections.abc import Iterable
+from xml.sax.saxutils import escape
 
 from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.qr import QrCodeWidget
@@ -37,8 +38,14 @@ def para(text: str, style: str = "BodyText") -> Paragraph:
     return Paragraph(text, STYLES[style])
 
 
+def text(value) -> Paragraph:
+    """A table cell holding data: reportlab parses paragraph text as markup, so what users
+    typed ("R&D <Imaging>") is escaped or the PDF would fail to build or show altered text."""
+    return para(escape(str(value)))
+
+
 def kv_table(rows: Iterable[tuple[str, str]], col_widths=(55 * mm, 115 * mm)) -> Table:
-    data = [[para(f"<b>{k}</b>"), para(str(v))] for k, v in rows]
+    data = [[para(f"<b>{escape(str(k))}</b>"), text(v)] for k, v in rows]
     table = Table(data, colWidths=col_widths, hAlign="LEFT")
     table.setStyle(
         TableStyle(
@@ -52,7 +59,7 @@ def kv_table(rows: Iterable[tuple[str, str]], col_widths=(55 * mm, 115 * mm)) ->
 
 
 def grid_table(header: list[str], rows: list[list], col_widths=None) -> Table:
-    data = [[para(f"<b>{h}</b>") for h in header]] + [[para(str(c)) for c in r] for r in rows]
+    data = [[para(f"<b>{escape(h)}</b>") for h in header]] + [[text(c) for c in r] for r in rows]
     table = Table(data, colWidths=col_widths, hAlign="LEFT", repeatRows=1)
     table.setStyle(
         TableStyle(
