@@ -103,7 +103,8 @@ def certificate_pdf(cert: Certification) -> bytes:
     story = [
         para("Certificate of inspection", "Heading2"),
         kv_table([("Certificate ID", str(cert.public_id)), ("Result", "PASSED — certified"),
-                  ("Inspector", cert.inspector.full_name or cert.inspector.email),
+                  # The certificate is public: never fall back to the inspector's email.
+                  ("Inspector", cert.inspector.full_name or f"MedRWA inspector #{cert.inspector.pk}"),
                   ("Inspected", cert.created_at.date().isoformat() if cert.created_at else ""),
                   ("QA / calibration date", cert.qa_calibration_date.isoformat()
                    if cert.qa_calibration_date else "—")]),
