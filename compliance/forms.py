@@ -32,7 +32,7 @@ class WalletAddressForm(forms.Form):
 
 
 class WalletSignatureForm(forms.Form):
-    message = forms.CharField(label="Message to sign", widget=forms.Textarea(attrs={"rows": 10, "readonly": True}))
+    message = forms.CharField(label="Message to sign", widget=forms.Textarea(attrs={"rows": 12, "readonly": True}))
     signature = forms.CharField(label="Signature", max_length=200,
                                 help_text="The 0x… signature your wallet produced for the message above.")
 
@@ -53,7 +53,7 @@ class HitClearForm(forms.Form):
 
 class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(label="Status", required=False,
-                               choices=[("", "Waiting (submitted, in review)"),
+                               choices=[("", "Waiting (submitted, in review, approved on hold)"),
                                         *[c for c in KycCase.Status.choices if c[0] != "draft"]])
     country = forms.ChoiceField(label="Country", required=False, choices=COUNTRIES)
     risk = forms.ChoiceField(label="Risk", required=False, choices=[("", "Any"), *KycCase.Risk.choices])

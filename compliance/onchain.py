@@ -18,6 +18,8 @@ from core.errors import ApplicationError
 logger = logging.getLogger(__name__)
 
 REGISTRY = "IdentityRegistry"
+# A KYC expiry long past (0 means "never expires" to the registry): the wallet is on hold.
+SUSPENDED_EXPIRY = 1
 
 
 def derive_identity_address(profile_id: int) -> str:
@@ -98,10 +100,37 @@ def on_register_final(row) -> None:
 
 
 def wallet_outbox_rows(wallet) -> list:
+    """The wallet's latest registry transactions, newest first, including the batch expiry
+    writes (renewal, expiry, hold) that name it among the investor's wallets."""
+    from django.db.models import Q
+
     from chain.models import ChainTransaction
 
-    return list(ChainTransaction.objects.filter(args__0=wallet.address, contract_name=REGISTRY)
-                .order_by("-created_at", "-id")[:5])
+    q = Q(args__0=wallet.address)
+    for case_id in wallet.profile.cases.values_list("pk", flat=True):
+        q |= Q(function="batchSetKycExpiry", idempotency_key__startswith=f"kyc:{case_id}:")
+    rows = ChainTransaction.objects.filter(q, contract_name=REGISTRY).order_by("-created_at", "-id")[:20]
+    return [r for r in rows if r.args and (r.args[0] == wallet.address or wallet.address in r.args[0])][:5]
+
+
+_OUTBOX_NOUNS = {"registerIdentityWithExpiry": ("Registration", "Registered"),
+                 "batchSetKycExpiry": ("KYC expiry update", "KYC expiry updated"),
+                 "deleteIdentity": ("Removal", "Removed from the registry")}
+
+
+def outbox_state_label(row) -> str:
+    """What an investor or officer reads for a wallet's latest registry transaction:
+    queued (not yet effective) vs confirmed on chain vs failed."""
+    if row is None:
+        return "Not registered"
+    noun, done = _OUTBOX_NOUNS.get(row.function, (row.function, row.function))
+    if row.function == "batchSetKycExpiry" and int(row.args[1]) == SUSPENDED_EXPIRY:
+        noun, done = "Suspension", "Suspended"
+    if row.status == "confirmed":
+        return f"{done} (confirmed on chain)"
+    if row.status == "failed":
+        return f"{noun} failed on chain"
+    return f"{noun} pending: waiting for the blockchain"
 
 
 def live_is_verified(address: str) -> bool | None:

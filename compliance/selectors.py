@@ -84,7 +84,9 @@ def review_queue(*, status: str = "", country: str = "", risk: str = "", hits: s
     if status:
         qs = qs.filter(status=status)
     else:
-        qs = qs.filter(status__in=[KycCase.Status.SUBMITTED, KycCase.Status.IN_REVIEW])
+        # Waiting work: new cases, and approved investors put on hold by a re-screen.
+        qs = qs.filter(Q(status__in=[KycCase.Status.SUBMITTED, KycCase.Status.IN_REVIEW])
+                       | Q(status=KycCase.Status.APPROVED, open_hit_count__gt=0))
     if country:
         qs = qs.filter(profile__residence_country=country.upper())
     if risk:
@@ -98,5 +100,6 @@ def review_queue(*, status: str = "", country: str = "", risk: str = "", hits: s
 
 def queue_counts() -> dict:
     qs = KycCase.objects.filter(status__in=[KycCase.Status.SUBMITTED, KycCase.Status.IN_REVIEW])
+    on_hold = KycCase.objects.filter(status=KycCase.Status.APPROVED, hits__status="open").distinct().count()
     return {"waiting": qs.count(), "high": qs.filter(risk_level=KycCase.Risk.HIGH).count(),
-            "hits": qs.filter(hits__status="open").distinct().count()}
+            "hits": qs.filter(hits__status="open").distinct().count(), "on_hold": on_hold}

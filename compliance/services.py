@@ -274,7 +274,8 @@ def _wallet_link_commit(*, actor, address: str, nonce: str) -> Wallet:
     audit(actor=actor, action="compliance.wallet_link", obj=wallet,
           after={"address": address, "nonce": nonce, "proof": "EIP-4361"})
     case = profile.cases.filter(status=S.APPROVED).order_by("-approved_at").first()
-    if case is not None and case.is_active_approval:
+    # On hold (open sanctions hit): the wallet is registered when the hit is cleared.
+    if case is not None and case.is_active_approval and not case.open_hits.exists():
         onchain.register_wallet(actor=actor, case=case, wallet=wallet, reason="Wallet linked after approval")
     return wallet
 
@@ -411,6 +412,14 @@ def _screen(*, case: KycCase, candidates: list[sanctions.Candidate] | None = Non
             new.append(hit)
             audit(actor=None, action="compliance.screening_hit", obj=case,
                   after={"entry_uid": hit.entry_uid, "entry": hit.entry_name, "score": hit.score})
+    if new and case.status == S.APPROVED:
+        # A hit found by a re-screen puts an approved investor on hold on chain too, so no
+        # token can reach their wallets until an officer clears it (or revokes).
+        onchain.set_expiry(actor=None, case=case, wallets=list(case.profile.wallets.filter(registered_on_chain=True)),
+                           expires_at_unix=onchain.SUSPENDED_EXPIRY, key_suffix=f"hold:{new[0].pk}",
+                           reason="Sanctions screening hit: on hold")
+        audit(actor=None, action="compliance.kyc_case_hold", obj=case, after={"open_hits": len(new)},
+              reason="Sanctions screening hit on an approved investor")
     case.screened_at = timezone.now()
     _risk_assess(case)
     case.save()
@@ -466,7 +475,21 @@ def screening_hit_clear(*, actor, hit: ScreeningHit, reason: str) -> ScreeningHi
     case.save(update_fields=["risk_score", "risk_level", "updated_at"])
     audit(actor=actor, action="compliance.screening_hit_clear", obj=case,
           before={"hit": hit.entry_uid, "status": "open"}, after={"status": "cleared"}, reason=reason)
+    if case.is_active_approval and not case.open_hits.exists():
+        _sync_wallets_on_chain(actor=actor, case=case, key_suffix=f"release:{hit.pk}",
+                               reason="Sanctions hit cleared: hold released")
     return hit
+
+
+def _sync_wallets_on_chain(*, actor, case: KycCase, key_suffix: str, reason: str) -> None:
+    """Make every wallet of an eligible investor verified until the case expiry: wallets
+    already registered get the expiry, the others are registered."""
+    wallets = list(case.profile.wallets.all())
+    onchain.set_expiry(actor=actor, case=case, wallets=[w for w in wallets if w.registered_on_chain],
+                       expires_at_unix=int(case.expires_at.timestamp()), key_suffix=key_suffix, reason=reason)
+    for wallet in wallets:
+        if not wallet.registered_on_chain:
+            onchain.register_wallet(actor=actor, case=case, wallet=wallet)
 
 
 def sanctions_load(*, actor, path: str | Path) -> SanctionsListLoad:
@@ -553,13 +576,8 @@ def kyc_case_approve(*, actor, case: KycCase, reason: str = "") -> KycCase:
     audit(actor=actor, action="compliance.kyc_case_approve", obj=case, before={"status": before},
           after={"status": case.status, "expires_at": case.expires_at,
                  "second_officer": case.first_approver_id is not None}, reason=reason)
-    wallets = list(case.profile.wallets.all())
     # Wallets still registered from an earlier approval only need the new expiry.
-    onchain.set_expiry(actor=actor, case=case, wallets=[w for w in wallets if w.registered_on_chain],
-                       expires_at_unix=int(case.expires_at.timestamp()), key_suffix="expiry", reason="KYC renewed")
-    for wallet in wallets:
-        if not wallet.registered_on_chain:
-            onchain.register_wallet(actor=actor, case=case, wallet=wallet)
+    _sync_wallets_on_chain(actor=actor, case=case, key_suffix="expiry", reason="KYC renewed")
     return case
 
 

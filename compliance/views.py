@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
@@ -49,6 +50,8 @@ def _wallet_rows(profile, *, live: bool):
     for w in profile.wallets.all() if profile else []:
         outbox = onchain.wallet_outbox_rows(w)
         rows.append({"wallet": w, "outbox": outbox[0] if outbox else None,
+                     "state": onchain.outbox_state_label(outbox[0] if outbox else None),
+                     "pending": bool(outbox) and outbox[0].status not in ("confirmed", "failed"),
                      "verified": onchain.live_is_verified(w.address) if live and w.registered_on_chain else None})
     return rows
 
@@ -58,9 +61,16 @@ def onboarding(request):
     profile = selectors.investor_profile(user=request.user)
     case = selectors.current_case(user=request.user)
     status = case.status if case else (None if profile is None or not profile.is_complete else "draft")
+    next_step = NEXT_STEPS.get(status, "")
+    rows = _wallet_rows(profile, live=True)
+    if status == "approved" and case.open_hits.exists():
+        next_step = "Your account is on hold pending a compliance check. You cannot invest until it is resolved."
+    elif status == "approved" and any(r["pending"] for r in rows):
+        next_step = ("Your KYC is approved. Your wallets are being registered on chain; they can receive tokens "
+                     "once they show as verified below.")
     return render(request, "compliance/onboarding.html", {
-        "profile": profile, "case": case, "next_step": NEXT_STEPS.get(status, ""),
-        "wallet_rows": _wallet_rows(profile, live=True), "eligible": selectors.investor_is_eligible(user=request.user),
+        "profile": profile, "case": case, "next_step": next_step,
+        "wallet_rows": rows, "eligible": selectors.investor_is_eligible(user=request.user),
         "erasure_form": ErasureForm(),
     })
 
@@ -114,7 +124,9 @@ def wallet_verify(request, nonce: str):
         else:
             messages.success(request, f"Wallet {wallet.address} is linked to your account.")
             return redirect("compliance:wallets")
-    return render(request, "compliance/wallet_verify.html", {"form": form, "challenge": challenge})
+        challenge.refresh_from_db()
+    spent = challenge.used_at is not None or challenge.expires_at <= timezone.now()
+    return render(request, "compliance/wallet_verify.html", {"form": form, "challenge": challenge, "spent": spent})
 
 
 @investor_only
@@ -211,6 +223,7 @@ def case_detail(request, pk: int):
         "decisions": case.decisions.all(), "factors": services.risk_factors(case),
         "decision_form": DecisionForm(), "hit_form": HitClearForm(),
         "own_case": case.profile.user_id == request.user.pk,
+        "on_hold": case.status == KycCase.Status.APPROVED and case.open_hits.exists(),
         "wallet_rows": _wallet_rows(case.profile, live=False),
     })
 

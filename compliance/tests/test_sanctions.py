@@ -3,6 +3,7 @@ import datetime as dt
 import pytest
 from django.core.management import call_command
 
+from chain.models import ChainTransaction
 from compliance import selectors, services
 from compliance.models import KycCase, SanctionsEntry, ScreeningHit
 from compliance.tests.factories import make_case
@@ -104,10 +105,21 @@ def test_reload_rescreens_open_and_approved_cases(investor, compliance_officer, 
     call_command("load_sdn", str(sdn_csv_path))
     hit = case.hits.get()
     assert hit.entry_uid == "7105"
-    # An approved investor with an open hit is not eligible until an officer clears it.
+    # An approved investor with an open hit is not eligible until an officer clears it...
     assert not selectors.investor_is_eligible(user=investor)
+    # ...is suspended on chain (a past expiry on every registered wallet)...
+    hold = ChainTransaction.objects.get(idempotency_key=f"kyc:{case.pk}:hold:{hit.pk}")
+    assert hold.function == "batchSetKycExpiry" and hold.args[1] == 1
+    assert sorted(hold.args[0]) == sorted(case.profile.wallets.values_list("address", flat=True))
+    assert AuditEvent.objects.filter(action="compliance.kyc_case_hold", object_id=str(case.pk)).exists()
+    # ...and shows up in the officers' default queue and dashboard counts.
+    assert case in selectors.review_queue()
+    assert selectors.queue_counts()["on_hold"] == 1
     services.screening_hit_clear(actor=compliance_officer, hit=hit, reason="Verified: different person")
     assert selectors.investor_is_eligible(user=investor)
+    release = ChainTransaction.objects.get(idempotency_key=f"kyc:{case.pk}:release:{hit.pk}")
+    assert release.args[1] == int(case.expires_at.timestamp())
+    assert case not in selectors.review_queue() and selectors.queue_counts()["on_hold"] == 0
     # Reloading again does not reopen a cleared hit.
     call_command("load_sdn", str(sdn_csv_path))
     assert case.hits.get().status == ScreeningHit.Status.CLEARED

@@ -126,3 +126,25 @@ def test_dashboard_panels(client, investor, compliance_officer):
     assert "Your KYC" in client.get(reverse("core:dashboard")).content.decode()
     client.force_login(compliance_officer)
     assert "KYC review queue" in client.get(reverse("core:dashboard")).content.decode()
+
+
+def test_an_approved_investor_hit_by_a_list_reload_is_on_hold_for_officers_and_investor(
+        client, investor, compliance_officer, sdn_xml_path, sdn_csv_path):
+    import datetime as dt
+
+    from compliance import services
+
+    services.sanctions_load(actor=None, path=sdn_xml_path)
+    case = make_case(investor, status=S.APPROVED, officer=compliance_officer,
+                     legal_name="Zoran Markovic", date_of_birth=dt.date(1958, 7, 3))
+    services.sanctions_load(actor=None, path=sdn_csv_path)
+    client.force_login(compliance_officer)
+    queue = client.get(reverse("compliance:queue")).content.decode()
+    assert f"Case #{case.pk}" in queue and "(on hold)" in queue
+    assert "approved investor(s) on hold" in client.get("/dashboard/").content.decode()
+    assert "On hold: a sanctions-list reload" in client.get(reverse("compliance:case", args=[case.pk])).content.decode()
+    client.force_login(investor)
+    page = client.get(reverse("compliance:onboarding")).content.decode()
+    assert "on hold pending a compliance check" in page and "You cannot invest yet." in page
+    # The queued suspension (a batch expiry write naming the wallet) is shown as not yet effective.
+    assert "Suspension pending: waiting for the blockchain" in page

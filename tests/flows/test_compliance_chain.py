@@ -66,3 +66,33 @@ def test_revocation_deletes_identities(chain_ready, drain_outbox, investor, comp
     _drain_all(drain_outbox)
     assert not gateway.call("IdentityRegistry", registry, "contains", address)
     assert not _verified(address, registry)
+
+
+def test_rescreen_hit_suspends_an_approved_investor_on_chain_until_cleared(
+        chain_ready, drain_outbox, investor, compliance_officer, sdn_xml_path, sdn_csv_path):
+    registry = chain_ready["IdentityRegistry"]
+    services.sanctions_load(actor=None, path=sdn_xml_path)  # no Markovic in this file
+    case = make_case(investor, status=S.APPROVED, officer=compliance_officer,
+                     legal_name="Zoran Markovic", date_of_birth=dt.date(1958, 7, 3))
+    _drain_all(drain_outbox)
+    custodial = case.profile.wallets.get().address
+    assert _verified(custodial, registry)
+
+    services.sanctions_load(actor=None, path=sdn_csv_path)  # now he is listed
+    hit = case.hits.get()
+    _drain_all(drain_outbox)
+    assert not _verified(custodial, registry) and not selectors.investor_is_eligible(user=investor)
+
+    # A wallet linked while on hold is not registered until the hold is released.
+    acct = Account.create()
+    ch = services.wallet_challenge_create(actor=investor, address=acct.address, domain="t.test", uri="https://t.test/")
+    sig = Account.sign_message(encode_defunct(text=ch.message), private_key=acct.key).signature.hex()
+    services.wallet_link(actor=investor, message=ch.message, signature=sig, domain="t.test")
+    _drain_all(drain_outbox)
+    assert not gateway.call("IdentityRegistry", registry, "contains", acct.address)
+
+    services.screening_hit_clear(actor=compliance_officer, hit=hit, reason="Different person: DOB and passport differ")
+    _drain_all(drain_outbox)
+    assert _verified(custodial, registry) and _verified(acct.address, registry)
+    assert gateway.call("IdentityRegistry", registry, "kycExpiry", acct.address) == int(case.expires_at.timestamp())
+    assert selectors.investor_is_eligible(user=investor)
