@@ -63,6 +63,16 @@ def test_investor_onboards_officer_approves_and_wallets_are_verified_on_chain(
     page.get_by_role("button", name="Get a message to sign").click()
     message = page.get_by_label("Message to sign").input_value()
     assert "wants you to sign in with your Ethereum account" in message
+    expect(page.get_by_text("No browser wallet on this device?")).to_be_visible()
+    # A signature by another key is refused and spends the message; the page says how to go on.
+    forged = Account.sign_message(encode_defunct(text=message), private_key=Account.create().key).signature.hex()
+    page.get_by_label("Signature").fill(forged)
+    page.get_by_role("button", name="Link wallet").click()
+    expect(page.get_by_text("The signature was not made by this wallet.")).to_be_visible()
+    page.get_by_role("link", name="Get a new message to sign").click()
+    page.get_by_label("Wallet address").fill(acct.address)
+    page.get_by_role("button", name="Get a message to sign").click()
+    message = page.get_by_label("Message to sign").input_value()
     sig = Account.sign_message(encode_defunct(text=message), private_key=acct.key).signature.hex()
     page.get_by_label("Signature").fill(sig)
     page.get_by_role("button", name="Link wallet").click()
@@ -89,6 +99,9 @@ def test_investor_onboards_officer_approves_and_wallets_are_verified_on_chain(
     page.get_by_role("button", name="Approve").click()
     expect(page.get_by_text("Case approved")).to_be_visible()
     expect(page.get_by_test_id("case-status")).to_have_text("Approved")
+    # Queued, not yet effective: the page says so until the chain confirms.
+    expect(page.get_by_test_id("wallet-chain-state").filter(
+        has_text="Registration pending: waiting for the blockchain")).to_have_count(2)
     _logout(page)
 
     # The outbox sends the registrations (a worker would; here synchronously).
@@ -101,7 +114,7 @@ def test_investor_onboards_officer_approves_and_wallets_are_verified_on_chain(
     expect(page.get_by_text("You are eligible to invest.")).to_be_visible()
     row = page.get_by_role("row").filter(has_text=acct.address)
     expect(row.get_by_text("Verified on chain")).to_be_visible()
-    expect(row.get_by_text("Confirmed")).to_be_visible()
+    expect(row.get_by_text("Registered (confirmed on chain)")).to_be_visible()
     expect(page.get_by_text("Verified on chain")).to_have_count(2)
 
 
