@@ -3,7 +3,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from compliance import selectors, services
+from compliance import onchain, selectors, services
 from compliance.models import KycCase
 from core.permissions import HasRole, Role
 
@@ -11,7 +11,23 @@ from core.permissions import HasRole, Role
 class _WalletOutputSerializer(serializers.Serializer):
     address = serializers.CharField()
     kind = serializers.CharField()
+    # True from the moment a registration is queued; `chain_status` says whether it is effective.
     registered_on_chain = serializers.BooleanField()
+    chain_status = serializers.SerializerMethodField(
+        help_text="Outbox status of the wallet's latest registry transaction (pending, submitted, mined, "
+                  "confirmed, failed), or null.")
+    chain_state = serializers.SerializerMethodField(help_text="The same, in words.")
+
+    def _latest(self, obj):
+        rows = onchain.wallet_outbox_rows(obj)
+        return rows[0] if rows else None
+
+    def get_chain_status(self, obj) -> str | None:
+        row = self._latest(obj)
+        return row.status if row else None
+
+    def get_chain_state(self, obj) -> str:
+        return onchain.outbox_state_label(self._latest(obj))
 
 
 class KycStatusApi(APIView):

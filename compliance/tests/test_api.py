@@ -35,7 +35,12 @@ def test_officer_api_queue_and_decisions(api_as, investor, compliance_officer):
     assert r.status_code == 400 and r.json()["error"]["code"] == "reason_required"
     r = api.post(f"/api/v1/compliance/cases/{case.pk}/approve/", {})
     assert r.status_code == 200 and r.json()["status"] == "approved"
-    assert api_as(investor).get("/api/v1/compliance/kyc/").json()["eligible"] is True
+    status = api_as(investor).get("/api/v1/compliance/kyc/").json()
+    assert status["eligible"] is True
+    # Queued is not effective: the API says the registration still waits for the chain.
+    [wallet] = status["wallets"]
+    assert wallet["registered_on_chain"] is True and wallet["chain_status"] == "pending"
+    assert wallet["chain_state"].startswith("Registration pending")
 
 
 def test_investor_cannot_use_officer_api(api_as, investor):
