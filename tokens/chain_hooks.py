@@ -41,8 +41,14 @@ def on_anchor_final(row) -> None:
     if offering is None:
         return
     if row.status == row.Status.CONFIRMED:
-        services.offering_anchored(offering=offering, tx_hash=row.tx_hash, block_number=row.block_number,
-                                   chain_id=row.chain_id or settings.CHAIN_ID, registry_address=row.to_address)
+        offering = services.offering_anchored(offering=offering, tx_hash=row.tx_hash,
+                                              block_number=row.block_number,
+                                              chain_id=row.chain_id or settings.CHAIN_ID,
+                                              registry_address=row.to_address)
+        if offering.token_address:  # the token page shows its deployment events at once
+            from chain.services import index_address
+
+            index_address(offering.token_address)
     else:
         services.offering_failed(offering=offering, error=row.error or "anchoring failed")
 

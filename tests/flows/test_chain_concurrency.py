@@ -36,7 +36,7 @@ def test_racing_workers_send_each_intent_once(transactional_db, chain_ready):
             for _ in range(3):  # every worker tries every row, several times, in its own order
                 for pk in order:
                     processor.process_one(pk)
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+        except BaseException as exc:  # reported by the main thread
             errors.append(exc)
         finally:
             connections.close_all()

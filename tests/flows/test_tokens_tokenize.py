@@ -54,6 +54,8 @@ def test_tokenize_certified_device(chain_ready, platform_admin, drain_outbox):
     assert anchored[0] == "0x" + cert.certificate_sha256
     assert cert.anchor_tx_hash and cert.anchor_block_number
     assert AuditEvent.objects.filter(action="tokens.offering_consent").exists()
+    # The token page's events are there as soon as it is live (indexed when anchoring confirms).
+    assert selectors.token_events(offering=offering)
 
 
 def test_only_certified_devices_and_platform_admins(chain_ready, platform_admin, clinic_admin):
