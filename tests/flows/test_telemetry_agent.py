@@ -290,3 +290,143 @@ def test_concurrent_retries_of_one_batch_store_it_once(issued, live_server):
     assert sum(r["accepted"] for r in responses) == 200
     assert sum(r["duplicate"] for r in responses) == 600
     assert TelemetryEvent.objects.filter(device=issued.credential.device).count() == 200
+
+
+class PlatformProcess:
+    """The platform as `make run` serves it (gunicorn, platform/gunicorn.conf.py) in its own
+    process on the test database, so it can really be killed and started again."""
+
+    def __init__(self):
+        import os
+        import sys
+        from pathlib import Path
+
+        from django.conf import settings
+        from django.db import connection
+
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        db = connection.settings_dict
+        if connection.vendor == "postgresql":
+            url = (f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+                   f"/{db['NAME']}")
+        else:
+            url = f"sqlite:///{db['NAME']}"
+        self.env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.test",
+                    "GUNICORN_BIND": f"127.0.0.1:{self.port}", "GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "2",
+                    "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS)}
+        self.cmd = [str(Path(sys.executable).with_name("gunicorn")), "-c", "platform/gunicorn.conf.py",
+                    "--access-logfile", "/dev/null", "config.wsgi:application"]
+        self.cwd = str(settings.BASE_DIR)
+        self.proc = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout=20.0):
+        import subprocess
+
+        import requests
+
+        self.proc = subprocess.Popen(self.cmd, env=self.env, cwd=self.cwd,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                # Unsigned: a 401 proves the app (not just a socket) answers.
+                if requests.post(self.url + "/api/v1/telemetry/batches", data=b"{}", timeout=5).status_code == 401:
+                    return
+            except (requests.ConnectionError, requests.Timeout):
+                pass
+            time.sleep(0.2)
+        self.kill()
+        raise AssertionError("the platform did not start")
+
+    def kill(self):
+        import os
+        import signal
+
+        if self.proc is not None and self.proc.poll() is None:
+            # Master and workers at once (their own session): a crash, not a graceful stop.
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) != 0:
+                    return
+            time.sleep(0.1)
+        raise AssertionError("the platform's port is still served after the kill")
+
+
+def test_platform_killed_and_restarted_while_the_agent_produces(issued, tmp_path):
+    """A real outage: the platform's gunicorn is SIGKILLed (mid-upload, whatever it was
+    doing) while the agent keeps producing; after a restart everything arrives exactly once."""
+    platform = PlatformProcess()
+    platform.start()
+    spool_path = tmp_path / "spool.db"
+    stop = threading.Event()
+    produced: list[str] = []
+
+    def produce():
+        with Spool(spool_path) as spool:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+                if n % 4:
+                    key = spool.append(kind="heartbeat", data={"uptime_s": n}, occurred_at=end,
+                                       idempotency_key=lambda seq: f"hb-kill-{seq}")
+                    produced.append(f"hb-kill-{key}")
+                else:
+                    uid = f"1.2.826.0.1.3680043.8.498.{800000 + n}"
+                    spool.append(kind="procedure", idempotency_key=uid, occurred_at=end, data={
+                        "modality": "CT", "cpt_code": "71250", "status": "COMPLETED", "reason_code": None,
+                        "started_at": end - timedelta(minutes=8), "ended_at": end, "series_count": 2,
+                        "image_count": 300, "gpu_seconds": "40.0", "gpu_energy_j": "12000.0"})
+                    produced.append(uid)
+                time.sleep(0.005)
+
+    def upload():
+        with Spool(spool_path) as spool:
+            uploader = build_uploader(url=platform.url, key_id=issued.credential.key_id, secret=issued.secret,
+                                      spool=spool, batch_size=40, timeout_s=5, backoff_base_s=0.05,
+                                      backoff_cap_s=0.5)
+            while not stop.is_set():
+                uploader.drain(stop=stop)
+                stop.wait(0.05)
+
+    threads = [threading.Thread(target=produce, daemon=True), threading.Thread(target=upload, daemon=True)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1.5)
+        before = TelemetryEvent.objects.filter(device=issued.credential.device).count()
+        assert before > 0  # the agent was uploading to the real process
+        platform.kill()
+        with Spool(spool_path) as s:
+            depth_at_kill = s.depth()
+        time.sleep(3.0)  # down: the agent keeps producing into its spool
+        with Spool(spool_path) as s:
+            assert s.depth() > depth_at_kill + 100
+        platform.start()
+        time.sleep(1.5)
+        stop.set()
+        for t in threads:
+            t.join(10)
+        with Spool(spool_path) as spool:
+            report = build_uploader(url=platform.url, key_id=issued.credential.key_id, secret=issued.secret,
+                                    spool=spool, batch_size=500).drain(give_up_after_s=15)
+            assert spool.depth() == 0, report
+    finally:
+        stop.set()
+        platform.kill()
+    stored = list(TelemetryEvent.objects.filter(device=issued.credential.device)
+                  .order_by("seq").values_list("idempotency_key", "seq"))
+    assert len(produced) > 300
+    assert sorted(k for k, _ in stored) == sorted(produced)
+    assert [s for _, s in stored] == list(range(1, len(produced) + 1))
+    assert not PlausibilityFlag.objects.filter(code=FlagCode.SEQUENCE_GAP).exists()
