@@ -6,15 +6,8 @@ from django.shortcuts import redirect, render
 from accounts import services
 from accounts.forms import ClinicSignupForm, InvestorSignupForm, ProfileForm
 from core.errors import ApplicationError
+from core.forms import add_application_error
 from core.permissions import Role, user_has_role
-
-
-def _apply_app_error(form, exc: ApplicationError) -> None:
-    for field, errors in exc.details.items():
-        for err in errors if isinstance(errors, list) else [errors]:
-            form.add_error(field if field in form.fields else None, err)
-    if not exc.details:
-        form.add_error(None, exc.message)
 
 
 def signup(request):
@@ -30,7 +23,7 @@ def signup_investor(request):
                 full_name=form.cleaned_data["full_name"],
             )
         except ApplicationError as exc:
-            _apply_app_error(form, exc)
+            add_application_error(form, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome! Next step: complete your investor profile and KYC.")
@@ -48,7 +41,7 @@ def signup_clinic(request):
                 clinic_name=d["clinic_name"], country=d["country"], city=d["city"],
             )
         except ApplicationError as exc:
-            _apply_app_error(form, exc)
+            add_application_error(form, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"{d['clinic_name']} is registered. Next step: list a device.")

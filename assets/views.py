@@ -24,21 +24,13 @@ from assets.forms import (
 )
 from assets.models import Appraisal, Device, DeviceStatus, Modality
 from core.errors import ApplicationError
+from core.forms import add_application_error
 from core.permissions import CLINIC_ROLES, Role, role_required, user_clinic_ids, user_has_role
 
 LIST_ROLES = (*CLINIC_ROLES, *selectors.REVIEWER_ROLES)
 PAGE_SIZE = 100
 
 
-def apply_error(form, exc: ApplicationError) -> None:
-    placed = False
-    for field, errors in exc.details.items():
-        if field in form.fields:
-            for err in errors if isinstance(errors, list) else [errors]:
-                form.add_error(field, err)
-            placed = True
-    if not placed:
-        form.add_error(None, exc.message)
 
 
 def _file_response(fieldfile, *, filename: str, content_type: str | None = None):
@@ -76,7 +68,7 @@ def device_create(request):
                                                             organization_id=chosen.pk if chosen else None)
             device = services.device_create(actor=request.user, organization=clinic, data=form.cleaned_data)
         except ApplicationError as exc:
-            apply_error(form, exc)
+            add_application_error(form, exc)
         else:
             for w in device.udi_warnings:
                 messages.warning(request, w)
@@ -100,7 +92,7 @@ def device_edit(request, pk):
         try:
             services.device_update(actor=request.user, device=device, data=form.cleaned_data)
         except ApplicationError as exc:
-            apply_error(form, exc)
+            add_application_error(form, exc)
         else:
             device.refresh_from_db()
             for w in device.udi_warnings:
@@ -201,7 +193,7 @@ def device_request_changes(request, pk):
             services.device_request_changes(actor=request.user, device=device,
                                             reason=form.cleaned_data["reason"])
         except ApplicationError as exc:
-            apply_error(form, exc)
+            add_application_error(form, exc)
         else:
             messages.success(request, "Changes requested; the clinic can edit and resubmit.")
             return redirect("assets:device-detail", pk=device.pk)
@@ -217,7 +209,7 @@ def photo_add(request, pk):
         try:
             services.device_photo_add(actor=request.user, device=device, upload=form.cleaned_data["image"])
         except ApplicationError as exc:
-            apply_error(form, exc)
+            add_application_error(form, exc)
         else:
             messages.success(request, "Photo added.")
             return redirect("assets:device-detail", pk=device.pk)
@@ -234,7 +226,7 @@ def document_add(request, pk):
             services.device_document_add(actor=request.user, device=device, upload=form.cleaned_data["file"],
                                          kind=form.cleaned_data["kind"])
         except ApplicationError as exc:
-            apply_error(form, exc)
+            add_application_error(form, exc)
         else:
             messages.success(request, "Document added.")
             return redirect("assets:device-detail", pk=device.pk)
@@ -297,7 +289,7 @@ def appraise(request, pk):
         try:
             a = services.appraisal_create(actor=request.user, device=device, **form.service_kwargs())
         except ApplicationError as exc:
-            apply_error(form, exc)
+            add_application_error(form, exc)
         else:
             messages.success(request, "Draft appraisal saved. Review the values, then sign it.")
             return redirect("assets:appraisal-detail", pk=device.pk, appraisal_pk=a.pk)
@@ -358,7 +350,7 @@ def inspect(request, pk):
                 if key in dict(services.CHECKLIST):
                     form.add_error(f"{key}_notes", exc.details[key][0])
             if not any(k in dict(services.CHECKLIST) for k in exc.details):
-                apply_error(form, exc)
+                add_application_error(form, exc)
         else:
             if cert.passed:
                 messages.success(request, "Certified. The certificate has been issued.")

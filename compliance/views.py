@@ -18,18 +18,13 @@ from compliance.forms import (
 )
 from compliance.models import KycCase, KycDocument, ScreeningHit, WalletChallenge
 from core.errors import ApplicationError
+from core.forms import add_application_error
 from core.permissions import Role, role_required
 
 investor_only = role_required(Role.INVESTOR)
 officer_only = role_required(Role.COMPLIANCE_OFFICER)
 
 
-def _apply_error(form, exc: ApplicationError) -> None:
-    for field, errors in exc.details.items():
-        for err in errors if isinstance(errors, list) else [errors]:
-            form.add_error(field if field in form.fields else None, err)
-    if not any(f in form.fields for f in exc.details):
-        form.add_error(None, exc.message)
 
 
 NEXT_STEPS = {
@@ -84,7 +79,7 @@ def profile_edit(request):
         try:
             services.investor_profile_save(actor=request.user, user=request.user, **form.cleaned_data)
         except ApplicationError as exc:
-            _apply_error(form, exc)
+            add_application_error(form, exc)
         else:
             messages.success(request, "Profile saved. Next step: your wallets.")
             return redirect("compliance:wallets")
@@ -104,7 +99,7 @@ def wallets(request):
                 actor=request.user, address=form.cleaned_data["address"], domain=request.get_host(),
                 uri=request.build_absolute_uri("/"))
         except ApplicationError as exc:
-            _apply_error(form, exc)
+            add_application_error(form, exc)
         else:
             return redirect("compliance:wallet-verify", nonce=challenge.nonce)
     return render(request, "compliance/wallets.html", {
@@ -120,7 +115,7 @@ def wallet_verify(request, nonce: str):
             wallet = services.wallet_link(actor=request.user, message=form.cleaned_data["message"],
                                           signature=form.cleaned_data["signature"], domain=request.get_host())
         except ApplicationError as exc:
-            _apply_error(form, exc)
+            add_application_error(form, exc)
         else:
             messages.success(request, f"Wallet {wallet.address} is linked to your account.")
             return redirect("compliance:wallets")
@@ -147,7 +142,7 @@ def kyc(request):
                 messages.success(request, f"{dict(KycDocument.Kind.choices)[form.cleaned_data['kind']]} uploaded.")
                 return redirect("compliance:kyc")
         except ApplicationError as exc:
-            _apply_error(form, exc)
+            add_application_error(form, exc)
     return render(request, "compliance/kyc.html", {
         "form": form, "case": case, "profile": profile,
         "editable": case is None or case.status in (KycCase.Status.DRAFT, KycCase.Status.NEEDS_MORE_INFO)

@@ -5,17 +5,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
+from core.forms import add_application_error
 from core.permissions import Role, role_required, user_clinic_ids, user_has_role
 from tokens import selectors, services
 from tokens.forms import AgentActionForm, ConsentForm, OfferingForm
-
-
-def _apply_app_error(form, exc: ApplicationError) -> None:
-    for field, errors in exc.details.items():
-        for err in errors if isinstance(errors, list) else [errors]:
-            form.add_error(field if field in form.fields else None, err)
-    if not exc.details:
-        form.add_error(None, exc.message)
 
 
 @role_required(Role.PLATFORM_ADMIN, Role.CLINIC_ADMIN, Role.COMPLIANCE_OFFICER)
@@ -36,7 +29,7 @@ def offering_create(request):
         try:
             offering = services.offering_create(actor=request.user, device=device, data=data)
         except ApplicationError as exc:
-            _apply_app_error(form, exc)
+            add_application_error(form, exc)
         else:
             messages.success(request, "Offering created. The clinic's administrator must now consent.")
             return redirect("tokens:offering-detail", pk=offering.pk)
@@ -120,7 +113,7 @@ def agent_actions(request, pk):
                                           wallet=d["wallet"].strip(), to_wallet=d["to_wallet"].strip(),
                                           amount=d["amount"])
         except ApplicationError as exc:
-            _apply_app_error(form, exc)
+            add_application_error(form, exc)
         else:
             messages.success(request, "Action submitted to the chain.")
             return redirect("tokens:agent-actions", pk=pk)
