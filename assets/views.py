@@ -31,8 +31,6 @@ LIST_ROLES = (*CLINIC_ROLES, *selectors.REVIEWER_ROLES)
 PAGE_SIZE = 100
 
 
-
-
 def _file_response(fieldfile, *, filename: str, content_type: str | None = None):
     resp = FileResponse(fieldfile.open("rb"), content_type=content_type
                         or mimetypes.guess_type(filename)[0] or "application/octet-stream")

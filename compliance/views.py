@@ -25,8 +25,6 @@ investor_only = role_required(Role.INVESTOR)
 officer_only = role_required(Role.COMPLIANCE_OFFICER)
 
 
-
-
 NEXT_STEPS = {
     None: "Start by completing your investor profile.",
     "draft": "Upload your documents, then submit your KYC case for review.",
