@@ -329,10 +329,17 @@ class PlatformProcess:
     def start(self, timeout=20.0):
         import subprocess
 
-        import requests
-
         self.proc = subprocess.Popen(self.cmd, env=self.env, cwd=self.cwd,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.kill()  # never leave a server behind
+            raise
+
+    def _wait_ready(self, timeout):
+        import requests
+
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -342,7 +349,6 @@ class PlatformProcess:
             except (requests.ConnectionError, requests.Timeout):
                 pass
             time.sleep(0.2)
-        self.kill()
         raise AssertionError("the platform did not start")
 
     def kill(self):
@@ -366,7 +372,6 @@ def test_platform_killed_and_restarted_while_the_agent_produces(issued, tmp_path
     """A real outage: the platform's gunicorn is SIGKILLed (mid-upload, whatever it was
     doing) while the agent keeps producing; after a restart everything arrives exactly once."""
     platform = PlatformProcess()
-    platform.start()
     spool_path = tmp_path / "spool.db"
     stop = threading.Event()
     produced: list[str] = []
@@ -400,9 +405,10 @@ def test_platform_killed_and_restarted_while_the_agent_produces(issued, tmp_path
                 stop.wait(0.05)
 
     threads = [threading.Thread(target=produce, daemon=True), threading.Thread(target=upload, daemon=True)]
-    for t in threads:
-        t.start()
     try:
+        platform.start()
+        for t in threads:
+            t.start()
         time.sleep(1.5)
         before = TelemetryEvent.objects.filter(device=issued.credential.device).count()
         assert before > 0  # the agent was uploading to the real process
