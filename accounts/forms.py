@@ -56,3 +56,10 @@ class ClinicSignupForm(_SignupBase):
 
 class ProfileForm(forms.Form):
     full_name = forms.CharField(max_length=200, label="Full name")
+
+
+class TeamInviteForm(forms.Form):
+    full_name = forms.CharField(max_length=200, label="Full name")
+    email = forms.EmailField(help_text="They get an email with a link to choose their password.")
+    role = forms.ChoiceField(choices=[("clinic_staff", "Clinic staff"), ("clinic_admin", "Clinic admin")],
+                             help_text="Admins can also manage the team and the clinic's offerings.")

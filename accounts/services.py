@@ -1,6 +1,7 @@
 from django.db import transaction
 
 from accounts.models import Membership, Organization, User
+from accounts.tasks import clinic_invite_send, user_welcome_send
 from core.errors import ApplicationError
 from core.permissions import Role
 from core.services import audit, snapshot
@@ -18,8 +19,6 @@ def _new_user(*, email: str, password: str, full_name: str) -> User:
 
 
 def _schedule_welcome(user: User) -> None:
-    from accounts.tasks import user_welcome_send
-
     enqueue_on_commit(user_welcome_send, user.pk)
 
 
@@ -70,20 +69,50 @@ def membership_grant(*, actor, user: User, role: str, organization: Organization
     return membership
 
 
-@transaction.atomic
-def clinic_staff_invite(*, actor: User, organization: Organization, email: str, full_name: str,
-                        password: str, role: str = Role.CLINIC_STAFF) -> User:
+def _clinic_admin_check(actor: User, organization: Organization) -> None:
     from core.permissions import user_has_role
 
     if not user_has_role(actor, Role.CLINIC_ADMIN, organization=organization):
-        raise ApplicationError("permission_denied", "Only the clinic's admin can add staff.", status=403)
+        raise ApplicationError("permission_denied", "Only the clinic's admins manage its team.", status=403)
+
+
+@transaction.atomic
+def clinic_member_invite(*, actor: User, organization: Organization, email: str, full_name: str,
+                         role: str = Role.CLINIC_STAFF) -> Membership:
+    """Add someone to a clinic. A new person gets an account with no usable password and an
+    email with a link to choose one (the password-reset token), so no password travels."""
+    _clinic_admin_check(actor, organization)
     if role not in (Role.CLINIC_ADMIN, Role.CLINIC_STAFF):
-        raise ApplicationError("invalid_role", "Clinic members are clinic admins or clinic staff.")
-    user = User.objects.filter(email__iexact=email).first() or _new_user(
-        email=email, password=password, full_name=full_name
-    )
-    membership_grant(actor=actor, user=user, role=role, organization=organization)
-    return user
+        raise ApplicationError("invalid_role", "Clinic members are clinic admins or clinic staff.",
+                               details={"role": ["Choose clinic admin or clinic staff."]})
+    email = User.objects.normalize_email(email).lower()
+    user = User.objects.filter(email__iexact=email).first()
+    created = user is None
+    if created:
+        user = User.objects.create_user(email=email, password=None, full_name=full_name)
+    elif Membership.objects.filter(user=user, organization=organization).exists():
+        raise ApplicationError("already_member", f"{email} is already on this clinic's team.",
+                               details={"email": ["Already on this clinic's team."]}, status=409)
+    membership = membership_grant(actor=actor, user=user, role=role, organization=organization)
+    audit(actor=actor, action="accounts.clinic_member_invite", obj=membership,
+          after={"email": email, "role": role, "clinic": organization.name, "new_account": created})
+    enqueue_on_commit(clinic_invite_send, membership.pk, created)
+    return membership
+
+
+@transaction.atomic
+def clinic_member_remove(*, actor: User, membership: Membership, reason: str = "") -> None:
+    organization = membership.organization
+    if organization is None or organization.kind != Organization.Kind.CLINIC:
+        raise ApplicationError("not_found", "No such clinic member.", status=404)
+    _clinic_admin_check(actor, organization)
+    admins = Membership.objects.select_for_update().filter(organization=organization, role=Role.CLINIC_ADMIN)
+    if membership.role == Role.CLINIC_ADMIN and admins.count() <= 1:
+        raise ApplicationError("last_admin", "A clinic keeps at least one admin: add another admin first.",
+                               status=409)
+    before = {"email": membership.user.email, "role": membership.role, "clinic": organization.name}
+    membership.delete()
+    audit(actor=actor, action="accounts.clinic_member_remove", obj=organization, before=before, reason=reason)
 
 
 @transaction.atomic

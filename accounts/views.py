@@ -1,13 +1,15 @@
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from accounts import services
-from accounts.forms import ClinicSignupForm, InvestorSignupForm, ProfileForm
+from accounts.forms import ClinicSignupForm, InvestorSignupForm, ProfileForm, TeamInviteForm
+from accounts.models import Membership, Organization
 from core.errors import ApplicationError
 from core.forms import add_application_error
-from core.permissions import Role, user_has_role
+from core.permissions import Role, role_required, user_clinic_ids, user_has_role
 
 
 def signup(request):
@@ -61,3 +63,46 @@ def profile(request):
         "form": form, "memberships": memberships,
         "is_clinic_admin": user_has_role(request.user, Role.CLINIC_ADMIN),
     })
+
+
+def _administered_clinic(request) -> Organization:
+    """The clinic whose team is shown: ?clinic=<id> among those the user administers."""
+    ids = user_clinic_ids(request.user, roles={Role.CLINIC_ADMIN})
+    wanted = request.GET.get("clinic") or request.POST.get("clinic")
+    if wanted and wanted.isdigit() and int(wanted) in ids:
+        return Organization.objects.get(pk=int(wanted))
+    return Organization.objects.filter(pk__in=ids).order_by("name").first()
+
+
+@role_required(Role.CLINIC_ADMIN)
+def team(request):
+    clinic = _administered_clinic(request)
+    form = TeamInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.clinic_member_invite(actor=request.user, organization=clinic, **form.cleaned_data)
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            messages.success(request, f"{form.cleaned_data['email']} was added and has been emailed.")
+            return redirect(f"{request.path}?clinic={clinic.pk}")
+    members = Membership.objects.filter(organization=clinic).select_related("user").order_by("user__email")
+    clinics = Organization.objects.filter(pk__in=user_clinic_ids(request.user, roles={Role.CLINIC_ADMIN}))
+    return render(request, "accounts/team.html",
+                  {"clinic": clinic, "clinics": clinics, "members": members, "form": form})
+
+
+@require_POST
+@role_required(Role.CLINIC_ADMIN)
+def team_remove(request, membership_id: int):
+    membership = get_object_or_404(
+        Membership.objects.select_related("user", "organization"), pk=membership_id,
+        organization_id__in=user_clinic_ids(request.user, roles={Role.CLINIC_ADMIN}),
+    )
+    try:
+        services.clinic_member_remove(actor=request.user, membership=membership)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{membership.user.email} no longer has access to {membership.organization}.")
+    return redirect(f"/accounts/team/?clinic={membership.organization_id}")
