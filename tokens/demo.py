@@ -25,7 +25,7 @@ def seed_demo_offering(stdout) -> None:
         stdout.write("tokens: no certified device to tokenize; skipping the demo offering.\n")
         return
     if not gateway.is_available():
-        stdout.write("tokens: the chain is not running (make chain); skipping the demo offering.\n")
+        stdout.write("tokens: the chain is not running yet; the demo offering is created once it is.\n")
         return
     admin = Membership.objects.filter(role=Role.PLATFORM_ADMIN).select_related("user").first()
     clinic_admin = Membership.objects.filter(role=Role.CLINIC_ADMIN, organization=device.organization).first()

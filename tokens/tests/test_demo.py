@@ -28,7 +28,7 @@ def test_skips_when_the_chain_is_unreachable(settings):
         settings.CHAIN_RPC_URL = f"http://127.0.0.1:{s.getsockname()[1]}"
     out = io.StringIO()
     seed_demo_offering(out)
-    assert "chain is not running" in out.getvalue()
+    assert "the chain is not running yet" in out.getvalue()
     assert not Offering.objects.exists() and not ChainTransaction.objects.exists()
 
 
