@@ -22,5 +22,5 @@ def test_demo_without_a_chain_leaves_the_case_in_review():
     out = io.StringIO()
     accounts_demo.seed(out)
     demo.seed(out)
-    assert "left in review" in out.getvalue()
+    assert "waits in review until the chain is up" in out.getvalue()
     assert KycCase.objects.get().status == KycCase.Status.IN_REVIEW
