@@ -41,6 +41,10 @@ contract IdentityRegistry is AgentRoles {
     event IdentityUpdated(address indexed oldIdentity, address indexed newIdentity);
     /// @notice ERC-3643: a wallet's country was set or changed.
     event CountryUpdated(address indexed investorAddress, uint16 indexed country);
+    /// @notice ERC-3643: the identity storage was set. Storage is built in, so this is
+    ///         emitted with the registry itself (by the constructor and by
+    ///         `setIdentityRegistryStorage(address(this))`).
+    event IdentityStorageSet(address indexed _identityStorage);
     /// @notice The KYC expiry of `wallet` was set (unix seconds, 0 = never expires).
     ///         Emitted on `registerIdentityWithExpiry`, `setKycExpiry`, `batchSetKycExpiry`.
     event KycExpirySet(address indexed wallet, uint64 expiresAt);
@@ -51,10 +55,14 @@ contract IdentityRegistry is AgentRoles {
     error NotRegistered(address wallet);
     /// @notice Array arguments differ in length.
     error LengthMismatch();
+    /// @notice `setIdentityRegistryStorage` with a contract other than this registry:
+    ///         identity storage is built in.
+    error ExternalStorageUnsupported(address identityStorage);
 
     /// @param initialOwner owner of the registry (manages agents)
     constructor(address initialOwner) {
         _initOwner(initialOwner);
+        emit IdentityStorageSet(address(this));
     }
 
     // ------------------------------------------------------------------ writes
@@ -132,7 +140,35 @@ contract IdentityRegistry is AgentRoles {
         }
     }
 
+    /// @notice ERC-3643: sets the identity storage (owner). Storage is built into this
+    ///         registry, so the only accepted value is the registry itself (a no-op that
+    ///         emits `IdentityStorageSet` again); any other address reverts
+    ///         `ExternalStorageUnsupported`.
+    function setIdentityRegistryStorage(address _identityRegistryStorage) external onlyOwner {
+        if (_identityRegistryStorage != address(this)) revert ExternalStorageUnsupported(_identityRegistryStorage);
+        emit IdentityStorageSet(_identityRegistryStorage);
+    }
+
     // ------------------------------------------------------------------ views
+
+    /// @notice ERC-3643: the identity storage - this registry (storage is built in: the
+    ///         wallet records live here, not in a separate `IdentityRegistryStorage`).
+    function identityStorage() external view returns (address) {
+        return address(this);
+    }
+
+    /// @notice ERC-3643: the trusted issuers registry - always zero (none): claims are not
+    ///         verified on chain; the platform checks KYC off chain and records the outcome
+    ///         as identity + KYC expiry.
+    function issuersRegistry() external pure returns (address) {
+        return address(0);
+    }
+
+    /// @notice ERC-3643: the claim topics registry - always zero (none), for the same
+    ///         reason as `issuersRegistry`.
+    function topicsRegistry() external pure returns (address) {
+        return address(0);
+    }
 
     /// @notice ERC-3643: whether `_userAddress` is registered.
     function contains(address _userAddress) external view returns (bool) {

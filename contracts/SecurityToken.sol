@@ -112,14 +112,24 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
 
     // ---------------------------------------------------------------- events
 
-    /// @notice ERC-3643: token information changed.
+    /// @notice ERC-3643: token information changed. Name and symbol are indexed as in the
+    ///         standard, so logs carry their keccak256 hashes (read the values with `name()`
+    ///         / `symbol()`).
     event UpdatedTokenInformation(
-        string _newName, string _newSymbol, uint8 _newDecimals, string _newVersion, address indexed _newOnchainID
+        string indexed _newName,
+        string indexed _newSymbol,
+        uint8 _newDecimals,
+        string _newVersion,
+        address indexed _newOnchainID
     );
     /// @notice ERC-3643: identity registry set.
     event IdentityRegistryAdded(address indexed _identityRegistry);
     /// @notice ERC-3643: compliance set (always this token: compliance is built in).
     event ComplianceAdded(address indexed _compliance);
+    /// @notice ERC-3643 compliance (`IModularCompliance`): the compliance was bound to a
+    ///         token. Emitted once by `initialize` with this token: the built-in compliance
+    ///         is bound to its own token for life.
+    event TokenBound(address _token);
     /// @notice ERC-3643: a lost wallet was recovered.
     event RecoverySuccess(address indexed _lostWallet, address indexed _newWallet, address indexed _investorOnchainID);
     /// @notice ERC-3643: wallet freeze flag changed.
@@ -175,6 +185,8 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
     error NothingToRecover(address lostWallet);
     /// @notice Arithmetic bound of the income accounting exceeded.
     error AccountingOverflow();
+    /// @notice `setCompliance` with a contract other than this token: compliance is built in.
+    error ExternalComplianceUnsupported(address compliance);
 
     // ---------------------------------------------------------------- init
 
@@ -206,6 +218,7 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
         emit UpdatedTokenInformation(p.name, p.symbol, 0, VERSION, address(0));
         emit IdentityRegistryAdded(p.identityRegistry);
         emit ComplianceAdded(address(this));
+        emit TokenBound(address(this));
         emit ComplianceParamsUpdated(p.supplyCap, p.maxBalance, p.maxHolders, p.lockupUntil, n != 0);
         emit TokenInitialized(deviceId_, p.stablecoin);
     }
@@ -332,10 +345,31 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
         return "Unknown restriction";
     }
 
-    /// @notice ERC-3643 compliance: whether the transfer is allowed (full check, including
-    ///         pause, freezes, verification and every compliance rule).
+    /// @notice ERC-3643 compliance (`IModularCompliance.canTransfer`): whether the transfer
+    ///         is allowed. Unlike T-REX, where the compliance contract only runs its modules,
+    ///         this is the full check (pause, freezes, unfrozen balance, verification and
+    ///         every compliance rule), because compliance and token are one contract.
     function canTransfer(address _from, address _to, uint256 _amount) external view returns (bool) {
         return detectTransferRestriction(_from, _to, _amount) == SUCCESS;
+    }
+
+    /// @notice ERC-3643 compliance (`IModularCompliance.getTokenBound`): the token this
+    ///         compliance is bound to - this token (compliance is built in).
+    function getTokenBound() external view returns (address) {
+        return address(this);
+    }
+
+    /// @notice ERC-3643 compliance (`IModularCompliance.getModules`): always empty - the
+    ///         rules are built in (configured with `setComplianceParams` /
+    ///         `setCountriesAllowed`), not plugged in as module contracts.
+    function getModules() external pure returns (address[] memory) {
+        return new address[](0);
+    }
+
+    /// @notice ERC-3643 compliance (`IModularCompliance.isModuleBound`): always false - no
+    ///         module contracts (see `getModules`).
+    function isModuleBound(address) external pure returns (bool) {
+        return false;
     }
 
     // ---------------------------------------------------------------- ERC-20 writes
@@ -556,6 +590,15 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
     function setOnchainID(address _newOnchainID) external onlyOwner {
         _onchainID = _newOnchainID;
         emit UpdatedTokenInformation(_name, _symbol, 0, VERSION, _newOnchainID);
+    }
+
+    /// @notice ERC-3643: sets the compliance contract (owner). Compliance is built into the
+    ///         token, so the only accepted value is this token itself (a no-op that emits
+    ///         `ComplianceAdded` again); any other address reverts
+    ///         `ExternalComplianceUnsupported`.
+    function setCompliance(address _compliance) external onlyOwner {
+        if (_compliance != address(this)) revert ExternalComplianceUnsupported(_compliance);
+        emit ComplianceAdded(_compliance);
     }
 
     /// @notice ERC-3643: replaces the identity registry (owner). It must implement

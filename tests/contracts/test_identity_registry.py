@@ -153,3 +153,20 @@ def test_agent_roles_and_ownership(registry, owner, agent, outsider, accounts):
     tx = registry.acceptOwnership({"from": outsider})
     assert tx.events["OwnershipTransferred"]["newOwner"] == outsider
     assert registry.owner() == outsider
+
+
+def test_built_in_storage_and_no_claim_registries(owner, agent, outsider):
+    """ERC-3643 registry getters: storage is the registry itself; no claim topics /
+    trusted issuers registries (zero). Only the registry itself is accepted as storage."""
+    from brownie import IdentityRegistry
+    r = IdentityRegistry.deploy(owner, {"from": owner})
+    assert r.tx.events["IdentityStorageSet"]["_identityStorage"] == r
+    assert r.identityStorage() == r
+    assert r.issuersRegistry() == brownie.ZERO_ADDRESS
+    assert r.topicsRegistry() == brownie.ZERO_ADDRESS
+    tx = r.setIdentityRegistryStorage(r, {"from": owner})
+    assert tx.events["IdentityStorageSet"]["_identityStorage"] == r
+    with reverts_with("ExternalStorageUnsupported"):
+        r.setIdentityRegistryStorage(outsider, {"from": owner})
+    with reverts_with("NotOwner"):
+        r.setIdentityRegistryStorage(r, {"from": outsider})

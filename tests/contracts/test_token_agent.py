@@ -1,4 +1,5 @@
 import brownie
+from brownie import web3
 
 from conftest import DE, identity_of, reverts_with
 
@@ -31,11 +32,22 @@ def test_role_checks(funded, investors, outsider, owner, agent):
         funded.sweepDust(outsider, {"from": outsider})
 
 
+def _topic_hash(value) -> str:
+    """An indexed string arrives as its keccak256 hash (brownie: hex str or bytes)."""
+    return value.hex().removeprefix("0x") if isinstance(value, bytes) else str(value).removeprefix("0x")
+
+
 def test_token_information(funded, owner, outsider):
     tx = funded.setName("New", {"from": owner})
-    assert tx.events["UpdatedTokenInformation"]["_newName"] == "New"
+    ev = tx.events["UpdatedTokenInformation"]
+    # ERC-3643: name and symbol are indexed, so the log carries their hashes.
+    assert _topic_hash(ev["_newName"]) == web3.keccak(text="New").hex().removeprefix("0x")
+    assert _topic_hash(ev["_newSymbol"]) == web3.keccak(text="DEV").hex().removeprefix("0x")
+    assert ev["_newDecimals"] == 0 and ev["_newVersion"] == funded.version() == "medrwa-1.0.0"
+    assert ev["_newOnchainID"] == brownie.ZERO_ADDRESS
     funded.setSymbol("NEW", {"from": owner})
-    funded.setOnchainID(outsider, {"from": owner})
+    tx = funded.setOnchainID(outsider, {"from": owner})
+    assert tx.events["UpdatedTokenInformation"]["_newOnchainID"] == outsider
     assert (funded.name(), funded.symbol(), funded.onchainID()) == ("New", "NEW", outsider)
     tx = funded.setIdentityRegistry(outsider, {"from": owner})
     assert tx.events["IdentityRegistryAdded"]["_identityRegistry"] == outsider
@@ -123,3 +135,47 @@ def test_clone_initialisation_locked(factory, token, owner, agent, registry, usd
         impl.initialize(p, "0x" + "11" * 32, {"from": owner})
     with reverts_with("AlreadyInitialized"):
         token.initialize(p, "0x" + "11" * 32, {"from": owner})
+
+
+def test_built_in_compliance_surface(funded, owner, agent, investors, outsider):
+    """ERC-3643 compliance functions answered by the token itself."""
+    a, b = investors[:2]
+    assert funded.compliance() == funded
+    assert funded.getTokenBound() == funded
+    assert funded.getModules() == []
+    assert not funded.isModuleBound(outsider) and not funded.isModuleBound(funded)
+    assert funded.canTransfer(a, b, 10) and not funded.canTransfer(a, outsider, 10)
+    tx = funded.setCompliance(funded, {"from": owner})
+    assert tx.events["ComplianceAdded"]["_compliance"] == funded
+    assert funded.compliance() == funded
+    with reverts_with("ExternalComplianceUnsupported"):
+        funded.setCompliance(outsider, {"from": owner})
+    with reverts_with("NotOwner"):
+        funded.setCompliance(funded, {"from": agent})
+
+
+def test_erc3643_events_on_initialize(factory, owner, agent, registry, usd):
+    from brownie import SecurityToken
+    from web3.logs import DISCARD
+
+    from conftest import token_params
+    tx = factory.deployToken("0x" + "42" * 32, token_params(owner, agent, registry, usd), {"from": agent})
+    token = tx.events["TokenDeployed"]["token"]
+    # Decode the clone's logs with the token ABI: brownie decodes logs of an address it
+    # does not know yet through its per-machine topic cache, which can hold an older ABI
+    # of the same event signature (UpdatedTokenInformation before name/symbol were indexed).
+    c = web3.eth.contract(address=token, abi=SecurityToken.abi)
+    receipt = web3.eth.get_transaction_receipt(tx.txid)
+
+    def one(event):
+        (ev,) = getattr(c.events, event)().process_receipt(receipt, errors=DISCARD)
+        return ev["args"]
+
+    assert one("IdentityRegistryAdded")["_identityRegistry"] == registry
+    assert one("ComplianceAdded")["_compliance"] == token
+    assert one("TokenBound")["_token"] == token
+    assert one("AgentAdded")["_agent"] == agent
+    info = one("UpdatedTokenInformation")
+    assert bytes(info["_newName"]) == bytes(web3.keccak(text="Device Token"))
+    assert bytes(info["_newSymbol"]) == bytes(web3.keccak(text="DEV"))
+    assert (info["_newDecimals"], info["_newVersion"]) == (0, "medrwa-1.0.0")
