@@ -1,0 +1,88 @@
+"""Presentation filters shared by every app's templates: money, timestamps, enum words."""
+
+from decimal import Decimal, InvalidOperation
+
+from django import template
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+
+from core.money import CURRENCY_EXPONENTS, format_money
+
+register = template.Library()
+
+
+@register.filter
+def money(amount, currency="USD"):
+    """`{{ amount|money:currency }}` → "1,250,000.00 USD"; "—" when there is no amount."""
+    if amount is None or amount == "":
+        return "—"
+    currency = str(currency or "USD").upper()
+    try:
+        if currency in CURRENCY_EXPONENTS:
+            return format_money(amount, currency)
+        return f"{Decimal(str(amount)):,} {currency}"
+    except (InvalidOperation, TypeError, ValueError):
+        return f"{amount} {currency}"
+
+
+@register.filter
+def when(value, fmt="Y-m-d H:i"):
+    """A timestamp in the site's time zone, always with the zone named (e.g. "2026-11-29 06:24 UTC")."""
+    if not value:
+        return "—"
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return f"{date_format(value, fmt)} {date_format(value, 'T')}".strip()
+
+
+@register.filter
+def words(value):
+    """An enum or action code as words: "changes_requested" → "Changes requested"."""
+    if value is None or value == "":
+        return ""
+    text = str(value).rsplit(".", 1)[-1].replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _show(v):
+    if v is None or v == "":
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, list):
+        return ", ".join(_show(x) for x in v) or "—"
+    return str(v)
+
+
+@register.filter
+def changes(event):
+    """The fields an audit event changed, as (field, before, after) rows without Python reprs."""
+    before = event.before if isinstance(event.before, dict) else {}
+    after = event.after if isinstance(event.after, dict) else {}
+    rows = []
+    for key in list(dict.fromkeys([*before, *after])):
+        b, a = before.get(key), after.get(key)
+        if key in before and key in after and b == a:
+            continue
+        rows.append((key.replace("_", " "), _show(b) if key in before else None, _show(a) if key in after else None))
+    return rows
+
+
+@register.filter
+def kv(mapping):
+    """A dict (e.g. decoded event arguments) as (key, value) pairs with readable values."""
+    if not isinstance(mapping, dict):
+        return [("", _show(mapping))]
+    return [(str(k).lstrip("_"), _show(v)) for k, v in mapping.items()]
+
+
+@register.filter
+def country_names(codes):
+    """ISO 3166-1 numeric codes (e.g. [250, 840]) as names, keeping the code for officers."""
+    import pycountry
+
+    names = []
+    for code in codes or []:
+        c = pycountry.countries.get(numeric=f"{int(code):03d}")
+        names.append(f"{c.name} ({int(code):03d})" if c else str(code))
+    return ", ".join(names)
