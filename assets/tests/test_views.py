@@ -10,6 +10,7 @@ from assets import selectors
 from assets.models import Device, DeviceStatus
 from assets.samples import jpeg_bytes, png_header_only
 from assets.tests.factories import BAD_GTIN, VALID_GTIN, DeviceFactory
+from core.money import format_money
 
 pytestmark = pytest.mark.django_db
 
@@ -63,9 +64,9 @@ def test_detail_shows_photos_documents_value_timeline_chart(client, clinic_devic
     client.force_login(admin)
     html = client.get(f"/devices/{device.pk}/").content.decode()
     appraisal = selectors.device_signed_appraisal(device=device)
-    assert f"{appraisal.reconciled_value} USD" in html
+    assert format_money(appraisal.reconciled_value, "USD") in html  # "1,234.56 USD"
     assert f"/devices/{device.pk}/photos/" in html and "Purchase invoice" in html
-    for step in ("create", "submit", "appraised", "certified"):
+    for step in ("Create", "Submit", "Appraised", "Certified"):
         assert step in html
     assert 'id="depreciation-data"' in html and "chart.umd.min.js" in html
 

@@ -173,7 +173,9 @@ def test_reviewer_requests_changes_and_clinic_resubmits(page, login, clinic_devi
 
     login(admin.email, PASSWORD)
     page.goto(f"/devices/{device.pk}/")
-    expect(page.get_by_text("Changes requested: Add a photo of the rating plate.")).to_be_visible()
+    # the banner, not the timeline entry that records the same request
+    banner = page.get_by_role("status").filter(has_text="Changes requested: Add a photo of the rating plate.")
+    expect(banner).to_be_visible()
     page.get_by_label("Photo", exact=True).set_input_files(_file("plate.jpg", jpeg_bytes(), "image/jpeg"))
     page.get_by_role("button", name="Upload photo").click()
     page.get_by_role("button", name="Submit for appraisal").click()
