@@ -11,6 +11,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from assets import selectors as assets_selectors
 from assets.models import Device
 from core.money import quantize
 from core.permissions import Role, user_clinic_ids, user_has_role
@@ -29,21 +30,13 @@ from telemetry.models import (
 
 def devices_for_user(*, user) -> QuerySet[Device]:
     if user_has_role(user, Role.PLATFORM_ADMIN):
-        return Device.objects.all()
+        # The device pages' rule: a clinic's drafts are its own until submitted.
+        return assets_selectors.device_visible_qs(user=user)
     return Device.objects.filter(organization_id__in=user_clinic_ids(user))
 
 
 def device_get_for_user(*, user, device_id) -> Device:
-    try:
-        from assets.selectors import device_get_for_user as assets_get
-    except ImportError:
-        assets_get = None
-    if assets_get is not None:
-        return assets_get(user=user, device_id=device_id)
-    device = devices_for_user(user=user).filter(pk=device_id).first()
-    if device is None:
-        raise Http404("No such device.")
-    return device
+    return assets_selectors.device_get_for_user(user=user, device_id=device_id)
 
 
 def device_credentials(*, device: Device) -> QuerySet[DeviceCredential]:

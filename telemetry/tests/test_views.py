@@ -54,6 +54,16 @@ def test_health_page_for_clinic_and_admin(client, clinic_admin, platform_admin, 
     assert other.serial_number in html and "Review flag" in html
 
 
+def test_admin_health_page_lists_only_devices_it_can_open(client, platform_admin):
+    org = make_user(Role.CLINIC_ADMIN).memberships.first().organization
+    certified, draft = make_device(org), make_device(org, status="draft")
+    client.force_login(platform_admin)
+    html = client.get("/telemetry/").content.decode()
+    assert certified.serial_number in html and draft.serial_number not in html  # drafts stay the clinic's
+    assert client.get(f"/telemetry/devices/{certified.pk}/").status_code == 200
+    assert client.get(f"/telemetry/devices/{draft.pk}/").status_code == 404
+
+
 def test_credential_secret_is_shown_once(client, clinic_admin, telemetry_device):
     client.force_login(clinic_admin)
     r = client.post(f"/telemetry/devices/{telemetry_device.pk}/credentials/", {"label": "CT01 agent"})
