@@ -135,7 +135,7 @@ class DeviceRequestChangesApi(APIView):
 
 class DeviceRetireApi(APIView):
     class DeviceRetireInputSerializer(serializers.Serializer):
-        reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+        reason = serializers.CharField(max_length=2000)
 
     @extend_schema(tags=TAG, summary="Retire a device", request=DeviceRetireInputSerializer,
                    responses=DeviceOutputSerializer)

@@ -231,11 +231,18 @@ def device_request_changes(*, actor, device: Device, reason: str) -> Device:
 
 
 @transaction.atomic
-def device_retire(*, actor, device: Device, reason: str = "") -> Device:
+def device_retire(*, actor, device: Device, reason: str) -> Device:
     device = Device.objects.select_for_update().get(pk=device.pk)
     if not (user_has_role(actor, Role.CLINIC_ADMIN, organization=device.organization)
             or user_has_role(actor, Role.PLATFORM_ADMIN)):
         raise ApplicationError("permission_denied", "Only the clinic's admin can retire a device.", status=403)
+    if not reason.strip():
+        raise ApplicationError("reason_required", "Say why the device is retired.",
+                               details={"reason": ["Say why the device is retired."]})
+    if device.status == S.TOKENIZED and not user_has_role(actor, Role.PLATFORM_ADMIN):
+        # Investors hold fractions of it: the wind-down is the platform's call, not one click.
+        raise ApplicationError("tokenized_device", "This device backs a live token held by investors; "
+                               "ask the platform team to retire it.", status=403)
     return _transition(actor=actor, device=device, target=S.RETIRED, action="assets.device_retire",
                        reason=reason)
 

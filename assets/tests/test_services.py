@@ -298,3 +298,27 @@ def test_pdfs_show_markup_characters_users_typed(clinic_device_factory, appraise
         items={k: {"passed": True, "notes": "seen < 1 week & ok"} for k, _ in services.CHECKLIST})
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(cert.certificate_pdf.read())).pages)
     assert "R&D <Imaging> X<1" in text and "seen < 1 week & ok" in text
+
+
+def test_retire_needs_a_reason_and_is_audited(clinic_device_factory):
+    device, admin = clinic_device_factory("certified")
+    with pytest.raises(ApplicationError) as exc:
+        services.device_retire(actor=admin, device=device, reason="  ")
+    assert exc.value.code == "reason_required"
+    device.refresh_from_db()
+    assert device.status == DeviceStatus.CERTIFIED
+    services.device_retire(actor=admin, device=device, reason="Sold to another hospital")
+    device.refresh_from_db()
+    assert device.status == DeviceStatus.RETIRED
+    assert AuditEvent.objects.get(action="assets.device_retire").reason == "Sold to another hospital"
+
+
+def test_a_tokenized_device_is_retired_by_the_platform_only(clinic_device_factory, platform_admin):
+    device, admin = clinic_device_factory("certified")
+    services.device_mark_tokenized(actor=platform_admin, device=device)
+    with pytest.raises(ApplicationError) as exc:
+        services.device_retire(actor=admin, device=device, reason="Replacing it")
+    assert exc.value.code == "tokenized_device" and exc.value.status == 403
+    services.device_retire(actor=platform_admin, device=device, reason="Wind-down agreed with holders")
+    device.refresh_from_db()
+    assert device.status == DeviceStatus.RETIRED
