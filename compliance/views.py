@@ -31,7 +31,7 @@ NEXT_STEPS = {
     "submitted": "Your case is waiting for a compliance officer. We will tell you when it is decided.",
     "in_review": "A compliance officer is reviewing your case.",
     "needs_more_info": "The officer asked for more information (see below). Upload what is asked, then resubmit.",
-    "approved": "You are verified and may invest with any of your wallets.",
+    "approved": "You are verified: any of your registered wallets may hold device tokens.",
     "rejected": "Your case was rejected (see the reason). Contact support if you believe this is wrong.",
     "expired": "Your KYC approval expired. Submit a new KYC case to keep investing.",
     "revoked": "Your approval was revoked (see the reason). You cannot invest at the moment.",
