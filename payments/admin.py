@@ -1,0 +1,16 @@
+from django.contrib import admin
+
+from payments.models import Payment, WebhookEvent
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = ("session_id", "client_reference_id", "amount", "currency", "status", "created_at")
+    list_filter = ("status", "simulated")
+    search_fields = ("session_id", "client_reference_id")
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ("event_id", "type", "received_at")
+    search_fields = ("event_id",)

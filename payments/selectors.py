@@ -1,0 +1,11 @@
+from django.http import Http404
+
+from payments.models import Payment
+
+
+def payment_for_customer(*, user, session_id: str) -> Payment:
+    """The simulator page shows a checkout only to the customer who opened it."""
+    payment = Payment.objects.filter(session_id=session_id, simulated=True).first()
+    if payment is None or payment.customer_id != getattr(user, "pk", None):
+        raise Http404("No such checkout.")
+    return payment
