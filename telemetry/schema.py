@@ -200,9 +200,20 @@ def check_envelope(doc: Any) -> bool:
         key = ev.get("idempotency_key")
         occurred = ev.get("occurred_at")
         if not (_is_int(seq) and seq >= 1 and ev.get("kind") in _KINDS and type(key) is str
-                and 1 <= len(key) <= 128 and type(occurred) is str and _TS_RE.match(occurred)
+                and 1 <= len(key) <= 128 and _ts_ok(occurred)
                 and type(ev.get("data")) is dict):
             return False
+    return True
+
+
+def _ts_ok(value: Any) -> bool:
+    """The pattern admits impossible instants (month 13, offset +99:00); parse_ts must not raise later."""
+    if type(value) is not str or not _TS_RE.match(value):
+        return False
+    try:
+        parse_ts(value)
+    except ValueError:
+        return False
     return True
 
 
@@ -250,7 +261,7 @@ def check_data(kind: str, data: dict) -> str | None:
             return "invalid: data.reason_code must be a short string"
         for field in ("started_at", "ended_at"):
             v = data[field]
-            if type(v) is not str or not _TS_RE.match(v):
+            if not _ts_ok(v):
                 return f"invalid: data.{field} must be an ISO 8601 timestamp with zone"
         for field in _PROC_DEC:
             if not _dec_ok(data.get(field)):

@@ -168,6 +168,26 @@ def test_schema_errors_are_400_with_the_error_shape(telemetry_credential, post_b
     assert err["code"] == "validation_error" and err["message"] and err["details"]
 
 
+@pytest.mark.parametrize("occurred_at", ["2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-01-01T00:00:00+99:00"])
+def test_impossible_occurred_at_is_400_not_500(telemetry_credential, post_batch, occurred_at):
+    # Found by scripts/fuzz_api.py: these match the timestamp pattern but cannot be parsed.
+    ev = heartbeat(1)
+    ev["occurred_at"] = occurred_at
+    r = post_batch(telemetry_credential, [ev])
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "validation_error"
+    assert not TelemetryEvent.objects.exists()
+
+
+def test_impossible_procedure_time_rejects_only_that_event(telemetry_credential, post_batch):
+    bad = procedure(1)
+    bad["data"]["started_at"] = "2026-00-10T08:00:00Z"
+    r = post_batch(telemetry_credential, [bad, heartbeat(2)])
+    assert r.status_code == 200
+    assert statuses(r) == ["rejected", "accepted"]
+    assert "started_at" in r.json()["results"][0]["reason"]
+
+
 def test_malformed_json_is_400(telemetry_credential, post_batch):
     r = post_batch(telemetry_credential, body=b'{"events": [')
     assert r.status_code == 400
