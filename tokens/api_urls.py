@@ -14,4 +14,9 @@ urlpatterns = [
          name="api-token-action-create"),
     path("tokens/actions/<int:action_id>/", api_views.AgentActionDetailApi.as_view(),
          name="api-token-action-detail"),
+    path("tokens/invest/offerings/", api_views.InvestOfferingListApi.as_view(), name="api-token-invest-offerings"),
+    path("tokens/orders/", api_views.OrderListCreateApi.as_view(), name="api-token-order-list"),
+    path("tokens/orders/<uuid:order_id>/", api_views.OrderDetailApi.as_view(), name="api-token-order-detail"),
+    path("tokens/orders/<uuid:order_id>/receipt/", api_views.OrderReceiptApi.as_view(),
+         name="api-token-order-receipt"),
 ]

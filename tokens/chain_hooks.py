@@ -61,3 +61,19 @@ def on_agent_action_final(row) -> None:
     from chain.services import index_address
 
     index_address(row.to_address)
+
+
+def on_order_mint_final(row) -> None:
+    """A primary-sale mint is final: index the token (the investor's holding shows at once),
+    then complete or fail the order."""
+    from tokens import orders
+    from tokens.models import Order
+
+    order = Order.objects.filter(mint_tx_id=row.pk).first()
+    if order is None:
+        return
+    if row.status == row.Status.CONFIRMED:
+        from chain.services import index_address
+
+        index_address(row.to_address)
+    orders.order_mint_final(order=order, row=row)

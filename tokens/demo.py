@@ -1,4 +1,5 @@
-"""Demo data: tokenize a certified demo device when the local chain is running."""
+"""Demo data: tokenize a certified demo device when the local chain is running, and sell
+the demo investor a few units (through the payment simulator) so the cap table has a holder."""
 
 from __future__ import annotations
 
@@ -11,8 +12,16 @@ from django.utils import timezone
 from accounts.models import Membership
 from core.permissions import Role
 
+DEMO_INVESTOR = "investor@demo.medrwa.local"
+DEMO_ORDER_UNITS = 10
+
 
 def seed_demo_offering(stdout) -> None:
+    _seed_offering(stdout)
+    _seed_order(stdout)
+
+
+def _seed_offering(stdout) -> None:
     from chain import gateway, processor
     from chain.models import Deployment
     from tokens import selectors, services
@@ -40,7 +49,7 @@ def seed_demo_offering(stdout) -> None:
         offering = services.offering_create(actor=admin.user, device=device, data={
             "token_name": f"{device.manufacturer} {device.model_name}"[:60],
             "token_symbol": f"MED{device.pk}"[:11], "units": 1000, "price_per_unit": Decimal("250.00"),
-            "currency": "USD", "share_offered_pct": Decimal("40.00"), "allowed_countries": [840, 276, 250],
+            "currency": "USD", "share_offered_pct": Decimal("40.00"), "allowed_countries": [840, 826, 276, 250],
             "max_per_investor": 200, "holder_cap": 500,
             "lockup_until": timezone.localdate() + dt.timedelta(days=90), "revenue_share_pct": Decimal("30.00"),
         })
@@ -49,3 +58,40 @@ def seed_demo_offering(stdout) -> None:
     processor.drain(timeout=60)
     offering.refresh_from_db()
     stdout.write(f"tokens: {offering} is {offering.get_status_display()} at {offering.token_address}\n")
+
+
+def _seed_order(stdout) -> None:
+    """One completed order for the demo investor (idempotent: any order of theirs counts)."""
+    from accounts.models import User
+    from chain import gateway, processor
+    from compliance.selectors import custodial_wallet, investor_is_eligible
+    from payments import services as payments
+    from payments.models import Payment
+    from payments.stripe_api import simulator_enabled
+    from tokens import orders
+    from tokens.models import Offering, OfferingStatus, Order
+
+    investor = User.objects.filter(email=DEMO_INVESTOR).first()
+    offering = Offering.objects.filter(status=OfferingStatus.LIVE).order_by("pk").first()
+    if investor is None or offering is None or Order.objects.filter(investor=investor).exists():
+        return
+    if not simulator_enabled() or not investor_is_eligible(user=investor) or not gateway.is_available():
+        stdout.write("tokens: the demo investor's order follows once KYC is approved and the chain is up.\n")
+        return
+    wallet = custodial_wallet(user=investor)
+    processor.drain(timeout=60)  # the investor's identity registration, if still queued
+    if wallet is None or not gateway.call("IdentityRegistry", _registry_address(), "isVerified", wallet.address):
+        stdout.write("tokens: the demo investor's wallet is not verified on chain yet; no demo order.\n")
+        return
+    order = orders.order_create(actor=investor, offering=offering, units=DEMO_ORDER_UNITS)
+    payments.simulator_pay(actor=investor, payment=Payment.objects.get(session_id=order.checkout_session_id))
+    processor.drain(timeout=60)
+    order.refresh_from_db()
+    stdout.write(f"tokens: demo investor bought {order.units} {offering.token_symbol}: "
+                 f"order {order.get_status_display().lower()}\n")
+
+
+def _registry_address() -> str:
+    from chain.selectors import deployment_address
+
+    return deployment_address("IdentityRegistry")

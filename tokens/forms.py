@@ -47,3 +47,7 @@ class AgentActionForm(forms.Form):
 class ConsentForm(forms.Form):
     statement = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
                                 label="Consent statement (optional)")
+
+
+class BuyForm(forms.Form):
+    units = forms.IntegerField(min_value=1, label="Units", help_text="Whole units; one unit is one fraction.")

@@ -104,3 +104,67 @@ class AgentAction(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.offering.token_symbol}"
+
+
+class OrderStatus(models.TextChoices):
+    RESERVED = "reserved", "Reserved, awaiting payment"
+    PAID = "paid", "Paid"
+    MINTING = "minting", "Minting tokens"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Reservation expired"
+    FAILED = "failed", "Failed"
+
+
+# A payment can still arrive after a reservation lapsed (Stripe sessions live ≥ 30 min):
+# it is honoured when the units are still free, otherwise the order fails for a refund.
+ORDER_TRANSITIONS = {
+    OrderStatus.RESERVED: {OrderStatus.PAID, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.FAILED},
+    OrderStatus.CANCELLED: {OrderStatus.PAID, OrderStatus.FAILED},
+    OrderStatus.EXPIRED: {OrderStatus.PAID, OrderStatus.FAILED},
+    OrderStatus.PAID: {OrderStatus.MINTING, OrderStatus.FAILED},
+    OrderStatus.MINTING: {OrderStatus.COMPLETED, OrderStatus.FAILED},
+    OrderStatus.COMPLETED: set(),
+    OrderStatus.FAILED: set(),
+}
+# Orders that hold units of the offering (for supply, per-investor and holder limits).
+ORDER_HOLDING_STATUSES = (OrderStatus.RESERVED, OrderStatus.PAID, OrderStatus.MINTING, OrderStatus.COMPLETED)
+
+
+class Order(BaseModel):
+    """An investor's purchase of units of a live offering: reserved → paid (checkout
+    webhook) → minting (outbox) → completed (receipt) | cancelled | expired | failed."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    investor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="token_orders")
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="orders")
+    units = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(max_digits=14, decimal_places=2)
+    total = models.DecimalField(max_digits=16, decimal_places=2)
+    currency = models.CharField(max_length=3, choices=CURRENCIES)
+    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.RESERVED,
+                              db_index=True)
+    wallet = models.CharField(max_length=42)
+    reserved_until = models.DateTimeField(db_index=True)
+    checkout_session_id = models.CharField(max_length=255, blank=True, db_index=True)
+    checkout_url = models.CharField(max_length=1000, blank=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    mint_tx = models.OneToOneField("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    paid_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    amount_received = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    receipt_pdf = models.FileField(upload_to="tokens/receipts/", max_length=255, blank=True)
+    receipt_sha256 = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=models.Q(units__gte=1), name="tokens_order_units_positive")]
+
+    def __str__(self) -> str:
+        return f"Order {self.public_id.hex[:8]} — {self.units} {self.offering.token_symbol}"
+
+    @property
+    def mint_key(self) -> str:
+        return f"order:{self.pk}:mint"

@@ -12,7 +12,7 @@ from assets.models import Device, DeviceStatus
 from chain import selectors as chain_selectors
 from chain.models import ChainTransaction
 from core.permissions import Role, user_clinic_ids, user_has_role
-from tokens.models import AgentAction, Offering, OfferingStatus
+from tokens.models import AgentAction, Offering, OfferingStatus, Order
 
 ZERO = "0x" + "0" * 40
 STAFF_ROLES = (Role.PLATFORM_ADMIN, Role.COMPLIANCE_OFFICER)
@@ -127,3 +127,58 @@ def device_for_offering(*, device_id) -> Device | None:
     """The device an offering is proposed for (platform admins see every device; whether it
     may be tokenized is the service's call, so it can say why not)."""
     return Device.objects.select_related("organization").filter(pk=device_id).first()
+
+
+# --------------------------------------------------------------------- investors & orders
+
+
+def offerings_for_investors() -> QuerySet[Offering]:
+    """Offerings open for investment (live, token deployed)."""
+    return Offering.objects.filter(status=OfferingStatus.LIVE).exclude(token_address="").select_related(
+        "device", "device__organization")
+
+
+def offering_for_investor(*, offering_id) -> Offering:
+    offering = offerings_for_investors().filter(pk=offering_id).first()
+    if offering is None:
+        raise Http404("No such offering.")
+    return offering
+
+
+def order_list_for_user(*, user):
+    return Order.objects.filter(investor=user).select_related("offering", "offering__device", "mint_tx")
+
+
+def order_get_for_user(*, user, order_id) -> Order:
+    """The investor's own order; platform admins and compliance officers see any (404 otherwise)."""
+    qs = Order.objects.select_related("offering", "offering__device", "offering__device__organization",
+                                      "investor", "mint_tx")
+    order = qs.filter(public_id=order_id).first()
+    if order is None or not (order.investor_id == user.pk or user_has_role(user, *STAFF_ROLES)):
+        raise Http404("No such order.")
+    return order
+
+
+def orders_for_admin(*, status: str = ""):
+    qs = Order.objects.select_related("offering", "investor", "mint_tx")
+    return qs.filter(status=status) if status else qs
+
+
+def investor_holdings(*, user) -> list[dict]:
+    """The user's token balances per offering, from the cap tables built from indexed
+    Transfer events (only what is confirmed on chain)."""
+    from compliance.selectors import investor_wallets
+
+    wallets = {w.address.lower(): w for w in investor_wallets(user=user)}
+    if not wallets:
+        return []
+    out = []
+    offerings = Offering.objects.filter(orders__investor=user).exclude(token_address="").distinct()
+    for offering in offerings.select_related("device"):
+        table = cap_table(offering=offering)
+        for h in table["holders"]:
+            w = wallets.get(h["wallet"].lower())
+            if w is not None:
+                out.append({"offering": offering, "wallet": h["wallet"], "wallet_kind": w.get_kind_display(),
+                            "units": h["units"], "share_pct": h["share_pct"], "frozen": h["frozen"]})
+    return out

@@ -133,3 +133,109 @@ def agent_actions_status(request, pk):
     actions = selectors.offering_agent_actions(offering=offering)
     return render(request, "tokens/_agent_actions_table.html", {
         "offering": offering, "actions": actions, "polling": _polling(actions)})
+
+
+# --------------------------------------------------------------------- investors
+
+
+def _offering_card(offering) -> dict:
+    from tokens import orders
+
+    return {"offering": offering, "available": orders.units_available(offering),
+            "offered": orders.units_offered(offering)}
+
+
+@role_required(Role.INVESTOR)
+def invest_offerings(request):
+    from tokens import orders
+
+    return render(request, "tokens/invest_offerings.html", {
+        "cards": [_offering_card(o) for o in selectors.offerings_for_investors()],
+        "problem": orders.eligibility_problem(user=request.user)})
+
+
+@role_required(Role.INVESTOR)
+def invest_buy(request, pk):
+    from tokens import orders
+    from tokens.forms import BuyForm
+
+    offering = selectors.offering_for_investor(offering_id=pk)
+    form = BuyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = orders.order_create(actor=request.user, offering=offering, units=form.cleaned_data["units"],
+                                        base_url=request.build_absolute_uri("/"))
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            return redirect(order.checkout_url)
+    return render(request, "tokens/invest_buy.html", {
+        **_offering_card(offering), "form": form, "problem": orders.eligibility_problem(user=request.user)})
+
+
+@role_required(Role.INVESTOR)
+def my_investments(request):
+    return render(request, "tokens/my_investments.html", {
+        "orders": selectors.order_list_for_user(user=request.user),
+        "holdings": selectors.investor_holdings(user=request.user)})
+
+
+def _order_context(request, order):
+    return {"order": order, "is_owner": order.investor_id == request.user.pk,
+            "polling": order.status in ("paid", "minting")}
+
+
+@login_required
+def order_detail(request, order_id):
+    order = selectors.order_get_for_user(user=request.user, order_id=order_id)
+    return render(request, "tokens/order_detail.html", {
+        **_order_context(request, order), "just_paid": "paid" in request.GET,
+        "just_cancelled": "cancelled" in request.GET})
+
+
+@login_required
+def order_status(request, order_id):
+    """htmx fragment polled while the payment is being turned into tokens."""
+    order = selectors.order_get_for_user(user=request.user, order_id=order_id)
+    return render(request, "tokens/_order_status.html", _order_context(request, order))
+
+
+@login_required
+@require_POST
+def order_cancel(request, order_id):
+    from tokens import orders
+
+    order = selectors.order_get_for_user(user=request.user, order_id=order_id)
+    try:
+        orders.order_cancel(actor=request.user, order=order)
+    except ApplicationError as exc:
+        if exc.status == 403:
+            raise PermissionDenied(exc.message) from exc
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Reservation cancelled; the units are available to others again.")
+    return redirect("tokens:order-detail", order_id=order_id)
+
+
+@login_required
+def order_receipt(request, order_id):
+    from django.http import FileResponse, Http404
+
+    order = selectors.order_get_for_user(user=request.user, order_id=order_id)
+    if not order.receipt_pdf:
+        raise Http404("No receipt yet.")
+    resp = FileResponse(order.receipt_pdf.open("rb"), content_type="application/pdf")
+    resp["Content-Disposition"] = f'attachment; filename="receipt-{order.public_id}.pdf"'
+    resp["Cache-Control"] = "private, no-store"
+    return resp
+
+
+@role_required(Role.PLATFORM_ADMIN)
+def order_admin(request):
+    from tokens.models import OrderStatus
+
+    status = request.GET.get("status", "")
+    return render(request, "tokens/order_admin.html", {
+        "orders": selectors.orders_for_admin(status=status if status in OrderStatus.values else "")[:200],
+        "statuses": OrderStatus.choices, "status": status,
+        "failed_count": selectors.orders_for_admin(status=OrderStatus.FAILED).count()})

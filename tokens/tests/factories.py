@@ -68,3 +68,27 @@ def mint_via_outbox(offering, wallet: str, units: int):
         return outbox_enqueue(actor=None, idempotency_key=f"t-mint:{wallet}:{units}", kind="test",
                               contract_name="SecurityToken", function="mint", args=[wallet, units],
                               to_address=offering.token_address)
+
+
+def make_live_offering(**terms):
+    """A live offering without a chain (status and token address set directly): enough for
+    order services, whose chain side is an outbox row."""
+    from tokens.models import Offering, OfferingStatus
+
+    device = make_certified_device()
+    data = offering_terms(**{"allowed_countries": [826, 276], **terms})
+    return Offering.objects.create(
+        device=device, status=OfferingStatus.LIVE, created_by=make_user(Role.PLATFORM_ADMIN),
+        chain_device_id="0x" + secrets.token_hex(32), chain_id=31337, token_address="0x" + secrets.token_hex(20),
+        **data)
+
+
+def make_investor(*, status: str = "approved", **profile):
+    """An investor with a KYC case in `status` (approved: wallet registration queued)."""
+    from compliance.tests.factories import make_case, make_profile
+
+    if status == "none":
+        return make_user(Role.INVESTOR)
+    if status == "profile":
+        return make_profile(**profile).user
+    return make_case(status=status, **profile).profile.user

@@ -1,5 +1,5 @@
-"""The tokens demo seeder: tokenizes the certified demo CT once, and skips politely when
-the chain is not running."""
+"""The tokens demo seeder: tokenizes the certified demo CT once, sells the demo investor a
+few units (so the cap table has a holder), and skips politely when the chain is not running."""
 
 import io
 import socket
@@ -9,9 +9,13 @@ import pytest
 from accounts import demo as accounts_demo
 from assets import demo as assets_demo
 from assets.models import Device, DeviceStatus
+from chain import gateway
 from chain.models import ChainTransaction
-from tokens.demo import seed_demo_offering
-from tokens.models import Offering, OfferingStatus
+from compliance import demo as compliance_demo
+from compliance.selectors import custodial_wallet
+from tokens import selectors
+from tokens.demo import DEMO_ORDER_UNITS, seed_demo_offering
+from tokens.models import Offering, OfferingStatus, Order, OrderStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +39,7 @@ def test_skips_when_the_chain_is_unreachable(settings):
 @pytest.mark.chain
 def test_tokenizes_the_demo_ct_once(chain_ready):
     _seed_prerequisites()
+    compliance_demo.seed(io.StringIO())
     out = io.StringIO()
     seed_demo_offering(out)
     offering = Offering.objects.get()
@@ -42,9 +47,15 @@ def test_tokenizes_the_demo_ct_once(chain_ready):
     assert offering.device.serial_number == assets_demo.CT_SERIAL
     assert f"is Live at {offering.token_address}" in out.getvalue()
     assert Device.objects.get(serial_number=assets_demo.CT_SERIAL).status == DeviceStatus.TOKENIZED
+    order = Order.objects.get()
+    assert order.status == OrderStatus.COMPLETED and order.units == DEMO_ORDER_UNITS, order.error
+    wallet = custodial_wallet(user=order.investor).address
+    assert gateway.call("SecurityToken", offering.token_address, "balanceOf", wallet) == DEMO_ORDER_UNITS
+    assert [h["units"] for h in selectors.cap_table(offering=offering)["holders"]] == [DEMO_ORDER_UNITS]
+    assert "demo investor bought 10" in out.getvalue()
     txs = ChainTransaction.objects.count()
 
     again = io.StringIO()
     seed_demo_offering(again)
-    assert Offering.objects.count() == 1 and ChainTransaction.objects.count() == txs
+    assert Offering.objects.count() == 1 and ChainTransaction.objects.count() == txs and Order.objects.count() == 1
     assert again.getvalue() == ""
