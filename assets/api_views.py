@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from assets import selectors, services, valuation
 from assets.models import Device, DocumentKind, Modality
 from assets.udi import UdiError, parse_udi, serial_mismatch_warning
-from core.api import Pagination
+from core.api import PAGE_PARAMS, Pagination, paginated
 from core.errors import ApplicationError
 from core.permissions import HasRole, Role
 
@@ -70,9 +70,11 @@ def _out(device: Device, code=status.HTTP_200_OK) -> Response:
 
 
 class DeviceListCreateApi(APIView):
-    @extend_schema(tags=TAG, summary="Devices visible to me", responses=DeviceListItemSerializer(many=True),
+    # An explicit id: a paged response is no longer "many", so spectacular would call it *_retrieve.
+    @extend_schema(tags=TAG, summary="Devices visible to me", operation_id="v1_devices_list",
+                   responses=paginated(DeviceListItemSerializer, name="PaginatedDeviceListItemList"),
                    parameters=[OpenApiParameter("status", str), OpenApiParameter("modality", str),
-                               OpenApiParameter("q", str)])
+                               OpenApiParameter("q", str), *PAGE_PARAMS])
     def get(self, request):
         qs = selectors.device_list_for_user(user=request.user, status=request.query_params.get("status", ""),
                                             modality=request.query_params.get("modality", ""),
@@ -425,7 +427,8 @@ class QueueItemSerializer(serializers.Serializer):
     submitted_at = serializers.DateTimeField()
 
 
-QUEUE_PARAMS = [OpenApiParameter("modality", str, enum=Modality.values), OpenApiParameter("clinic", int)]
+QUEUE_PARAMS = [OpenApiParameter("modality", str, enum=Modality.values), OpenApiParameter("clinic", int), *PAGE_PARAMS]
+QUEUE_PAGE = paginated(QueueItemSerializer, name="PaginatedQueueItemList")
 
 
 class AppraisalQueueApi(_QueueApi):
@@ -433,7 +436,8 @@ class AppraisalQueueApi(_QueueApi):
     selector = staticmethod(selectors.appraisal_queue)
 
     @extend_schema(tags=TAG, summary="Submitted devices, oldest first", parameters=QUEUE_PARAMS,
-                   responses=QueueItemSerializer(many=True))
+                   operation_id="v1_devices_appraisal_queue_list",
+                   responses=QUEUE_PAGE)
     def get(self, request):
         return super().get(request)
 
@@ -443,7 +447,8 @@ class InspectionQueueApi(_QueueApi):
     selector = staticmethod(selectors.inspection_queue)
 
     @extend_schema(tags=TAG, summary="Appraised devices awaiting inspection, oldest first",
-                   parameters=QUEUE_PARAMS, responses=QueueItemSerializer(many=True))
+                   operation_id="v1_devices_inspection_queue_list",
+                   parameters=QUEUE_PARAMS, responses=QUEUE_PAGE)
     def get(self, request):
         return super().get(request)
 

@@ -6,7 +6,8 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -69,3 +70,17 @@ def exception_handler(exc, context):
 class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+PAGE_PARAMS = [OpenApiParameter("page", int), OpenApiParameter("page_size", int)]
+
+
+def paginated(serializer_class, *, name: str):
+    """The OpenAPI response of an APIView that pages with Pagination by hand: drf-spectacular wraps
+    only generic list views, so without this the schema promises a bare array."""
+    return inline_serializer(name, {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": serializer_class(many=True),
+    })

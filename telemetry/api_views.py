@@ -8,6 +8,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import PAGE_PARAMS, paginated
 from core.errors import ApplicationError
 from core.money import CURRENCIES
 from core.permissions import HasRole, Role
@@ -129,7 +130,8 @@ class FlagListApi(APIView):
         clear_reason = serializers.CharField()
 
     @extend_schema(tags=["telemetry"], summary="Plausibility flags on devices you can see",
-                   responses=FlagListOutputSerializer(many=True))
+                   parameters=PAGE_PARAMS, operation_id="v1_telemetry_flags_list",
+                   responses=paginated(FlagListOutputSerializer, name="PaginatedFlagListOutputList"))
     def get(self, request):
         qs = selectors.flags_for_user(user=request.user, open_only=request.query_params.get("open") == "1")
         page = self.paginator.paginate_queryset(qs, request, view=self)

@@ -118,3 +118,13 @@ def test_api_issue_revoke_and_clear(api_as, clinic_admin, platform_admin, teleme
     assert r.status_code == 404
     usage = api_as(clinic_admin).get(f"/api/v1/telemetry/devices/{telemetry_device.pk}/usage/").json()
     assert len(usage) == 30
+
+
+def test_flag_list_matches_the_published_schema(api_as, clinic_admin, telemetry_credential):
+    # Found by scripts/fuzz_api.py: the schema promised a bare array while the API answers a page.
+    from core.tests.openapi import assert_matches_schema
+
+    ingest_batch(credential=telemetry_credential.credential, events=[procedure(3)])
+    r = api_as(clinic_admin).get("/api/v1/telemetry/flags/")
+    assert r.status_code == 200 and r.json()["count"] == 1
+    assert_matches_schema(r, "/api/v1/telemetry/flags/")
