@@ -1,0 +1,103 @@
+"""Buying units end to end on a real anvil: KYC approval registers the investor on chain →
+order → simulator checkout (signed webhook) → mint through the outbox → the investor's
+custodial wallet holds the units on chain, the cap table shows them, a receipt is issued."""
+
+import io
+
+import pytest
+from django.urls import reverse
+from pypdf import PdfReader
+
+from chain import gateway
+from chain.models import ChainTransaction
+from compliance import services as kyc
+from compliance.selectors import custodial_wallet
+from core.models import AuditEvent
+from core.pdf import sha256_hex
+from tokens import orders, selectors, services
+from tokens.models import OrderStatus
+from tokens.tests.factories import clinic_admin_of, make_certified_device, make_investor, offering_terms
+
+pytestmark = [pytest.mark.chain, pytest.mark.django_db]
+
+
+def _confirmed(drain_outbox):
+    rows = drain_outbox(ids=list(ChainTransaction.objects.exclude(status__in=["confirmed", "failed"])
+                                 .values_list("pk", flat=True)))
+    return rows
+
+
+@pytest.fixture
+def live_offering(chain_ready, platform_admin, drain_outbox):
+    device = make_certified_device()
+    offering = services.offering_create(actor=platform_admin, device=device,
+                                        data=offering_terms(allowed_countries=[826, 276]))
+    services.offering_record_consent(actor=clinic_admin_of(device), offering=offering)
+    services.offering_deploy(actor=platform_admin, offering=offering)
+    drain_outbox()
+    offering.refresh_from_db()
+    assert offering.status == "live", offering.error
+    return offering
+
+
+@pytest.fixture
+def onchain_investor(chain_ready, drain_outbox):
+    investor = make_investor()  # GB resident, KYC approved: wallet registration queued
+    rows = _confirmed(drain_outbox)
+    assert all(r.status == "confirmed" for r in rows), [(r.function, r.error) for r in rows]
+    wallet = custodial_wallet(user=investor).address
+    assert gateway.call("IdentityRegistry", chain_ready["IdentityRegistry"], "isVerified", wallet)
+    return investor
+
+
+def test_investor_buys_units_and_holds_them_on_chain(client, live_offering, onchain_investor, drain_outbox):
+    investor, token = onchain_investor, live_offering.token_address
+    wallet = custodial_wallet(user=investor).address
+    client.force_login(investor)
+    resp = client.post(reverse("tokens:invest-buy", args=[live_offering.pk]), {"units": "7"})
+    order = investor.token_orders.get()
+    assert resp["Location"] == order.checkout_url
+    # The simulator's Pay button: a signed checkout.session.completed through our webhook.
+    session = order.checkout_session_id
+    resp = client.post(reverse("payments:simulator-action", args=[session]), {"action": "pay"})
+    assert resp.status_code == 302
+    order.refresh_from_db()
+    assert order.status == OrderStatus.MINTING
+
+    drain_outbox()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.COMPLETED, order.error
+    assert gateway.call("SecurityToken", token, "balanceOf", wallet) == 7
+    holders = selectors.cap_table(offering=live_offering)["holders"]
+    assert [(h["wallet"].lower(), h["units"]) for h in holders] == [(wallet.lower(), 7)]
+    (holding,) = selectors.investor_holdings(user=investor)
+    assert holding["units"] == 7 and holding["offering"] == live_offering
+
+    pdf = order.receipt_pdf.read()
+    assert sha256_hex(pdf) == order.receipt_sha256
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    for expected in (order.mint_tx.tx_hash, wallet, "1,750.00 USD", "Magnetom Vida", str(order.public_id)):
+        assert expected in text.replace("\n", ""), expected
+    resp = client.get(reverse("tokens:order-receipt", args=[order.public_id]))
+    assert resp.status_code == 200 and b"".join(resp.streaming_content) == pdf
+    page = client.get(reverse("tokens:my-investments")).content.decode()
+    assert "Completed" in page and ">7" in page
+    assert AuditEvent.objects.filter(action="tokens.order_completed", object_id=str(order.pk)).exists()
+    assert orders.units_available(live_offering) == 393
+
+
+def test_a_failed_mint_fails_the_order_visibly(live_offering, onchain_investor, compliance_officer, drain_outbox,
+                                               platform_admin):
+    investor = onchain_investor
+    order = orders.order_create(actor=investor, offering=live_offering, units=3)
+    # KYC revoked between reservation and payment: the token refuses to mint to the wallet.
+    kyc.kyc_case_revoke(actor=compliance_officer, case=investor.investor_profile.cases.get(), reason="Fraud alert")
+    _confirmed(drain_outbox)
+    orders.order_payment_received(order=order, amount=order.total, currency="USD",
+                                  session_id=order.checkout_session_id, event_id="evt_test")
+    drain_outbox()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FAILED and "Mint failed on chain" in order.error
+    assert AuditEvent.objects.filter(action="tokens.order_mint_failed", object_id=str(order.pk)).exists()
+    assert order in selectors.orders_for_admin(status="failed")
+    assert gateway.call("SecurityToken", live_offering.token_address, "totalSupply") == 0
