@@ -148,7 +148,8 @@ def certification_by_reference(ref: str) -> tuple[Device, Certification | None]:
             public_id=uuid.UUID(str(ref)))
         device = cert.device
     except (ValueError, Certification.DoesNotExist):
-        if not str(ref).isdigit():
+        # isdigit() alone admits "²" and other Unicode digits that int() refuses.
+        if not (str(ref).isascii() and str(ref).isdigit()):
             raise Http404("No such device or certificate.") from None
         device = Device.objects.select_related("organization").filter(pk=int(ref)).first()
         if device is None:

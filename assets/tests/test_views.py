@@ -230,3 +230,12 @@ def test_register_form_asks_which_clinic_when_user_has_several(client):
     r = client.post("/devices/new/", {**data, "organization": second.pk})
     assert r.status_code == 302
     assert Device.objects.get().organization == second
+
+
+@pytest.mark.parametrize("ref", ["%C2%B2", "%D9%A1%D9%A2x", "-1", "1.0"])
+def test_verify_with_odd_references_is_404_not_500(client, ref):
+    # "²" passes str.isdigit() but not int(): the public verify pages answered 500.
+    for url in (f"/verify/{ref}/", f"/verify/{ref}/certificate.pdf", f"/api/v1/devices/verify/{ref}/"):
+        r = client.get(url)
+        assert r.status_code == 404, url
+    assert client.get(f"/api/v1/devices/verify/{ref}/").json()["error"]["code"] == "not_found"
