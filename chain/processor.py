@@ -48,9 +48,14 @@ def _backoff(row: ChainTransaction, error: str) -> None:
     )
 
 
+def _open(row: ChainTransaction):
+    # Updates are conditional on the row's state: another worker may have moved it since this
+    # one read it, and a stale view must never undo (or fail) what that worker did.
+    return ChainTransaction.objects.filter(pk=row.pk).exclude(status__in=[S.CONFIRMED, S.FAILED])
+
+
 def _fail(row: ChainTransaction, error: str, **extra) -> None:
-    ChainTransaction.objects.filter(pk=row.pk).update(
-        status=S.FAILED, error=error[:2000], updated_at=timezone.now(), **extra)
+    _open(row).update(status=S.FAILED, error=error[:2000], updated_at=timezone.now(), **extra)
 
 
 def _revert_message(exc: Exception, contract_name: str = "") -> str:
@@ -151,7 +156,7 @@ def _dropped(row: ChainTransaction, web3) -> bool:
 
 def _resign(row: ChainTransaction, why: str) -> None:
     logger.warning("Outbox row %s: %s; signing again with a fresh nonce", row.pk, why)
-    ChainTransaction.objects.filter(pk=row.pk).update(
+    _open(row).filter(status=S.SUBMITTED, tx_hash=row.tx_hash).update(
         status=S.PENDING, raw_tx="", tx_hash="", nonce=None, error=why, submitted_at=None,
         updated_at=timezone.now())
 
@@ -170,7 +175,7 @@ def _record_receipt(row: ChainTransaction, receipt, web3) -> None:
         _fail(row, _replay_revert(row, web3, int(receipt["blockNumber"])), receipt=data,
               block_number=data["blockNumber"])
         return
-    ChainTransaction.objects.filter(pk=row.pk).update(
+    _open(row).update(
         status=S.MINED, receipt=data, block_number=data["blockNumber"],
         contract_address=data["contractAddress"] or "", error="", updated_at=timezone.now())
 
@@ -216,8 +221,10 @@ def _step(row: ChainTransaction, web3) -> None:
         try:
             _sign(row, web3)
         except ContractLogicError as exc:
-            # The node says this call reverts now: fail without spending a nonce or gas.
-            _fail(row, f"would revert: {_revert_message(exc)}")
+            # The node says this call reverts now: fail without spending a nonce or gas, unless
+            # another worker signed the row meanwhile (its own transaction is why it reverts).
+            _open(row).filter(status=S.PENDING, raw_tx="").update(
+                status=S.FAILED, error=f"would revert: {_revert_message(exc)}"[:2000], updated_at=timezone.now())
             row.refresh_from_db()
             return
     if row.status == S.PENDING and row.raw_tx:
@@ -237,7 +244,7 @@ def _step(row: ChainTransaction, web3) -> None:
                 _resign(row, "dropped: nonce used by another transaction")
                 return
             # Lost from the node's pool (e.g. node restart): send the same bytes again.
-            ChainTransaction.objects.filter(pk=row.pk).update(status=S.PENDING)
+            _open(row).filter(status=S.SUBMITTED, tx_hash=row.tx_hash).update(status=S.PENDING)
             row.refresh_from_db()
             _broadcast(row, web3)
             return

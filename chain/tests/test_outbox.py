@@ -64,6 +64,18 @@ def test_call_that_would_revert_fails_without_spending_a_nonce(chain_ready, drai
     assert row.nonce is None and row.tx_hash == ""
 
 
+def test_a_stale_worker_never_fails_a_row_another_worker_sent(chain_ready, drain_outbox):
+    """Worker B read the row while it was pending; worker A then signed, sent and confirmed it.
+    B's gas estimate now reverts (the token exists) — that must not mark A's row failed."""
+    row = enqueue_deploy(_device_id())
+    stale = ChainTransaction.objects.get(pk=row.pk)
+    (done,) = drain_outbox(ids=[row.pk])
+    assert done.status == S.CONFIRMED
+    processor._step(stale, gateway.w3())
+    done.refresh_from_db()
+    assert done.status == S.CONFIRMED and done.error == ""
+
+
 def test_node_down_keeps_row_pending_and_backs_off(chain_ready, settings):
     row = enqueue_deploy(_device_id())
     good_url = settings.CHAIN_RPC_URL
