@@ -4,6 +4,7 @@ from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts import services
@@ -31,6 +32,9 @@ class TokenObtainApi(APIView):
     """Machine clients exchange email + password for an API token."""
 
     permission_classes = [AllowAny]
+    # The scope alone does nothing: no default throttle class is configured, so without this
+    # the endpoint took unlimited password guesses.
+    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "anon"
 
     class TokenObtainInputSerializer(serializers.Serializer):
