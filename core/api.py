@@ -44,6 +44,10 @@ def exception_handler(exc, context):
             error_body("validation_error", "The request is invalid.", details),
             status=status.HTTP_400_BAD_REQUEST,
         )
+    if isinstance(exc, RecursionError):
+        # DRF's JSON parser turns only ValueError into a 400; absurd nesting arrives here.
+        return Response(error_body("malformed_request", "The request body is nested too deeply."),
+                        status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

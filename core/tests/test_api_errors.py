@@ -59,3 +59,20 @@ def test_openapi_schema_is_served(client):
     r = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert r.status_code == 200
     assert b"/api/v1/me/" in r.content
+
+
+def test_deeply_nested_json_is_400_not_a_dead_worker(client):
+    import sys
+
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # imports every app, web3 and with it py_ecc  # noqa: B018
+    # py_ecc sets 100,000 on import; at that limit the body below overflows the C stack (segfault).
+    assert sys.getrecursionlimit() <= 1000
+    body = b"[" * 200_000 + b"]" * 200_000
+    for url in ("/api/v1/auth/token/", "/api/v1/telemetry/batches"):
+        r = client.post(url, body, content_type="application/json")
+        assert r.status_code in {400, 401}, url
+        assert set(r.json()["error"]) == {"code", "message", "details"}
+    r = client.post("/api/v1/auth/token/", body, content_type="application/json")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "malformed_request"
