@@ -28,3 +28,23 @@ class RequestIdMiddleware:
             _request_id.reset(token)
         response["X-Request-ID"] = rid
         return response
+
+
+class RejectNulQueryMiddleware:
+    """400 for a NUL character in the query string. PostgreSQL text cannot hold one, so a
+    `?q=%00` reaching any filter raised inside the database driver: a 500 on every list page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if any("\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists()):
+            from django.http import HttpResponseBadRequest, JsonResponse
+
+            from core.api import error_body
+
+            message = "The address contains a NUL character."
+            if request.path.startswith("/api/"):
+                return JsonResponse(error_body("malformed_request", message), status=400)
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
