@@ -92,7 +92,13 @@ def _queue(status: str, *, modality: str = "", clinic_id=None) -> QuerySet[Devic
     if modality:
         qs = qs.filter(modality=modality)
     if clinic_id:
-        qs = qs.filter(organization_id=clinic_id)
+        try:
+            clinic_pk = int(clinic_id)
+        except (TypeError, ValueError):
+            clinic_pk = 0
+        if not 0 < clinic_pk < 2**63:  # ?clinic=abc (or past bigint) names no clinic: nothing matches
+            return qs.none()
+        qs = qs.filter(organization_id=clinic_pk)
     return qs.order_by("submitted_at", "id")  # oldest first
 
 

@@ -186,3 +186,15 @@ def test_paged_lists_match_the_published_schema(api_as, clinic_device_factory, p
     r = api_as(user).get(path)
     assert r.status_code == 200 and r.json()["count"] >= 1
     assert_matches_schema(r, path)
+
+
+@pytest.mark.parametrize("clinic", ["abc", "1.5", "99999999999999999999999"])
+def test_queue_with_a_non_numeric_clinic_filter_is_empty_not_500(api_as, client, clinic_device_factory, clinic):
+    # Found by scripts/fuzz_api.py (negative inputs): ?clinic=abc reached the ORM as a 500.
+    clinic_device_factory("submitted")
+    user = make_user(Role.APPRAISER)
+    r = api_as(user).get(f"/api/v1/devices/appraisal-queue/?clinic={clinic}")
+    assert r.status_code == 200 and r.json()["results"] == []
+    client.force_login(user)
+    assert client.get(f"/appraisals/queue/?clinic={clinic}").status_code == 200
+    assert api_as(user).get("/api/v1/devices/appraisal-queue/").json()["count"] == 1
