@@ -66,6 +66,12 @@ def _wants_json(request) -> bool:
     return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
 
 
+def error_400(request, exception=None):
+    if _wants_json(request):
+        return JsonResponse(error_body("bad_request", "The request could not be understood."), status=400)
+    return render(request, "errors/400.html", status=400)
+
+
 def error_403(request, exception=None):
     if _wants_json(request):
         return JsonResponse(error_body("permission_denied", "You do not have permission."), status=403)

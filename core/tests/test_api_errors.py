@@ -88,3 +88,11 @@ def test_nul_in_the_query_string_is_400_not_a_database_error(client, platform_ad
     if url.startswith("/api/"):
         assert r.json()["error"]["code"] == "malformed_request"
     assert client.get(url.replace("%00", "")).status_code == 200
+
+
+def test_django_level_400_on_the_api_has_the_error_shape(client):
+    r = client.get("/api/v1/me/", HTTP_HOST="evil.example")  # DisallowedHost → handler400
+    assert r.status_code == 400
+    assert _shape(r.json())["code"] == "bad_request"
+    page = client.get("/dashboard/", HTTP_HOST="evil.example")
+    assert page.status_code == 400 and b"Bad request" in page.content
