@@ -1,14 +1,41 @@
+import hashlib
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.cache import cache
 
 from accounts.models import User
 
+LOGIN_MAX_FAILURES = 10
+LOGIN_WINDOW_SECONDS = 15 * 60
+
 
 class EmailAuthenticationForm(AuthenticationForm):
+    """Email login that slows password guessing: after LOGIN_MAX_FAILURES failures for one
+    address (from any client) within the window, further attempts are refused unchecked."""
+
     username = forms.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
+
+    def _key(self) -> str:
+        email = (self.data.get("username") or "").strip().lower()
+        return "login-failures:" + hashlib.sha256(email.encode()).hexdigest()
+
+    def clean(self):
+        if cache.get(self._key(), 0) >= LOGIN_MAX_FAILURES:
+            raise forms.ValidationError(
+                "Too many failed attempts for this account. Wait 15 minutes or reset your password.",
+                code="throttled",
+            )
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            key = self._key()
+            cache.add(key, 0, LOGIN_WINDOW_SECONDS)
+            cache.incr(key)
+            raise
 
 
 class _SignupBase(forms.Form):

@@ -92,3 +92,16 @@ def test_seed_demo_is_idempotent_and_prints_logins():
     for role in Role:
         assert role.label in text
     assert User.objects.filter(email__endswith="@demo.medrwa.local").count() == 8
+
+
+def test_password_guessing_is_throttled_per_account(client):
+    from django.core.cache import cache
+
+    cache.clear()
+    make_user(Role.INVESTOR, email="guess@example.test")
+    for _ in range(10):
+        client.post("/accounts/login/", {"username": "guess@example.test", "password": "wrong"})
+    r = client.post("/accounts/login/", {"username": "guess@example.test", "password": PASSWORD})
+    assert r.status_code == 200 and "Too many failed attempts" in r.content.decode()
+    cache.clear()
+    assert client.post("/accounts/login/", {"username": "guess@example.test", "password": PASSWORD}).status_code == 302
