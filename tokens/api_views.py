@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assets.models import Device
-from core.api import Pagination
+from core.api import Pagination, paginated
 from core.permissions import HasRole, Role
 from tokens import selectors, services
 from tokens.models import AgentActionKind, Offering
@@ -37,13 +37,7 @@ class TokenOfferingListItemSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class TokenOfferingPageSerializer(serializers.Serializer):
-    """core.api.Pagination's envelope (APIViews are not auto-wrapped by the schema generator)."""
-
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = TokenOfferingListItemSerializer(many=True)
+TOKEN_OFFERING_PAGE = paginated(TokenOfferingListItemSerializer, name="TokenOfferingPage")
 
 
 class TokenOfferingHolderSerializer(serializers.Serializer):
@@ -144,7 +138,7 @@ class OfferingListCreateApi(APIView):
     @extend_schema(tags=TAG, summary="Offerings visible to me (platform admins and compliance officers see "
                    "all; clinic admins their clinic's)",
                    parameters=[OpenApiParameter("status", str, description="Filter by offering status.")],
-                   responses=TokenOfferingPageSerializer, operation_id="v1_tokens_offerings_list")
+                   responses=TOKEN_OFFERING_PAGE, operation_id="v1_tokens_offerings_list")
     def get(self, request):
         qs = selectors.offering_list_for_user(user=request.user)
         if request.query_params.get("status"):
@@ -303,18 +297,14 @@ class InvestOfferingItemSerializer(serializers.Serializer):
         return reverse("assets:verify", args=[obj.device_id])
 
 
-class InvestOfferingPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = InvestOfferingItemSerializer(many=True)
+INVEST_OFFERING_PAGE = paginated(InvestOfferingItemSerializer, name="InvestOfferingPage")
 
 
 class InvestOfferingListApi(APIView):
     permission_classes = [HasRole.of(Role.INVESTOR)]
 
     @extend_schema(tags=TAG, summary="Offerings open for investment (investors)",
-                   responses=InvestOfferingPageSerializer, operation_id="v1_tokens_invest_offerings_list")
+                   responses=INVEST_OFFERING_PAGE, operation_id="v1_tokens_invest_offerings_list")
     def get(self, request):
         pager = Pagination()
         page = pager.paginate_queryset(selectors.offerings_for_investors().order_by("pk"), request, view=self)
@@ -353,11 +343,7 @@ class TokenOrderSerializer(serializers.Serializer):
         return reverse("api-token-order-receipt", args=[obj.public_id]) if obj.receipt_pdf else None
 
 
-class TokenOrderPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = TokenOrderSerializer(many=True)
+TOKEN_ORDER_PAGE = paginated(TokenOrderSerializer, name="TokenOrderPage")
 
 
 class OrderListCreateApi(APIView):
@@ -367,7 +353,7 @@ class OrderListCreateApi(APIView):
         offering_id = serializers.IntegerField()
         units = serializers.IntegerField(min_value=1)
 
-    @extend_schema(tags=TAG, summary="My orders (investors)", responses=TokenOrderPageSerializer,
+    @extend_schema(tags=TAG, summary="My orders (investors)", responses=TOKEN_ORDER_PAGE,
                    operation_id="v1_tokens_orders_list")
     def get(self, request):
         pager = Pagination()
