@@ -184,11 +184,6 @@ def has_code(address: str) -> bool:
 # ---------------------------------------------------------------- logs
 
 
-@functools.cache
-def _event_names(name: str) -> list[str]:
-    return [e["name"] for e in abi(name) if e["type"] == "event"]
-
-
 def decode_logs(receipt_logs: list, contract_names: list[str]) -> list[dict]:
     """Decode every log we have an ABI for; unknown logs are kept raw-less (address/index)."""
     web3 = w3()

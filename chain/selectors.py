@@ -24,10 +24,6 @@ def deployments() -> list[Deployment]:
     return list(Deployment.objects.filter(chain_id=settings.CHAIN_ID).order_by("name"))
 
 
-def outbox_get(idempotency_key: str) -> ChainTransaction | None:
-    return ChainTransaction.objects.filter(idempotency_key=idempotency_key).first()
-
-
 def outbox_rows(*, kinds: list[str] | None = None, keys: list[str] | None = None,
                 to_address: str = "", limit: int = 50) -> list[ChainTransaction]:
     qs = ChainTransaction.objects.all()

@@ -16,7 +16,7 @@ from decimal import ROUND_FLOOR, Decimal
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -303,8 +303,3 @@ def receipt_pdf(*, order: Order, tx_hash: str, block_number: int | None) -> byte
              f"interest in a tokenized medical device ({o.revenue_share_pct}% of its revenue is shared with holders)."),
         kv_table(rows),
     ])
-
-
-def orders_needing_attention():
-    """Failed orders (for admins): payment mismatches, late payments, mint failures."""
-    return Order.objects.filter(Q(status=OrderStatus.FAILED)).select_related("offering", "investor")

@@ -7,7 +7,6 @@ import datetime as dt
 import hashlib
 import re
 import secrets
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -251,13 +250,3 @@ def agent_action_request(*, actor, offering: Offering, kind: str, reason: str, w
     audit(actor=actor, action=f"tokens.agent_{kind}", obj=offering, reason=reason.strip(),
           after={"kind": kind, **values, "amount": values["amount"], "outbox": tx.pk})
     return action
-
-
-def parse_amount(value) -> int | None:
-    if value in (None, ""):
-        return None
-    d = Decimal(str(value))
-    if d != d.to_integral_value():
-        raise ApplicationError("invalid_action", "Token amounts are whole units.",
-                               details={"amount": ["Token amounts are whole units."]})
-    return int(d)
