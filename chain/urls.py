@@ -1,4 +1,2 @@
-from django.urls import path  # noqa: F401
-
 app_name = "chain"
 urlpatterns: list = []
