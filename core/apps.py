@@ -19,8 +19,6 @@ def undo_py_ecc_recursion_limit() -> None:
     recursion limit to 100,000 on import. Then ~200 KB of nested brackets in any JSON body
     (the token endpoint needs no login) segfaults the worker. Import it here, where the order
     is ours, and put the limit back; nothing here needs py_ecc's deep pairing recursion."""
-    try:
-        import py_ecc  # noqa: F401
-    except ImportError:
-        return
+    import py_ecc  # noqa: F401
+
     sys.setrecursionlimit(min(sys.getrecursionlimit(), SAFE_RECURSION_LIMIT))
