@@ -5,7 +5,6 @@ import factory
 
 from accounts.tests.factories import OrganizationFactory
 from assets.models import Device, DeviceStatus, Modality
-from assets.samples import jpeg_bytes, pdf_bytes, pdf_upload, photo_upload, png_header_only  # noqa: F401
 
 VALID_GTIN = "09506000134352"
 BAD_GTIN = "00208851107345"  # AccessGUDID sample with a wrong check digit (should end in 7)

@@ -7,7 +7,8 @@ from pypdf import PdfReader
 from accounts.tests.factories import make_user
 from assets import selectors, services
 from assets.models import Appraisal, AppraisalStatus, Device, DeviceStatus
-from assets.tests.factories import BAD_GTIN, VALID_GTIN, pdf_upload, photo_upload
+from assets.samples import pdf_upload, photo_upload
+from assets.tests.factories import BAD_GTIN, VALID_GTIN
 from core.errors import ApplicationError
 from core.models import AuditEvent
 from core.roles import Role
