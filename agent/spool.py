@@ -66,13 +66,27 @@ class Spool:
         self._depth = 0
         self._conn = sqlite3.connect(str(path), timeout=timeout_s, isolation_level=None, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._enable_wal(timeout_s)
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
         with self.transaction():
             for statement in filter(None, (s.strip() for s in SCHEMA.split(";"))):
                 self._conn.execute(statement)
             self._conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('next_seq', '1')")
+
+    def _enable_wal(self, timeout_s: float) -> None:
+        # Switching a new file to WAL needs an exclusive lock, and SQLite answers "locked" at
+        # once (no busy handler) when another process or thread opens the same spool at that
+        # moment (MPPS receiver and uploader start together): retry until the timeout.
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     # -- plumbing ---------------------------------------------------------------------
 

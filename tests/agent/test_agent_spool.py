@@ -117,3 +117,27 @@ def _repo_root():
     from pathlib import Path
 
     return Path(__file__).resolve().parents[2]
+
+
+def test_several_openers_of_a_new_spool_at_once(tmp_path):
+    """The MPPS receiver and the uploader open the same new spool together: SQLite refuses the
+    switch to WAL at once ("locked") to all but one of them unless they retry."""
+    for i in range(30):
+        errors: list[BaseException] = []
+
+        def open_it(path=tmp_path / f"s{i}.db", errors=errors):
+            try:
+                with Spool(path) as spool:
+                    spool.append(kind="heartbeat", data={}, occurred_at="2026-11-29T10:00:00Z",
+                                 idempotency_key=lambda seq: f"hb-{seq}")
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        with Spool(tmp_path / f"s{i}.db") as spool:
+            assert spool.depth() == 4
