@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import pairwise
-from types import ModuleType
 from typing import Any
 
 log = logging.getLogger("medrwa.agent.gpu")
@@ -308,16 +307,6 @@ class GpuMonitor:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-
-
-def open_monitor(*, nvml: ModuleType | Any = None, index: int = 0, interval_s: float = 1.0) -> GpuMonitor | None:
-    """A started monitor, or None (with the reason logged) when NVML is unavailable."""
-    try:
-        source = NvmlSource(nvml=nvml, index=index).open()
-    except NvmlUnavailable as exc:
-        log.warning("GPU telemetry disabled: %s", exc)
-        return None
-    return GpuMonitor(source, interval_s=interval_s).start()
 
 
 def _int(value: Any) -> int | None:
