@@ -407,10 +407,14 @@ def test_platform_killed_and_restarted_while_the_agent_produces(issued, tmp_path
     threads = [threading.Thread(target=produce, daemon=True), threading.Thread(target=upload, daemon=True)]
     try:
         platform.start()
+        with Spool(spool_path):
+            pass  # create the spool before both threads open it
         for t in threads:
             t.start()
-        time.sleep(1.5)
-        before = TelemetryEvent.objects.filter(device=issued.credential.device).count()
+        before, deadline = 0, time.monotonic() + 20  # a loaded CI machine starts slowly
+        while before == 0 and time.monotonic() < deadline:
+            time.sleep(0.3)
+            before = TelemetryEvent.objects.filter(device=issued.credential.device).count()
         assert before > 0  # the agent was uploading to the real process
         platform.kill()
         with Spool(spool_path) as s:
