@@ -133,9 +133,11 @@ def device_for_offering(*, device_id) -> Device | None:
 
 
 def offerings_for_investors() -> QuerySet[Offering]:
-    """Offerings open for investment (live, token deployed)."""
-    return Offering.objects.filter(status=OfferingStatus.LIVE).exclude(token_address="").select_related(
-        "device", "device__organization")
+    """Offerings open for investment (live, token deployed), with the units orders hold now."""
+    from tokens.orders import with_units_taken
+
+    return with_units_taken(Offering.objects.filter(status=OfferingStatus.LIVE).exclude(token_address="")
+                            .select_related("device", "device__organization"))
 
 
 def offering_for_investor(*, offering_id) -> Offering:

@@ -107,3 +107,27 @@ def test_api_errors_use_the_error_shape(api_as, offering, identity_registry_row,
                                      ).status_code == 403
     resp = api_as(make_investor()).post("/api/v1/tokens/orders/", {"offering_id": offering.pk, "units": 0})
     assert resp.status_code == 400 and "units" in resp.json()["error"]["details"]
+
+
+
+def test_investor_offering_lists_take_constant_queries(client, api_as, approved_investor):
+    """Units available come from one annotated query, not one sum per offering."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count_queries():
+        with CaptureQueriesContext(connection) as web:
+            assert client.get(reverse("tokens:invest-offerings")).status_code == 200
+        with CaptureQueriesContext(connection) as api:
+            assert api_as(approved_investor).get("/api/v1/tokens/invest/offerings/").status_code == 200
+        return len(web), len(api)
+
+    first = make_live_offering()
+    orders.order_create(actor=approved_investor, offering=first, units=3, base_url="http://testserver/")
+    client.force_login(approved_investor)
+    few = count_queries()
+    for _ in range(4):
+        make_live_offering()
+    assert count_queries() == few
+    page = client.get(reverse("tokens:invest-offerings")).content.decode()
+    assert "397 of 400" in page  # the annotated count still subtracts the reservation
