@@ -14,6 +14,9 @@ LOCAL_CHAIN_IDS = {31337, 1337}
 # name -> (artifact, constructor args builder)
 SHARED = ["IdentityRegistry", "SecurityToken", "TokenFactory", "AssetRegistry", "MockStablecoin"]
 AGENT_ON = ["IdentityRegistry", "TokenFactory", "AssetRegistry"]
+# Secondary-market DvP board (after the stablecoin it settles in); the agent cancels offers.
+SHARED.append("Settlement")
+AGENT_ON.append("Settlement")
 
 
 def _genesis_tag() -> str:
@@ -27,6 +30,13 @@ def _constructor_args(name: str, addresses: dict[str, str]) -> list:
         return [operator]
     if name == "TokenFactory":
         return [operator, addresses["SecurityToken"]]
+    if name == "MockStablecoin":
+        return [6]  # decimals, like USDC
+    if name == "Settlement":
+        stablecoin = getattr(settings, "CHAIN_STABLECOIN_ADDRESS", "") or addresses["MockStablecoin"]
+        # Fee in basis points (0 allowed) to the fee wallet; the owner (operator) can change both.
+        fee_bps = int(getattr(settings, "MARKET_FEE_BPS", 50))
+        return [operator, stablecoin, getattr(settings, "MARKET_FEE_WALLET", "") or operator, fee_bps]
     return []
 
 

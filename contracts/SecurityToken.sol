@@ -18,8 +18,13 @@ import {IdentityRegistry} from "./IdentityRegistry.sol";
 ///         maximum balance per wallet, maximum number of holders, lock-up until a time
 ///         (transfers only), supply cap (mint only).
 ///         Revenue distribution is built in (ERC-2222-style points-per-share): an agent
-///         deposits stablecoin with `distributeRevenue` in O(1) gas; holders pull with
-///         `claimIncome` (or an agent with `claimIncomeFor`, paying the holder's wallet).
+///         deposits stablecoin with `distributeRevenue(amount, reportHash)` in O(1) gas;
+///         holders pull with `claimIncome` (or an agent with `claimIncomeFor` /
+///         `claimIncomeForBatch`, always paying the holder's own wallet).
+///         Bounds (see contracts/README.md): supply and every balance <= 2^32 - 1 units;
+///         lifetime deposits <= 2^96 - 1 stablecoin base units. Within them no accounting
+///         value can overflow: pointsPerShare <= deposits * 2^40 < 2^136, so every correction
+///         is within 2^136 * 2^32 = 2^168 < 2^183 (int184).
 /// @dev Agent paths and their rule exceptions:
 ///      - `mint`: all receiver rules + supply cap; ignores pause, freezes and lock-up.
 ///      - `forcedTransfer`: receiver must be verified and the holder cap holds; ignores
@@ -37,6 +42,12 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
 
     /// @notice Scale of the points-per-share accumulator.
     uint256 public constant MAGNITUDE = 2 ** 40;
+    /// @notice Largest total supply (and so any balance): balances are packed as uint32.
+    uint256 public constant MAX_SUPPLY = type(uint32).max;
+    /// @notice Largest lifetime deposit total (stablecoin base units): 7.9e28, i.e. USD 79
+    ///         billion at 18 decimals. It bounds pointsPerShare (< 2^136) and so every
+    ///         correction; see the contract notes.
+    uint256 public constant MAX_TOTAL_DISTRIBUTED = type(uint96).max;
     string private constant VERSION = "medrwa-1.0.0";
 
     /// @notice ERC-1404 restriction codes.
@@ -56,11 +67,13 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
 
     /// @dev One slot per holder: balance | frozen tokens | wallet frozen | income correction
     ///      (magnified; withdrawable = (pointsPerShare * balance + correction) / MAGNITUDE).
+    ///      Units are whole fractions (decimals() == 0), so uint32 balances leave 184 bits
+    ///      for the correction: |correction| <= pointsPerShare * balance < 2^136 * 2^32.
     struct Holder {
-        uint64 balance;
-        uint64 frozen;
+        uint32 balance;
+        uint32 frozen;
         bool addressFrozen;
-        int120 correction;
+        int184 correction;
     }
 
     /// @notice Parameters for `initialize` (see `TokenFactory.deployToken`).
@@ -88,19 +101,19 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
     uint32 private _holderCount;
     uint32 private _maxHolders;
 
-    // slot: maxBalance | supplyCap | lockupUntil | totalSupply
+    // slot: maxBalance | supplyCap | lockupUntil | totalSupply (<= MAX_SUPPLY)
     uint64 private _maxBalance;
     uint64 private _supplyCap;
     uint64 private _lockupUntil;
     uint64 private _totalSupply;
 
-    // slot: stablecoin | distribution accumulator (magnified income per unit); one cold
-    // read serves a claim
+    // slot: stablecoin | undistributed remainder (magnified; grows < supply per deposit)
     IERC20 private _stablecoin;
-    uint96 private _pointsPerShare;
+    uint96 private _dustMagnified;
 
-    // slot: undistributed remainder (magnified) | total deposited (base units)
-    uint128 private _dustMagnified;
+    // slot: accumulator (magnified income per unit, < 2^136) | total deposited (base units).
+    // Read by every transfer and claim, written by every deposit, so they share one slot.
+    uint160 private _pointsPerShare;
     uint96 private _totalDistributed;
 
     uint256 private _totalDustSwept;
@@ -149,7 +162,12 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
     /// @notice A receiver country was allowed or disallowed.
     event CountryAllowed(uint16 indexed country, bool allowed);
     /// @notice Stablecoin income deposited for pro-rata distribution.
-    event RevenueDistributed(address indexed by, uint256 amount, uint256 pointsPerShare, uint256 dustMagnified);
+    ///         `pointsPerShare` is the accumulator after the deposit, `dustMagnified` the
+    ///         undistributed remainder after it; `reportHash` identifies the off-chain
+    ///         revenue report (e.g. sha256 of the canonical report) the deposit pays out.
+    event RevenueDistributed(
+        address indexed by, uint256 amount, uint256 pointsPerShare, uint256 dustMagnified, bytes32 indexed reportHash
+    );
     /// @notice Income paid to `holder` (`by` is the holder or an agent).
     event IncomeClaimed(address indexed holder, address indexed by, uint256 amount);
     /// @notice Unclaimed income moved between wallets of one investor (magnified units).
@@ -167,7 +185,7 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
     error TransferRestricted(uint8 code);
     /// @notice Array arguments differ in length.
     error LengthMismatch();
-    /// @notice Amount does not fit the packed storage (uint64) or is invalid.
+    /// @notice Amount does not fit the packed storage (supply / balances <= MAX_SUPPLY).
     error InvalidAmount(uint256 amount);
     /// @notice Freeze/unfreeze amount exceeds what is available.
     error FreezeAmountExceeded(address wallet, uint256 available, uint256 requested);
@@ -183,8 +201,11 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
     error RecoveryIdentityMismatch(address wallet);
     /// @notice Recovery of a wallet without tokens or income.
     error NothingToRecover(address lostWallet);
-    /// @notice Arithmetic bound of the income accounting exceeded.
+    /// @notice Arithmetic bound of the income accounting exceeded (lifetime deposits
+    ///         above MAX_TOTAL_DISTRIBUTED).
     error AccountingOverflow();
+    /// @notice `distributeRevenue` needs the hash of the revenue report it pays out.
+    error MissingReportHash();
     /// @notice `setCompliance` with a contract other than this token: compliance is built in.
     error ExternalComplianceUnsupported(address compliance);
 
@@ -493,7 +514,7 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
         if (lost.balance != 0 && dst.balance != 0) _holderCount -= 1;
         dst.balance += lost.balance;
         dst.frozen += lost.frozen;
-        dst.correction = _toInt120(int256(dst.correction) + lost.correction);
+        dst.correction = _toInt184(int256(dst.correction) + lost.correction);
         bool flagMoved = lost.addressFrozen && !dst.addressFrozen;
         if (lost.addressFrozen) dst.addressFrozen = true;
         _holders[_newWallet] = dst;
@@ -533,7 +554,7 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
         Holder storage h = _holders[_userAddress];
         uint256 available = uint256(h.balance) - h.frozen;
         if (_amount > available) revert FreezeAmountExceeded(_userAddress, available, _amount);
-        h.frozen += uint64(_amount);
+        h.frozen += uint32(_amount);
         emit TokensFrozen(_userAddress, _amount);
     }
 
@@ -541,7 +562,7 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
     function unfreezePartialTokens(address _userAddress, uint256 _amount) public onlyAgent {
         Holder storage h = _holders[_userAddress];
         if (_amount > h.frozen) revert FreezeAmountExceeded(_userAddress, h.frozen, _amount);
-        h.frozen -= uint64(_amount);
+        h.frozen -= uint32(_amount);
         emit TokensUnfrozen(_userAddress, _amount);
     }
 
@@ -640,33 +661,61 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
     /// @notice Pulls `amount` stablecoin from the caller (agent; needs an allowance) and
     ///         distributes it pro rata to current holders. O(1) in the number of holders.
     ///         The undistributable remainder is tracked as dust (`sweepableDust`).
-    function distributeRevenue(uint256 amount) external onlyAgent {
+    ///         `reportHash` (non-zero) links the deposit to its off-chain revenue report.
+    function distributeRevenue(uint256 amount, bytes32 reportHash) external onlyAgent {
         uint256 supply = _totalSupply;
         if (supply == 0 || amount == 0) revert NothingToDistribute();
+        if (reportHash == bytes32(0)) revert MissingReportHash();
+        uint256 distributed = _totalDistributed + amount;
+        // The only bound to check: pps <= distributed * MAGNITUDE < 2^136 fits uint160, and
+        // dust grows < supply (< 2^32) per deposit, so uint96 dust needs > 2^64 deposits.
+        if (distributed > MAX_TOTAL_DISTRIBUTED) revert AccountingOverflow();
         _stablecoin.safeTransferFrom(msg.sender, address(this), amount);
         uint256 mag = amount * MAGNITUDE;
         uint256 pps = _pointsPerShare + mag / supply;
         uint256 dust = _dustMagnified + mag % supply;
-        uint256 distributed = _totalDistributed + amount;
-        if (pps > type(uint96).max || dust > type(uint128).max || distributed > type(uint96).max) {
-            revert AccountingOverflow();
-        }
-        _pointsPerShare = uint96(pps);
-        _dustMagnified = uint128(dust);
+        _pointsPerShare = uint160(pps);
         _totalDistributed = uint96(distributed);
-        emit RevenueDistributed(msg.sender, amount, pps, dust);
+        _dustMagnified = uint96(dust);
+        emit RevenueDistributed(msg.sender, amount, pps, dust, reportHash);
     }
 
     /// @notice Pays the caller's withdrawable income to the caller (not while frozen).
     function claimIncome() external returns (uint256) {
         if (_holders[msg.sender].addressFrozen) revert TransferRestricted(SENDER_FROZEN);
-        return _claim(msg.sender);
+        uint256 payout = _settle(msg.sender, _pointsPerShare);
+        if (payout == 0) revert NothingToClaim(msg.sender);
+        _stablecoin.safeTransfer(msg.sender, payout);
+        return payout;
     }
 
     /// @notice Pays `holder`'s withdrawable income to `holder`'s wallet (agent; for
     ///         custodial wallets).
     function claimIncomeFor(address holder) external onlyAgent returns (uint256) {
-        return _claim(holder);
+        uint256 payout = _settle(holder, _pointsPerShare);
+        if (payout == 0) revert NothingToClaim(holder);
+        _stablecoin.safeTransfer(holder, payout);
+        return payout;
+    }
+
+    /// @notice Pays each holder's withdrawable income to that holder's own wallet (agent;
+    ///         for custodial wallets; frozen wallets included, as with `claimIncomeFor`).
+    ///         Holders with nothing to claim (and repeats) are skipped, not reverted.
+    ///         Per paid holder: one correction write, one stablecoin transfer, one
+    ///         `IncomeClaimed`.
+    /// @return total stablecoin paid in all
+    function claimIncomeForBatch(address[] calldata holders) external onlyAgent returns (uint256 total) {
+        uint256 pps = _pointsPerShare;
+        IERC20 coin = _stablecoin;
+        uint256 n = holders.length;
+        for (uint256 i; i < n; ++i) {
+            address holder = holders[i];
+            uint256 payout = _settle(holder, pps);
+            if (payout != 0) {
+                coin.safeTransfer(holder, payout);
+                total += payout;
+            }
+        }
     }
 
     /// @notice Income `holder` can claim now (stablecoin base units).
@@ -679,12 +728,17 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
         return _dustMagnified / MAGNITUDE;
     }
 
+    /// @notice Undistributed remainder in magnified units (sub-unit fraction included).
+    function dustMagnified() external view returns (uint256) {
+        return _dustMagnified;
+    }
+
     /// @notice Pays whole units of accumulated rounding dust to `to` (owner or agent).
     function sweepDust(address to) external onlyOwnerOrAgent returns (uint256 amount) {
         if (to == address(0)) revert ZeroAddress();
         amount = _dustMagnified / MAGNITUDE;
         if (amount == 0) revert NoDust();
-        _dustMagnified -= uint128(amount * MAGNITUDE);
+        _dustMagnified -= uint96(amount * MAGNITUDE);
         _totalDustSwept += amount;
         _stablecoin.safeTransfer(to, amount);
         emit DustSwept(to, amount);
@@ -703,6 +757,13 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
     /// @notice Current accumulator value (magnified income per token unit).
     function pointsPerShare() external view returns (uint256) {
         return _pointsPerShare;
+    }
+
+    /// @notice `holder`'s unclaimed income in magnified units (MAGNITUDE per base unit),
+    ///         sub-unit fraction included: over all wallets these plus the dust equal the
+    ///         deposits (magnified) minus what was claimed and swept, exactly.
+    function magnifiedIncomeOf(address holder) external view returns (uint256) {
+        return _accumulated(_holders[holder]);
     }
 
     // ---------------------------------------------------------------- internal: rules
@@ -765,21 +826,21 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
     /// @dev Moves `amount` (mint when `from == 0`, burn when `to == 0`), keeping the holder
     ///      count, total supply and income corrections consistent.
     function _update(address from, address to, uint256 amount) internal {
-        if (amount > type(uint64).max) revert InvalidAmount(amount);
-        uint64 amt = uint64(amount);
+        if (amount > MAX_SUPPLY) revert InvalidAmount(amount);
+        uint32 amt = uint32(amount);
         int256 points = int256(uint256(_pointsPerShare)) * int256(uint256(amt));
         if (from == address(0)) {
             uint256 supply = uint256(_totalSupply) + amt;
-            if (supply > type(uint64).max) revert InvalidAmount(amount);
+            if (supply > MAX_SUPPLY) revert InvalidAmount(amount);
             _totalSupply = uint64(supply);
         } else {
             Holder storage h = _holders[from];
-            uint64 bal = h.balance;
+            uint32 bal = h.balance;
             if (bal < amt) revert ERC20InsufficientBalance(from, bal, amount);
             unchecked {
                 h.balance = bal - amt;
             }
-            if (points != 0) h.correction = _toInt120(int256(h.correction) + points);
+            if (points != 0) h.correction = _toInt184(int256(h.correction) + points);
             if (bal == amt && amt != 0) _holderCount -= 1;
         }
         if (to == address(0)) {
@@ -788,9 +849,9 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
             }
         } else {
             Holder storage h = _holders[to];
-            uint64 bal = h.balance;
+            uint32 bal = h.balance;
             h.balance = bal + amt;
-            if (points != 0) h.correction = _toInt120(int256(h.correction) - points);
+            if (points != 0) h.correction = _toInt184(int256(h.correction) - points);
             if (bal == 0 && amt != 0) _holderCount += 1;
         }
         emit Transfer(from, to, amount);
@@ -802,7 +863,7 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
         uint256 free = uint256(h.balance) - h.frozen;
         if (amount > free && amount <= h.balance) {
             uint256 needed = amount - free;
-            h.frozen -= uint64(needed);
+            h.frozen -= uint32(needed);
             emit TokensUnfrozen(wallet, needed);
         }
     }
@@ -817,25 +878,31 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
         if (mag == 0) return;
         Holder storage f = _holders[from];
         Holder storage t = _holders[to];
-        f.correction = _toInt120(int256(f.correction) - int256(mag));
-        t.correction = _toInt120(int256(t.correction) + int256(mag));
+        f.correction = _toInt184(int256(f.correction) - int256(mag));
+        t.correction = _toInt184(int256(t.correction) + int256(mag));
         emit IncomeMoved(from, to, mag);
     }
 
-    function _claim(address holder) internal returns (uint256 payout) {
+    /// @dev Books `holder`'s whole withdrawable units as paid (one correction write,
+    ///      emits `IncomeClaimed`) and returns them; 0 (nothing written) if none. The
+    ///      caller transfers the stablecoin to `holder`.
+    function _settle(address holder, uint256 pps) internal returns (uint256 payout) {
         Holder storage h = _holders[holder];
         int256 corr = h.correction;
-        int256 acc = int256(uint256(_pointsPerShare)) * int256(uint256(h.balance)) + corr;
-        payout = acc > 0 ? uint256(acc) / MAGNITUDE : 0;
-        if (payout == 0) revert NothingToClaim(holder);
-        h.correction = _toInt120(corr - int256(payout * MAGNITUDE));
-        _stablecoin.safeTransfer(holder, payout);
+        int256 acc = int256(pps) * int256(uint256(h.balance)) + corr;
+        if (acc <= 0) return 0;
+        payout = uint256(acc) / MAGNITUDE;
+        if (payout == 0) return 0;
+        // acc - payout * MAGNITUDE stays in [0, MAGNITUDE): within int184 (see Holder)
+        h.correction = int184(corr - int256(payout * MAGNITUDE));
         emit IncomeClaimed(holder, msg.sender, payout);
     }
 
-    function _toInt120(int256 v) private pure returns (int120) {
-        if (v > type(int120).max || v < type(int120).min) revert AccountingOverflow();
-        return int120(v);
+    /// @dev Unreachable within MAX_SUPPLY / MAX_TOTAL_DISTRIBUTED (see the contract notes);
+    ///      kept as a guard so a broken invariant reverts instead of wrapping.
+    function _toInt184(int256 v) private pure returns (int184) {
+        if (v > type(int184).max || v < type(int184).min) revert AccountingOverflow();
+        return int184(v);
     }
 
     function _setCountry(uint16 country, bool allowed) private {

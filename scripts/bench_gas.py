@@ -25,6 +25,7 @@ ANVIL = ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 TREX = ROOT / "node_modules/@tokenysolutions/t-rex/artifacts/contracts"
 OID = ROOT / "node_modules/@onchain-id/solidity/artifacts/contracts"
 DE, FR, US = 276, 250, 840
+REPORT = b"\x5e" * 32  # a revenue report hash
 
 
 def free_port() -> int:
@@ -74,7 +75,7 @@ def ident(a: str) -> str:
 def bench_ours(ch: Chain, res: dict):
     w3, acc = ch.w3, ch.acc
     owner, agent = acc[0], acc[1]
-    usd, _ = ch.deploy(ours("MockStablecoin"))
+    usd, _ = ch.deploy(ours("MockStablecoin"), 6)  # 6 decimals, like USDC
     reg, _ = ch.deploy(ours("IdentityRegistry"), owner)
     ch.send(reg.functions.addAgent(agent))
     impl, _ = ch.deploy(ours("SecurityToken"))
@@ -101,10 +102,11 @@ def bench_ours(ch: Chain, res: dict):
     ch.send(tok.functions.mint(inv[1], 1000), agent)
     ch.send(usd.functions.mint(agent, 10**15))
     ch.send(usd.functions.approve(tok.address, 2**256 - 1), agent)
-    ch.send(tok.functions.distributeRevenue(10**6), agent)  # accounting active from here
+    ch.send(tok.functions.distributeRevenue(10**6, REPORT), agent)  # accounting active from here
     res["transfer (existing holder)"] = ch.send(tok.functions.transfer(inv[1], 10), inv[0]).gasUsed
     res["transfer (new holder)"] = ch.send(tok.functions.transfer(inv[2], 10), inv[0]).gasUsed
     res["forced transfer"] = ch.send(tok.functions.forcedTransfer(inv[0], inv[3], 10), agent).gasUsed
+    bench_settlement_ours(ch, res, tok, usd, inv[0], inv[1])
     ch.send(reg.functions.registerIdentity(acc[10], ident(inv[1]), DE), agent)  # investor's new wallet
     res["recovery"] = ch.send(tok.functions.recoveryAddress(inv[1], acc[10], ident(inv[1])), agent).gasUsed
     # KYC renewal: the expiry lives in each wallet's record, so an investor's renewal
@@ -122,10 +124,33 @@ def bench_ours(ch: Chain, res: dict):
             ch.send(t.functions.batchMint(chunk, [3] * len(chunk)), agent)
         ch.send(t.functions.batchMint([inv[4], inv[5]], [5, 5]), agent)
         ch.send(usd.functions.approve(t.address, 2**256 - 1), agent)
-        ch.send(t.functions.distributeRevenue(10**9), agent)  # first payout initialises slots
-        res[f"distribute ({n:,} holders)"] = ch.send(t.functions.distributeRevenue(10**9), agent).gasUsed
-        res[f"claim ({n:,} holders)"] = ch.send(t.functions.claimIncome(), inv[4 if n != 1_000 else 5]).gasUsed
+        ch.send(t.functions.distributeRevenue(10**9, REPORT), agent)  # first payout initialises slots
+        r = ch.send(t.functions.distributeRevenue(10**9, REPORT), agent)
+        res[f"distribute with report hash ({n:,} holders)"] = r.gasUsed
         assert t.functions.holderCount().call() == n
+        if n == 10:
+            # inv[4] has never held the stablecoin (its balance slot is created: +17,100);
+            # inv[5] already holds some
+            assert usd.functions.balanceOf(inv[4]).call() == 0
+            res["claim (fresh stablecoin balance)"] = ch.send(t.functions.claimIncome(), inv[4]).gasUsed
+            ch.send(usd.functions.mint(inv[5], 1))
+            res["claim (existing balance)"] = ch.send(t.functions.claimIncome(), inv[5]).gasUsed
+
+    # custodial batch claim: 200 holders; the first 100 already hold stablecoin, the other
+    # 100 never did. Per wallet = receipt gas / 100 (the 21,000 base is shared).
+    t, _ = deploy(99)
+    wallets = [addr(9_000_000 + i) for i in range(200)]
+    ch.send(reg.functions.batchRegisterIdentity(wallets, [ident(w) for w in wallets], [DE] * 200), agent)
+    ch.send(t.functions.batchMint(wallets, [7] * 200), agent)
+    ch.send(usd.functions.approve(t.address, 2**256 - 1), agent)
+    ch.send(t.functions.distributeRevenue(10**9, REPORT), agent)
+    for w in wallets[:100]:
+        ch.send(usd.functions.mint(w, 1))
+    r = ch.send(t.functions.claimIncomeForBatch(wallets[:100]), agent)
+    res["batch claim, per wallet at 100 wallets"] = r.gasUsed // 100
+    r = ch.send(t.functions.claimIncomeForBatch(wallets[100:]), agent)
+    res["batch claim, per wallet at 100 wallets (fresh balances)"] = r.gasUsed // 100
+    assert all(usd.functions.balanceOf(w).call() > 1 for w in wallets[::37])
 
 
 def bench_oz(ch: Chain, res: dict):
@@ -197,28 +222,75 @@ def bench_trex(ch: Chain, res: dict):
     res["transfer (existing holder)"] = ch.send(tok.functions.transfer(inv[1], 10), inv[0]).gasUsed
     res["transfer (new holder)"] = ch.send(tok.functions.transfer(inv[2], 10), inv[0]).gasUsed
     res["forced transfer"] = ch.send(tok.functions.forcedTransfer(inv[0], inv[3], 10), agent).gasUsed
+    try:
+        bench_settlement_trex(ch, res, tok, inv[0], inv[1])
+    except Exception as exc:  # the DvP reference is optional; keep the other figures
+        print(f"T-REX DvP reference run incomplete: {exc!r}", file=sys.stderr)
     new_wallet = acc[11]
     res["recovery"] = ch.send(tok.functions.recoveryAddress(inv[1], new_wallet, ids[inv[1]]), agent).gasUsed
 
 
+# ---- secondary market: DvP settlement (ours: Settlement.take; T-REX: DVDTransferManager)
+DVP = ["DvP: post offer / initiate", "DvP settlement (token + stablecoin + 1 % fee)"]
+
+
+def _dvp_setup(ch: Chain, tok, seller, buyer, usd):
+    """Seller and buyer (both verified, both already token holders) and the fee wallet
+    already hold the stablecoin, so neither side pays for a fresh balance slot."""
+    fee_wallet = ch.acc[11]
+    for a in (seller, buyer, fee_wallet):
+        ch.send(usd.functions.mint(a, 10**12))
+    return fee_wallet
+
+
+def bench_settlement_ours(ch: Chain, res: dict, tok, usd, seller, buyer):
+    w3 = ch.w3
+    fee_wallet = _dvp_setup(ch, tok, seller, buyer, usd)
+    board, _ = ch.deploy(ours("Settlement"), ch.acc[0], usd.address, fee_wallet, 100)
+    ch.send(tok.functions.approve(board.address, 10), seller)
+    ch.send(usd.functions.approve(board.address, 2**256 - 1), buyer)
+    expiry = w3.eth.get_block("latest").timestamp + 3600
+    r = ch.send(board.functions.post(tok.address, 10, 2_500_000, expiry), seller)
+    res[DVP[0]] = r.gasUsed
+    r = ch.send(board.functions.take(1, 10, 2_500_000), buyer)
+    res[DVP[1]] = r.gasUsed
+    assert usd.functions.balanceOf(board.address).call() == 0
+
+
+def bench_settlement_trex(ch: Chain, res: dict, tok, seller, buyer):
+    usd, _ = ch.deploy(ours("MockStablecoin"), 6)
+    fee_wallet = _dvp_setup(ch, tok, seller, buyer, usd)
+    dvd, _ = ch.deploy(hardhat(TREX / "DVD/DVDTransferManager.sol/DVDTransferManager.json"))
+    # 1 % on the stablecoin leg (fee base 10^4), none on the token leg, like ours
+    ch.send(dvd.functions.modifyFee(tok.address, usd.address, 0, 100, 4, fee_wallet, fee_wallet))
+    ch.send(tok.functions.approve(dvd.address, 10), seller)
+    ch.send(usd.functions.approve(dvd.address, 2**256 - 1), buyer)
+    r = ch.send(dvd.functions.initiateDVDTransfer(tok.address, 10, buyer, usd.address, 25_000_000), seller)
+    res[DVP[0]] = r.gasUsed
+    transfer_id = dvd.events.DVDTransferInitiated().process_receipt(r)[0]["args"]["transferID"]
+    res[DVP[1]] = ch.send(dvd.functions.takeDVDTransfer(transfer_id), buyer).gasUsed
+
+
+DISTRIBUTE = [f"distribute with report hash ({n:,} holders)" for n in (10, 1_000, 10_000)]
+CLAIMS = ["claim (fresh stablecoin balance)", "claim (existing balance)",
+          "batch claim, per wallet at 100 wallets", "batch claim, per wallet at 100 wallets (fresh balances)"]
 TARGETS = {
     "transfer (existing holder)": 90_000,
     "transfer (new holder)": 90_000,
     "register investor": 70_000,
     "register investor + KYC expiry": 70_000,
     "deploy a device token": 500_000,
-    "distribute (10 holders)": 90_000,
-    "distribute (1,000 holders)": 90_000,
-    "distribute (10,000 holders)": 90_000,
-    "claim (10 holders)": 70_000,
-    "claim (1,000 holders)": 70_000,
-    "claim (10,000 holders)": 70_000,
+    **dict.fromkeys(DISTRIBUTE, 70_000),
+    "claim (fresh stablecoin balance)": 60_000,
+    "claim (existing balance)": 60_000,
+    "batch claim, per wallet at 100 wallets": 30_000,
 }
+# Reported but not gating: a recipient that never held the stablecoin costs the stablecoin
+# a fresh storage slot (20,000 + 2,100 cold), which no design on the token side can avoid.
+INFORMATIONAL = {"claim (fresh stablecoin balance)"}
 ORDER = ["transfer (existing holder)", "transfer (new holder)", "mint (new holder)", "forced transfer",
          "recovery", "register investor", "register investor + KYC expiry", "renew KYC (1 wallet)",
-         "renew KYC (3 wallets, batch)", "deploy a device token",
-         "distribute (10 holders)", "claim (10 holders)", "distribute (1,000 holders)",
-         "claim (1,000 holders)", "distribute (10,000 holders)", "claim (10,000 holders)"]
+         "renew KYC (3 wallets, batch)", "deploy a device token", *DISTRIBUTE, *CLAIMS, *DVP]
 
 
 def main() -> int:
@@ -257,7 +329,7 @@ def main() -> int:
         o = results["ours"].get(op)
         target = TARGETS.get(op)
         ok = "" if target is None else ("ok" if o is not None and o <= target else "MISS")
-        misses += ok == "MISS"
+        misses += ok == "MISS" and op not in INFORMATIONAL
         rows.append((op, fmt(o), fmt(results["trex"].get(op)), fmt(results["oz"].get(op)),
                      fmt(target) if target else "-", ok or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(6)]

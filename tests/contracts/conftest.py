@@ -22,6 +22,7 @@ os.environ["PATH"] = f"{_ANVIL_DIR}{os.pathsep}{os.environ.get('PATH', '')}"
 
 DE, FR, US = 276, 250, 840
 DEVICE_ID = "0x" + "ab" * 32
+REPORT = "0x" + "5e" * 32  # a revenue report hash for distributeRevenue
 
 
 def identity_of(wallet) -> str:
@@ -72,7 +73,14 @@ def registry(owner, agent):
 
 @pytest.fixture(scope="module")
 def usd(owner):
-    return MockStablecoin.deploy({"from": owner})
+    """6 decimals, like USDC."""
+    return MockStablecoin.deploy(6, {"from": owner})
+
+
+@pytest.fixture(scope="module")
+def usd18(owner):
+    """18 decimals, like DAI."""
+    return MockStablecoin.deploy(18, {"from": owner})
 
 
 @pytest.fixture(scope="module")
@@ -100,10 +108,11 @@ def token_params(owner, agent, registry, usd, *, supply_cap=1_000_000, max_balan
 def deploy_token(factory, owner, agent, registry, usd):
     counter = {"n": 0}
 
-    def _deploy(**kw):
+    def _deploy(stablecoin=None, **kw):
         counter["n"] += 1
         device = "0x" + f"{counter['n']:064x}"
-        tx = factory.deployToken(device, token_params(owner, agent, registry, usd, **kw), {"from": agent})
+        p = token_params(owner, agent, registry, stablecoin or usd, **kw)
+        tx = factory.deployToken(device, p, {"from": agent})
         return SecurityToken.at(tx.events["TokenDeployed"]["token"])
 
     return _deploy

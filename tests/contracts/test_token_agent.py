@@ -1,7 +1,7 @@
 import brownie
 from brownie import web3
 
-from conftest import DE, identity_of, reverts_with
+from conftest import DE, REPORT, identity_of, reverts_with
 
 
 def test_role_checks(funded, investors, outsider, owner, agent):
@@ -13,8 +13,9 @@ def test_role_checks(funded, investors, outsider, owner, agent):
         lambda: funded.recoveryAddress(a, outsider, identity_of(a), {"from": outsider}),
         lambda: funded.setAddressFrozen(a, True, {"from": owner}),
         lambda: funded.freezePartialTokens(a, 1, {"from": outsider}),
-        lambda: funded.distributeRevenue(1, {"from": owner}),
+        lambda: funded.distributeRevenue(1, REPORT, {"from": owner}),
         lambda: funded.claimIncomeFor(a, {"from": outsider}),
+        lambda: funded.claimIncomeForBatch([a], {"from": outsider}),
         lambda: funded.batchMint([a], [1], {"from": outsider}),
     ):
         with reverts_with("NotAgent"):
@@ -87,7 +88,7 @@ def test_recovery_moves_everything(funded, investors, agent, registry, usd, chai
     a, b, new = investors[0], investors[1], investors[5]
     usd.mint(agent, 3_000, {"from": agent})
     usd.approve(funded, 2**256 - 1, {"from": agent})
-    funded.distributeRevenue(1_500, {"from": agent})  # a: 1000, b: 500
+    funded.distributeRevenue(1_500, REPORT, {"from": agent})  # a: 1000, b: 500
     funded.freezePartialTokens(a, 30, {"from": agent})
     funded.setAddressFrozen(a, True, {"from": agent})
     # new wallet of the same investor, KYC already expired: recovery still allowed
@@ -114,7 +115,7 @@ def test_forced_transfer_income_follows_investor(funded, investors, agent, regis
     a, b, a2 = investors[0], investors[1], investors[5]
     usd.mint(agent, 1_500, {"from": agent})
     usd.approve(funded, 1_500, {"from": agent})
-    funded.distributeRevenue(1_500, {"from": agent})
+    funded.distributeRevenue(1_500, REPORT, {"from": agent})
     # different investors: income stays with the sender
     funded.forcedTransfer(a, b, 50, {"from": agent})
     assert funded.withdrawableIncomeOf(a) == 1_000 and funded.withdrawableIncomeOf(b) == 500
