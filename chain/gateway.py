@@ -15,6 +15,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
+from web3.exceptions import TransactionNotFound
 from web3.logs import DISCARD
 
 ARTIFACTS_DIR = pathlib.Path(settings.BASE_DIR) / "contracts" / "build"
@@ -77,23 +78,83 @@ def _keystore_account(role: str) -> LocalAccount | None:
     return Account.from_key(key)
 
 
+WALLET_SENDER_PREFIX = "wallet:"
+_KEY_PROVIDERS: list[str] = []
+
+
+def register_key_provider(dotted_path: str) -> None:
+    """Register `fn(address) -> hex private key | None` for platform-held (custodial) wallets.
+    Called by an app's ready(), so chain never imports the app that stores the keys."""
+    if dotted_path not in _KEY_PROVIDERS:
+        _KEY_PROVIDERS.append(dotted_path)
+
+
+def wallet_sender(address: str) -> str:
+    """The outbox `sender` for a custodial wallet: "wallet:<checksum address>"."""
+    return WALLET_SENDER_PREFIX + to_checksum_address(address)
+
+
+def is_wallet_sender(sender: str) -> bool:
+    if not sender.startswith(WALLET_SENDER_PREFIX):
+        return False
+    try:
+        to_checksum_address(sender[len(WALLET_SENDER_PREFIX):])
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def _wallet_account(sender: str) -> LocalAccount:
+    from django.utils.module_loading import import_string
+
+    address = to_checksum_address(sender[len(WALLET_SENDER_PREFIX):])
+    for path in _KEY_PROVIDERS:
+        key = import_string(path)(address)
+        if key:
+            acct = Account.from_key(key)
+            if acct.address != address:  # a provider bug must never sign as someone else
+                raise ImproperlyConfigured(f"Key provider {path} returned a key for {acct.address}, not {address}.")
+            return acct
+    raise ImproperlyConfigured(f"No key provider holds a key for {address}.")
+
+
+def account(sender: str) -> LocalAccount:
+    """The signing account of an outbox sender: "operator" / "agent" (see `role_account`) or
+    "wallet:<address>" (a custodial wallet, key from a registered provider; never cached)."""
+    if sender.startswith(WALLET_SENDER_PREFIX):
+        return _wallet_account(sender)
+    return role_account(sender)
+
+
 @functools.cache
-def account(role: str) -> LocalAccount:
+def role_account(role: str) -> LocalAccount:
     """The signing account for `role` ("operator" | "agent"): an encrypted keystore file
     `<CHAIN_KEYSTORE_DIR>/<role>.json` when present, else the hex key from the environment."""
     if role not in ("operator", "agent"):
         raise ValueError(f"Unknown chain sender {role!r}")
+    name = f"CHAIN_{role.upper()}_KEY"
     acct = _keystore_account(role)
-    if acct is not None:
-        return acct
-    key = getattr(settings, f"CHAIN_{role.upper()}_KEY", "")
-    if not key:
-        raise ImproperlyConfigured(f"CHAIN_{role.upper()}_KEY (or a keystore) is required.")
-    return Account.from_key(key)
+    if acct is None:
+        key = getattr(settings, name, "")
+        if not key:
+            raise ImproperlyConfigured(f"{name} (or a keystore) is required.")
+        acct = Account.from_key(key)
+    # Checked on the derived key, so a keystore holding an anvil account is refused as well.
+    if not getattr(settings, "CHAIN_ALLOW_DEV_KEYS", False) and (
+            acct.key.hex().removeprefix("0x") in getattr(settings, "CHAIN_DEV_KEYS", ())):
+        raise ImproperlyConfigured(f"{name} is one of anvil's public development keys; refused outside "
+                                   "a local chain.")
+    return acct
 
 
-def address_of(role: str) -> str:
-    return account(role).address
+# Tests and ops reset the cached role keys through `account.cache_clear()`.
+account.cache_clear = role_account.cache_clear  # type: ignore[attr-defined]
+
+
+def address_of(sender: str) -> str:
+    if sender.startswith(WALLET_SENDER_PREFIX):
+        return to_checksum_address(sender[len(WALLET_SENDER_PREFIX):])
+    return role_account(sender).address
 
 
 def write_keystore(*, role: str, private_key: str, password: str, directory: str) -> pathlib.Path:
@@ -222,6 +283,32 @@ def _error_selectors() -> dict[str, str]:
     return out
 
 
+@functools.cache
+def _error_abis() -> dict[str, dict]:
+    out = {}
+    for path in ARTIFACTS_DIR.glob("*.json"):
+        for e in json.loads(path.read_text())["abi"]:
+            if e["type"] == "error":
+                sig = f"{e['name']}({','.join(_canonical(i) for i in e['inputs'])})"
+                out.setdefault("0x" + bytes(Web3.keccak(text=sig))[:4].hex(), e)
+    return out
+
+
+def error_description(data: str) -> str:
+    """"Name(arg, …)" for custom-error revert data (e.g. "TransferRestricted(6)"), so callers
+    can explain a refusal by its arguments (an ERC-1404 code), not only its name; "" if unknown."""
+    from eth_abi import decode
+
+    e = _error_abis().get((data or "")[:10].lower())
+    if e is None:
+        return ""
+    try:
+        values = decode([_canonical(i) for i in e["inputs"]], bytes.fromhex(data[10:]))
+    except Exception:
+        return e["name"]
+    return f"{e['name']}({', '.join(str(to_jsonable(v)) for v in values)})"
+
+
 def error_name(selector: str) -> str:
     """The custom error name for a 4-byte revert selector (\"0x…\"), or ""."""
     return _error_selectors().get(selector.lower(), "")
@@ -244,6 +331,57 @@ def get_logs(*, address: str, from_block: int, to_block: int, contract_name: str
         entry["blockNumber"] = int(log["blockNumber"])
         entry["transactionHash"] = "0x" + bytes(log["transactionHash"]).hex()
     return decoded
+
+
+# ---------------------------------------------------------------- wallets the platform signs for
+
+
+def encode_call(contract_name: str, address: str, function: str, *args) -> dict:
+    """{to, data} of a call, for a browser wallet to sign and send (EIP-1193 eth_sendTransaction)."""
+    c = contract(contract_name, address)
+    data = c.encode_abi(function, args=coerce_args(contract_name, function, list(args)))
+    return {"to": to_checksum_address(address), "data": data if isinstance(data, str) else "0x" + bytes(data).hex()}
+
+
+def sign_permit(*, private_key: str, token: str, owner: str, spender: str, value: int, deadline: int) -> dict:
+    """An EIP-2612 permit signed with a custodial key (the key never leaves this call): lets
+    the platform's agent move the wallet's stablecoin while paying the gas itself."""
+    from eth_account.messages import encode_typed_data
+
+    c = contract("MockStablecoin", token)
+    domain = c.functions.eip712Domain().call()  # EIP-5267: (fields, name, version, chainId, contract, salt, ext)
+    nonce = c.functions.nonces(to_checksum_address(owner)).call()
+    message = encode_typed_data(full_message={
+        "types": {
+            "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                             {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}],
+            "Permit": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
+                       {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
+                       {"name": "deadline", "type": "uint256"}],
+        },
+        "primaryType": "Permit",
+        "domain": {"name": domain[1], "version": domain[2], "chainId": domain[3], "verifyingContract": domain[4]},
+        "message": {"owner": to_checksum_address(owner), "spender": to_checksum_address(spender), "value": value,
+                    "nonce": nonce, "deadline": deadline},
+    })
+    signed = Account.sign_message(message, private_key=private_key)
+    return {"v": signed.v, "r": "0x" + signed.r.to_bytes(32, "big").hex(),
+            "s": "0x" + signed.s.to_bytes(32, "big").hex(), "nonce": nonce}
+
+
+def receipt_status(tx_hash: str) -> dict | None:
+    """A transaction sent by someone else (a browser wallet): None while unknown or pending,
+    else {status, blockNumber, logs (decoded with the SecurityToken ABI)}."""
+    web3 = w3()
+    try:
+        receipt = web3.eth.get_transaction_receipt(tx_hash)
+    except TransactionNotFound:
+        return None
+    except (OSError, ConnectionError) as exc:
+        raise ChainUnavailable(str(exc)) from exc
+    return {"status": int(receipt["status"]), "blockNumber": int(receipt["blockNumber"]),
+            "from": receipt["from"], "to": receipt.get("to") or "",
+            "logs": decode_logs(receipt["logs"], ["SecurityToken"])}
 
 
 __all__ = ["DISCARD", "ZERO_ADDRESS", "ChainUnavailable", "abi", "account", "address_of", "artifact",

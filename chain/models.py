@@ -34,7 +34,10 @@ class ChainTransaction(BaseModel):
     function = models.CharField(max_length=100)
     # JSON list; ints > 2**53 as decimal strings.
     args = models.JSONField(default=list, blank=True)
-    sender = models.CharField(max_length=20, choices=Sender.choices, default=Sender.AGENT)
+    # "operator" | "agent" (Sender), or "wallet:<address>" for a custodial wallet whose key a
+    # registered key provider holds (chain.gateway.register_key_provider); no choices, so the
+    # wallet form validates in chain.services.outbox_enqueue.
+    sender = models.CharField(max_length=60, default=Sender.AGENT)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
     chain_id = models.PositiveBigIntegerField(null=True, blank=True)
     sender_address = models.CharField(max_length=42, blank=True)
@@ -52,6 +55,9 @@ class ChainTransaction(BaseModel):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     hook_done = models.BooleanField(default=False)
     reason = models.TextField(blank=True)
+    # Ordering between intents: this row is not signed before `after` is confirmed, and fails
+    # if `after` fails (e.g. approve → distribute, register → set expiry → delete).
+    after = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

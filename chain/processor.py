@@ -61,13 +61,45 @@ def _fail(row: ChainTransaction, error: str, **extra) -> None:
 def _revert_message(exc: Exception, contract_name: str = "") -> str:
     data = getattr(exc, "data", None)
     if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
-        name = gateway.error_name(data[:10])
+        name = gateway.error_description(data) or gateway.error_name(data[:10])
         if name:
             return name
     return getattr(exc, "message", None) or str(exc)
 
 
+def _fee_fields(web3) -> dict:
+    base = web3.eth.get_block("latest").get("baseFeePerGas")
+    if base is not None:
+        tip = web3.to_wei(1, "gwei")
+        return {"maxPriorityFeePerGas": tip, "maxFeePerGas": int(base) * 2 + tip}
+    return {"gasPrice": web3.eth.gas_price}
+
+
+def _is_topup(row: ChainTransaction) -> bool:
+    from chain.services import GAS_TOPUP_CONTRACT, GAS_TOPUP_FUNCTION
+
+    return row.contract_name == GAS_TOPUP_CONTRACT and row.function == GAS_TOPUP_FUNCTION
+
+
+def _topup_amount(row: ChainTransaction, web3) -> int:
+    """Wei the wallet lacks for `args[0]` gas at the fee a transaction signed now would offer
+    (the same formula as `_build_tx`; the node wants gas limit x max fee up front)."""
+    fee = _fee_fields(web3)
+    per_gas = fee.get("maxFeePerGas", fee.get("gasPrice", 0))
+    balance = web3.eth.get_balance(row.to_address)
+    return max(0, int(row.args[0]) * int(per_gas) - int(balance))
+
+
+def _build_topup_tx(row: ChainTransaction, web3) -> dict:
+    tx = {"from": gateway.address_of(row.sender), "to": row.to_address, "value": _topup_amount(row, web3),
+          "gas": 21_000, "chainId": int(web3.eth.chain_id)}
+    tx.update(_fee_fields(web3))
+    return tx
+
+
 def _build_tx(row: ChainTransaction, web3) -> dict:
+    if _is_topup(row):
+        return _build_topup_tx(row, web3)
     sender = gateway.address_of(row.sender)
     args = gateway.coerce_args(row.contract_name, row.function, row.args)
     if row.function == "constructor":
@@ -148,10 +180,38 @@ def _broadcast(row: ChainTransaction, web3) -> None:
     row.refresh_from_db()
 
 
+DROP_CHECKS = 2  # rounds of (nonce, receipt, transaction) before a row counts as dropped
+DROP_RECHECK_S = 0.5
+
+
+def _known_by_hash(web3, tx_hash: str) -> bool:
+    """A node knows our transaction: mined (receipt) or at least seen (pending)."""
+    for lookup in (web3.eth.get_transaction_receipt, web3.eth.get_transaction):
+        try:
+            if lookup(tx_hash) is not None:
+                return True
+        except TransactionNotFound:
+            pass
+    return False
+
+
 def _dropped(row: ChainTransaction, web3) -> bool:
-    """Our bytes can never be mined: the nonce is used and no receipt exists for our hash."""
-    latest_count = web3.eth.get_transaction_count(row.sender_address, "latest")
-    return row.nonce is not None and row.nonce < latest_count
+    """Our bytes can never be mined: the sender's nonce is used, and then neither a receipt
+    nor the transaction itself is known for our hash, twice over. Behind a load-balanced RPC
+    each call may reach a different node: one that already counts the nonce used (because our
+    own transaction was mined) and a lagging one that knows nothing of it yet. Asking for the
+    hash after the nonce, and again after a pause, keeps such a lag from signing the row a
+    second time."""
+    if row.nonce is None or not row.tx_hash:
+        return False
+    for attempt in range(DROP_CHECKS):
+        if web3.eth.get_transaction_count(row.sender_address, "latest") <= row.nonce:
+            return False  # the nonce is still free: ours can still be mined
+        if _known_by_hash(web3, row.tx_hash):
+            return False
+        if attempt + 1 < DROP_CHECKS:
+            time.sleep(DROP_RECHECK_S)
+    return True
 
 
 def _resign(row: ChainTransaction, why: str) -> None:
@@ -184,6 +244,10 @@ def _decode_with(row: ChainTransaction) -> list[str]:
     names = [row.contract_name]
     if row.contract_name == "TokenFactory":
         names.append("SecurityToken")
+    if row.contract_name == "Settlement":  # a fill's token leg logs Transfer on the token
+        names.append("SecurityToken")
+    if _is_topup(row):
+        return []
     return names
 
 
@@ -216,7 +280,31 @@ def _check_confirmations(row: ChainTransaction, web3) -> None:
         status=S.CONFIRMED, confirmed_at=timezone.now(), updated_at=timezone.now())
 
 
+def _wait_for_predecessor(row: ChainTransaction) -> bool:
+    """True while the row must wait for the row it is ordered after; fails it if that failed."""
+    if row.after_id is None or row.raw_tx:
+        return False
+    before = ChainTransaction.objects.filter(pk=row.after_id).values_list("status", "error").first()
+    if before is None or before[0] == S.CONFIRMED:
+        return False
+    if before[0] == S.FAILED:
+        _open(row).filter(status=S.PENDING, raw_tx="").update(
+            status=S.FAILED, error=f"not sent: the transaction it follows failed ({before[1]})"[:2000],
+            updated_at=timezone.now())
+        row.refresh_from_db()
+    return True
+
+
 def _step(row: ChainTransaction, web3) -> None:
+    if _wait_for_predecessor(row):
+        return
+    if row.status == S.PENDING and not row.raw_tx and _is_topup(row) and _topup_amount(row, web3) == 0:
+        # The wallet already holds enough ETH: nothing to send, the rows after it may go.
+        _open(row).filter(status=S.PENDING, raw_tx="").update(
+            status=S.CONFIRMED, error="", receipt={"skipped": "balance suffices"},
+            confirmed_at=timezone.now(), updated_at=timezone.now())
+        row.refresh_from_db()
+        return
     if row.status == S.PENDING and not row.raw_tx:
         try:
             _sign(row, web3)
@@ -277,7 +365,19 @@ def process_one(tx_id: int) -> ChainTransaction | None:
     if row.is_final and not row.hook_done:
         hooks.run(row)
         row.refresh_from_db()
+    if row.is_final:
+        _release_followers(row)
     return row
+
+
+def _release_followers(row: ChainTransaction) -> None:
+    """Rows ordered after this one can move now (sent, or failed with it)."""
+    from chain.tasks import outbox_process
+    from core.tasks import enqueue_on_commit
+
+    for pk in ChainTransaction.objects.filter(after_id=row.pk, status=S.PENDING, raw_tx="").values_list(
+            "pk", flat=True):
+        enqueue_on_commit(outbox_process, pk)
 
 
 def sweep(*, limit: int = 200) -> int:

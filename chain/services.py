@@ -45,16 +45,22 @@ def outbox_enqueue(
     to_address: str = "",
     sender: str = "agent",
     reason: str = "",
+    after: ChainTransaction | None = None,
 ) -> ChainTransaction:
     """Record one intended transaction. Idempotent on `idempotency_key`: the same key
-    returns the existing row (whatever its status). Call inside the caller's
+    returns the existing row (whatever its status). `after`: a row that must be confirmed
+    before this one is signed (its failure fails this one). Call inside the caller's
     `transaction.atomic()`; the send is scheduled on commit, and a periodic sweep picks up
     anything whose enqueue was lost."""
     existing = ChainTransaction.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
     if sender not in ChainTransaction.Sender.values:
-        raise ApplicationError("chain_bad_sender", f"Unknown sender {sender!r}.")
+        from chain import gateway
+
+        if not gateway.is_wallet_sender(sender):
+            raise ApplicationError("chain_bad_sender", f"Unknown sender {sender!r}.")
+        sender = gateway.wallet_sender(sender.split(":", 1)[1])
     if not to_address and function != "constructor":
         raise ApplicationError("chain_missing_address", "A contract address is required for a call.")
     row = ChainTransaction(
@@ -66,6 +72,7 @@ def outbox_enqueue(
         args=_normalize_args(args),
         sender=sender,
         reason=reason,
+        after=after,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     row.full_clean()
@@ -86,6 +93,23 @@ def outbox_enqueue(
 
     enqueue_on_commit(outbox_process, row.pk)
     return row
+
+
+GAS_TOPUP_CONTRACT, GAS_TOPUP_FUNCTION = "Ether", "topUpGas"
+
+
+def outbox_enqueue_gas_topup(*, actor, idempotency_key: str, wallet: str, gas: int,
+                             after: ChainTransaction | None = None, reason: str = "") -> ChainTransaction:
+    """The operator sends a custodial wallet just enough ETH for `gas` units at the fee the
+    outbox will offer (computed when the row is sent, minus what the wallet already holds; no
+    transaction at all when it holds enough). Order the wallet's own rows `after=` this one,
+    so the platform pays the gas and custodial wallets never need to be funded by hand."""
+    from chain import gateway
+
+    return outbox_enqueue(actor=actor, idempotency_key=idempotency_key, kind="chain.gas_topup",
+                          contract_name=GAS_TOPUP_CONTRACT, function=GAS_TOPUP_FUNCTION, args=[int(gas)],
+                          to_address=gateway.to_checksum(wallet), sender="operator", after=after,
+                          reason=reason or f"gas for {gateway.to_checksum(wallet)}")
 
 
 def index_follow(*, address: str, contract_name: str, from_block: int = 0):
