@@ -1,4 +1,4 @@
-"""`medrwa-agent` command line: run, simulate, mpps, status."""
+"""`medrwa-agent` command line: run, simulate, mpps, compute, status."""
 
 from __future__ import annotations
 
@@ -55,6 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     mpps.add_argument("--host", default=None)
     mpps.add_argument("--ae-title", default=None)
     mpps.add_argument("--no-upload", action="store_true", help="only fill the spool")
+
+    job = sub.add_parser("compute", help="run a compute job on an idle GPU, measure it and report it")
+    common(job)
+    job.add_argument("--gpu-index", type=int, default=None, help="GPU to measure (default: the config's)")
+    job.add_argument("--job-id", default=None, help="idempotency key of the job (default: a new UUID)")
+    job.add_argument("--interval", type=float, default=1.0, metavar="SECONDS", help="NVML sampling interval")
+    job.add_argument("--no-upload", action="store_true", help="only fill the spool")
+    job.add_argument("argv", nargs=argparse.REMAINDER, help="-- the job's command line")
 
     status = sub.add_parser("status", help="spool depth, last seq, last upload")
     common(status)
@@ -124,8 +132,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 heartbeat_every_s=args.heartbeat_every,
             )
             log.info(
-                "spooled %d procedure(s), %d heartbeat(s); spool depth %d",
+                "spooled %d procedure(s), %d compute job(s), %d heartbeat(s); spool depth %d",
                 counts["procedure"],
+                counts["compute_job"],
                 counts["heartbeat"],
                 spool.depth(),
             )
@@ -179,6 +188,40 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return 0
 
 
+def cmd_compute(args: argparse.Namespace, *, nvml: Any = None) -> int:
+    from agent.compute import measure, run_command, spool_job
+    from agent.gpu import NvmlSource, NvmlUnavailable
+
+    cfg = _config(args)
+    setup_logging(args.log_level, secret=cfg.secret)
+    argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+    if not argv:
+        raise ConfigError("give the job's command after --")
+    index = cfg.gpu_index if args.gpu_index is None else args.gpu_index
+    try:
+        source = NvmlSource(nvml=nvml, index=index).open()
+    except NvmlUnavailable as exc:
+        # A job that cannot be measured cannot be sold: refuse rather than report zeros.
+        raise ConfigError(f"compute jobs need NVML: {exc}") from exc
+    try:
+        rc, data = measure(source, run_command(argv), job_id=args.job_id, interval_s=args.interval)
+    finally:
+        source.close()
+    if rc != 0:
+        log.error("job exited with %d: not reported", rc)
+        return rc
+    with Spool(cfg.spool) as spool:
+        seq = spool_job(spool, data)
+        log.info("compute job %s: %s GPU s, %s J (seq %d)", data["job_id"], data["gpu_seconds"],
+                 data["gpu_energy_j"], seq)
+        if not args.no_upload and cfg.url and cfg.key_id and cfg.secret:
+            report = Uploader(url=cfg.url, key_id=cfg.key_id, secret=cfg.secret, spool=spool,
+                              batch_size=cfg.batch_size, timeout_s=cfg.timeout_s, backoff_base_s=cfg.backoff_base_s,
+                              backoff_cap_s=cfg.backoff_cap_s).drain()
+            return 1 if report.fatal else 0
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     cfg = _config(args)
     with Spool(cfg.spool) as spool:
@@ -193,7 +236,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "simulate": cmd_simulate, "mpps": cmd_mpps, "status": cmd_status}
+COMMANDS = {"run": cmd_run, "simulate": cmd_simulate, "mpps": cmd_mpps, "compute": cmd_compute,
+            "status": cmd_status}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-KINDS = ("procedure", "heartbeat")
+KINDS = ("procedure", "heartbeat", "compute_job")
+COMPUTE_JOB_FIELDS = ("job_id", "started_at", "ended_at", "gpu_index", "gpu_seconds", "gpu_energy_j")
 FINAL_STATUSES = ("COMPLETED", "DISCONTINUED")
 EQUIPMENT_FAILURE = "110501"
 
@@ -31,6 +32,7 @@ INT_FIELDS = frozenset(
         "gpu_mem_total_bytes",
         "xid_errors",
         "ecc_errors",
+        "gpu_index",
     }
 )
 
@@ -124,6 +126,12 @@ def normalize_data(kind: str, data: dict[str, Any]) -> dict[str, Any]:
                 raise EventError(f"procedure needs {key}")
         if parse_ts(out["ended_at"]) < parse_ts(out["started_at"]):
             raise EventError("procedure ends before it starts")
+    elif kind == "compute_job":
+        for key in COMPUTE_JOB_FIELDS:
+            if out.get(key) is None:
+                raise EventError(f"compute job needs {key}")
+        if parse_ts(out["ended_at"]) <= parse_ts(out["started_at"]):
+            raise EventError("compute job must end after it starts")
     return out
 
 

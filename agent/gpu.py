@@ -100,6 +100,33 @@ def usage_between(samples: Iterable[GpuSample], start: float, end: float) -> Usa
     )
 
 
+def job_usage(samples: Iterable[GpuSample], start: float, end: float) -> Usage:
+    """A compute job's GPU seconds and energy over [start, end] on one GPU.
+
+    Unlike a procedure's reconstruction (util-weighted, `usage_between`), a compute job is
+    sold by the GPU time it held: gpu_seconds = the wall time of the job, and energy = what
+    the GPU's counter advanced meanwhile (each pair of reads reset-aware, the intervals at
+    the edges pro-rated). Sampling during the job matters: a driver reload between two
+    reads loses only that interval's energy, never the whole job's."""
+    pts = sorted((s for s in samples if s.energy_mj is not None), key=lambda s: s.t)
+    energy_mj = Decimal(0)
+    used = 0
+    for a, b in pairwise(pts):
+        if b.t <= a.t:
+            continue
+        lo, hi = max(a.t, start), min(b.t, end)
+        if hi <= lo:
+            continue
+        share = Decimal(repr(hi - lo)) / Decimal(repr(b.t - a.t))
+        energy_mj += Decimal(counter_delta_mj(a.energy_mj, b.energy_mj)) * share
+        used += 1
+    return Usage(
+        gpu_seconds=Decimal(repr(max(end - start, 0.0))).quantize(Decimal("0.1")),
+        energy_j=(energy_mj / MJ_PER_J).quantize(Decimal("0.1")),
+        samples=used,
+    )
+
+
 class NvmlSource:
     """Reads one GPU. `open()` raises NvmlUnavailable with a clear reason."""
 

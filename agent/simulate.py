@@ -6,7 +6,9 @@ Rates follow published utilization figures: CT ≈ 2.34 exams/hour over ≈ 14 h
 MRI ≈ 1.8 exams/hour over ≈ 15.3 h/day. Reconstruction runs on a 250-400 W GPU at the end
 of each exam: gpu_energy_j = gpu_seconds × power, and the heartbeats' energy counter
 integrates exactly that plus idle draw. About 1.5 % of exams are DISCONTINUED; an
-equipment failure (110501) is followed by downtime.
+equipment failure (110501) is followed by downtime. A CT also sells its idle GPU: 2-4
+compute jobs (20-40 min, 220-330 W, GPU 0) each evening after closing, never overlapping
+an exam, integrated into the same energy counter.
 
 Randomness is seeded (`seed`) and is not security-relevant.
 """
@@ -57,6 +59,10 @@ class Profile:
     idle_power_w: tuple[float, float] = (55.0, 70.0)
     recon_power_w: tuple[float, float] = (250.0, 400.0)
     mem_total_bytes: int = 48 * GIB
+    # Compute jobs sold on the idle GPU after closing time (count per day, minutes each).
+    compute_jobs_per_day: tuple[int, int] = (0, 0)
+    compute_job_min: tuple[float, float] = (20.0, 40.0)
+    compute_power_w: tuple[float, float] = (220.0, 330.0)
 
     @property
     def mean_exam_min(self) -> float:
@@ -75,6 +81,7 @@ CT = Profile(
     opens_at_h=7.0,
     min_gap_min=3.0,
     station_ae="CT01",
+    compute_jobs_per_day=(2, 4),
     exams=(
         Exam("74177", 0.30, (15, 4, 8, 30), (3, 6), (600, 1500), (60, 180), (8, 18), (40, 65)),
         Exam("71250", 0.22, (10, 3, 6, 20), (2, 4), (300, 800), (30, 90), (5, 12), (30, 40)),
@@ -157,6 +164,8 @@ class Simulator:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)  # noqa: S311 - synthetic data, not security
+        # Compute jobs draw from their own stream: the exams of a seed stay what they were.
+        self.job_rng = random.Random(None if self.seed is None else f"{self.seed}-compute")  # noqa: S311
         self._idle_w = Decimal(str(round(self.rng.uniform(*self.profile.idle_power_w), 1)))
 
     # -- building blocks ------------------------------------------------------------------
@@ -234,6 +243,30 @@ class Simulator:
                 cursor += timedelta(minutes=self.rng.uniform(45, 180))  # service call
         return events, recons
 
+    def _day_compute_jobs(self, after: datetime, before: datetime) -> tuple[list[SimEvent], list[_Recon]]:
+        """A few compute jobs on GPU 0 while the scanner is closed, one after another."""
+        p = self.profile
+        lo, hi = p.compute_jobs_per_day
+        n = self.job_rng.randint(lo, hi) if hi else 0
+        events: list[SimEvent] = []
+        recons: list[_Recon] = []
+        cursor = after + timedelta(minutes=self.job_rng.uniform(10, 20))
+        for _ in range(n):
+            start = cursor.replace(microsecond=0)
+            end = start + timedelta(minutes=round(self.job_rng.uniform(*p.compute_job_min)))
+            if end > before:
+                break
+            seconds = Decimal(int((end - start).total_seconds()))
+            power = Decimal(str(round(self.job_rng.uniform(*p.compute_power_w), 1)))
+            job_id = f"job-{self.job_rng.getrandbits(64):016x}"
+            events.append(SimEvent("compute_job", end, {
+                "job_id": job_id, "started_at": format_ts(start), "ended_at": format_ts(end), "gpu_index": 0,
+                "gpu_seconds": seconds, "gpu_energy_j": (seconds * power).quantize(Decimal("0.1")),
+            }, job_id))
+            recons.append(_Recon(start, end, power, int(self.job_rng.uniform(16, 40) * GIB)))
+            cursor = end + timedelta(minutes=self.job_rng.uniform(5, 15))
+        return events, recons
+
     def _heartbeats(self, start: datetime, end: datetime, recons: list[_Recon]) -> list[SimEvent]:
         step = timedelta(seconds=self.heartbeat_every_s)
         # Heartbeats sit on a fixed grid so restarts and runs continue it seamlessly.
@@ -300,7 +333,10 @@ class Simulator:
             next_midnight = datetime.combine(local_day + timedelta(days=1), datetime.min.time(), self.tz)
             window_end = next_midnight if end is None else min(next_midnight, end)
             procs, recons = ([], []) if day_close <= start else self._day_procedures(day_open, day_close, start)
-            procs = [p for p in procs if start < p.at <= window_end and parse_ts(p.data["started_at"]) >= start]
+            jobs, job_recons = self._day_compute_jobs(day_close, next_midnight - timedelta(minutes=5))
+            recons = recons + job_recons
+            procs = [p for p in procs + jobs
+                     if start < p.at <= window_end and parse_ts(p.data["started_at"]) >= start]
             lo = max(start, midnight)
             beats = self._heartbeats(lo, window_end, recons) if window_end > lo else []
             merged = sorted(procs + beats, key=lambda e: (e.at, e.kind != "procedure"))
@@ -355,7 +391,7 @@ def backfill(
         heartbeat_every_s=heartbeat_every_s,
         state=SimState.loads(spool.get_meta(STATE_KEY)),
     )
-    counts = {"procedure": 0, "heartbeat": 0}
+    counts = {"procedure": 0, "heartbeat": 0, "compute_job": 0}
     batch: list[SimEvent] = []
     for ev in sim.events(now - timedelta(days=days), now):
         batch.append(ev)

@@ -19,4 +19,9 @@ urlpatterns = [
          name="api-telemetry-period-close"),
     path("telemetry/periods/<int:period_id>/settle/", api_views.RevenuePeriodSettleApi.as_view(),
          name="api-telemetry-period-settle"),
+    path("telemetry/periods/<int:period_id>/adjust/", api_views.RevenuePeriodAdjustApi.as_view(),
+         name="api-telemetry-period-adjust"),
+    path("telemetry/compute-tariffs/", api_views.ComputeTariffApi.as_view(), name="api-telemetry-compute-tariffs"),
+    path("telemetry/devices/<int:device_id>/payer-mix/", api_views.PayerMixApi.as_view(),
+         name="api-telemetry-payer-mix"),
 ]

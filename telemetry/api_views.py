@@ -1,5 +1,6 @@
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import RequestDataTooBig
+from django.utils.translation import gettext
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -26,14 +27,27 @@ class DeviceSignatureAuthentication(BaseAuthentication):
     CSRF: a device is not a browser."""
 
     def authenticate(self, request):
+        meta = request._request.META
+        limit = ingest.max_body_bytes()
+        too_large = ApplicationError("batch_too_large", gettext('The request body is over %(limit)s bytes.') %
+            {"limit": limit},
+                                     details={"max_bytes": limit}, status=413)
+        try:
+            declared = int(meta.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > limit:
+            raise too_large  # before reading or parsing the body
         try:
             body = request._request.body
         except RequestDataTooBig:
-            raise ApplicationError("batch_too_large", "The request body is too large.", status=413) from None
-        meta = request._request.META
+            raise too_large from None
+        if len(body) > limit:
+            raise too_large
         cred = ingest.authenticate(key_id=meta.get(ingest.HEADER_KEY_ID, ""),
                                    timestamp=meta.get(ingest.HEADER_TIMESTAMP, ""),
                                    signature=meta.get(ingest.HEADER_SIGNATURE, ""), body=body)
+        ingest.check_rate(cred)
         return AnonymousUser(), cred
 
     def authenticate_header(self, request):
@@ -68,8 +82,11 @@ class TelemetryBatchApi(APIView):
         responses={200: OpenApiResponse(RESULT_SCHEMA, description="Per-event results"),
                    400: OpenApiResponse(_ERROR, description="Malformed JSON or schema violation"),
                    401: OpenApiResponse(_ERROR, description="signature_invalid | timestamp_stale | "
-                                                           "timestamp_future | unknown_key | key_revoked"),
-                   413: OpenApiResponse(_ERROR, description="More than 1,000 events")},
+                                                           "timestamp_future | unknown_key | key_revoked | "
+                                                           "device_retired"),
+                   413: OpenApiResponse(_ERROR, description="More than 1,000 events or a body over 2.5 MB"),
+                   429: OpenApiResponse(_ERROR, description="rate_limited: too many batches a minute from "
+                                                           "this key")},
     )
     def post(self, request):
         events = ingest.parse_body(request._request.body)
@@ -207,7 +224,7 @@ class TariffListApi(APIView):
 
         def validate_currency(self, value):
             if value not in dict(CURRENCIES):
-                raise serializers.ValidationError(f"Not a supported currency: {value}.")
+                raise serializers.ValidationError(gettext('Not a supported currency: %(value)s.') % {"value": value})
             return value
 
     @extend_schema(tags=["telemetry"], summary="The fee schedule (platform admin)",
@@ -229,19 +246,28 @@ class RevenuePeriodOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="period.pk", allow_null=True, default=None)
     period_start = serializers.DateField()
     period_end = serializers.DateField(help_text="Exclusive.")
+    kind = serializers.ChoiceField(choices=["regular", "adjustment"],
+                                   help_text="adjustment: only the difference found after the month was closed.")
+    adjusts = serializers.IntegerField(source="adjusts_id", allow_null=True,
+                                       help_text="The regular period an adjustment corrects.")
+    reason = serializers.CharField(help_text="Why an adjustment was recorded.")
     status = serializers.ChoiceField(choices=["open", "closed", "settled"])
     procedures = serializers.IntegerField(help_text="Completed procedures counted (no open flag).")
     unpriced_procedures = serializers.IntegerField()
     excluded_flagged = serializers.IntegerField(help_text="Completed procedures left out for an open flag.")
-    amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    compute_jobs = serializers.IntegerField(help_text="Compute jobs counted (no open flag).")
+    compute_gpu_seconds = serializers.DecimalField(max_digits=16, decimal_places=3)
+    excluded_flagged_jobs = serializers.IntegerField(help_text="Compute jobs left out for an open flag.")
+    procedure_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    compute_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2, help_text="procedure_amount + compute_amount.")
     currency = serializers.CharField()
-    lines = serializers.JSONField()
+    lines = serializers.JSONField(help_text='Explained lines: {"kind": "procedure"|"compute", ..., "amount", '
+                                            '"explanation"}; unpriced lines have amount null and a "reason".')
 
 
 def _period_view(period):
-    return selectors.RevenuePeriodView(period.period_start, period.period_end, period.status, period.procedures,
-                                       period.unpriced_procedures, period.excluded_flagged, period.amount,
-                                       period.currency, period.lines, period)
+    return selectors.RevenuePeriodView.of(period)
 
 
 class RevenuePeriodListApi(APIView):
@@ -269,12 +295,106 @@ class RevenuePeriodCloseApi(APIView):
         return Response(RevenuePeriodOutputSerializer(_period_view(period)).data, status=201)
 
 
+class RevenuePeriodAdjustApi(APIView):
+    permission_classes = [HasRole.of(Role.PLATFORM_ADMIN)]
+
+    class RevenuePeriodAdjustInputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=1000)
+
+    @extend_schema(tags=["telemetry"], summary="Record an adjustment of a closed month (platform admin)",
+                   description="Recomputes the month now and stores only the difference from what was closed as a "
+                               "new adjustment period; 409 no_difference when nothing changed.",
+                   request=RevenuePeriodAdjustInputSerializer,
+                   responses={201: RevenuePeriodOutputSerializer,
+                              409: OpenApiResponse(_ERROR, description="no_difference")})
+    def post(self, request, period_id: int):
+        period = selectors.revenue_period_get_for_user(user=request.user, period_id=period_id)
+        s = self.RevenuePeriodAdjustInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        adjustment = services.revenue_period_adjust(actor=request.user, period=period,
+                                                    reason=s.validated_data["reason"])
+        return Response(RevenuePeriodOutputSerializer(_period_view(adjustment)).data, status=201)
+
+
 class RevenuePeriodSettleApi(APIView):
     permission_classes = [HasRole.of(Role.PLATFORM_ADMIN)]
 
     @extend_schema(tags=["telemetry"], summary="Settle a closed revenue period (platform admin)",
+                   description="Refused (409 settled_by_distribution) for a tokenized device: its distribution "
+                               "settles the period when the deposit is confirmed.",
                    request=None, responses=RevenuePeriodOutputSerializer)
     def post(self, request, period_id: int):
         period = selectors.revenue_period_get_for_user(user=request.user, period_id=period_id)
         period = services.revenue_period_settle(actor=request.user, period=period)
         return Response(RevenuePeriodOutputSerializer(_period_view(period)).data)
+
+
+class ComputeTariffApi(APIView):
+    permission_classes = [HasRole.of(Role.PLATFORM_ADMIN)]
+
+    class ComputeTariffOutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        year = serializers.IntegerField()
+        price_per_gpu_hour = serializers.DecimalField(max_digits=12, decimal_places=4)
+        currency = serializers.CharField()
+        updated_at = serializers.DateTimeField()
+
+    class ComputeTariffSetInputSerializer(serializers.Serializer):
+        year = serializers.IntegerField(min_value=2000, max_value=2100)
+        price_per_gpu_hour = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=0)
+        currency = serializers.CharField(max_length=3, default="USD", help_text="ISO 4217, e.g. USD.")
+
+        def validate_currency(self, value):
+            if value not in dict(CURRENCIES):
+                raise serializers.ValidationError(gettext('Not a supported currency: %(value)s.') % {"value": value})
+            return value
+
+    @extend_schema(tags=["telemetry"], summary="The compute tariff per GPU-hour, by year (platform admin)",
+                   responses=ComputeTariffOutputSerializer(many=True))
+    def get(self, request):
+        return Response(self.ComputeTariffOutputSerializer(selectors.compute_tariff_list(), many=True).data)
+
+    @extend_schema(tags=["telemetry"], summary="Set the price of a GPU-hour of compute for a year (platform admin)",
+                   description="Creates the row or replaces its price; audited. Closed periods keep their amounts.",
+                   request=ComputeTariffSetInputSerializer, responses={200: ComputeTariffOutputSerializer})
+    def post(self, request):
+        s = self.ComputeTariffSetInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        tariff = services.compute_tariff_set(actor=request.user, **s.validated_data)
+        return Response(self.ComputeTariffOutputSerializer(tariff).data)
+
+
+class PayerMixShareSerializer(serializers.Serializer):
+    payer = serializers.CharField(max_length=60)
+    share_pct = serializers.DecimalField(max_digits=5, decimal_places=2)
+
+
+class PayerMixApi(APIView):
+    class PayerMixInputSerializer(serializers.Serializer):
+        shares = PayerMixShareSerializer(many=True, help_text="Shares in percent, summing to 100.")
+
+    class PayerMixOutputSerializer(serializers.Serializer):
+        device = serializers.IntegerField()
+        shares = PayerMixShareSerializer(many=True)
+
+    def _out(self, device):
+        shares = [{"payer": p, "share_pct": sh} for p, sh in selectors.payer_mix(device=device)]
+        return self.PayerMixOutputSerializer({"device": device.pk, "shares": shares}).data
+
+    @extend_schema(tags=["telemetry"], summary="A device's payer mix (100 % default when none is set)",
+                   responses=PayerMixOutputSerializer)
+    def get(self, request, device_id: int):
+        device = selectors.device_get_for_user(user=request.user, device_id=device_id)
+        return Response(self._out(device))
+
+    @extend_schema(tags=["telemetry"], summary="Replace a device's payer mix (platform admin)",
+                   description="Applies to procedures whose event carries no payer; counts are apportioned "
+                               "by largest remainder. Closed periods keep their figures.",
+                   request=PayerMixInputSerializer, responses=PayerMixOutputSerializer)
+    def put(self, request, device_id: int):
+        device = selectors.device_get_for_user(user=request.user, device_id=device_id)
+        s = self.PayerMixInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        services.payer_mix_set(actor=request.user, device=device,
+                               shares=[(r["payer"], r["share_pct"]) for r in s.validated_data["shares"]])
+        return Response(self._out(device))

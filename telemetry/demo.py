@@ -4,17 +4,18 @@ keep using, so its live events continue the same sequence and simulated clock.""
 
 from __future__ import annotations
 
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Membership
 from assets.models import Device, DeviceStatus
 from core.crypto import decrypt_str
 from core.permissions import Role
-from telemetry.models import DeviceCredential, Tariff
+from telemetry.models import ComputeTariff, DeviceCredential, Tariff
 
 DEMO_LABEL = "demo agent"
 BACKFILL_DAYS = 4
@@ -22,6 +23,14 @@ BACKFILL_DAYS = 4
 DEMO_TARIFFS = {"74177": "245.00", "74176": "190.00", "71250": "150.00", "70450": "110.00", "71275": "210.00",
                 "70553": "260.00", "70551": "170.00", "72148": "175.00", "73721": "165.00", "72141": "175.00",
                 "74183": "320.00"}
+DEMO_COMPUTE_PRICE = "1.80"  # USD per GPU-hour of idle workstation-class GPU time
+
+
+def backfill_days() -> float:
+    """From the first day of the previous month (a whole month to close and distribute)."""
+    today = timezone.now().date()
+    start = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    return max(BACKFILL_DAYS, (today - start).days + 1)
 
 
 def demo_devices():
@@ -60,8 +69,12 @@ def seed(stdout) -> None:
     year = date.today().year  # noqa: DTZ011 (a fee-schedule year)
     with transaction.atomic():
         for cpt, fee in DEMO_TARIFFS.items():
-            Tariff.objects.get_or_create(cpt_code=cpt, payer="default", year=year,
-                                         defaults={"technical_fee": fee, "currency": "USD"})
+            for y in (year - 1, year):  # the back-filled previous month may be last December
+                Tariff.objects.get_or_create(cpt_code=cpt, payer="default", year=y,
+                                             defaults={"technical_fee": fee, "currency": "USD"})
+        for y in (year - 1, year):
+            ComputeTariff.objects.get_or_create(year=y, defaults={"price_per_gpu_hour": DEMO_COMPUTE_PRICE,
+                                                                  "currency": "USD"})
     devices = list(demo_devices())
     if not devices:
         stdout.write("telemetry: no certified device yet; no demo telemetry")
@@ -76,11 +89,16 @@ def seed(stdout) -> None:
         path = spool_path(device)
         path.parent.mkdir(parents=True, exist_ok=True)
         with Spool(path) as spool:
-            counts = simulate.backfill(spool, modality=sim_modality(device), days=BACKFILL_DAYS,
+            counts = simulate.backfill(spool, modality=sim_modality(device), days=backfill_days(),
                                        device_id=f"device-{device.pk}", seed=device.pk, tz=UTC)
             while events := spool.pending(1000):
-                result = ingest_batch(credential=cred, events=[e.to_wire() for e in events])
+                # Uploaded as the agent would have, soon after they happened: the history
+                # reaches back to the previous month, which the demo closes and distributes.
+                wire = [e.to_wire() for e in events]
+                newest = max(datetime.fromisoformat(e["occurred_at"]) for e in wire)
+                result = ingest_batch(credential=cred, events=wire,
+                                      received_at=min(timezone.now(), newest + timedelta(minutes=1)))
                 spool.remove([r["seq"] for r in result.results])
         stdout.write(f"telemetry: {device} back-filled {counts['procedure']} procedures, "
-                     f"{counts['heartbeat']} heartbeats")
+                     f"{counts['compute_job']} compute jobs, {counts['heartbeat']} heartbeats")
     process_new_events(lag=timedelta(0))

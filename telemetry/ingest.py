@@ -21,7 +21,9 @@ from functools import lru_cache
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from assets.models import DeviceStatus
 from core.crypto import decrypt_str
 from core.errors import ApplicationError
 from telemetry import schema
@@ -40,6 +42,31 @@ def max_skew_s() -> int:
 def max_event_age() -> timedelta:
     # A spool may hold weeks of events after an outage; older than this is suspicious.
     return timedelta(days=getattr(settings, "TELEMETRY_MAX_EVENT_AGE_DAYS", 35))
+
+
+# The longest a single exam of a modality plausibly takes (minutes); longer is flagged.
+# Override with settings.TELEMETRY_MAX_PROCEDURE_MINUTES.
+DEFAULT_MAX_PROCEDURE_MINUTES = {"CT": 120, "MR": 180, "US": 120, "DX": 60, "MG": 60, "PT": 240, "NM": 360,
+                                 "OT": 240}
+MAX_BODY_BYTES = int(2.5 * 1024 * 1024)
+
+
+def max_body_bytes() -> int:
+    return getattr(settings, "TELEMETRY_MAX_BODY_BYTES", MAX_BODY_BYTES)
+
+
+def max_procedure_minutes(modality: str) -> int:
+    limits = {**DEFAULT_MAX_PROCEDURE_MINUTES, **getattr(settings, "TELEMETRY_MAX_PROCEDURE_MINUTES", {})}
+    return limits.get(modality, limits["OT"])
+
+
+def occurrence_tolerance() -> timedelta:
+    # occurred_at is the end of a procedure / job on every agent source; a gap is a clock problem.
+    return timedelta(seconds=getattr(settings, "TELEMETRY_OCCURRENCE_TOLERANCE_SECONDS", 300))
+
+
+def rate_per_minute() -> int:
+    return getattr(settings, "TELEMETRY_BATCHES_PER_MINUTE", 120)
 
 
 def gpu_power_band_w() -> tuple[Decimal, Decimal]:
@@ -65,6 +92,9 @@ def authenticate(*, key_id: str, timestamp: str, signature: str, body: bytes, no
     """The credential that signed `body`, or ApplicationError(401) with the protocol's code."""
     if not key_id or not timestamp or not signature:
         raise _auth_error("signature_invalid", "Missing X-MedRWA-Key-Id, -Timestamp or -Signature header.")
+    if not (key_id.isascii() and timestamp.isascii() and signature.isascii()):
+        # compare_digest refuses non-ASCII str (TypeError): answer 401, never 500.
+        raise _auth_error("signature_invalid", "The X-MedRWA headers must be ASCII.")
     # Every credential of the key's device in one query: the key's own row plus the
     # device's other active secret during a rotation.
     creds = list(
@@ -78,6 +108,8 @@ def authenticate(*, key_id: str, timestamp: str, signature: str, body: bytes, no
         raise _auth_error("unknown_key", "Unknown device key id.")
     if own.revoked_at is not None:
         raise _auth_error("key_revoked", "This device key has been revoked.")
+    if own.device.status == DeviceStatus.RETIRED:
+        raise _auth_error("device_retired", "This device is retired; its keys no longer work.")
     try:
         ts = int(timestamp)
     except ValueError:
@@ -98,20 +130,43 @@ def authenticate(*, key_id: str, timestamp: str, signature: str, body: bytes, no
     return own
 
 
+def check_rate(credential: DeviceCredential, *, now: float | None = None) -> None:
+    """Per-key fixed window: more than `TELEMETRY_BATCHES_PER_MINUTE` authenticated batches
+    in a minute is 429 (the agent backs off and retries). Counted after authentication, so
+    nobody can spend a device's budget without its secret."""
+    from django.core.cache import cache
+
+    current = int(time.time() if now is None else now)
+    window = current // 60
+    key = f"telemetry-rate:{credential.key_id}:{window}"
+    cache.add(key, 0, timeout=120)
+    try:
+        n = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=120)
+        n = 1
+    if n > rate_per_minute():
+        raise ApplicationError("rate_limited", gettext(
+            'More than %(rate_per_minute)s batches a minute from this key; retry after the minute.') %
+                {"rate_per_minute": rate_per_minute()}, details={"retry_after_s": 60 - current % 60}, status=429)
+
+
 def parse_body(body: bytes) -> list[dict]:
     """The batch's events, or ApplicationError 400/413 (whole-batch errors)."""
     try:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ApplicationError("malformed_request", f"The body is not valid JSON: {exc}") from None
+        raise ApplicationError("malformed_request", gettext('The body is not valid JSON: %(exc)s') %
+            {"exc": exc}) from None
     events = doc.get("events") if isinstance(doc, dict) else None
     if isinstance(events, list) and len(events) > schema.MAX_EVENTS:
         raise ApplicationError(
-            "batch_too_large", f"A batch holds at most {schema.MAX_EVENTS} events; this one has {len(events)}.",
+            "batch_too_large", gettext('A batch holds at most %(MAX_EVENTS)s events; this one has %(len)s.') %
+                {"MAX_EVENTS": schema.MAX_EVENTS, "len": len(events)},
             details={"max_events": schema.MAX_EVENTS, "events": len(events)}, status=413,
         )
     if not schema.check_envelope(doc):
-        raise ApplicationError("validation_error", "The batch does not match the schema.",
+        raise ApplicationError("validation_error", gettext("The batch does not match the schema."),
                                details=schema.describe_errors("envelope", doc) or {"$": ["invalid batch"]})
     return events
 
@@ -131,7 +186,7 @@ class BatchResult:
 
 
 _COLUMNS = ("device_id", "seq", "kind", "idempotency_key", "occurred_at", "received_at", "status", "cpt_code",
-            "started_at", "ended_at", "gpu_seconds", "gpu_energy_j", "uptime_s", "data")
+            "started_at", "ended_at", "gpu_seconds", "gpu_energy_j", "uptime_s", "payer", "gpu_index", "data")
 
 
 def _row(device_id: int, ev: dict, received_at: datetime, gpu_count: int, signed_at: datetime
@@ -154,6 +209,13 @@ def _row(device_id: int, ev: dict, received_at: datetime, gpu_count: int, signed
         ended = schema.parse_ts(data["ended_at"])
         if ended < started:
             return None, "invalid: data.ended_at is before data.started_at", []
+        if ended == started and data["status"] == "COMPLETED":
+            return None, "invalid: a completed procedure cannot last zero seconds", []
+        longest = max_procedure_minutes(data["modality"])
+        if ended - started > timedelta(minutes=longest):
+            flags.append((FlagCode.DURATION, {"minutes": int((ended - started).total_seconds() // 60),
+                                              "max_minutes": longest, "modality": data["modality"]}))
+        _occurrence_flag(flags, occurred, ended, ev["occurred_at"])
         gpu_s = schema.parse_dec(data.get("gpu_seconds"))
         energy = schema.parse_dec(data.get("gpu_energy_j"))
         if (gpu_s or 0) > MAX_GPU_SECONDS or (energy or 0) > MAX_GPU_SECONDS * 10**5:
@@ -162,12 +224,47 @@ def _row(device_id: int, ev: dict, received_at: datetime, gpu_count: int, signed
         if flag:
             flags.append((FlagCode.GPU_ENERGY, flag))
         row = (device_id, ev["seq"], kind, ev["idempotency_key"], occurred, received_at, data["status"],
-               data.get("cpt_code") or "", started, ended, gpu_s, energy, None, data)
+               data.get("cpt_code") or "", started, ended, gpu_s, energy, None, data.get("payer") or "", None, data)
+    elif kind == "compute_job":
+        if data["job_id"] != ev["idempotency_key"]:
+            # One job, one key: a re-sent job is a duplicate, never a second sale.
+            return None, "invalid: a compute job's idempotency_key must be its data.job_id", []
+        started = schema.parse_ts(data["started_at"])
+        ended = schema.parse_ts(data["ended_at"])
+        if ended <= started:
+            return None, "invalid: data.ended_at must be after data.started_at", []
+        _occurrence_flag(flags, occurred, ended, ev["occurred_at"])
+        if data["gpu_index"] >= max(gpu_count, 1):
+            return None, f"invalid: data.gpu_index {data['gpu_index']} but the device has {gpu_count} GPU(s)", []
+        gpu_s = schema.parse_dec(data["gpu_seconds"])
+        energy = schema.parse_dec(data["gpu_energy_j"])
+        if gpu_s > MAX_GPU_SECONDS or energy > MAX_GPU_SECONDS * 10**5:
+            return None, "invalid: GPU quantities out of range", []
+        wall = Decimal(int((ended - started).total_seconds()))
+        if gpu_s > wall + 1:
+            # One GPU cannot be busy longer than the job ran.
+            flags.append((FlagCode.GPU_ENERGY, {"gpu_seconds": str(gpu_s), "wall_seconds": str(wall)}))
+        else:
+            # Energy is judged per GPU: the job ran on one.
+            flag = gpu_energy_flag(gpu_s, energy, 1)
+            if flag:
+                flags.append((FlagCode.GPU_ENERGY, flag))
+        row = (device_id, ev["seq"], kind, ev["idempotency_key"], occurred, received_at, "", "", started, ended,
+               gpu_s, energy, None, "", data["gpu_index"], data)
     else:
         uptime = data.get("uptime_s")
         row = (device_id, ev["seq"], kind, ev["idempotency_key"], occurred, received_at, "", "", None, None,
-               None, None, uptime, data)
+               None, None, uptime, "", None, data)
     return row, None, flags
+
+
+def _occurrence_flag(flags: list[tuple[str, dict]], occurred: datetime, ended: datetime, raw: str) -> None:
+    """Revenue months are cut on occurred_at; one that disagrees with the event's own end
+    could move it into another month, so it is doubted (once: a skew flag may exist)."""
+    if abs(occurred - ended) > occurrence_tolerance() and not any(c == FlagCode.CLOCK_SKEW for c, _ in flags):
+        flags.append((FlagCode.CLOCK_SKEW, {"direction": "ended_at", "occurred_at": raw,
+                                            "ended_at": ended.isoformat(),
+                                            "seconds": int((occurred - ended).total_seconds())}))
 
 
 def gpu_energy_flag(gpu_seconds: Decimal, energy_j: Decimal, gpu_count: int) -> dict | None:
@@ -196,16 +293,17 @@ def _insert(rows: list[tuple]) -> list[tuple[int, str]]:
             # C parse instead of 500 of each), joined to the other columns by position.
             sql = (
                 f"INSERT INTO {table} ({cols}) "  # noqa: S608 (identifiers are ours, values are parameters)
-                "SELECT u.c0, u.c1, u.c2, u.c3, u.c4, u.c5, u.c6, u.c7, u.c8, u.c9, u.c10, u.c11, u.c12, d.value "
+                "SELECT u.c0, u.c1, u.c2, u.c3, u.c4, u.c5, u.c6, u.c7, u.c8, u.c9, u.c10, u.c11, u.c12, u.c13, "
+                "u.c14, d.value "
                 "FROM unnest(%b::bigint[], %b::bigint[], %b::varchar[], %b::varchar[], %b::timestamptz[], "
                 "%b::timestamptz[], %b::varchar[], %b::varchar[], %b::timestamptz[], %b::timestamptz[], "
-                "%b::numeric[], %b::numeric[], %b::bigint[]) WITH ORDINALITY "
-                "AS u(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, n) "
+                "%b::numeric[], %b::numeric[], %b::bigint[], %b::varchar[], %b::smallint[]) WITH ORDINALITY "
+                "AS u(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, n) "
                 "JOIN jsonb_array_elements(%b::text::jsonb) WITH ORDINALITY AS d(value, n) ON d.n = u.n "
                 "ON CONFLICT DO NOTHING RETURNING id, idempotency_key"
             )
-            params = [list(c) for c in columns[:13]]
-            params.append(json.dumps(columns[13], separators=(",", ":")))
+            params = [list(c) for c in columns[:15]]
+            params.append(json.dumps(columns[15], separators=(",", ":")))
             # Server-side parameter binding: Django's client-side cursor would quote every
             # array element in Python (most of the batch's CPU time).
             import psycopg

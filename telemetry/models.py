@@ -3,7 +3,9 @@ and revenue periods. Writes go through telemetry.services / telemetry.ingest."""
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext, gettext_lazy
 
+from core.errors import ApplicationError
 from core.models import BaseModel
 from core.money import CURRENCIES
 
@@ -51,8 +53,9 @@ class DeviceStream(models.Model):
 
 
 class EventKind(models.TextChoices):
-    PROCEDURE = "procedure", "Procedure"
-    HEARTBEAT = "heartbeat", "Heartbeat"
+    PROCEDURE = "procedure", gettext_lazy("Procedure")
+    HEARTBEAT = "heartbeat", gettext_lazy("Heartbeat")
+    COMPUTE_JOB = "compute_job", gettext_lazy("Compute job")  # idle GPU time sold (GPU-equipped scanners)
 
 
 class TelemetryEvent(models.Model):
@@ -61,17 +64,21 @@ class TelemetryEvent(models.Model):
 
     device = models.ForeignKey("assets.Device", on_delete=models.PROTECT, related_name="+")
     seq = models.BigIntegerField()
-    kind = models.CharField(max_length=10, choices=EventKind.choices)
+    kind = models.CharField(max_length=16, choices=EventKind.choices)
     idempotency_key = models.CharField(max_length=128)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
     # procedure
     status = models.CharField(max_length=12, blank=True)  # COMPLETED | DISCONTINUED
     cpt_code = models.CharField(max_length=5, blank=True)
+    payer = models.CharField(max_length=60, blank=True)  # empty: apportioned by the device's PayerMix
+    # procedure and compute job
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     gpu_seconds = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
     gpu_energy_j = models.DecimalField(max_digits=18, decimal_places=3, null=True, blank=True)
+    # compute job
+    gpu_index = models.PositiveSmallIntegerField(null=True, blank=True)
     # heartbeat
     uptime_s = models.BigIntegerField(null=True, blank=True)
     data = models.JSONField(default=dict)
@@ -91,11 +98,12 @@ class TelemetryEvent(models.Model):
 
 
 class FlagCode(models.TextChoices):
-    THROUGHPUT = "throughput", "Beyond the modality's physical throughput"
-    OVERLAP = "overlap", "Overlaps another procedure on this device"
-    GPU_ENERGY = "gpu_energy", "GPU energy inconsistent with GPU seconds"
-    SEQUENCE_GAP = "sequence_gap", "Sequence gap before this event"
-    CLOCK_SKEW = "clock_skew", "Clock skew"
+    THROUGHPUT = "throughput", gettext_lazy("Beyond the modality's physical throughput")
+    OVERLAP = "overlap", gettext_lazy("Overlaps another procedure (or compute job) on this device")
+    GPU_ENERGY = "gpu_energy", gettext_lazy("GPU energy inconsistent with GPU seconds")
+    SEQUENCE_GAP = "sequence_gap", gettext_lazy("Sequence gap before this event")
+    CLOCK_SKEW = "clock_skew", gettext_lazy("Clock skew")
+    DURATION = "duration", gettext_lazy("Longer than the modality's longest procedure")
 
 
 class PlausibilityFlag(BaseModel):
@@ -131,6 +139,7 @@ class HourlyRollup(models.Model):
     procedures_discontinued = models.IntegerField(default=0)
     gpu_seconds = models.DecimalField(max_digits=16, decimal_places=3, default=0)
     gpu_energy_j = models.DecimalField(max_digits=20, decimal_places=3, default=0)
+    compute_gpu_seconds = models.DecimalField(max_digits=16, decimal_places=3, default=0)
     heartbeats = models.IntegerField(default=0)
 
     class Meta:
@@ -147,6 +156,7 @@ class DailyRollup(models.Model):
     procedures_discontinued = models.IntegerField(default=0)
     gpu_seconds = models.DecimalField(max_digits=16, decimal_places=3, default=0)
     gpu_energy_j = models.DecimalField(max_digits=20, decimal_places=3, default=0)
+    compute_gpu_seconds = models.DecimalField(max_digits=16, decimal_places=3, default=0)
     heartbeats = models.IntegerField(default=0)
     online_hours = models.IntegerField(default=0)  # hours of the day with at least one heartbeat
 
@@ -185,31 +195,125 @@ class Tariff(BaseModel):
         return f"CPT {self.cpt_code} {self.payer} {self.year}: {self.technical_fee} {self.currency}"
 
 
+class PayerMix(BaseModel):
+    """Share of a device's procedures paid by each payer, for events that carry no payer.
+    A device's rows sum to 100; no rows means 100 % "default"."""
+
+    device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="payer_mix")
+    payer = models.CharField(max_length=60)
+    share_pct = models.DecimalField(max_digits=5, decimal_places=2)
+
+    class Meta:
+        ordering = ["device", "-share_pct", "payer"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "payer"], name="uniq_telemetry_payer_mix"),
+            models.CheckConstraint(condition=models.Q(share_pct__gt=0, share_pct__lte=100),
+                                   name="telemetry_payer_mix_share_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.payer} {self.share_pct}%"
+
+
+class ComputeTariff(BaseModel):
+    """Price of one GPU-hour of compute sold from a scanner's idle GPU, per year."""
+
+    year = models.PositiveSmallIntegerField(unique=True)
+    price_per_gpu_hour = models.DecimalField(max_digits=12, decimal_places=4)
+    currency = models.CharField(max_length=3, choices=CURRENCIES, default="USD")
+
+    class Meta:
+        ordering = ["-year"]
+
+    def __str__(self) -> str:
+        return f"compute {self.year}: {self.price_per_gpu_hour} {self.currency}/GPU-hour"
+
+
 class RevenuePeriodStatus(models.TextChoices):
-    CLOSED = "closed", "Closed"
-    SETTLED = "settled", "Settled"
+    CLOSED = "closed", gettext_lazy("Closed")
+    SETTLED = "settled", gettext_lazy("Settled")
+
+
+class RevenuePeriodKind(models.TextChoices):
+    REGULAR = "regular", gettext_lazy("Regular")
+    ADJUSTMENT = "adjustment", gettext_lazy("Adjustment")
+
+
+# What a closed period states; frozen once stored (corrections are adjustment periods).
+FROZEN_FIELDS = ("device_id", "period_start", "period_end", "kind", "adjusts_id", "procedures",
+                 "unpriced_procedures", "excluded_flagged", "compute_jobs", "compute_gpu_seconds",
+                 "excluded_flagged_jobs", "procedure_amount", "compute_amount", "amount", "currency", "lines",
+                 "reason")
+
+
+class RevenuePeriodQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        frozen = {f.removesuffix("_id") for f in FROZEN_FIELDS} | set(FROZEN_FIELDS)
+        if frozen & set(kwargs):
+            raise ApplicationError("period_immutable", gettext("A closed revenue period's figures cannot change; "
+                                   "record an adjustment period instead."), status=409)
+        return super().update(**kwargs)
+
+    def delete(self):
+        raise ApplicationError("period_immutable", gettext("Closed revenue periods are never deleted."), status=409)
 
 
 class RevenuePeriod(BaseModel):
     """A month of a device's revenue, frozen when closed (completed, unflagged procedures ×
-    tariff). Open months are computed live by the selector and not stored."""
+    fee schedule + unflagged compute jobs × compute tariff). Open months are computed live
+    by the selector and not stored. A correction found later is a separate ADJUSTMENT
+    period for the same month holding only the difference (`adjusts` → the original)."""
 
     device = models.ForeignKey("assets.Device", on_delete=models.PROTECT, related_name="revenue_periods")
     period_start = models.DateField()
     period_end = models.DateField()  # exclusive
+    kind = models.CharField(max_length=10, choices=RevenuePeriodKind.choices, default=RevenuePeriodKind.REGULAR)
+    adjusts = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="adjustments")
+    reason = models.TextField(blank=True)  # why an adjustment was recorded
     status = models.CharField(max_length=10, choices=RevenuePeriodStatus.choices, default=RevenuePeriodStatus.CLOSED)
     procedures = models.IntegerField(default=0)
     unpriced_procedures = models.IntegerField(default=0)
     excluded_flagged = models.IntegerField(default=0)
-    amount = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    compute_jobs = models.IntegerField(default=0)
+    compute_gpu_seconds = models.DecimalField(max_digits=16, decimal_places=3, default=0)
+    excluded_flagged_jobs = models.IntegerField(default=0)
+    procedure_amount = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    compute_amount = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    amount = models.DecimalField(max_digits=16, decimal_places=2, default=0)  # procedure_amount + compute_amount
     currency = models.CharField(max_length=3, choices=CURRENCIES, default="USD")
-    lines = models.JSONField(default=list)  # [{"cpt_code", "count", "fee", "amount"}]
+    # [{"kind": "procedure"|"compute", ..., "amount", "explanation"}]: see telemetry.selectors.compute_revenue
+    lines = models.JSONField(default=list, blank=True)
     closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     settled_at = models.DateTimeField(null=True, blank=True)
 
+    objects = RevenuePeriodQuerySet.as_manager()
+
     class Meta:
-        ordering = ["device", "-period_start"]
-        constraints = [models.UniqueConstraint(fields=["device", "period_start"], name="uniq_telemetry_period")]
+        ordering = ["device", "-period_start", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "period_start"], condition=models.Q(kind="regular"),
+                                    name="uniq_telemetry_period"),
+            models.CheckConstraint(
+                condition=(models.Q(kind="regular", adjusts__isnull=True)
+                           | models.Q(kind="adjustment", adjusts__isnull=False)),
+                name="telemetry_period_adjusts_iff_adjustment"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.device_id} {self.period_start:%Y-%m} {self.amount} {self.currency}"
+        tag = " adj" if self.kind == RevenuePeriodKind.ADJUSTMENT else ""
+        return f"{self.device_id} {self.period_start:%Y-%m}{tag} {self.amount} {self.currency}"
+
+    def save(self, *args, **kwargs):
+        # Model-level guard: a stored period's figures never change (status/settled_at may).
+        if self.pk is not None and not self._state.adding:
+            stored = type(self).objects.filter(pk=self.pk).values(*FROZEN_FIELDS).first()
+            if stored is not None:
+                changed = [f for f in FROZEN_FIELDS if stored[f] != getattr(self, f)]
+                if changed:
+                    raise ApplicationError(
+                        "period_immutable", gettext("A closed revenue period's figures cannot change; record an "
+                        "adjustment period instead."), details={"fields": changed}, status=409)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ApplicationError("period_immutable", gettext("Closed revenue periods are never deleted."), status=409)

@@ -63,10 +63,13 @@ def process_new_events(*, lag: timedelta | None = None, limit: int = 100_000) ->
             return {"events": 0, "days": 0, "flags": 0}
         days: dict[int, set] = defaultdict(set)
         new_procs: dict[int, list[int]] = defaultdict(list)
+        new_jobs: dict[int, list[int]] = defaultdict(list)
         for r in rows:
             days[r["device_id"]].add(r["occurred_at"].astimezone(UTC).date())
             if r["kind"] == EventKind.PROCEDURE:
                 new_procs[r["device_id"]].append(r["id"])
+            elif r["kind"] == EventKind.COMPUTE_JOB:
+                new_jobs[r["device_id"]].append(r["id"])
         n_days = 0
         for device_id, ds in days.items():
             for day in ds:
@@ -75,6 +78,8 @@ def process_new_events(*, lag: timedelta | None = None, limit: int = 100_000) ->
         flags = 0
         for device_id, ids in new_procs.items():
             flags += _check_history(device_id, ids)
+        for device_id in set(new_procs) | set(new_jobs):
+            flags += _check_compute_overlap(device_id, new_procs.get(device_id, []), new_jobs.get(device_id, []))
         wm.last_event_id = rows[-1]["id"]
         wm.save(update_fields=["last_event_id", "updated_at"])
     return {"events": len(rows), "days": n_days, "flags": flags}
@@ -88,17 +93,21 @@ def _recompute_day(device_id: int, day) -> None:
         .annotate(
             completed=Count("id", filter=Q(kind=EventKind.PROCEDURE, status="COMPLETED")),
             discontinued=Count("id", filter=Q(kind=EventKind.PROCEDURE, status="DISCONTINUED")),
-            gpu_s=Sum("gpu_seconds"), energy=Sum("gpu_energy_j"),
+            # gpu_seconds/energy: the scanner's own work; compute jobs are counted apart.
+            gpu_s=Sum("gpu_seconds", filter=Q(kind=EventKind.PROCEDURE)),
+            energy=Sum("gpu_energy_j", filter=Q(kind=EventKind.PROCEDURE)),
+            compute_s=Sum("gpu_seconds", filter=Q(kind=EventKind.COMPUTE_JOB)),
             hb=Count("id", filter=Q(kind=EventKind.HEARTBEAT)),
         ).order_by("h")
     )
     hourly = [
         HourlyRollup(device_id=device_id, hour=h["h"], procedures_completed=h["completed"],
                      procedures_discontinued=h["discontinued"], gpu_seconds=h["gpu_s"] or 0,
-                     gpu_energy_j=h["energy"] or 0, heartbeats=h["hb"])
+                     gpu_energy_j=h["energy"] or 0, compute_gpu_seconds=h["compute_s"] or 0, heartbeats=h["hb"])
         for h in hours
     ]
-    fields = ["procedures_completed", "procedures_discontinued", "gpu_seconds", "gpu_energy_j", "heartbeats"]
+    fields = ["procedures_completed", "procedures_discontinued", "gpu_seconds", "gpu_energy_j", "compute_gpu_seconds",
+              "heartbeats"]
     HourlyRollup.objects.bulk_create(hourly, update_conflicts=True, unique_fields=["device", "hour"],
                                      update_fields=fields)
     daily = DailyRollup(
@@ -106,6 +115,7 @@ def _recompute_day(device_id: int, day) -> None:
         procedures_completed=sum(h.procedures_completed for h in hourly),
         procedures_discontinued=sum(h.procedures_discontinued for h in hourly),
         gpu_seconds=sum((h.gpu_seconds for h in hourly), 0), gpu_energy_j=sum((h.gpu_energy_j for h in hourly), 0),
+        compute_gpu_seconds=sum((h.compute_gpu_seconds for h in hourly), 0),
         heartbeats=sum(h.heartbeats for h in hourly), online_hours=sum(1 for h in hourly if h.heartbeats),
     )
     DailyRollup.objects.bulk_create([daily], update_conflicts=True, unique_fields=["device", "day"],
@@ -146,4 +156,61 @@ def _check_history(device_id: int, new_ids: list[int]) -> int:
                                                        "modality": modality}))
     if flags:
         PlausibilityFlag.objects.bulk_create(flags, ignore_conflicts=True)
+        _tell_clinic(device_id, flags)
     return len(flags)
+
+
+def _check_compute_overlap(device_id: int, new_proc_ids: list[int], new_job_ids: list[int]) -> int:
+    """OVERLAP flags on compute jobs: a job sells the GPU's idle time, so one that overlaps a
+    procedure on the device (whichever arrived first), or another job on the same GPU, is doubtful.
+    The compute job carries the flag (procedures keep their own overlap rule)."""
+    fields = ("id", "kind", "started_at", "ended_at", "gpu_index")
+    new = list(TelemetryEvent.objects.filter(id__in=[*new_proc_ids, *new_job_ids]).values(*fields))
+    if not new:
+        return 0
+    lo = min(e["started_at"] for e in new)
+    hi = max(e["ended_at"] for e in new)
+    nearby = list(TelemetryEvent.objects.filter(
+        device_id=device_id, kind__in=[EventKind.PROCEDURE, EventKind.COMPUTE_JOB],
+        started_at__lt=hi, ended_at__gt=lo).values(*fields))
+    new_ids = {e["id"] for e in new}
+    flags: dict[int, PlausibilityFlag] = {}
+    for a in new:
+        for b in nearby:
+            if b["id"] == a["id"] or not (a["started_at"] < b["ended_at"] and b["started_at"] < a["ended_at"]):
+                continue
+            kinds = {a["kind"], b["kind"]}
+            if kinds == {EventKind.PROCEDURE}:
+                continue
+            if kinds == {EventKind.COMPUTE_JOB}:
+                if a["gpu_index"] != b["gpu_index"]:
+                    continue
+                # Two jobs on one GPU: flag the later arrival only (the first sold the time).
+                job = max(a, b, key=lambda e: e["id"])
+                other = min(a, b, key=lambda e: e["id"])
+                if job["id"] not in new_ids:
+                    continue
+            else:
+                job, other = (a, b) if a["kind"] == EventKind.COMPUTE_JOB else (b, a)
+            flags.setdefault(job["id"], PlausibilityFlag(
+                device_id=device_id, event_id=job["id"], code=FlagCode.OVERLAP,
+                details={"other_event": other["id"], "other_kind": other["kind"],
+                         "other_started_at": str(other["started_at"]), "other_ended_at": str(other["ended_at"])}))
+    if flags:
+        PlausibilityFlag.objects.bulk_create(list(flags.values()), ignore_conflicts=True)
+        _tell_clinic(device_id, list(flags.values()))
+    return len(flags)
+
+
+def _tell_clinic(device_id: int, flags: list[PlausibilityFlag]) -> None:
+    """The clinic's admins hear once per batch of flags (keyed by its first flag, unique per event and code)."""
+    from notifications.models import Category
+    from notifications.services import notify_organization
+
+    device = Device.objects.get(pk=device_id)
+    notify_organization(organization_id=device.organization_id, category=Category.DEVICES,
+                        event_key=f"telemetry.flag:{flags[0].event_id}:{flags[0].code}",
+                        title=f"Usage of {device} was flagged for review",
+                        body=f"{len(flags)} event(s) look implausible ({', '.join(sorted({f.code for f in flags}))}). "
+                        "They are kept out of revenue until a platform admin reviews them.",
+                        url=f"/telemetry/devices/{device_id}/")

@@ -49,6 +49,22 @@ PROCEDURE_DATA_SCHEMA: dict[str, Any] = {
         "gpu_seconds": _dec_or_null,
         "gpu_energy_j": _dec_or_null,
         "station_ae": {"type": ["string", "null"], "maxLength": 16},
+        "payer": {"type": ["string", "null"], "minLength": 1, "maxLength": 60,
+                  "description": "Who pays for this exam; omitted/null: the device's payer mix applies."},
+    },
+}
+
+COMPUTE_JOB_DATA_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A compute job run on the device's idle GPU. The event's idempotency_key is the job_id.",
+    "required": ["job_id", "started_at", "ended_at", "gpu_index", "gpu_seconds", "gpu_energy_j"],
+    "properties": {
+        "job_id": {"type": "string", "minLength": 1, "maxLength": 128},
+        "started_at": _ts,
+        "ended_at": _ts,
+        "gpu_index": {"type": "integer", "minimum": 0, "maximum": 63},
+        "gpu_seconds": _dec,
+        "gpu_energy_j": _dec,
     },
 }
 
@@ -72,7 +88,7 @@ EVENT_SCHEMA: dict[str, Any] = {
     "required": ["seq", "kind", "idempotency_key", "occurred_at", "data"],
     "properties": {
         "seq": {"type": "integer", "minimum": 1},
-        "kind": {"enum": ["procedure", "heartbeat"]},
+        "kind": {"enum": ["procedure", "heartbeat", "compute_job"]},
         "idempotency_key": {"type": "string", "minLength": 1, "maxLength": 128},
         "occurred_at": _ts,
         "data": {"type": "object"},
@@ -101,6 +117,7 @@ BATCH_SCHEMA: dict[str, Any] = {
                 "oneOf": [
                     {"properties": {"kind": {"const": "procedure"}, "data": PROCEDURE_DATA_SCHEMA}},
                     {"properties": {"kind": {"const": "heartbeat"}, "data": HEARTBEAT_DATA_SCHEMA}},
+                    {"properties": {"kind": {"const": "compute_job"}, "data": COMPUTE_JOB_DATA_SCHEMA}},
                 ],
             },
         }
@@ -160,7 +177,7 @@ def _validator(name: str):
     import jsonschema
 
     schema = {"envelope": ENVELOPE_SCHEMA, "batch": BATCH_SCHEMA, "procedure": PROCEDURE_DATA_SCHEMA,
-              "heartbeat": HEARTBEAT_DATA_SCHEMA}[name]
+              "heartbeat": HEARTBEAT_DATA_SCHEMA, "compute_job": COMPUTE_JOB_DATA_SCHEMA}[name]
     return jsonschema.Draft202012Validator(schema)
 
 
@@ -178,7 +195,7 @@ def describe_errors(name: str, instance: Any, limit: int = 20) -> dict[str, list
 _TS_RE = re.compile(TS_PATTERN)
 _DEC_RE = re.compile(DEC_PATTERN)
 _CPT_RE = re.compile(r"^[0-9A-Z]{5}$")
-_KINDS = frozenset({"procedure", "heartbeat"})
+_KINDS = frozenset({"procedure", "heartbeat", "compute_job"})
 _EVENT_KEYS = ("seq", "kind", "idempotency_key", "occurred_at", "data")
 
 
@@ -272,6 +289,26 @@ def check_data(kind: str, data: dict) -> str | None:
         ae = data.get("station_ae")
         if ae is not None and (type(ae) is not str or len(ae) > 16):
             return "invalid: data.station_ae must be at most 16 characters"
+        payer = data.get("payer")
+        if payer is not None and (type(payer) is not str or not 1 <= len(payer) <= 60):
+            return "invalid: data.payer must be 1 to 60 characters"
+        return None
+    if kind == "compute_job":
+        for field in ("job_id", "started_at", "ended_at", "gpu_index", "gpu_seconds", "gpu_energy_j"):
+            if data.get(field) is None:
+                return f"invalid: data.{field} is required"
+        job = data["job_id"]
+        if type(job) is not str or not 1 <= len(job) <= 128:
+            return "invalid: data.job_id must be 1 to 128 characters"
+        for field in ("started_at", "ended_at"):
+            if not _ts_ok(data[field]):
+                return f"invalid: data.{field} must be an ISO 8601 timestamp with zone"
+        idx = data["gpu_index"]
+        if not (_is_int(idx) and 0 <= idx <= 63):
+            return "invalid: data.gpu_index must be an integer 0..63"
+        for field in ("gpu_seconds", "gpu_energy_j"):
+            if not _dec_ok(data[field]):
+                return f"invalid: data.{field} must be a non-negative decimal string"
         return None
     for field in _HB_DEC:
         if not _dec_ok(data.get(field)):

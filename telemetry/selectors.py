@@ -7,22 +7,26 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from assets import selectors as assets_selectors
 from assets.models import Device
 from core.money import quantize
 from core.permissions import Role, user_clinic_ids, user_has_role
 from telemetry.models import (
+    ComputeTariff,
     DailyRollup,
     DeviceCredential,
     DeviceStream,
     EventKind,
     FlagCode,
+    PayerMix,
     PlausibilityFlag,
     RevenuePeriod,
+    RevenuePeriodKind,
     Tariff,
     TelemetryEvent,
 )
@@ -153,47 +157,144 @@ def _dt(d: date) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=UTC)
 
 
-def _tariffs(payer: str) -> dict[str, list[Tariff]]:
-    out: dict[str, list[Tariff]] = {}
-    for t in Tariff.objects.filter(payer=payer).order_by("cpt_code", "-year"):
-        out.setdefault(t.cpt_code, []).append(t)
+DEFAULT_PAYER = "default"
+_HOUR = Decimal(3600)
+
+
+def _default_payer() -> str:
+    return getattr(settings, "TELEMETRY_DEFAULT_PAYER", DEFAULT_PAYER)
+
+
+def _tariffs() -> dict[tuple[str, str], list[Tariff]]:
+    out: dict[tuple[str, str], list[Tariff]] = {}
+    for t in Tariff.objects.order_by("cpt_code", "payer", "-year"):
+        out.setdefault((t.cpt_code, t.payer), []).append(t)
     return out
 
 
-def _tariff_for(tariffs: dict[str, list[Tariff]], cpt: str, year: int) -> Tariff | None:
+def _tariff_for(tariffs: dict[tuple[str, str], list[Tariff]], cpt: str, payer: str, year: int) -> Tariff | None:
     # The year's fee, else the most recent earlier one.
-    return next((t for t in tariffs.get(cpt, []) if t.year <= year), None)
+    return next((t for t in tariffs.get((cpt, payer), []) if t.year <= year), None)
 
 
-def compute_revenue(*, device: Device, start: date, end: date, payer: str | None = None) -> dict:
-    """Completed procedures ending in [start, end) without an open flag × the fee schedule."""
-    payer = payer or getattr(settings, "TELEMETRY_DEFAULT_PAYER", "default")
-    procs = TelemetryEvent.objects.filter(device=device, kind=EventKind.PROCEDURE, status="COMPLETED",
-                                          occurred_at__gte=_dt(start), occurred_at__lt=_dt(end))
+def compute_tariff_for(year: int) -> ComputeTariff | None:
+    return ComputeTariff.objects.filter(year__lte=year).order_by("-year").first()
+
+
+def compute_tariff_list() -> QuerySet[ComputeTariff]:
+    return ComputeTariff.objects.order_by("-year")
+
+
+def payer_mix(*, device: Device) -> list[tuple[str, Decimal]]:
+    """The device's (payer, share %) pairs, largest first; 100 % default when none is set."""
+    rows = list(PayerMix.objects.filter(device=device).order_by("-share_pct", "payer")
+                .values_list("payer", "share_pct"))
+    return rows or [(_default_payer(), Decimal(100))]
+
+
+def apportion(count: int, mix: list[tuple[str, Decimal]]) -> dict[str, int]:
+    """Split an integer count by percentage shares (largest remainder, Decimal): every part
+    is an integer and the parts sum to `count` exactly. Ties go to the larger share, then
+    the payer name, so the split is deterministic."""
+    total = sum((share for _, share in mix), Decimal(0))
+    quotas = [(payer, Decimal(count) * share / total) for payer, share in mix]
+    parts = {payer: int(q) for payer, q in quotas}  # floor: quotas are >= 0
+    left = count - sum(parts.values())
+    order = sorted(quotas, key=lambda pq: (-(pq[1] - int(pq[1])), -dict(mix)[pq[0]], pq[0]))
+    for payer, _ in order[:left]:
+        parts[payer] += 1
+    return parts
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    q = quantize(amount, currency)
+    return f"${q:,}" if currency == "USD" else f"{q:,} {currency}"
+
+
+def compute_revenue(*, device: Device, start: date, end: date) -> dict:
+    """The month's figures as RevenuePeriod fields. Procedures: completed ones ending in
+    [start, end) without an open flag, per CPT × payer (the event's payer, else the device's
+    payer mix, apportioned) × the fee schedule of the period's year (or the latest earlier).
+    Compute: unflagged compute jobs ending in [start, end), GPU-hours × the compute tariff.
+    Every line says how it was computed (`explanation`); lines without a price say why."""
+    year = start.year
+    lo, hi = _dt(start), _dt(end)
     open_flag = PlausibilityFlag.objects.filter(event=OuterRef("pk"), cleared_at=None)
+    procs = TelemetryEvent.objects.filter(device=device, kind=EventKind.PROCEDURE, status="COMPLETED",
+                                          occurred_at__gte=lo, occurred_at__lt=hi)
     flagged = procs.filter(Exists(open_flag)).count()
-    tariffs = _tariffs(payer)
-    lines, amount, count, unpriced, currencies = [], Decimal(0), 0, 0, set()
-    for row in procs.exclude(Exists(open_flag)).values("cpt_code").annotate(n=Count("id")).order_by("cpt_code"):
-        tariff = _tariff_for(tariffs, row["cpt_code"], start.year)
-        count += row["n"]
-        if tariff is None:
-            unpriced += row["n"]
-            lines.append({"cpt_code": row["cpt_code"], "count": row["n"], "fee": None, "amount": None})
+    counts: dict[tuple[str, str], list[int]] = {}  # (cpt, payer) -> [count, of which apportioned]
+    mix = payer_mix(device=device)
+    for row in (procs.exclude(Exists(open_flag)).values("cpt_code", "payer").annotate(n=Count("id"))
+                .order_by("cpt_code", "payer")):
+        if row["payer"]:
+            counts.setdefault((row["cpt_code"], row["payer"]), [0, 0])[0] += row["n"]
             continue
-        line = tariff.technical_fee * row["n"]
-        amount += line
+        for payer, n in apportion(row["n"], mix).items():
+            if n:
+                c = counts.setdefault((row["cpt_code"], payer), [0, 0])
+                c[0] += n
+                c[1] += n
+    tariffs = _tariffs()
+    lines: list[dict] = []
+    procedure_amount, count, unpriced, currencies = Decimal(0), 0, 0, set()
+    for (cpt, payer), (n, apportioned) in sorted(counts.items()):
+        count += n
+        line = {"kind": "procedure", "cpt_code": cpt, "payer": payer, "year": year, "count": n,
+                "apportioned": apportioned}
+        tariff = _tariff_for(tariffs, cpt, payer, year) if cpt else None
+        if tariff is None:
+            unpriced += n
+            reason = ("no CPT code reported" if not cpt
+                      else f"no fee for CPT {cpt} from payer {payer} for {year} or earlier")
+            line.update(fee=None, amount=None, currency=None, reason=reason,
+                        explanation=f"{n} × CPT {cpt or '—'} ({payer} {year}): unpriced, {reason}")
+            lines.append(line)
+            continue
+        amount = quantize(tariff.technical_fee * n, tariff.currency)
+        procedure_amount += amount
         currencies.add(tariff.currency)
-        lines.append({"cpt_code": row["cpt_code"], "count": row["n"], "fee": str(tariff.technical_fee),
-                      "amount": str(quantize(line, tariff.currency))})
+        fee = _money(tariff.technical_fee, tariff.currency)
+        line.update(fee=str(tariff.technical_fee), amount=str(amount), currency=tariff.currency,
+                    tariff_year=tariff.year,
+                    explanation=f"{n} × CPT {cpt} ({payer} {tariff.year}, {fee})"
+                                + (f", {apportioned} by payer mix" if apportioned else ""))
+        lines.append(line)
+
+    jobs = TelemetryEvent.objects.filter(device=device, kind=EventKind.COMPUTE_JOB, occurred_at__gte=lo,
+                                         occurred_at__lt=hi)
+    flagged_jobs = jobs.filter(Exists(open_flag)).count()
+    agg = jobs.exclude(Exists(open_flag)).aggregate(n=Count("id"), s=Sum("gpu_seconds"))
+    n_jobs, gpu_s = agg["n"], agg["s"] or Decimal(0)
+    compute_amount = Decimal(0)
+    if n_jobs:
+        gpu_h = gpu_s / _HOUR
+        line = {"kind": "compute", "year": year, "jobs": n_jobs, "gpu_seconds": str(gpu_s),
+                "gpu_hours": str(gpu_h.quantize(Decimal("0.0001")))}
+        ct = compute_tariff_for(year)
+        if ct is None:
+            reason = f"no compute tariff for {year} or earlier"
+            line.update(price_per_gpu_hour=None, amount=None, currency=None, reason=reason,
+                        explanation=f"{n_jobs} compute jobs, {gpu_h:.4f} GPU-hours: unpriced, {reason}")
+        else:
+            compute_amount = quantize(gpu_s * ct.price_per_gpu_hour / _HOUR, ct.currency)
+            currencies.add(ct.currency)
+            line.update(price_per_gpu_hour=str(ct.price_per_gpu_hour), amount=str(compute_amount),
+                        currency=ct.currency, tariff_year=ct.year,
+                        explanation=f"{n_jobs} compute jobs, {gpu_h:.4f} GPU-hours × "
+                                    f"{ct.price_per_gpu_hour.normalize():f} {ct.currency}/GPU-hour ({ct.year})")
+        lines.append(line)
     if len(currencies) > 1:
         from core.errors import ApplicationError
 
-        raise ApplicationError("mixed_currencies", "The fee schedule mixes currencies for this device.",
+        raise ApplicationError("mixed_currencies", gettext("The fee schedules for this device mix currencies."),
                                details={"currencies": sorted(currencies)})
     currency = currencies.pop() if currencies else getattr(settings, "TELEMETRY_CURRENCY", "USD")
+    procedure_amount, compute_amount = quantize(procedure_amount, currency), quantize(compute_amount, currency)
     return {"procedures": count, "unpriced_procedures": unpriced, "excluded_flagged": flagged,
-            "amount": quantize(amount, currency), "currency": currency, "lines": lines}
+            "compute_jobs": n_jobs, "compute_gpu_seconds": gpu_s, "excluded_flagged_jobs": flagged_jobs,
+            "procedure_amount": procedure_amount, "compute_amount": compute_amount,
+            "amount": procedure_amount + compute_amount, "currency": currency, "lines": lines}
 
 
 @dataclass(frozen=True)
@@ -208,6 +309,28 @@ class RevenuePeriodView:
     currency: str
     lines: list
     period: RevenuePeriod | None = None
+    kind: str = RevenuePeriodKind.REGULAR
+    procedure_amount: Decimal = Decimal(0)
+    compute_amount: Decimal = Decimal(0)
+    compute_jobs: int = 0
+    compute_gpu_seconds: Decimal = Decimal(0)
+    excluded_flagged_jobs: int = 0
+    adjusts_id: int | None = None
+    reason: str = ""
+
+    @classmethod
+    def of(cls, period: RevenuePeriod) -> RevenuePeriodView:
+        return cls(period.period_start, period.period_end, period.status, period.procedures,
+                   period.unpriced_procedures, period.excluded_flagged, period.amount, period.currency, period.lines,
+                   period, period.kind, period.procedure_amount, period.compute_amount, period.compute_jobs,
+                   period.compute_gpu_seconds, period.excluded_flagged_jobs, period.adjusts_id, period.reason)
+
+    @classmethod
+    def live(cls, start: date, end: date, figures: dict) -> RevenuePeriodView:
+        return cls(start, end, "open", figures["procedures"], figures["unpriced_procedures"],
+                   figures["excluded_flagged"], figures["amount"], figures["currency"], figures["lines"], None,
+                   RevenuePeriodKind.REGULAR, figures["procedure_amount"], figures["compute_amount"],
+                   figures["compute_jobs"], figures["compute_gpu_seconds"], figures["excluded_flagged_jobs"])
 
 
 def tariff_list() -> QuerySet[Tariff]:
@@ -223,10 +346,18 @@ def revenue_period_get_for_user(*, user, period_id) -> RevenuePeriod:
 
 
 def device_revenue_periods(*, device: Device) -> list[RevenuePeriodView]:
-    """Monthly revenue, newest first: closed/settled months as frozen, the others computed
-    now (they change as flags are cleared or late events arrive)."""
-    stored = {p.period_start: p for p in RevenuePeriod.objects.filter(device=device)}
-    first = TelemetryEvent.objects.filter(device=device, kind=EventKind.PROCEDURE).order_by("occurred_at").first()
+    """Monthly revenue, newest first: closed/settled months as frozen (each followed by its
+    adjustment periods, oldest first), the others computed now (they change as flags are
+    cleared or late events arrive)."""
+    stored: dict[date, RevenuePeriod] = {}
+    adjustments: dict[date, list[RevenuePeriod]] = {}
+    for p in RevenuePeriod.objects.filter(device=device).order_by("period_start", "created_at", "pk"):
+        if p.kind == RevenuePeriodKind.ADJUSTMENT:
+            adjustments.setdefault(p.period_start, []).append(p)
+        else:
+            stored[p.period_start] = p
+    first = (TelemetryEvent.objects.filter(device=device, kind__in=[EventKind.PROCEDURE, EventKind.COMPUTE_JOB])
+             .order_by("occurred_at").first())
     months: set[date] = set(stored)
     if first is not None:
         cursor = first.occurred_at.astimezone(UTC).date().replace(day=1)
@@ -238,11 +369,34 @@ def device_revenue_periods(*, device: Device) -> list[RevenuePeriodView]:
     for start in sorted(months, reverse=True):
         p = stored.get(start)
         if p is not None:
-            out.append(RevenuePeriodView(p.period_start, p.period_end, p.status, p.procedures, p.unpriced_procedures,
-                                         p.excluded_flagged, p.amount, p.currency, p.lines, p))
+            out.append(RevenuePeriodView.of(p))
+            out.extend(RevenuePeriodView.of(a) for a in adjustments.get(start, []))
             continue
         end = month_bounds(start)[1]
-        f = compute_revenue(device=device, start=start, end=end)
-        out.append(RevenuePeriodView(start, end, "open", f["procedures"], f["unpriced_procedures"],
-                                     f["excluded_flagged"], f["amount"], f["currency"], f["lines"]))
+        out.append(RevenuePeriodView.live(start, end, compute_revenue(device=device, start=start, end=end)))
+    return out
+
+
+def daily_usage(*, device: Device, start: date, end: date) -> list[dict]:
+    """Per UTC day in [start, end), oldest first, zero-filled, from DailyRollup in one query:
+    day, procedures_completed, procedures_discontinued, gpu_hours (the scanner's own
+    reconstruction work), compute_gpu_hours (compute jobs sold), online_hours (hours with
+    a heartbeat). Hours are Decimal."""
+    by_day = {r["day"]: r for r in DailyRollup.objects.filter(device=device, day__gte=start, day__lt=end).values(
+        "day", "procedures_completed", "procedures_discontinued", "gpu_seconds", "compute_gpu_seconds",
+        "online_hours")}
+    step = Decimal("0.001")
+    out = []
+    day = start
+    while day < end:
+        r = by_day.get(day)
+        out.append({
+            "day": day,
+            "procedures_completed": r["procedures_completed"] if r else 0,
+            "procedures_discontinued": r["procedures_discontinued"] if r else 0,
+            "gpu_hours": (Decimal(r["gpu_seconds"]) / _HOUR).quantize(step) if r else Decimal("0.000"),
+            "compute_gpu_hours": (Decimal(r["compute_gpu_seconds"]) / _HOUR).quantize(step) if r else Decimal("0.000"),
+            "online_hours": Decimal(r["online_hours"]) if r else Decimal(0),
+        })
+        day += timedelta(days=1)
     return out

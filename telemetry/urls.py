@@ -12,4 +12,7 @@ urlpatterns = [
     path("telemetry/tariffs/", views.tariffs, name="tariffs"),
     path("telemetry/devices/<int:device_id>/periods/close/", views.revenue_period_close, name="period-close"),
     path("telemetry/periods/<int:period_id>/settle/", views.revenue_period_settle, name="period-settle"),
+    path("telemetry/periods/<int:period_id>/adjust/", views.revenue_period_adjust, name="period-adjust"),
+    path("telemetry/compute-tariffs/", views.compute_tariffs, name="compute-tariffs"),
+    path("telemetry/devices/<int:device_id>/payer-mix/", views.payer_mix, name="payer-mix"),
 ]

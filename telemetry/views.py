@@ -2,15 +2,20 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
+from assets.models import DeviceStatus
 from core.errors import ApplicationError
 from core.permissions import CLINIC_ROLES, Role, role_required, user_has_role
 from telemetry import selectors, services
 from telemetry.forms import (
+    ComputeTariffForm,
     CredentialIssueForm,
     CredentialRevokeForm,
     FlagClearForm,
+    PayerMixForm,
+    RevenuePeriodAdjustForm,
     RevenuePeriodCloseForm,
     TariffForm,
 )
@@ -38,7 +43,9 @@ def device_detail(request, device_id: int):
         "chart": selectors.utilization_chart(device=device, days=30),
         "procedures": selectors.recent_procedures(device=device, limit=25),
         "flags": selectors.flags_for_user(user=request.user, device=device)[:50],
-        "periods": selectors.device_revenue_periods(device=device)[:12],
+        "periods": selectors.device_revenue_periods(device=device)[:18],
+        "payer_mix": selectors.payer_mix(device=device),
+        "device_tokenized": device.status == DeviceStatus.TOKENIZED,
         "can_manage_keys": user_has_role(request.user, Role.CLINIC_ADMIN, organization=device.organization_id),
         "is_admin": is_admin,
         "clear_form": FlagClearForm() if is_admin else None,
@@ -74,12 +81,12 @@ def credential_revoke(request, credential_id: int):
     form = CredentialRevokeForm(request.POST)
     try:
         if not form.is_valid():
-            raise ApplicationError("invalid", "The reason is too long.")
+            raise ApplicationError("invalid", gettext("The reason is too long."))
         services.credential_revoke(actor=request.user, credential=cred, reason=form.cleaned_data["reason"])
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Key {cred.key_id} revoked.")
+        messages.success(request, gettext('Key %(key_id)s revoked.') % {"key_id": cred.key_id})
     return redirect("telemetry:credentials", device_id=cred.device_id)
 
 
@@ -93,7 +100,8 @@ def flag_clear(request, flag_id: int):
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, f"Flag cleared: {flag.get_code_display()}.")
+            messages.success(request, gettext('Flag cleared: %(get_code_display)s.') %
+                {"get_code_display": flag.get_code_display()})
             nxt = request.POST.get("next", "")
             # Only our own pages: never an open redirect.
             return redirect(nxt if nxt.startswith("/telemetry/") else "telemetry:health")
@@ -110,9 +118,41 @@ def tariffs(request):
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, f"Fee saved: {tariff}.")
+            messages.success(request, gettext('Fee saved: %(tariff)s.') % {"tariff": tariff})
             return redirect("telemetry:tariffs")
     return render(request, "telemetry/tariffs.html", {"form": form, "tariffs": selectors.tariff_list()})
+
+
+@role_required(Role.PLATFORM_ADMIN)
+def compute_tariffs(request):
+    form = ComputeTariffForm(request.POST or None, initial={"year": timezone.now().year})
+    if request.method == "POST" and form.is_valid():
+        try:
+            tariff = services.compute_tariff_set(actor=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, gettext('Compute price saved: %(tariff)s.') % {"tariff": tariff})
+            return redirect("telemetry:compute-tariffs")
+    return render(request, "telemetry/compute_tariffs.html", {"form": form,
+                                                              "compute_tariffs": selectors.compute_tariff_list()})
+
+
+@role_required(Role.PLATFORM_ADMIN)
+def payer_mix(request, device_id: int):
+    device = selectors.device_get_for_user(user=request.user, device_id=device_id)
+    mix = selectors.payer_mix(device=device)
+    initial = "\n".join(f"{payer}: {share}" for payer, share in mix)
+    form = PayerMixForm(request.POST or None, initial={"shares": initial})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.payer_mix_set(actor=request.user, device=device, shares=form.cleaned_data["shares"])
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, gettext("Payer mix saved."))
+            return redirect("telemetry:device", device_id=device.pk)
+    return render(request, "telemetry/payer_mix.html", {"device": device, "mix": mix, "form": form})
 
 
 @require_POST
@@ -122,7 +162,7 @@ def revenue_period_close(request, device_id: int):
     form = RevenuePeriodCloseForm(request.POST)
     try:
         if not form.is_valid():
-            raise ApplicationError("invalid", "Which month to close is missing.")
+            raise ApplicationError("invalid", gettext("Which month to close is missing."))
         period = services.revenue_period_close(actor=request.user, device=device,
                                                period_start=form.cleaned_data["period_start"])
     except ApplicationError as exc:
@@ -142,4 +182,22 @@ def revenue_period_settle(request, period_id: int):
         messages.error(request, exc.message)
     else:
         messages.success(request, f"{period.period_start:%Y-%m} settled: {period.amount} {period.currency}.")
+    return redirect("telemetry:device", device_id=period.device_id)
+
+
+@require_POST
+@role_required(Role.PLATFORM_ADMIN)
+def revenue_period_adjust(request, period_id: int):
+    period = selectors.revenue_period_get_for_user(user=request.user, period_id=period_id)
+    form = RevenuePeriodAdjustForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ApplicationError("reason_required", gettext("Say why the period is adjusted."))
+        adjustment = services.revenue_period_adjust(actor=request.user, period=period,
+                                                    reason=form.cleaned_data["reason"])
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{adjustment.period_start:%Y-%m} adjusted by {adjustment.amount} "
+                                  f"{adjustment.currency}.")
     return redirect("telemetry:device", device_id=period.device_id)
