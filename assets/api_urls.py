@@ -20,5 +20,6 @@ urlpatterns = [
          name="api-device-appraisal-sign"),
     path("devices/<int:pk>/certification/", v.CertificationCreateApi.as_view(),
          name="api-device-certification"),
+    path("devices/<int:pk>/anchor/retry/", v.DeviceAnchorRetryApi.as_view(), name="api-device-anchor-retry"),
     path("devices/<int:pk>/depreciation/", v.DepreciationApi.as_view(), name="api-device-depreciation"),
 ]

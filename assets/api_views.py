@@ -2,6 +2,7 @@
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -26,7 +27,9 @@ class DeviceOutputSerializer(serializers.ModelSerializer):
         model = Device
         fields = ["id", "organization", "organization_name", "status", "status_reason", "submitted_at",
                   "created_at", "udi_issuer", "udi_di", "udi_serial", "udi_lot", "udi_production_date",
-                  "udi_expiry_date", "udi_warnings", *services.EDITABLE_FIELDS]
+                  "udi_expiry_date", "udi_warnings", *services.EDITABLE_FIELDS, "public_ref",
+                  *services.ANCHOR_FIELDS]
+        read_only_fields = fields
 
 
 class DeviceWriteSerializer(serializers.ModelSerializer):
@@ -243,11 +246,18 @@ class AppraisalOutputSerializer(serializers.Serializer):
     reconciled_value = serializers.DecimalField(max_digits=14, decimal_places=2)
     weights = serializers.DictField(child=serializers.CharField())
     inputs = serializers.JSONField()
+    income_sources = serializers.SerializerMethodField(
+        help_text="Where exams/day and fee/exam came from: {input: {source: telemetry|declared|"
+                  "modality_default|appraiser, label, explanation} | null}, also when the income "
+                  "approach was not used.")
     signed_at = serializers.DateTimeField(allow_null=True)
     report_sha256 = serializers.CharField()
 
     def get_appraiser_name(self, obj) -> str:
         return obj.appraiser.full_name or obj.appraiser.email
+
+    def get_income_sources(self, obj) -> dict:
+        return selectors.appraisal_income_sources(appraisal=obj)
 
 
 class AppraisalListCreateApi(APIView):
@@ -273,12 +283,14 @@ class AppraisalListCreateApi(APIView):
         obsolescence_fraction = serializers.DecimalField(max_digits=4, decimal_places=3, default=0)
         comparables = serializers.ListField(required=False, default=list)
         utilization_per_day = serializers.DecimalField(
-            max_digits=7, decimal_places=2, required=False, allow_null=True,
-            help_text="Exams/day. Pass the telemetry average with utilization_source='telemetry'; "
-                      "omitted → the clinic's declared utilization.")
-        utilization_source = serializers.ChoiceField(choices=["declared", "telemetry"], default="declared")
-        technical_fee_per_exam = serializers.DecimalField(max_digits=10, decimal_places=2, required=False,
-                                                          allow_null=True)
+            max_digits=7, decimal_places=2, required=False, allow_null=True, min_value=0,
+            help_text="Exams/day you assert (recorded as source 'appraiser'). Omitted → measured from "
+                      "the device's telemetry when it has any, else the clinic's declared figure, else "
+                      "the modality default with its citation.")
+        technical_fee_per_exam = serializers.DecimalField(
+            max_digits=10, decimal_places=2, required=False, allow_null=True, min_value=0,
+            help_text="Fee per exam you assert (source 'appraiser'). Omitted → the fee schedule applied "
+                      "to the device's measured procedures, when there are any.")
         operating_days_per_year = serializers.DecimalField(max_digits=4, decimal_places=0, default=300)
         operating_cost_per_year = serializers.DecimalField(max_digits=14, decimal_places=2, default=0)
         discount_rate = serializers.DecimalField(max_digits=6, decimal_places=4, default="0.10")
@@ -310,7 +322,7 @@ class AppraisalListCreateApi(APIView):
                    responses={201: AppraisalOutputSerializer})
     def post(self, request, pk):
         if not HasRole.of(Role.APPRAISER)().has_permission(request, self):
-            raise ApplicationError("permission_denied", "Only appraisers can appraise devices.", status=403)
+            raise ApplicationError("permission_denied", gettext("Only appraisers can appraise devices."), status=403)
         device = _device(request, pk)
         s = self.AppraisalCreateInputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
@@ -329,7 +341,7 @@ class AppraisalSignApi(APIView):
         device = _device(request, pk)
         appraisal = device.appraisals.filter(pk=appraisal_pk).first()
         if appraisal is None:
-            raise ApplicationError("not_found", "No such appraisal.", status=404)
+            raise ApplicationError("not_found", gettext("No such appraisal."), status=404)
         appraisal = services.appraisal_sign(actor=request.user, appraisal=appraisal)
         return Response(AppraisalOutputSerializer(appraisal).data)
 
@@ -399,7 +411,7 @@ class DepreciationApi(APIView):
         device = _device(request, pk)
         d = depreciation_chart_data(device, selectors.device_signed_appraisal(device=device))
         if not d:
-            raise ApplicationError("no_basis", "The device has no purchase price or appraisal to depreciate.",
+            raise ApplicationError("no_basis", gettext("The device has no purchase price or appraisal to depreciate."),
                                    status=409)
         return Response({"currency": d["currency"], "basis": d["basis"], "useful_life": d["useful_life"],
                          "points": [{"age_years": t, "value": v} for t, v in zip(d["labels"], d["values"],
@@ -453,6 +465,42 @@ class InspectionQueueApi(_QueueApi):
         return super().get(request)
 
 
+class DeviceAnchorRetryApi(APIView):
+    permission_classes = [HasRole.of(Role.PLATFORM_ADMIN, Role.INSPECTOR)]
+
+    @extend_schema(tags=TAG, summary="Retry a failed on-chain anchoring (platform admin, inspector)",
+                   description="Enqueues a new attempt (new idempotency key) of AssetRegistry.anchor for the "
+                               "device's certificate and appraisal hashes. 409 anchor_not_failed unless the "
+                               "last attempt failed.",
+                   request=None, responses=DeviceOutputSerializer)
+    def post(self, request, pk):
+        device = services.device_anchor_retry(actor=request.user, device=_device(request, pk))
+        return _out(device)
+
+
+class VerifyDocumentSerializer(serializers.Serializer):
+    key = serializers.ChoiceField(choices=["certificate", "appraisal"])
+    label = serializers.CharField()
+    download_url = serializers.CharField(allow_null=True)
+    file_sha256 = serializers.CharField(allow_null=True, help_text="SHA-256 of the file served at download_url.")
+    onchain_sha256 = serializers.CharField(allow_null=True, help_text="From AssetRegistry.anchorOf, read now.")
+    match = serializers.BooleanField(allow_null=True, help_text="null when the chain could not be read.")
+
+
+class VerifyOnchainSerializer(serializers.Serializer):
+    state = serializers.CharField(help_text="read | not_anchored | unavailable (the chain could not be read; "
+                                            "nothing is claimed).")
+    reason = serializers.CharField(allow_blank=True)
+    anchor_id = serializers.CharField(allow_blank=True)
+    registry = serializers.CharField(allow_blank=True)
+    revision = serializers.IntegerField()
+    anchored_at = serializers.DateTimeField(allow_null=True)
+    tx_hash = serializers.CharField(allow_blank=True)
+    block_number = serializers.IntegerField(allow_null=True)
+    status = serializers.CharField(allow_blank=True, help_text="Platform-side anchoring status.")
+    documents = VerifyDocumentSerializer(many=True)
+
+
 class VerifyApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -472,11 +520,27 @@ class VerifyApi(APIView):
         anchor_tx_hash = serializers.CharField(allow_null=True)
         anchor_block_number = serializers.IntegerField(allow_null=True)
         anchor_chain_id = serializers.IntegerField(allow_null=True)
+        onchain = VerifyOnchainSerializer(help_text="AssetRegistry.anchorOf read live, compared per PDF.")
 
-    @extend_schema(tags=TAG, summary="Public verification of a device or certificate (no login)",
+    @extend_schema(tags=TAG, summary="Public verification of a device (no login; throttled per address)",
+                   description="`ref` is the device's opaque public reference (as in the QR code); "
+                               "device ids and certificate UUIDs are 404. 429 `throttled` past "
+                               "ASSETS_VERIFY_RATE_PER_MINUTE requests per minute per client address.",
                    responses=VerifyOutputSerializer, auth=[])
     def get(self, request, ref):
+        from django.urls import reverse
+
+        from assets.throttle import verify_rate_per_minute, verify_throttled
+
+        if verify_throttled(request):
+            raise ApplicationError("throttled", gettext(
+                "More than %(verify_rate_per_minute)s verification requests a minute from this address; "
+                "wait a minute.") % {"verify_rate_per_minute": verify_rate_per_minute()}, status=429)
         device, cert = selectors.certification_by_reference(ref)
+        onchain = selectors.device_anchor_onchain(device=device, cert=cert)
+        for doc in onchain["documents"]:
+            doc["download_url"] = reverse(f"assets:verify-{doc['key']}", args=[device.public_ref]) \
+                if doc["file_sha256"] else None
         appraisal = cert.appraisal if cert and cert.appraisal_id else None
         return Response(self.VerifyOutputSerializer({
             "device_id": device.pk, "status": device.status, "modality": device.modality,
@@ -488,5 +552,6 @@ class VerifyApi(APIView):
             "anchor_tx_hash": (cert.anchor_tx_hash or None) if cert else None,
             "anchor_block_number": cert.anchor_block_number if cert else None,
             "anchor_chain_id": cert.anchor_chain_id if cert else None,
+            "onchain": onchain,
         }).data)
 

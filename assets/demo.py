@@ -50,7 +50,7 @@ def seed(stdout) -> None:
         services.certification_complete(
             actor=inspector, device=ct, qa_calibration_date=timezone.localdate() - dt.timedelta(days=60),
             items={k: {"passed": True, "notes": "Checked on site"} for k, _ in services.CHECKLIST})
-        stdout.write(f"assets: certified demo CT #{ct.pk} (verify at /verify/{ct.pk}/)")
+        stdout.write(f"assets: certified demo CT #{ct.pk} (verify at /verify/{ct.public_ref}/)")
     if not Device.objects.filter(serial_number=MR_SERIAL).exists():
         services.device_create(actor=admin, organization=clinic, data={
             "modality": "MR", "manufacturer": "GE HealthCare", "model_name": "SIGNA Artist 1.5T",

@@ -1,5 +1,6 @@
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from assets import services, valuation
 from assets.models import Device, DocumentKind, Modality
@@ -34,23 +35,25 @@ class DeviceForm(forms.ModelForm):
         if clinics is not None and len(clinics) > 1:
             # Only when registering for one of several clinics: which one owns the device.
             self.fields = {"organization": forms.ModelChoiceField(
-                queryset=clinics, label="Clinic", empty_label="— choose the owning clinic —",
-                help_text="You work for several clinics; the device will belong to this one."),
+                queryset=clinics, label=gettext("Clinic"), empty_label=gettext("— choose the owning clinic —"),
+                help_text=gettext("You work for several clinics; the device will belong to this one.")),
                 **self.fields}
 
 
 class PhotoForm(forms.Form):
-    image = forms.FileField(label="Photo", help_text="JPEG, PNG or WebP. Location data is removed.",
+    image = forms.FileField(label=gettext_lazy("Photo"), help_text=gettext_lazy(
+        "JPEG, PNG or WebP. Location data is removed."),
                             widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}))
 
 
 class DocumentForm(forms.Form):
-    kind = forms.ChoiceField(choices=DocumentKind.choices, label="Document type")
-    file = forms.FileField(label="PDF document", widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}))
+    kind = forms.ChoiceField(choices=DocumentKind.choices, label=gettext_lazy("Document type"))
+    file = forms.FileField(label=gettext_lazy("PDF document"), widget=forms.ClearableFileInput(
+        attrs={"accept": "application/pdf"}))
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label="What needs to change", widget=forms.Textarea(attrs={"rows": 3}),
+    reason = forms.CharField(label=gettext_lazy("What needs to change"), widget=forms.Textarea(attrs={"rows": 3}),
                              max_length=2000)
 
 
@@ -58,39 +61,40 @@ class AppraisalForm(forms.Form):
     effective_date = forms.DateField(widget=DATE, initial=timezone.localdate)
     currency = forms.ChoiceField(choices=Device._meta.get_field("purchase_currency").choices, initial="USD")
     replacement_cost_new = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2,
-                                              label="Replacement cost new")
+                                              label=gettext_lazy("Replacement cost new"))
     useful_life_years = forms.DecimalField(required=False, min_value=1, max_digits=4, decimal_places=1,
-                                           label="Useful life (years)",
-                                           help_text="Blank: the modality default (CT 8.2, MR 8.4 — CMII 2022–23).")
+                                           label=gettext_lazy("Useful life (years)"),
+                                           help_text=gettext_lazy(
+                                               "Blank: the modality default (CT 8.2, MR 8.4 — CMII 2022–23)."))
     condition_factor = forms.DecimalField(min_value=0.01, max_value=1, decimal_places=2, initial="1.00",
-                                          label="Condition factor")
+                                          label=gettext_lazy("Condition factor"))
     obsolescence_fraction = forms.DecimalField(min_value=0, max_value=0.99, decimal_places=2, initial="0",
-                                               label="Obsolescence (fraction)")
+                                               label=gettext_lazy("Obsolescence (fraction)"))
     salvage_fraction = forms.DecimalField(min_value=0, max_value=1, decimal_places=2,
-                                          initial=valuation.DEFAULT_SALVAGE_FRACTION, label="Salvage floor (fraction)")
+                                          initial=valuation.DEFAULT_SALVAGE_FRACTION, label=gettext_lazy(
+                                              "Salvage floor (fraction)"))
     comparables = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                                  label="Comparable sales",
-                                  help_text="One per line: price; adjustment fraction; description — "
-                                            "e.g. 600000; -0.05; 2020 unit, similar hours")
+                                  label=gettext_lazy("Comparable sales"),
+                                  help_text=gettext_lazy("One per line: price; adjustment fraction; description — "
+                                            "e.g. 600000; -0.05; 2020 unit, similar hours"))
     utilization_per_day = forms.DecimalField(required=False, min_value=0, decimal_places=1,
-                                             label="Exams per day",
-                                             help_text="Prefilled from the clinic's declared utilization.")
+                                             label=gettext_lazy("Exams per day"))
     technical_fee_per_exam = forms.DecimalField(required=False, min_value=0, decimal_places=2,
-                                                label="Technical fee per exam")
+                                                label=gettext_lazy("Technical fee per exam"))
     operating_days_per_year = forms.DecimalField(min_value=0, max_value=366, initial="300",
-                                                 label="Operating days per year")
+                                                 label=gettext_lazy("Operating days per year"))
     operating_cost_per_year = forms.DecimalField(min_value=0, decimal_places=2, initial="0",
-                                                 label="Operating cost per year")
+                                                 label=gettext_lazy("Operating cost per year"))
     discount_rate = forms.DecimalField(min_value=0, max_value=1, decimal_places=4, initial="0.10",
-                                       label="Discount rate")
-    weight_cost = forms.DecimalField(min_value=0, initial="0.5", label="Weight: cost")
-    weight_market = forms.DecimalField(min_value=0, initial="0.3", label="Weight: market")
-    weight_income = forms.DecimalField(min_value=0, initial="0.2", label="Weight: income")
-    client = forms.CharField(required=False, max_length=200, help_text="Blank: the clinic.")
+                                       label=gettext_lazy("Discount rate"))
+    weight_cost = forms.DecimalField(min_value=0, initial="0.5", label=gettext_lazy("Weight: cost"))
+    weight_market = forms.DecimalField(min_value=0, initial="0.3", label=gettext_lazy("Weight: market"))
+    weight_income = forms.DecimalField(min_value=0, initial="0.2", label=gettext_lazy("Weight: income"))
+    client = forms.CharField(required=False, max_length=200, help_text=gettext_lazy("Blank: the clinic."))
     intended_users = forms.CharField(required=False, max_length=300)
     intended_use = forms.CharField(required=False, max_length=300)
     value_definition = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                                       help_text="Blank: fair market value in continued use.")
+                                       help_text=gettext_lazy("Blank: fair market value in continued use."))
 
     def clean_comparables(self):
         from decimal import Decimal, InvalidOperation
@@ -104,7 +108,8 @@ class AppraisalForm(forms.Form):
                 price = Decimal(parts[0].replace(",", ""))
                 adj = Decimal(parts[1]) if len(parts) > 1 and parts[1] else Decimal(0)
             except InvalidOperation:
-                raise forms.ValidationError(f"Line {n}: write price; adjustment; description.") from None
+                raise forms.ValidationError(gettext('Line %(n)s: write price; adjustment; description.') %
+                    {"n": n}) from None
             rows.append({"price": str(price), "adjustment_fraction": str(adj),
                          "description": parts[2] if len(parts) > 2 else ""})
         return rows
@@ -117,7 +122,7 @@ class AppraisalForm(forms.Form):
 
 
 class CertificationForm(forms.Form):
-    qa_calibration_date = forms.DateField(required=False, widget=DATE, label="Last QA / calibration date")
+    qa_calibration_date = forms.DateField(required=False, widget=DATE, label=gettext_lazy("Last QA / calibration date"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -125,7 +130,7 @@ class CertificationForm(forms.Form):
             self.fields[f"{key}_passed"] = forms.ChoiceField(
                 label=label, choices=[("pass", "Pass"), ("fail", "Fail")], widget=forms.RadioSelect)
             self.fields[f"{key}_notes"] = forms.CharField(required=False, max_length=1000,
-                                                          label=f"Notes: {label.lower()}")
+                                                          label=gettext('Notes: %(lower)s') % {"lower": label.lower()})
 
     def items(self) -> dict:
         return {key: {"passed": self.cleaned_data[f"{key}_passed"] == "pass",

@@ -1,5 +1,8 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Organization
 from core.models import BaseModel
@@ -8,24 +11,37 @@ from core.money import CURRENCIES
 
 class Modality(models.TextChoices):
     # DICOM modality codes (0008,0060)
-    CT = "CT", "Computed tomography"
-    MR = "MR", "Magnetic resonance"
-    US = "US", "Ultrasound"
-    DX = "DX", "X-ray (digital radiography)"
-    MG = "MG", "Mammography"
-    PT = "PT", "PET"
-    NM = "NM", "Nuclear medicine"
-    OT = "OT", "Other"
+    CT = "CT", gettext_lazy("Computed tomography")
+    MR = "MR", gettext_lazy("Magnetic resonance")
+    US = "US", gettext_lazy("Ultrasound")
+    DX = "DX", gettext_lazy("X-ray (digital radiography)")
+    MG = "MG", gettext_lazy("Mammography")
+    PT = "PT", gettext_lazy("PET")
+    NM = "NM", gettext_lazy("Nuclear medicine")
+    OT = "OT", gettext_lazy("Other")
 
 
 class DeviceStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    SUBMITTED = "submitted", "Submitted"
-    CHANGES_REQUESTED = "changes_requested", "Changes requested"
-    APPRAISED = "appraised", "Appraised"
-    CERTIFIED = "certified", "Certified"
-    TOKENIZED = "tokenized", "Tokenized"
-    RETIRED = "retired", "Retired"
+    DRAFT = "draft", gettext_lazy("Draft")
+    SUBMITTED = "submitted", gettext_lazy("Submitted")
+    CHANGES_REQUESTED = "changes_requested", gettext_lazy("Changes requested")
+    APPRAISED = "appraised", gettext_lazy("Appraised")
+    CERTIFIED = "certified", gettext_lazy("Certified")
+    TOKENIZED = "tokenized", gettext_lazy("Tokenized")
+    RETIRED = "retired", gettext_lazy("Retired")
+
+
+def new_public_ref() -> str:
+    """Opaque public reference for /verify/<ref>/ and the QR code: 128 random bits, so
+    nobody can walk the devices by guessing (sequential ids could be)."""
+    return secrets.token_urlsafe(16)
+
+
+class AnchorStatus(models.TextChoices):
+    NONE = "", gettext_lazy("Not anchored")
+    PENDING = "pending", gettext_lazy("Anchoring")
+    ANCHORED = "anchored", gettext_lazy("Anchored")
+    FAILED = "failed", gettext_lazy("Anchoring failed")
 
 
 class Device(BaseModel):
@@ -84,9 +100,28 @@ class Device(BaseModel):
     udi_warnings = models.JSONField(default=list, blank=True)
     declared_exams_per_day = models.DecimalField(
         max_digits=6, decimal_places=1, null=True, blank=True,
-        help_text="Typical exams per day; prefills the income approach when no telemetry exists.")
+        help_text=gettext_lazy("Typical exams per day; prefills the income approach when no telemetry exists."))
     submitted_at = models.DateTimeField(null=True, blank=True, db_index=True)
     status_reason = models.TextField(blank=True)  # last changes-requested / failed-inspection reason
+
+    # Added in 0003: the public reference and the certification anchor on AssetRegistry.
+    public_ref = models.CharField(max_length=32, unique=True, default=new_public_ref, editable=False)
+    # bytes32 key on AssetRegistry ("0x" + 64 hex), random, set at the first certification
+    # and kept for the device's life; each attempt is one outbox row (assets.anchor:<pk>:<n>).
+    chain_anchor_id = models.CharField(max_length=66, blank=True)
+    anchor_status = models.CharField(max_length=10, choices=AnchorStatus.choices, default=AnchorStatus.NONE,
+                                     blank=True)
+    anchor_attempt = models.PositiveIntegerField(default=0)
+    anchor_certificate_sha256 = models.CharField(max_length=64, blank=True)  # what was sent
+    anchor_appraisal_sha256 = models.CharField(max_length=64, blank=True)
+    anchor_tx_hash = models.CharField(max_length=66, blank=True)
+    anchor_block_number = models.PositiveBigIntegerField(null=True, blank=True)
+    anchor_error = models.TextField(blank=True)
+    anchored_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def anchor_key(self) -> str:
+        return f"assets.anchor:{self.pk}:{self.anchor_attempt}"
 
     @property
     def is_editable(self) -> bool:
@@ -116,12 +151,12 @@ class DevicePhoto(BaseModel):
 
 
 class DocumentKind(models.TextChoices):
-    INVOICE = "invoice", "Purchase invoice"
-    OWNERSHIP = "ownership", "Ownership evidence"
-    REGULATORY = "regulatory", "Regulatory clearance"
-    QA = "qa_calibration", "QA / calibration report"
-    SERVICE = "service", "Service record"
-    OTHER = "other", "Other"
+    INVOICE = "invoice", gettext_lazy("Purchase invoice")
+    OWNERSHIP = "ownership", gettext_lazy("Ownership evidence")
+    REGULATORY = "regulatory", gettext_lazy("Regulatory clearance")
+    QA = "qa_calibration", gettext_lazy("QA / calibration report")
+    SERVICE = "service", gettext_lazy("Service record")
+    OTHER = "other", gettext_lazy("Other")
 
 
 class DeviceDocument(BaseModel):
@@ -142,9 +177,9 @@ class DeviceDocument(BaseModel):
 
 
 class AppraisalStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    SIGNED = "signed", "Signed"
-    SUPERSEDED = "superseded", "Superseded"
+    DRAFT = "draft", gettext_lazy("Draft")
+    SIGNED = "signed", gettext_lazy("Signed")
+    SUPERSEDED = "superseded", gettext_lazy("Superseded")
 
 
 class Appraisal(BaseModel):

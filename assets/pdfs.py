@@ -11,7 +11,15 @@ from core.pdf import QRFlowable, build_pdf, grid_table, kv_table, para
 
 
 def verify_url(cert: Certification) -> str:
-    return settings.SITE_URL.rstrip("/") + reverse("assets:verify", args=[str(cert.public_id)])
+    # The device's opaque reference, never its sequential id (the page must not be walkable).
+    return settings.SITE_URL.rstrip("/") + reverse("assets:verify", args=[cert.device.public_ref])
+
+
+def source_text(src: dict | None) -> str:
+    """'measured (telemetry, 30 days)', 'declared by the clinic', … — what the number really is."""
+    if not src:
+        return "not available"
+    return src["label"] + (f". {src['explanation']}" if src.get("explanation") else "")
 
 
 def _device_rows(device) -> list[tuple[str, str]]:
@@ -70,17 +78,25 @@ def appraisal_report_pdf(appraisal: Appraisal) -> bytes:
     story.append(para("<b>Income approach</b> — present value of net technical-fee income over the "
                       "remaining useful life."))
     if inc:
+        src = inc.get("sources") or {}
         story.append(kv_table([
-            ("Exams per day", f"{inc['exams_per_day']} (source: {inc['utilization_source']})"),
+            ("Exams per day", f"{inc['exams_per_day']} — "
+             f"{source_text(src.get('exams_per_day')) if src else inc['utilization_source']}"),
             ("Operating days per year", inc["operating_days_per_year"]),
-            ("Technical fee per exam", m(inc["technical_fee_per_exam"])),
+            ("Technical fee per exam", f"{m(inc['technical_fee_per_exam'])} — "
+             f"{source_text(src.get('technical_fee_per_exam')) if src else 'entered by the appraiser'}"),
             ("Operating cost per year", m(inc["operating_cost_per_year"])),
             ("Discount rate", inc["discount_rate"]),
             ("Remaining life (years)", inc["remaining_life_years"]),
             ("Indicated value", m(appraisal.income_value)),
         ]))
     else:
-        story.append(para("Not used: no utilization or technical fee was available."))
+        skipped = inputs.get("income_not_used") or {}
+        text = "Not used: " + skipped.get("reason", "no utilization or technical fee was available") + "."
+        if skipped.get("exams_per_day") is not None:
+            text += (f" Exams per day available: {skipped['exams_per_day']} — "
+                     f"{source_text(skipped.get('exams_per_day_source'))}.")
+        story.append(para(text))
     story += [Spacer(1, 4 * mm), para("Reconciliation", "Heading3"),
               grid_table(["Approach", "Indicated value", "Weight"],
                          [[k.title(), m(getattr(appraisal, f"{k}_value")), w]

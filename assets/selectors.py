@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
+from django.utils.translation import gettext
 
 from accounts.models import Organization
 from assets.models import Appraisal, AppraisalStatus, Certification, Device, DeviceStatus
@@ -43,7 +44,7 @@ def registration_clinic_for_user(*, user, organization_id=None) -> Organization:
     it; otherwise the user's only clinic. Never a guess between several."""
     clinics = list(registration_clinics_for_user(user=user))
     if not clinics:
-        raise ApplicationError("permission_denied", "Only clinic admins and staff can register devices.",
+        raise ApplicationError("permission_denied", gettext("Only clinic admins and staff can register devices."),
                                status=403)
     if organization_id in (None, ""):
         if len(clinics) == 1:
@@ -133,9 +134,25 @@ def device_anchor_hashes(*, device: Device) -> tuple[str, str]:
     cert = device_current_certification(device=device)
     appraisal = cert.appraisal if cert and cert.appraisal_id else device_signed_appraisal(device=device)
     if cert is None or appraisal is None or not appraisal.report_sha256:
-        raise ApplicationError("not_certified", "The device has no certificate and signed appraisal yet.",
+        raise ApplicationError("not_certified", gettext("The device has no certificate and signed appraisal yet."),
                                status=409)
     return cert.certificate_sha256, appraisal.report_sha256
+
+
+def appraisal_income_sources(*, appraisal: Appraisal) -> dict:
+    """{exams_per_day, technical_fee_per_exam}: each {source, label, explanation} or None."""
+    inc, skipped = appraisal.inputs.get("income"), appraisal.inputs.get("income_not_used")
+    if inc and inc.get("sources"):
+        return {k: inc["sources"].get(k) for k in ("exams_per_day", "technical_fee_per_exam")}
+    if inc:  # appraised before sources were recorded: say only what was recorded, unverified
+        legacy = {"source": inc.get("utilization_source", ""), "label": f"recorded as "
+                  f"'{inc.get('utilization_source', '?')}' by the caller (not checked against telemetry)",
+                  "explanation": ""}
+        return {"exams_per_day": legacy, "technical_fee_per_exam": None}
+    if skipped:
+        return {"exams_per_day": skipped.get("exams_per_day_source"),
+                "technical_fee_per_exam": skipped.get("technical_fee_source")}
+    return {"exams_per_day": None, "technical_fee_per_exam": None}
 
 
 def device_timeline(*, device: Device) -> QuerySet[AuditEvent]:
@@ -144,23 +161,79 @@ def device_timeline(*, device: Device) -> QuerySet[AuditEvent]:
 
 
 def certification_by_reference(ref: str) -> tuple[Device, Certification | None]:
-    """Public lookup for /verify/<ref>/: a certificate UUID or a device id. Only devices that
-    reached submission exist publicly; drafts are a 404."""
-    import uuid
-
-    cert = None
-    try:
-        cert = Certification.objects.select_related("device", "device__organization", "appraisal").get(
-            public_id=uuid.UUID(str(ref)))
-        device = cert.device
-    except (ValueError, Certification.DoesNotExist):
-        # isdigit() alone admits "²" and other Unicode digits that int() refuses.
-        if not (str(ref).isascii() and str(ref).isdigit()):
-            raise Http404("No such device or certificate.") from None
-        device = Device.objects.select_related("organization").filter(pk=int(ref)).first()
-        if device is None:
-            raise Http404("No such device or certificate.") from None
-        cert = device_current_certification(device=device)
-    if device.status in (DeviceStatus.DRAFT,) and device.submitted_at is None:
+    """Public lookup for /verify/<ref>/ by the device's opaque `public_ref` only: a device id
+    or certificate UUID (the old links) is a 404, so the page cannot be walked. Only devices
+    that reached submission exist publicly; drafts are a 404."""
+    ref = str(ref)
+    if not ref or len(ref) > 32:
         raise Http404("No such device or certificate.")
-    return device, cert
+    device = Device.objects.select_related("organization").filter(public_ref=ref).first()
+    if device is None or (device.status == DeviceStatus.DRAFT and device.submitted_at is None):
+        raise Http404("No such device or certificate.")
+    return device, device_current_certification(device=device)
+
+
+def _sha256_of(fieldfile) -> str | None:
+    """SHA-256 of the file as it is served for download (not the stored column)."""
+    import hashlib
+
+    if not fieldfile:
+        return None
+    h = hashlib.sha256()
+    with fieldfile.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 16), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def device_anchor_onchain(*, device: Device, cert: Certification | None) -> dict:
+    """Reads AssetRegistry.anchorOf(device.chain_anchor_id) LIVE and compares it with the
+    SHA-256 of the two downloadable PDFs. state: not_anchored (never sent / nothing on chain),
+    unavailable (no answer from the chain: nothing is claimed), read (`documents` says, per
+    PDF, match True/False)."""
+    import logging
+
+    from chain import gateway
+    from chain import selectors as chain_selectors
+
+    appraisal = cert.appraisal if cert and cert.appraisal_id else None
+    docs = [
+        {"key": "certificate", "label": "Inspection certificate",
+         "file_sha256": _sha256_of(cert.certificate_pdf) if cert else None, "onchain_sha256": None, "match": None},
+        {"key": "appraisal", "label": "Appraisal report",
+         "file_sha256": _sha256_of(appraisal.report_pdf) if appraisal else None, "onchain_sha256": None,
+         "match": None},
+    ]
+    out = {"state": "not_anchored", "reason": "", "anchor_id": device.chain_anchor_id, "revision": 0,
+           "anchored_at": None, "registry": "", "documents": docs,
+           "tx_hash": device.anchor_tx_hash, "block_number": device.anchor_block_number,
+           "status": device.anchor_status}
+    if not device.chain_anchor_id:
+        out["reason"] = "This device has not been sent for anchoring."
+        return out
+    try:
+        out["registry"] = chain_selectors.deployment_address("AssetRegistry")
+    except ApplicationError:
+        return {**out, "state": "unavailable", "reason": "The AssetRegistry contract is not deployed on this "
+                "platform's chain, so the anchor cannot be read."}
+    if not gateway.is_available():
+        return {**out, "state": "unavailable", "reason": "The chain node cannot be reached right now, so "
+                "the anchor cannot be checked. Nothing is claimed; try again later."}
+    try:
+        cert_hash, appraisal_hash, anchored_at, revision = gateway.call(
+            "AssetRegistry", out["registry"], "anchorOf", device.chain_anchor_id)
+    except Exception as exc:  # any failure to read is reported as such, never as verified
+        logging.getLogger(__name__).warning("anchorOf(%s) failed: %s", device.chain_anchor_id, exc)
+        return {**out, "state": "unavailable", "reason": "The chain did not answer the anchor read, so "
+                "the anchor cannot be checked. Nothing is claimed; try again later."}
+    if int(revision) == 0:
+        out["reason"] = "Nothing is anchored on chain for this device yet."
+        return out
+    import datetime as dt
+
+    out.update(state="read", revision=int(revision),
+               anchored_at=dt.datetime.fromtimestamp(int(anchored_at), tz=dt.UTC))
+    for doc, onchain in zip(docs, (cert_hash, appraisal_hash), strict=True):
+        doc["onchain_sha256"] = onchain.removeprefix("0x").lower()
+        doc["match"] = doc["file_sha256"] is not None and doc["file_sha256"] == doc["onchain_sha256"]
+    return out

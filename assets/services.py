@@ -4,6 +4,7 @@ keyword-only, atomic, validated, audited. One service per lifecycle transition."
 import datetime as dt
 import functools
 import logging
+import secrets
 import uuid
 from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
@@ -13,9 +14,12 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from assets import usage as usage_port
 from assets import valuation
 from assets.models import (
+    AnchorStatus,
     Appraisal,
     AppraisalStatus,
     Certification,
@@ -29,7 +33,7 @@ from assets.udi import UdiError, parse_udi, serial_mismatch_warning
 from assets.uploads import UploadError, clean_image, clean_pdf
 from core.errors import ApplicationError, check_transition
 from core.pdf import sha256_hex
-from core.permissions import CLINIC_ROLES, Role, user_has_role
+from core.permissions import CLINIC_ROLES, Role, user_clinic_ids, user_has_role
 from core.services import audit, snapshot
 
 logger = logging.getLogger(__name__)
@@ -84,21 +88,52 @@ def _transition(*, actor, device: Device, target: str, action: str, reason: str 
 def _require_member(actor, device_or_org, *, roles=CLINIC_ROLES, what="change this device"):
     org = getattr(device_or_org, "organization", device_or_org)
     if not user_has_role(actor, *roles, organization=org):
-        raise ApplicationError("permission_denied", f"Only the owning clinic can {what}.", status=403)
+        raise ApplicationError("permission_denied", gettext('Only the owning clinic can %(what)s.') % {"what": what},
+            status=403)
 
 
 def _require_role(actor, *roles, what: str):
     if not user_has_role(actor, *roles):
-        raise ApplicationError("permission_denied", f"Your role does not allow you to {what}.", status=403)
+        raise ApplicationError("permission_denied", gettext('Your role does not allow you to %(what)s.') %
+            {"what": what}, status=403)
 
 
 def _require_editable(device: Device):
     if not device.is_editable:
         raise ApplicationError(
             "device_read_only",
-            f"This device is {device.get_status_display().lower()} and can no longer be edited. "
-            "Edits are possible again only if a reviewer requests changes.",
+            gettext(
+                "This device is %(get_status_display)s and can no longer be edited. Edits are possible again "
+                "only if a reviewer requests changes.") % {"get_status_display": device.get_status_display().lower()},
             details={"status": device.status}, status=403)
+
+
+def _require_independent(actor, device: Device, *, as_what: str) -> None:
+    """Separation of duties: whoever values or inspects a device works for none of its
+    clinic's organizations (admin or staff), so the clinic never reviews its own asset."""
+    if device.organization_id in user_clinic_ids(actor):
+        raise ApplicationError(
+            "conflict_of_interest",
+            gettext(
+                "You are a member of %(name)s, which owns this device; a member of the owning clinic cannot act "
+                "as its %(as_what)s.") % {"name": device.organization.name, "as_what": as_what},
+            details={"organization": device.organization_id}, status=403)
+
+
+def _require_not_inspector(actor, device: Device) -> None:
+    if device.certifications.filter(inspector=actor).exists():
+        raise ApplicationError(
+            "conflict_of_interest",
+            gettext("You inspected this device; its appraiser and its inspector must be different people."),
+            status=403)
+
+
+def _require_not_appraiser(actor, appraisal: Appraisal) -> None:
+    if appraisal.appraiser_id == actor.pk:
+        raise ApplicationError(
+            "conflict_of_interest",
+            gettext("You signed this device's appraisal; its appraiser and its inspector must be different people."),
+            status=403)
 
 
 def _apply_udi(device: Device) -> None:
@@ -158,7 +193,7 @@ def _validate_and_save(device: Device) -> None:
             device.purchase_date < device.manufacture_date:
         errors["purchase_date"] = ["The purchase date is before the manufacture date."]
     if errors:
-        raise ApplicationError("validation_error", "The device details are invalid.", details=errors)
+        raise ApplicationError("validation_error", gettext("The device details are invalid."), details=errors)
     _check_duplicate(device)
     try:
         with transaction.atomic():
@@ -223,8 +258,8 @@ def device_request_changes(*, actor, device: Device, reason: str) -> Device:
     _require_role(actor, Role.APPRAISER, Role.INSPECTOR, Role.PLATFORM_ADMIN, what="request changes")
     reason = (reason or "").strip()
     if not reason:
-        raise ApplicationError("reason_required", "Say what the clinic needs to change.",
-                               details={"reason": ["Say what the clinic needs to change."]})
+        raise ApplicationError("reason_required", gettext("Say what the clinic needs to change."),
+                               details={"reason": [gettext("Say what the clinic needs to change.")]})
     device = Device.objects.select_for_update().get(pk=device.pk)
     return _transition(actor=actor, device=device, target=S.CHANGES_REQUESTED, reason=reason,
                        action="assets.device_request_changes", extra={"status_reason": reason})
@@ -235,14 +270,14 @@ def device_retire(*, actor, device: Device, reason: str) -> Device:
     device = Device.objects.select_for_update().get(pk=device.pk)
     if not (user_has_role(actor, Role.CLINIC_ADMIN, organization=device.organization)
             or user_has_role(actor, Role.PLATFORM_ADMIN)):
-        raise ApplicationError("permission_denied", "Only the clinic's admin can retire a device.", status=403)
+        raise ApplicationError("permission_denied", gettext("Only the clinic's admin can retire a device."), status=403)
     if not reason.strip():
-        raise ApplicationError("reason_required", "Say why the device is retired.",
-                               details={"reason": ["Say why the device is retired."]})
+        raise ApplicationError("reason_required", gettext("Say why the device is retired."),
+                               details={"reason": [gettext("Say why the device is retired.")]})
     if device.status == S.TOKENIZED and not user_has_role(actor, Role.PLATFORM_ADMIN):
         # Investors hold fractions of it: the wind-down is the platform's call, not one click.
-        raise ApplicationError("tokenized_device", "This device backs a live token held by investors; "
-                               "ask the platform team to retire it.", status=403)
+        raise ApplicationError("tokenized_device", gettext("This device backs a live token held by investors; "
+                               "ask the platform team to retire it."), status=403)
     return _transition(actor=actor, device=device, target=S.RETIRED, action="assets.device_retire",
                        reason=reason)
 
@@ -322,8 +357,8 @@ def device_photo_add(*, actor, device: Device, upload) -> DevicePhoto:
 def device_document_add(*, actor, device: Device, upload, kind: str) -> DeviceDocument:
     _require_upload_allowed(actor, device)
     if kind not in DocumentKind.values:
-        raise ApplicationError("validation_error", "Choose what kind of document this is.",
-                               details={"kind": ["Choose what kind of document this is."]})
+        raise ApplicationError("validation_error", gettext("Choose what kind of document this is."),
+                               details={"kind": [gettext("Choose what kind of document this is.")]})
     try:
         data = clean_pdf(upload)
     except UploadError as exc:
@@ -360,24 +395,72 @@ def _dec(value, name: str, errors: dict, *, required=True) -> Decimal | None:
         return None
 
 
+def _source(source: str, label: str, explanation: str = "", **extra) -> dict:
+    return {"source": source, "label": label, "explanation": explanation, **extra}
+
+
+def income_sources(*, device: Device, typed_exams: Decimal | None, typed_fee: Decimal | None,
+                   usage: dict | None) -> tuple[Decimal | None, dict | None, Decimal | None, dict | None]:
+    """(exams/day, its source, fee/exam, its source). A typed number is the appraiser's;
+    blank exams/day come from telemetry when the device has it, else the clinic's declared
+    figure, else the modality default with its citation; a blank fee comes only from the
+    fee schedule applied to measured procedures. Never 'telemetry' for a typed number."""
+    measured = ""
+    if usage:
+        first, last = usage["period"]
+        measured = (f"{usage.get('procedures', '?')} completed exams on {usage['days']} operating days "
+                    f"between {first:%Y-%m-%d} and {last:%Y-%m-%d}: {usage['exams_per_day']}/day")
+    if typed_exams is not None:
+        exams, exams_src = typed_exams, _source(
+            valuation.SOURCE_APPRAISER, "entered by the appraiser",
+            f"Telemetry measured {measured}." if measured else "")
+    elif usage:
+        exams, exams_src = usage["exams_per_day"], _source(
+            valuation.SOURCE_TELEMETRY, f"measured (telemetry, {usage['days']} days)",
+            f"Daily rollups: {measured}.", days=usage["days"],
+            period=[usage["period"][0].isoformat(), usage["period"][1].isoformat()])
+    elif device.declared_exams_per_day is not None:
+        exams, exams_src = device.declared_exams_per_day, _source(
+            valuation.SOURCE_DECLARED, "declared by the clinic",
+            "Typical exams per day the clinic declared when registering the device; no telemetry.")
+    elif device.modality in valuation.DEFAULT_EXAMS_PER_DAY:
+        cite = valuation.DEFAULT_EXAMS_PER_DAY_CITATION[device.modality]
+        exams, exams_src = valuation.DEFAULT_EXAMS_PER_DAY[device.modality], _source(
+            valuation.SOURCE_MODALITY_DEFAULT, f"modality default ({cite})",
+            "No telemetry and no declared utilization.", citation=cite)
+    else:
+        exams, exams_src = None, None
+    if typed_fee is not None:
+        fee, fee_src = typed_fee, _source(valuation.SOURCE_APPRAISER, "entered by the appraiser",
+                                          f"Fee schedule: {usage['fee_note']}." if usage else "")
+    elif usage and usage.get("fee_per_exam") is not None:
+        fee, fee_src = usage["fee_per_exam"], _source(
+            valuation.SOURCE_TELEMETRY, f"measured (telemetry, {usage['days']} days)",
+            f"{usage.get('fee_note', 'fee schedule')}.", days=usage["days"])
+    else:
+        fee, fee_src = None, None
+    return exams, exams_src, fee, fee_src
+
+
 @transaction.atomic
 def appraisal_create(
     *, actor, device: Device, effective_date: dt.date, replacement_cost_new, currency: str,
     condition_factor="1", salvage_fraction=valuation.DEFAULT_SALVAGE_FRACTION,
     obsolescence_fraction="0", useful_life_years=None, comparables: list[dict] | None = None,
-    utilization_per_day=None, utilization_source: str = "declared", operating_days_per_year="300",
+    utilization_per_day=None, operating_days_per_year="300",
     technical_fee_per_exam=None, operating_cost_per_year="0", discount_rate="0.10",
     weights: dict | None = None, client: str = "", intended_users: str = "", intended_use: str = "",
     value_definition: str = "",
 ) -> Appraisal:
-    """A draft appraisal with every input kept. `utilization_per_day` is exams/day: callers
-    that hold telemetry history (e.g. telemetry.selectors.device_daily_procedures) pass the
-    observed average with utilization_source="telemetry"; otherwise the device's declared
-    utilization is used. Without utilization or a technical fee the income approach is skipped."""
+    """A draft appraisal with every input kept, and where each income input came from (see
+    income_sources): measured usage is read here through assets.usage, so a caller cannot
+    label its own number 'telemetry'. Without exams/day or a fee the income approach is skipped."""
     _require_role(actor, Role.APPRAISER, what="appraise devices")
-    device = Device.objects.select_for_update().get(pk=device.pk)
+    device = Device.objects.select_for_update().select_related("organization").get(pk=device.pk)
+    _require_independent(actor, device, as_what="appraiser")
+    _require_not_inspector(actor, device)
     if device.status not in (S.SUBMITTED, S.APPRAISED):
-        raise ApplicationError("not_appraisable", "Only submitted or appraised devices can be appraised.",
+        raise ApplicationError("not_appraisable", gettext("Only submitted or appraised devices can be appraised."),
                                details={"status": device.status}, status=409)
     errors: dict = {}
     rcn = _dec(replacement_cost_new, "replacement_cost_new", errors)
@@ -386,10 +469,8 @@ def appraisal_create(
     cond = _dec(condition_factor, "condition_factor", errors)
     salv = _dec(salvage_fraction, "salvage_fraction", errors)
     obso = _dec(obsolescence_fraction, "obsolescence_fraction", errors)
-    util = _dec(utilization_per_day, "utilization_per_day", errors, required=False)
-    if util is None and device.declared_exams_per_day is not None:
-        util, utilization_source = device.declared_exams_per_day, "declared"
-    fee = _dec(technical_fee_per_exam, "technical_fee_per_exam", errors, required=False)
+    typed_util = _dec(utilization_per_day, "utilization_per_day", errors, required=False)
+    typed_fee = _dec(technical_fee_per_exam, "technical_fee_per_exam", errors, required=False)
     days = _dec(operating_days_per_year, "operating_days_per_year", errors)
     opex = _dec(operating_cost_per_year, "operating_cost_per_year", errors)
     rate = _dec(discount_rate, "discount_rate", errors)
@@ -406,8 +487,11 @@ def appraisal_create(
     if effective_date > timezone.localdate():
         errors["effective_date"] = ["The effective date cannot be in the future."]
     if errors:
-        raise ApplicationError("validation_error", "The appraisal inputs are invalid.", details=errors)
+        raise ApplicationError("validation_error", gettext("The appraisal inputs are invalid."), details=errors)
 
+    measured = usage_port.measured_usage(device=device, on=effective_date, currency=currency)
+    util, util_src, fee, fee_src = income_sources(device=device, typed_exams=typed_util, typed_fee=typed_fee,
+                                                  usage=measured)
     age = device_age_years(device=device, on=effective_date)
     cost_in = valuation.CostInputs(rcn, age, life, cond, salv, obso)
     income_in = None
@@ -416,7 +500,7 @@ def appraisal_create(
     try:
         result = valuation.appraise(cost=cost_in, comparables=comps, income=income_in, weights=weights)
     except ValueError as exc:
-        raise ApplicationError("validation_error", f"The appraisal inputs are invalid: {exc}",
+        raise ApplicationError("validation_error", gettext('The appraisal inputs are invalid: %(exc)s') % {"exc": exc},
                                details={"non_field_errors": [str(exc)]}) from exc
     inputs = {
         "cost": {"replacement_cost_new": rcn, "age_years": age, "useful_life_years": life,
@@ -428,11 +512,21 @@ def appraisal_create(
                                     "adjusted_price": c.adjusted_price, "description": c.description}
                                    for c in comps]},
         "income": None if income_in is None else {
-            "exams_per_day": util, "utilization_source": utilization_source,
+            "exams_per_day": util, "utilization_source": util_src["source"],
             "operating_days_per_year": days, "technical_fee_per_exam": fee,
             "operating_cost_per_year": opex, "discount_rate": rate,
             "remaining_life_years": income_in.remaining_life_years,
-            "annual_net_income": valuation.annual_net_income(income_in)},
+            "annual_net_income": valuation.annual_net_income(income_in),
+            "sources": {"exams_per_day": util_src, "technical_fee_per_exam": fee_src,
+                        "operating_days_per_year": _source(valuation.SOURCE_APPRAISER, "entered by the appraiser"),
+                        "operating_cost_per_year": _source(valuation.SOURCE_APPRAISER, "entered by the appraiser"),
+                        "discount_rate": _source(valuation.SOURCE_APPRAISER, "entered by the appraiser")}},
+        # Why the income approach was skipped, with what was available, so the report says so.
+        "income_not_used": None if income_in is not None else {
+            "exams_per_day": util, "exams_per_day_source": util_src, "technical_fee_per_exam": fee,
+            "technical_fee_source": fee_src,
+            "reason": "no technical fee per exam (none entered and the fee schedule prices no measured "
+                      "procedure)" if util is not None else "no utilization figure"},
         "weights_requested": weights,
     }
     from core.services import _jsonable
@@ -469,14 +563,16 @@ def appraisal_sign(*, actor, appraisal: Appraisal) -> Appraisal:
     appraisal = Appraisal.objects.select_for_update().select_related("device", "device__organization",
                                                                      "appraiser").get(pk=appraisal.pk)
     if appraisal.appraiser_id != actor.pk:
-        raise ApplicationError("permission_denied", "Only the appraiser who prepared it can sign it.",
+        raise ApplicationError("permission_denied", gettext("Only the appraiser who prepared it can sign it."),
                                status=403)
+    _require_independent(actor, appraisal.device, as_what="appraiser")
+    _require_not_inspector(actor, appraisal.device)
     if appraisal.status != AppraisalStatus.DRAFT:
-        raise ApplicationError("appraisal_signed", "This appraisal is already signed and cannot change.",
+        raise ApplicationError("appraisal_signed", gettext("This appraisal is already signed and cannot change."),
                                status=409)
     device = Device.objects.select_for_update().get(pk=appraisal.device_id)
     if device.status not in (S.SUBMITTED, S.APPRAISED):
-        raise ApplicationError("not_appraisable", "Only submitted or appraised devices can be appraised.",
+        raise ApplicationError("not_appraisable", gettext("Only submitted or appraised devices can be appraised."),
                                details={"status": device.status}, status=409)
     previous = list(Appraisal.objects.select_for_update().filter(device=device, status=AppraisalStatus.SIGNED))
     for old in previous:
@@ -517,10 +613,14 @@ def certification_complete(*, actor, device: Device, items: dict[str, dict],
 
     _require_role(actor, Role.INSPECTOR, what="certify devices")
     device = Device.objects.select_for_update().select_related("organization").get(pk=device.pk)
+    _require_independent(actor, device, as_what="inspector")
     check_transition(entity="device", table=TRANSITIONS, current=device.status, target=S.CERTIFIED)
+    signed = device_signed_appraisal(device=device)
+    if signed is not None:
+        _require_not_appraiser(actor, signed)
     missing = [k for k, _ in CHECKLIST if k not in items]
     if missing:
-        raise ApplicationError("validation_error", "Every checklist item needs a result.",
+        raise ApplicationError("validation_error", gettext("Every checklist item needs a result."),
                                details={k: ["Record pass or fail."] for k in missing})
     checklist = []
     today = timezone.localdate()
@@ -532,23 +632,23 @@ def certification_complete(*, actor, device: Device, items: dict[str, dict],
             if qa_calibration_date is None:
                 passed, notes = False, (notes + " " if notes else "") + "No QA/calibration date recorded."
             elif qa_calibration_date > today:
-                raise ApplicationError("validation_error", "The QA/calibration date is in the future.",
-                                       details={"qa_calibration_date": ["This date is in the future."]})
+                raise ApplicationError("validation_error", gettext("The QA/calibration date is in the future."),
+                                       details={"qa_calibration_date": [gettext("This date is in the future.")]})
             elif _months_between(qa_calibration_date, today) >= limit:
                 passed = False
                 notes = (notes + " " if notes else "") + \
                     f"Last QA/calibration {qa_calibration_date} is older than {limit} months."
         if not passed and not notes:
-            raise ApplicationError("validation_error", "Explain every failed item.",
-                                   details={key: ["Explain why this item failed."]})
+            raise ApplicationError("validation_error", gettext("Explain every failed item."),
+                                   details={key: [gettext("Explain why this item failed.")]})
         checklist.append({"key": key, "label": label, "passed": passed, "notes": notes})
     ok = all(i["passed"] for i in checklist)
     cert = Certification(public_id=uuid.uuid4(), device=device, inspector=actor, passed=ok,
                          checklist=checklist, qa_calibration_date=qa_calibration_date,
-                         appraisal=device_signed_appraisal(device=device))
+                         appraisal=signed)
     if ok:
         if cert.appraisal is None:
-            raise ApplicationError("not_appraised", "The device has no signed appraisal.", status=409)
+            raise ApplicationError("not_appraised", gettext("The device has no signed appraisal."), status=409)
         cert.save()
         pdf = certificate_pdf(cert)
         cert.certificate_sha256 = sha256_hex(pdf)
@@ -558,6 +658,7 @@ def certification_complete(*, actor, device: Device, items: dict[str, dict],
               after={"passed": True, "certificate_sha256": cert.certificate_sha256})
         _transition(actor=actor, device=device, target=S.CERTIFIED, action="assets.device_certified",
                     extra={"status_reason": ""})
+        _anchor_enqueue(actor=actor, device=device)
     else:
         cert.save()
         reasons = "; ".join(f"{i['label']}: {i['notes']}" for i in checklist if not i["passed"])
@@ -576,7 +677,7 @@ def certificate_record_anchor(*, actor, device: Device, tx_hash: str, block_numb
 
     cert = device_current_certification(device=device)
     if cert is None:
-        raise ApplicationError("not_certified", "The device has no certificate to anchor.", status=409)
+        raise ApplicationError("not_certified", gettext("The device has no certificate to anchor."), status=409)
     cert = Certification.objects.select_for_update().get(pk=cert.pk)
     if cert.anchor_tx_hash and cert.anchor_tx_hash.lower() == tx_hash.lower():
         return cert  # idempotent
@@ -589,3 +690,85 @@ def certificate_record_anchor(*, actor, device: Device, tx_hash: str, block_numb
           after=snapshot(cert, ["anchor_tx_hash", "anchor_block_number", "anchor_chain_id",
                                 "anchor_registry_address"]))
     return cert
+
+
+# --- on-chain anchoring of the certificate and appraisal ------------------------------------
+
+ANCHOR_FIELDS = ["chain_anchor_id", "anchor_status", "anchor_attempt", "anchor_certificate_sha256",
+                 "anchor_appraisal_sha256", "anchor_tx_hash", "anchor_block_number", "anchor_error", "anchored_at"]
+
+
+def _anchor_enqueue(*, actor, device: Device) -> Device:
+    """Next anchoring attempt of a certified device's two PDF hashes on AssetRegistry, through
+    the chain outbox (one row per device and attempt). Runs inside the caller's transaction
+    with the device locked; the send happens on commit. If the registry is not deployed the
+    attempt is recorded as failed (retryable) instead of blocking the certification."""
+    from assets.selectors import device_anchor_hashes
+    from chain import selectors as chain_selectors
+    from chain.services import outbox_enqueue
+
+    cert_hash, appraisal_hash = device_anchor_hashes(device=device)
+    before = snapshot(device, ["anchor_status", "anchor_attempt"])
+    if not device.chain_anchor_id:
+        device.chain_anchor_id = "0x" + secrets.token_hex(32)
+    device.anchor_attempt += 1
+    device.anchor_certificate_sha256, device.anchor_appraisal_sha256 = cert_hash, appraisal_hash
+    device.anchor_tx_hash, device.anchor_block_number, device.anchored_at = "", None, None
+    try:
+        registry = chain_selectors.deployment_address("AssetRegistry")
+    except ApplicationError as exc:
+        device.anchor_status, device.anchor_error = AnchorStatus.FAILED, exc.message
+    else:
+        outbox_enqueue(actor=actor, idempotency_key=device.anchor_key, kind="assets.anchor",
+                       contract_name="AssetRegistry", function="anchor",
+                       args=[device.chain_anchor_id, "0x" + cert_hash, "0x" + appraisal_hash],
+                       to_address=registry, sender="agent",
+                       reason=f"anchor certificate and appraisal of device {device.pk}")
+        device.anchor_status, device.anchor_error = AnchorStatus.PENDING, ""
+    device.save(update_fields=[*ANCHOR_FIELDS, "updated_at"])
+    audit(actor=actor, action="assets.device_anchor_enqueue", obj=device, before=before,
+          after={"anchor_status": device.anchor_status, "anchor_attempt": device.anchor_attempt,
+                 "chain_anchor_id": device.chain_anchor_id, "certificate_sha256": cert_hash,
+                 "appraisal_sha256": appraisal_hash},
+          reason=device.anchor_error)
+    return device
+
+
+@transaction.atomic
+def device_anchor_retry(*, actor, device: Device) -> Device:
+    """A new anchoring attempt (new idempotency key) after a failed one; platform admins and
+    inspectors only."""
+    _require_role(actor, Role.PLATFORM_ADMIN, Role.INSPECTOR, what="retry on-chain anchoring")
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    if device.status not in (S.CERTIFIED, S.TOKENIZED):
+        raise ApplicationError("not_certified", gettext("Only a certified device is anchored on chain."),
+                               details={"status": device.status}, status=409)
+    if device.anchor_status != AnchorStatus.FAILED:
+        raise ApplicationError(
+            "anchor_not_failed",
+            gettext('Only a failed anchoring can be retried; this one is %(get_anchor_status_display)s.') %
+                {"get_anchor_status_display": device.get_anchor_status_display().lower()},
+            details={"anchor_status": device.anchor_status}, status=409)
+    return _anchor_enqueue(actor=actor, device=device)
+
+
+@transaction.atomic
+def device_anchor_final(*, device_id: int, attempt: int, confirmed: bool, tx_hash: str = "",
+                        block_number: int | None = None, error: str = "") -> Device | None:
+    """Chain hook step: an anchoring transaction is final. A stale attempt (superseded by a
+    retry) changes nothing; a repeated call for the same outcome is a no-op."""
+    device = Device.objects.select_for_update().filter(pk=device_id).first()
+    if device is None or attempt != device.anchor_attempt or device.anchor_status != AnchorStatus.PENDING:
+        return device
+    before = snapshot(device, ["anchor_status"])
+    if confirmed:
+        device.anchor_status, device.anchor_error = AnchorStatus.ANCHORED, ""
+        device.anchor_tx_hash, device.anchor_block_number = tx_hash, block_number
+        device.anchored_at = timezone.now()
+    else:
+        device.anchor_status, device.anchor_error = AnchorStatus.FAILED, (error or "anchoring failed")[:2000]
+    device.save(update_fields=[*ANCHOR_FIELDS, "updated_at"])
+    audit(actor=None, action="assets.device_anchor_final", obj=device, before=before,
+          after={"anchor_status": device.anchor_status, "anchor_attempt": attempt, "tx_hash": tx_hash,
+                 "block_number": block_number}, reason=device.anchor_error)
+    return device

@@ -21,8 +21,10 @@ urlpatterns = [
     path("devices/<int:pk>/appraisals/<int:appraisal_pk>/report.pdf", views.appraisal_pdf,
          name="appraisal-pdf"),
     path("devices/<int:pk>/inspect/", views.inspect, name="inspect"),
+    path("devices/<int:pk>/anchor/retry/", views.device_anchor_retry, name="device-anchor-retry"),
     path("appraisals/queue/", views.appraisal_queue, name="appraisal-queue"),
     path("inspections/queue/", views.inspection_queue, name="inspection-queue"),
     path("verify/<str:ref>/", views.verify, name="verify"),
     path("verify/<str:ref>/certificate.pdf", views.verify_certificate, name="verify-certificate"),
+    path("verify/<str:ref>/appraisal.pdf", views.verify_appraisal, name="verify-appraisal"),
 ]

@@ -36,6 +36,16 @@ USEFUL_LIFE_YEARS: dict[str, Decimal] = {
 DEFAULT_SALVAGE_FRACTION = Decimal("0.10")
 # Utilization defaults (exams/day) from CMII/CDA-AMC: CT ≈ 2.34/h × 14 h, MRI ≈ 1.80/h × 15.3 h.
 DEFAULT_EXAMS_PER_DAY: dict[str, Decimal] = {"CT": Decimal("33"), "MR": Decimal("27")}
+DEFAULT_EXAMS_PER_DAY_CITATION: dict[str, str] = {
+    "CT": "CMII 2022–23 (CDA-AMC): 2.34 exams/hour × 14 hours/day",
+    "MR": "CMII 2022–23 (CDA-AMC): 1.80 exams/hour × 15.3 hours/day",
+}
+
+# Where an income-approach input came from; shown next to the number everywhere it appears.
+SOURCE_TELEMETRY = "telemetry"  # measured by the device's telemetry (rollups, fee schedule)
+SOURCE_DECLARED = "declared"  # declared by the clinic when it registered the device
+SOURCE_MODALITY_DEFAULT = "modality_default"  # published fleet average for the modality
+SOURCE_APPRAISER = "appraiser"  # typed by the appraiser on the appraisal form
 
 
 def money(x: Decimal) -> Decimal:
@@ -131,7 +141,7 @@ def market_approach(comparables: list[Comparable]) -> Decimal | None:
 
 @dataclass(frozen=True)
 class IncomeInputs:
-    exams_per_day: Decimal  # from telemetry when the caller has it, else declared utilization
+    exams_per_day: Decimal  # measured, declared, typed or the modality default (see `sources`)
     operating_days_per_year: Decimal
     technical_fee_per_exam: Decimal
     operating_cost_per_year: Decimal

@@ -10,10 +10,11 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organization
-from assets import selectors, services, valuation
+from assets import selectors, services, throttle, usage, valuation
 from assets.forms import (
     AppraisalForm,
     CertificationForm,
@@ -22,7 +23,7 @@ from assets.forms import (
     PhotoForm,
     ReasonForm,
 )
-from assets.models import Appraisal, Device, DeviceStatus, Modality
+from assets.models import AnchorStatus, Appraisal, Device, DeviceStatus, Modality
 from core.errors import ApplicationError
 from core.forms import add_application_error
 from core.permissions import CLINIC_ROLES, Role, role_required, user_clinic_ids, user_has_role
@@ -70,7 +71,7 @@ def device_create(request):
         else:
             for w in device.udi_warnings:
                 messages.warning(request, w)
-            messages.success(request, "Device saved as a draft. Add photos and documents, then submit it.")
+            messages.success(request, gettext("Device saved as a draft. Add photos and documents, then submit it."))
             return redirect("assets:device-detail", pk=device.pk)
     return render(request, "assets/device_form.html", {"form": form, "title": "Register a device"},
                   status=400 if form.errors else 200)
@@ -82,8 +83,8 @@ def device_edit(request, pk):
     if not selectors.user_is_device_member(user=request.user, device=device):
         raise Http404
     if not device.is_editable:
-        messages.error(request, "This device has been submitted and is read-only until a reviewer "
-                                "requests changes.")
+        messages.error(request, gettext("This device has been submitted and is read-only until a reviewer "
+                                "requests changes."))
         return redirect("assets:device-detail", pk=device.pk)
     form = DeviceForm(request.POST or None, instance=device)
     if request.method == "POST" and form.is_valid():
@@ -95,7 +96,7 @@ def device_edit(request, pk):
             device.refresh_from_db()
             for w in device.udi_warnings:
                 messages.warning(request, w)
-            messages.success(request, "Device updated.")
+            messages.success(request, gettext("Device updated."))
             return redirect("assets:device-detail", pk=device.pk)
     return render(request, "assets/device_form.html", {"form": form, "device": device,
                                                        "title": f"Edit {device}"},
@@ -143,6 +144,9 @@ def _render_detail(request, device, *, forms=None, status=200):
         "can_review": in_review and user_has_role(user, Role.APPRAISER, Role.INSPECTOR, Role.PLATFORM_ADMIN),
         "can_appraise": in_review and user_has_role(user, Role.APPRAISER),
         "can_inspect": device.status == DeviceStatus.APPRAISED and user_has_role(user, Role.INSPECTOR),
+        "can_retry_anchor": device.anchor_status == AnchorStatus.FAILED
+        and device.status in (DeviceStatus.CERTIFIED, DeviceStatus.TOKENIZED)
+        and user_has_role(user, Role.PLATFORM_ADMIN, Role.INSPECTOR),
         "photo_form": PhotoForm(), "document_form": DocumentForm(), "reason_form": ReasonForm(),
         "today": timezone.localdate(),
     }
@@ -164,7 +168,7 @@ def device_submit(request, pk):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Submitted for appraisal. The device is read-only while it is reviewed.")
+        messages.success(request, gettext("Submitted for appraisal. The device is read-only while it is reviewed."))
     return redirect("assets:device-detail", pk=device.pk)
 
 
@@ -177,7 +181,7 @@ def device_retire(request, pk):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Device retired.")
+        messages.success(request, gettext("Device retired."))
     return redirect("assets:device-detail", pk=device.pk)
 
 
@@ -193,7 +197,7 @@ def device_request_changes(request, pk):
         except ApplicationError as exc:
             add_application_error(form, exc)
         else:
-            messages.success(request, "Changes requested; the clinic can edit and resubmit.")
+            messages.success(request, gettext("Changes requested; the clinic can edit and resubmit."))
             return redirect("assets:device-detail", pk=device.pk)
     return _render_detail(request, device, forms={"reason_form": form}, status=400)
 
@@ -209,7 +213,7 @@ def photo_add(request, pk):
         except ApplicationError as exc:
             add_application_error(form, exc)
         else:
-            messages.success(request, "Photo added.")
+            messages.success(request, gettext("Photo added."))
             return redirect("assets:device-detail", pk=device.pk)
     return _render_detail(request, device, forms={"photo_form": form}, status=400)
 
@@ -226,7 +230,7 @@ def document_add(request, pk):
         except ApplicationError as exc:
             add_application_error(form, exc)
         else:
-            messages.success(request, "Document added.")
+            messages.success(request, gettext("Document added."))
             return redirect("assets:device-detail", pk=device.pk)
     return _render_detail(request, device, forms={"document_form": form}, status=400)
 
@@ -279,22 +283,33 @@ def inspection_queue(request):
 @role_required(Role.APPRAISER)
 def appraise(request, pk):
     device = selectors.device_get_for_user(user=request.user, device_id=pk)
-    initial = {"utilization_per_day": device.declared_exams_per_day or
-               valuation.DEFAULT_EXAMS_PER_DAY.get(device.modality),
-               "replacement_cost_new": device.purchase_price, "currency": device.purchase_currency}
+    # Exams/day and fee stay blank unless the appraiser types them: blank means "use the
+    # measured, declared or default figure", shown below each field with its real source.
+    initial = {"replacement_cost_new": device.purchase_price, "currency": device.purchase_currency}
+    currency = request.POST.get("currency") or device.purchase_currency
+    measured = usage.measured_usage(device=device, on=timezone.localdate(), currency=currency)
+    exams, exams_src, fee, fee_src = services.income_sources(device=device, typed_exams=None, typed_fee=None,
+                                                             usage=measured)
     form = AppraisalForm(request.POST or None, initial=initial)
+    form.fields["utilization_per_day"].help_text = (
+        f"Blank: {exams} — {exams_src['label']}." if exams is not None
+        else "Blank: no figure is available (no telemetry, nothing declared); the income approach is skipped.")
+    form.fields["technical_fee_per_exam"].help_text = (
+        f"Blank: {fee} {currency} — {fee_src['label']} ({measured['fee_note']})." if fee is not None
+        else "Blank: no measured fee is available; the income approach is skipped unless you enter one.")
     if request.method == "POST" and form.is_valid():
         try:
             a = services.appraisal_create(actor=request.user, device=device, **form.service_kwargs())
         except ApplicationError as exc:
             add_application_error(form, exc)
         else:
-            messages.success(request, "Draft appraisal saved. Review the values, then sign it.")
+            messages.success(request, gettext("Draft appraisal saved. Review the values, then sign it."))
             return redirect("assets:appraisal-detail", pk=device.pk, appraisal_pk=a.pk)
     return render(request, "assets/appraise.html", {
         "form": form, "device": device,
         "age": services.device_age_years(device=device, on=timezone.localdate()),
-        "default_life": valuation.USEFUL_LIFE_YEARS.get(device.modality)},
+        "default_life": valuation.USEFUL_LIFE_YEARS.get(device.modality),
+        "exams": exams, "exams_src": exams_src, "fee": fee, "fee_src": fee_src, "measured": measured},
         status=400 if form.errors else 200)
 
 
@@ -306,6 +321,8 @@ def appraisal_detail(request, pk, appraisal_pk):
         raise Http404
     return render(request, "assets/appraisal_detail.html", {
         "device": device, "appraisal": appraisal,
+        "income_sources": selectors.appraisal_income_sources(appraisal=appraisal),
+        "income": appraisal.inputs.get("income") or appraisal.inputs.get("income_not_used") or {},
         "inputs_json": json.dumps(appraisal.inputs, indent=2),
         "can_sign": appraisal.status == "draft" and appraisal.appraiser_id == request.user.pk,
     })
@@ -321,7 +338,7 @@ def appraisal_sign(request, pk, appraisal_pk):
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("assets:appraisal-detail", pk=device.pk, appraisal_pk=appraisal.pk)
-    messages.success(request, "Appraisal signed. The report is issued and can no longer change.")
+    messages.success(request, gettext("Appraisal signed. The report is issued and can no longer change."))
     return redirect("assets:device-detail", pk=device.pk)
 
 
@@ -351,9 +368,9 @@ def inspect(request, pk):
                 add_application_error(form, exc)
         else:
             if cert.passed:
-                messages.success(request, "Certified. The certificate has been issued.")
+                messages.success(request, gettext("Certified. The certificate has been issued."))
             else:
-                messages.warning(request, "Inspection failed; the clinic has been asked for changes.")
+                messages.warning(request, gettext("Inspection failed; the clinic has been asked for changes."))
             return redirect("assets:device-detail", pk=device.pk)
     return render(request, "assets/inspect.html", {
         "form": form, "device": device, "photos": list(device.photos.all()),
@@ -361,17 +378,60 @@ def inspect(request, pk):
         "qa_months": services._qa_max_months()}, status=400 if form.errors else 200)
 
 
+# --- on-chain anchoring ----------------------------------------------------------------------
+
+@role_required(Role.PLATFORM_ADMIN, Role.INSPECTOR)
+@require_POST
+def device_anchor_retry(request, pk):
+    device = selectors.device_get_for_user(user=request.user, device_id=pk)
+    try:
+        services.device_anchor_retry(actor=request.user, device=device)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, gettext("Anchoring sent again; the page updates once the chain confirms it."))
+    return redirect("assets:device-detail", pk=device.pk)
+
+
 # --- public verification -------------------------------------------------------------------
 
+def _too_many(request):
+    resp = render(request, "assets/verify_throttled.html",
+                  {"limit": throttle.verify_rate_per_minute()}, status=429)
+    resp["Retry-After"] = "60"
+    return resp
+
+
 def verify(request, ref):
+    if throttle.verify_throttled(request):
+        return _too_many(request)
     device, cert = selectors.certification_by_reference(ref)
     appraisal = cert.appraisal if cert and cert.appraisal_id else None
-    return render(request, "assets/verify.html", {"device": device, "cert": cert, "appraisal": appraisal})
+    onchain = selectors.device_anchor_onchain(device=device, cert=cert)
+    resp = render(request, "assets/verify.html", {"device": device, "cert": cert, "appraisal": appraisal,
+                                                  "onchain": onchain})
+    resp["Cache-Control"] = "no-store"  # the chain is read live on every visit
+    return resp
 
 
 def verify_certificate(request, ref):
+    if throttle.verify_throttled(request):
+        return _too_many(request)
     _, cert = selectors.certification_by_reference(ref)
     if cert is None or not cert.certificate_pdf:
         raise Http404
     return _file_response(cert.certificate_pdf, filename=f"certificate-{cert.public_id}.pdf",
+                          content_type="application/pdf")
+
+
+def verify_appraisal(request, ref):
+    """The signed appraisal report the certificate relies on: public once certified, so anyone
+    can hash it against the on-chain anchor."""
+    if throttle.verify_throttled(request):
+        return _too_many(request)
+    _, cert = selectors.certification_by_reference(ref)
+    appraisal = cert.appraisal if cert and cert.appraisal_id else None
+    if appraisal is None or not appraisal.report_pdf:
+        raise Http404
+    return _file_response(appraisal.report_pdf, filename=f"appraisal-{appraisal.pk}.pdf",
                           content_type="application/pdf")

@@ -79,7 +79,9 @@ def test_full_lifecycle_over_api(api_as, clinic_admin, appraiser, inspector, api
         "comparables": [{"price": "500000", "adjustment_fraction": "0.02"}],
         "weights": {"cost": "0.6", "market": "0.4", "income": "0"}}, format="json")
     assert r.status_code == 201, r.content
-    assert r.data["status"] == "draft" and r.data["inputs"]["income"]["utilization_source"] == "telemetry"
+    # A caller can no longer label its own number "telemetry": a typed figure is the appraiser's.
+    assert r.data["status"] == "draft" and r.data["inputs"]["income"]["utilization_source"] == "appraiser"
+    assert r.data["income_sources"]["exams_per_day"]["label"] == "entered by the appraiser"
     r = ap.post(f"/api/v1/devices/{pk}/appraisals/{r.data['id']}/sign/")
     assert r.status_code == 200 and len(r.data["report_sha256"]) == 64
 
@@ -91,9 +93,16 @@ def test_full_lifecycle_over_api(api_as, clinic_admin, appraiser, inspector, api
     assert r.status_code == 201 and r.data["passed"]
     assert Device.objects.get(pk=pk).status == DeviceStatus.CERTIFIED
 
-    pub = api_client.get(f"/api/v1/devices/verify/{r.data['id']}/")
+    ref = Device.objects.get(pk=pk).public_ref
+    assert r.data["verify_url"].endswith(f"/verify/{ref}/")
+    assert api_client.get(f"/api/v1/devices/verify/{r.data['id']}/").status_code == 404  # old link
+    assert api_client.get(f"/api/v1/devices/verify/{pk}/").status_code == 404  # sequential id
+    pub = api_client.get(f"/api/v1/devices/verify/{ref}/")
     assert pub.status_code == 200 and pub.data["certificate_sha256"] == r.data["certificate_sha256"]
     assert pub.data["anchor_tx_hash"] is None
+    # No chain in this test: the anchor cannot be read, and the API says so instead of "verified".
+    assert pub.data["onchain"]["state"] == "unavailable"
+    assert [d["match"] for d in pub.data["onchain"]["documents"]] == [None, None]
     assert "purchase_price" not in pub.data
     assert clinic.get(f"/api/v1/devices/{pk}/depreciation/").data["currency"] == "EUR"
 
@@ -125,7 +134,8 @@ def test_schema_documents_device_actions(api_as, platform_admin):
     r = api_as(platform_admin).get("/api/schema/?format=json")
     paths = r.json()["paths"]
     for p in ("/api/v1/devices/", "/api/v1/devices/{id}/submit/", "/api/v1/devices/{id}/appraisals/",
-              "/api/v1/devices/{id}/certification/", "/api/v1/devices/verify/{ref}/"):
+              "/api/v1/devices/{id}/certification/", "/api/v1/devices/verify/{ref}/",
+              "/api/v1/devices/{id}/anchor/retry/"):
         assert p in paths
 
 

@@ -131,11 +131,11 @@ def test_full_lifecycle_pdfs_and_hashes(clinic_device_factory):
     for s in ("Client", admin.memberships.first().organization.name, "Intended use", "Value definition",
               "Effective date", f"{appraisal.reconciled_value:,} USD", "Reconciliation", "Appraiser",
               appraisal.appraiser.full_name, "Cost approach", "Market approach", "Income approach",
-              "2020 go.Up", "declared"):
+              "2020 go.Up", "declared by the clinic"):
         assert s in text, s
     ctext = "".join(p.extract_text() for p in PdfReader(cert.certificate_pdf.open("rb")).pages)
     assert str(cert.public_id) in ctext and "PASS" in ctext and device.serial_number in ctext
-    assert f"/verify/{cert.public_id}/" in ctext
+    assert f"/verify/{device.public_ref}/" in ctext and f"/verify/{device.pk}/" not in ctext
     assert "1,250,000" not in ctext  # no purchase price on a public certificate
     assert selectors.device_latest_appraisal_value(device=device) == (appraisal.reconciled_value, "USD")
     services.device_mark_tokenized(actor=None, device=device)
@@ -163,16 +163,20 @@ def test_signed_appraisal_is_superseded_by_new_one(clinic_device_factory, apprai
     assert Appraisal.objects.filter(device=device, status="signed").count() == 1
 
 
-def test_appraisal_stores_inputs_and_uses_caller_utilization(clinic_device_factory, appraiser):
+def test_appraisal_records_a_typed_utilization_as_the_appraisers_never_telemetry(clinic_device_factory, appraiser):
     device, _ = clinic_device_factory("submitted")
     a = services.appraisal_create(actor=appraiser, device=device, effective_date=timezone.localdate(),
                                   replacement_cost_new="1500000", currency="USD", utilization_per_day="12.5",
-                                  utilization_source="telemetry", technical_fee_per_exam="245",
-                                  weights={"cost": "1", "income": "1"})
+                                  technical_fee_per_exam="245", weights={"cost": "1", "income": "1"})
     assert a.inputs["income"]["exams_per_day"] == "12.5"
-    assert a.inputs["income"]["utilization_source"] == "telemetry"
+    assert a.inputs["income"]["utilization_source"] == "appraiser"
+    assert a.inputs["income"]["sources"]["exams_per_day"]["label"] == "entered by the appraiser"
+    assert a.inputs["income"]["sources"]["technical_fee_per_exam"]["source"] == "appraiser"
     assert a.inputs["cost"]["useful_life_years"] == "8.2"
     assert min(a.cost_value, a.income_value) <= a.reconciled_value <= max(a.cost_value, a.income_value)
+    with pytest.raises(TypeError):  # the old way of claiming telemetry is gone
+        services.appraisal_create(actor=appraiser, device=device, effective_date=timezone.localdate(),
+                                  replacement_cost_new="1", currency="USD", utilization_source="telemetry")
 
 
 def test_failed_inspection_requests_changes_with_reasons(clinic_device_factory, inspector):

@@ -125,22 +125,28 @@ def test_queues_refuse_other_roles(client, clinic_admin, appraiser):
     assert client.get("/inspections/queue/").status_code == 403
 
 
-def test_appraise_prefills_declared_utilization_and_signs(client, clinic_device_factory, appraiser):
+def test_appraise_without_telemetry_uses_declared_utilization_and_says_so(client, clinic_device_factory, appraiser):
     device, _ = clinic_device_factory("submitted")
     client.force_login(appraiser)
     html = client.get(f"/devices/{device.pk}/appraise/").content.decode()
-    assert 'name="utilization_per_day" value="30.0"' in html
+    assert "Blank: 30.0 — declared by the clinic." in html
+    assert "no telemetry for this device" in html and "measured (telemetry" not in html
+    assert 'name="utilization_per_day" value=' not in html  # blank: not silently typed for the appraiser
     r = client.post(f"/devices/{device.pk}/appraise/", {
         "effective_date": timezone.localdate().isoformat(), "currency": "USD",
         "replacement_cost_new": "1500000", "condition_factor": "0.9", "obsolescence_fraction": "0",
-        "salvage_fraction": "0.10", "comparables": "600000; -0.05; 2020 unit", "utilization_per_day": "30",
+        "salvage_fraction": "0.10", "comparables": "600000; -0.05; 2020 unit", "utilization_per_day": "",
         "technical_fee_per_exam": "245", "operating_days_per_year": "300", "operating_cost_per_year": "900000",
         "discount_rate": "0.10", "weight_cost": "0.5", "weight_market": "0.3", "weight_income": "0.2"})
     assert r.status_code == 302
+    detail = client.get(r["Location"]).content.decode()
+    assert "30.0 — declared by the clinic" in detail and "measured (telemetry" not in detail
+    assert "entered by the appraiser" in detail  # the fee
     r = client.post(r["Location"] + "sign/")
     device.refresh_from_db()
     assert device.status == DeviceStatus.APPRAISED
     a = selectors.device_signed_appraisal(device=device)
+    assert a.inputs["income"]["sources"]["exams_per_day"]["source"] == "declared"
     r = client.get(f"/devices/{device.pk}/appraisals/{a.pk}/report.pdf")
     assert r["Content-Type"] == "application/pdf" and b"".join(r.streaming_content).startswith(b"%PDF-")
 
@@ -163,26 +169,54 @@ def test_inspection_form_certifies(client, clinic_device_factory, inspector):
 def test_verify_logged_out_shows_hashes_not_private_data(client, clinic_device_factory):
     device, _ = clinic_device_factory("certified")
     cert = selectors.device_current_certification(device=device)
-    for ref in (device.pk, cert.public_id):
-        html = client.get(f"/verify/{ref}/").content.decode()
-        assert cert.certificate_sha256 in html and cert.appraisal.report_sha256 in html
-        assert "Certified" in html and "Not yet anchored on chain." in html
-        assert "1250000" not in html and "purchase" not in html.lower()
-    r = client.get(f"/verify/{cert.public_id}/certificate.pdf")
-    assert r.status_code == 200
+    html = client.get(f"/verify/{device.public_ref}/").content.decode()
+    assert cert.certificate_sha256 in html and cert.appraisal.report_sha256 in html
+    assert "Certified" in html
+    assert "1250000" not in html and "purchase" not in html.lower()
+    # No chain here: the page says it could not check, and claims no match.
+    assert "Chain unreachable" in html and "Not checked: chain unreachable" in html
+    assert "Matches the on-chain anchor" not in html
     import hashlib
-    assert hashlib.sha256(b"".join(r.streaming_content)).hexdigest() == cert.certificate_sha256
+    for name, digest in (("certificate", cert.certificate_sha256), ("appraisal", cert.appraisal.report_sha256)):
+        r = client.get(f"/verify/{device.public_ref}/{name}.pdf")
+        assert r.status_code == 200
+        assert hashlib.sha256(b"".join(r.streaming_content)).hexdigest() == digest
 
 
-def test_verify_shows_anchor_and_hides_drafts(client, clinic_device_factory):
+def test_verify_refuses_sequential_ids_and_old_certificate_links(client, clinic_device_factory):
+    device, _ = clinic_device_factory("certified")
+    cert = selectors.device_current_certification(device=device)
+    for ref in (device.pk, cert.public_id):
+        assert client.get(f"/verify/{ref}/").status_code == 404
+        assert client.get(f"/verify/{ref}/certificate.pdf").status_code == 404
+        assert client.get(f"/api/v1/devices/verify/{ref}/").status_code == 404
+    assert len(device.public_ref) >= 20 and not device.public_ref.isdigit()
+    other, _ = clinic_device_factory("certified")
+    assert other.public_ref != device.public_ref
+
+
+def test_verify_is_throttled_per_client_address(client, clinic_device_factory, settings):
+    settings.ASSETS_VERIFY_RATE_PER_MINUTE = 3
+    device, _ = clinic_device_factory("certified")
+    url = f"/verify/{device.public_ref}/"
+    assert [client.get(url).status_code for _ in range(3)] == [200, 200, 200]
+    r = client.get(url)
+    assert r.status_code == 429 and r["Retry-After"] == "60" and "Too many requests" in r.content.decode()
+    api = client.get(f"/api/v1/devices/verify/{device.public_ref}/")
+    assert api.status_code == 429 and api.json()["error"]["code"] == "throttled"
+    # Another address has its own budget.
+    assert client.get(url, REMOTE_ADDR="203.0.113.9").status_code == 200
+
+
+def test_verify_shows_tokenization_anchor_and_hides_drafts(client, clinic_device_factory):
     from assets import services
     draft, _ = clinic_device_factory()
-    assert client.get(f"/verify/{draft.pk}/").status_code == 404
+    assert client.get(f"/verify/{draft.public_ref}/").status_code == 404
     assert client.get("/verify/not-a-ref/").status_code == 404
     device, _ = clinic_device_factory("certified")
     services.certificate_record_anchor(actor=None, device=device, tx_hash="0x" + "cd" * 32, block_number=12,
                                        chain_id=31337, registry_address="0x" + "22" * 20)
-    html = client.get(f"/verify/{device.pk}/").content.decode()
+    html = client.get(f"/verify/{device.public_ref}/").content.decode()
     assert "0x" + "cd" * 32 in html and "block 12" in html
 
 

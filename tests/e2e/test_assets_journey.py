@@ -73,7 +73,10 @@ def test_register_appraise_certify_verify(page, login):
     login(appraiser.email, PASSWORD)
     page.get_by_role("link", name="Appraisal queue", exact=True).click()
     page.get_by_role("button", name="Appraise SN-E2E-1").click()
-    expect(page.get_by_label("Exams per day")).to_have_value("30.0")
+    # No telemetry: the page says the income approach uses the clinic's declared figure.
+    expect(page.get_by_test_id("usage-source")).to_contain_text("declared by the clinic")
+    expect(page.get_by_text("Blank: 30.0 — declared by the clinic.")).to_be_visible()
+    expect(page.get_by_label("Exams per day")).to_have_value("")
     page.get_by_label("Replacement cost new").fill("1500000")
     page.get_by_label("Condition factor").fill("0.90")
     page.get_by_label("Comparable sales").fill("600000; -0.05; 2020 go.Up")
@@ -82,6 +85,8 @@ def test_register_appraise_certify_verify(page, login):
     page.get_by_role("button", name="Calculate draft appraisal").click()
     expect(page.get_by_text("Draft appraisal saved")).to_be_visible()
     value = page.get_by_test_id("reconciled-value").inner_text()
+    expect(page.get_by_test_id("exams-source")).to_contain_text("30.0 — declared by the clinic")
+    expect(page.get_by_test_id("fee-source")).to_contain_text("entered by the appraiser")
     page.get_by_role("button", name="Sign appraisal").click()
     expect(page.get_by_text("Appraisal signed.")).to_be_visible()
     expect(page.get_by_test_id("device-status")).to_have_text("Appraised")
@@ -99,19 +104,31 @@ def test_register_appraise_certify_verify(page, login):
     page.get_by_role("button", name="Record inspection").click()
     expect(page.get_by_text("Certified. The certificate has been issued.")).to_be_visible()
     expect(page.get_by_test_id("device-status")).to_have_text("Certified")
+    # No chain in this run: anchoring could not be sent, and the page says so.
+    expect(page.get_by_test_id("anchor-status")).to_contain_text("Anchoring failed")
+    verify_url = page.get_by_role("link", name="Verification page").get_attribute("href")
     _logout(page)
 
-    page.goto(f"/verify/{device_id}/")
+    assert page.goto(f"/verify/{device_id}/").status == 404  # no walking devices by sequential id
+    assert not re.search(rf"/verify/{device_id}/$", verify_url)
+    page.goto(verify_url)
     expect(page.get_by_test_id("verify-status")).to_have_text("Certified")
     expect(page.get_by_test_id("cert-sha256")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
     expect(page.get_by_test_id("appraisal-sha256")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
-    expect(page.get_by_text("Not yet anchored on chain.")).to_be_visible()
+    expect(page.get_by_test_id("onchain-state")).to_contain_text("Chain unreachable")
+    expect(page.get_by_test_id("doc-certificate-result")).to_have_text("Not checked: chain unreachable")
+    expect(page.get_by_text("Matches the on-chain anchor")).to_have_count(0)
     expect(page.get_by_text("1250000")).to_have_count(0)
-    href = page.get_by_role("link", name="Download the certificate (PDF)").get_attribute("href")
+    href = page.get_by_role("link", name="Download the inspection certificate (PDF)").get_attribute("href")
     pdf = page.request.get(href).body()
     assert hashlib.sha256(pdf).hexdigest() == page.get_by_test_id("cert-sha256").inner_text()
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
-    assert "SN-E2E-1" in text and "PASS" in text and "/verify/" in text
+    assert "SN-E2E-1" in text and "PASS" in text and verify_url in text
+    href = page.get_by_role("link", name="Download the appraisal report (PDF)").get_attribute("href")
+    report = page.request.get(href).body()
+    assert hashlib.sha256(report).hexdigest() == page.get_by_test_id("appraisal-sha256").inner_text()
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(report)).pages)
+    assert "declared by the clinic" in text and "measured (telemetry" not in text
 
 
 def _recent_date() -> str:
