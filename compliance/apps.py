@@ -5,12 +5,14 @@ class ComplianceConfig(AppConfig):
     name = "compliance"
 
     def ready(self):
+        from django.utils.translation import gettext_lazy
+
         from compliance import demo, panels
         from core.permissions import Role
         from core.registry import register_nav, register_panel, register_seeder
 
-        register_nav("KYC", "compliance:onboarding", roles=[Role.INVESTOR], order=20)
-        register_nav("KYC queue", "compliance:queue", roles=[Role.COMPLIANCE_OFFICER], order=20)
+        register_nav(gettext_lazy("KYC"), "compliance:onboarding", roles=[Role.INVESTOR], order=20)
+        register_nav(gettext_lazy("KYC queue"), "compliance:queue", roles=[Role.COMPLIANCE_OFFICER], order=20)
         register_panel("compliance/panels/investor.html", roles=[Role.INVESTOR], context=panels.investor_panel,
                        order=20)
         register_panel("compliance/panels/officer.html", roles=[Role.COMPLIANCE_OFFICER],
@@ -20,3 +22,6 @@ class ComplianceConfig(AppConfig):
         from chain import hooks
 
         hooks.register("identity.register", "compliance.onchain.on_register_final")
+        hooks.register("identity.delete", "compliance.onchain.on_delete_final")
+        hooks.register("identity.expiry", "compliance.onchain.on_write_final")
+        hooks.register("identity.country", "compliance.onchain.on_write_final")

@@ -4,25 +4,26 @@ and the loaded sanctions list with screening hits."""
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from core.models import BaseModel
 
 
 class InvestorProfile(BaseModel):
     class InvestorType(models.TextChoices):
-        INDIVIDUAL = "individual", "Individual"
-        ENTITY = "entity", "Entity"
+        INDIVIDUAL = "individual", gettext_lazy("Individual")
+        ENTITY = "entity", gettext_lazy("Entity")
 
     class Accreditation(models.TextChoices):
-        INCOME = "income", "Rule 501(a): income over $200k ($300k joint) for two years"
-        NET_WORTH = "net_worth", "Rule 501(a): net worth over $1M excluding primary residence"
-        LICENCE = "licence", "Rule 501(a): Series 7, 65 or 82 licence"
-        NON_US = "non_us", "Non-US investor (Regulation S)"
+        INCOME = "income", gettext_lazy("Rule 501(a): income over $200k ($300k joint) for two years")
+        NET_WORTH = "net_worth", gettext_lazy("Rule 501(a): net worth over $1M excluding primary residence")
+        LICENCE = "licence", gettext_lazy("Rule 501(a): Series 7, 65 or 82 licence")
+        NON_US = "non_us", gettext_lazy("Non-US investor (Regulation S)")
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="investor_profile")
     legal_name = models.CharField(max_length=200, blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
-    residence_country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    residence_country = models.CharField(max_length=2, blank=True, help_text=gettext_lazy("ISO 3166-1 alpha-2"))
     # ISO 3166-1 numeric, as the IdentityRegistry stores it (uint16).
     residence_country_numeric = models.PositiveSmallIntegerField(null=True, blank=True)
     address = models.TextField(blank=True)
@@ -53,15 +54,16 @@ class InvestorProfile(BaseModel):
 
 class Wallet(BaseModel):
     class Kind(models.TextChoices):
-        CUSTODIAL = "custodial", "Custodial (held by the platform)"
-        SELF_CUSTODY = "self_custody", "Self-custody"
+        CUSTODIAL = "custodial", gettext_lazy("Custodial (held by the platform)")
+        SELF_CUSTODY = "self_custody", gettext_lazy("Self-custody")
 
     profile = models.ForeignKey(InvestorProfile, on_delete=models.PROTECT, related_name="wallets")
     address = models.CharField(max_length=42, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     # Fernet ciphertext (core.crypto); never rendered, logged or serialized.
     encrypted_private_key = models.TextField(blank=True, editable=False)
-    # True once a registration has been queued and no removal since.
+    # The registry's state as last CONFIRMED on chain (set by the chain hooks, never when a
+    # write is only queued): a purchase needs a wallet the registry really holds.
     registered_on_chain = models.BooleanField(default=False)
 
     class Meta:
@@ -90,25 +92,37 @@ class WalletChallenge(BaseModel):
 
 class KycCase(BaseModel):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        SUBMITTED = "submitted", "Submitted"
-        IN_REVIEW = "in_review", "In review"
-        NEEDS_MORE_INFO = "needs_more_info", "Needs more information"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        EXPIRED = "expired", "Expired"
-        REVOKED = "revoked", "Revoked"
+        DRAFT = "draft", gettext_lazy("Draft")
+        SUBMITTED = "submitted", gettext_lazy("Submitted")
+        IN_REVIEW = "in_review", gettext_lazy("In review")
+        NEEDS_MORE_INFO = "needs_more_info", gettext_lazy("Needs more information")
+        APPROVED = "approved", gettext_lazy("Approved")
+        REJECTED = "rejected", gettext_lazy("Rejected")
+        EXPIRED = "expired", gettext_lazy("Expired")
+        REVOKED = "revoked", gettext_lazy("Revoked")
+        # Replaced by a later approved case (renewal or profile change).
+        SUPERSEDED = "superseded", gettext_lazy("Superseded")
+
+    class Purpose(models.TextChoices):
+        INITIAL = "initial", gettext_lazy("First review")
+        RENEWAL = "renewal", gettext_lazy("Renewal before expiry")
+        CHANGE = "change", gettext_lazy("Profile changed after approval")
 
     class Risk(models.TextChoices):
-        LOW = "low", "Low"
-        MEDIUM = "medium", "Medium"
-        HIGH = "high", "High"
+        LOW = "low", gettext_lazy("Low")
+        MEDIUM = "medium", gettext_lazy("Medium")
+        HIGH = "high", gettext_lazy("High")
 
     profile = models.ForeignKey(InvestorProfile, on_delete=models.PROTECT, related_name="cases")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True)
     submitted_at = models.DateTimeField(null=True, blank=True, db_index=True)
     risk_score = models.PositiveSmallIntegerField(default=0)
     risk_level = models.CharField(max_length=10, choices=Risk.choices, default=Risk.LOW, db_index=True)
+    # Sticky: a case that was high risk at any point keeps needing two approvers.
+    was_high_risk = models.BooleanField(default=False)
+    purpose = models.CharField(max_length=10, choices=Purpose.choices, default=Purpose.INITIAL)
+    # ISO 3166-1 numeric country written to the registry by this case's approval.
+    country_numeric = models.PositiveSmallIntegerField(null=True, blank=True)
     screened_at = models.DateTimeField(null=True, blank=True)
     first_approver = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                        on_delete=models.SET_NULL, related_name="+")
@@ -145,9 +159,9 @@ def _document_path(instance, filename: str) -> str:
 
 class KycDocument(BaseModel):
     class Kind(models.TextChoices):
-        IDENTITY = "identity", "Identity document"
-        PROOF_OF_ADDRESS = "proof_of_address", "Proof of address"
-        ACCREDITATION = "accreditation", "Accreditation evidence"
+        IDENTITY = "identity", gettext_lazy("Identity document")
+        PROOF_OF_ADDRESS = "proof_of_address", gettext_lazy("Proof of address")
+        ACCREDITATION = "accreditation", gettext_lazy("Accreditation evidence")
 
     case = models.ForeignKey(KycCase, on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -263,8 +277,8 @@ class ScreeningHit(BaseModel):
     the list is replaced on every load."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open — blocks approval"
-        CLEARED = "cleared", "Cleared (false positive)"
+        OPEN = "open", gettext_lazy("Open — blocks approval")
+        CLEARED = "cleared", gettext_lazy("Cleared (false positive)")
 
     case = models.ForeignKey(KycCase, on_delete=models.PROTECT, related_name="hits")
     entry_uid = models.CharField(max_length=20)

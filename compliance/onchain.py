@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.utils.translation import gettext
 from eth_utils import keccak, to_checksum_address
 
 from core.errors import ApplicationError
@@ -36,67 +37,169 @@ def registry_address() -> str:
     except Exception as exc:
         raise ApplicationError(
             "identity_registry_missing",
-            "The identity registry is not deployed yet, so approvals cannot be recorded on chain. "
-            "Run `manage.py chain_bootstrap` first.", status=503,
+            gettext("The identity registry is not deployed yet, so approvals cannot be recorded on chain. "
+            "Run `manage.py chain_bootstrap` first."), status=503,
         ) from exc
     if not address:
-        raise ApplicationError("identity_registry_missing", "The identity registry is not deployed yet.", status=503)
+        raise ApplicationError("identity_registry_missing", gettext("The identity registry is not deployed yet."),
+            status=503)
     return address
 
 
-def _enqueue(*, actor, key: str, kind: str, function: str, args: list, reason: str):
+REGISTER_FUNCTIONS = ("registerIdentityWithExpiry", "registerIdentity")
+
+
+def _profile_rows(profile):
+    """Every registry write decided for this investor (keys are `kyc:<case id>:…`)."""
+    from django.db.models import Q
+
+    from chain.models import ChainTransaction
+
+    q = Q(pk__in=[])
+    for case_id in profile.cases.values_list("pk", flat=True):
+        q |= Q(idempotency_key__startswith=f"kyc:{case_id}:")
+    return ChainTransaction.objects.filter(q, contract_name=REGISTRY)
+
+
+def last_write(profile):
+    """The investor's newest registry write that can still take effect (not failed): the
+    next write is ordered after it, so the chain applies them in the order decided."""
+    return _profile_rows(profile).exclude(status="failed").order_by("-id").first()
+
+
+def _enqueue(*, actor, profile, key: str, kind: str, function: str, args: list, reason: str):
     from chain.services import outbox_enqueue
+    from compliance.models import InvestorProfile
 
+    # One writer at a time per investor, so two decisions never pick the same predecessor.
+    InvestorProfile.objects.select_for_update().filter(pk=profile.pk).first()
     return outbox_enqueue(actor=actor, idempotency_key=key, kind=kind, contract_name=REGISTRY,
-                          function=function, args=args, to_address=registry_address(), reason=reason)
+                          function=function, args=args, to_address=registry_address(), reason=reason,
+                          after=last_write(profile))
 
 
-def register_wallet(*, actor, case, wallet, reason: str = "KYC approved"):
+def wallet_intends_registered(wallet) -> bool:
+    """Whether the registry holds (or will hold, once queued writes land) this wallet: its
+    newest register/delete write that has not failed decides."""
+    from chain.models import ChainTransaction
+
+    row = (ChainTransaction.objects.filter(contract_name=REGISTRY, args__0=wallet.address,
+                                           function__in=[*REGISTER_FUNCTIONS, "deleteIdentity"])
+           .exclude(status="failed").order_by("-id").first())
+    return row is not None and row.function != "deleteIdentity"
+
+
+def register_wallet(*, actor, case, wallet, reason: str = "KYC approved", key_suffix: str = ""):
     """One transaction per wallet: registration and KYC expiry (the registry keeps the
-    expiry per wallet, packed with the identity and country)."""
+    expiry per wallet, packed with the identity and country). `registered_on_chain` is set
+    by the confirmation hook, not here."""
     profile = case.profile
-    row = _enqueue(actor=actor, key=f"kyc:{case.pk}:register:{wallet.address}", kind="identity.register",
-                   function="registerIdentityWithExpiry",
-                   args=[wallet.address, profile.identity_address, int(profile.residence_country_numeric or 0),
-                         int(case.expires_at.timestamp())],
-                   reason=reason)
-    wallet.registered_on_chain = True
-    wallet.save(update_fields=["registered_on_chain", "updated_at"])
-    return row
+    return _enqueue(actor=actor, profile=profile, key=f"kyc:{case.pk}:register:{wallet.address}{key_suffix}",
+                    kind="identity.register", function="registerIdentityWithExpiry",
+                    args=[wallet.address, profile.identity_address, int(profile.residence_country_numeric or 0),
+                          int(case.expires_at.timestamp())],
+                    reason=reason)
 
 
 def set_expiry(*, actor, case, wallets, expires_at_unix: int, key_suffix: str, reason: str):
-    """Renew or end the KYC validity of already registered wallets in one transaction."""
+    """Renew, end or suspend the KYC validity of registered wallets in one transaction."""
     addresses = [w.address for w in wallets]
     if not addresses:
         return None
-    return _enqueue(actor=actor, key=f"kyc:{case.pk}:{key_suffix}", kind="identity.expiry",
+    return _enqueue(actor=actor, profile=case.profile, key=f"kyc:{case.pk}:{key_suffix}", kind="identity.expiry",
                     function="batchSetKycExpiry", args=[addresses, int(expires_at_unix)], reason=reason)
 
 
-def remove_wallet(*, actor, case, wallet, reason: str):
-    row = _enqueue(actor=actor, key=f"kyc:{case.pk}:delete:{wallet.address}", kind="identity.delete",
-                   function="deleteIdentity", args=[wallet.address], reason=reason)
-    wallet.registered_on_chain = False
-    wallet.save(update_fields=["registered_on_chain", "updated_at"])
-    return row
+def update_country(*, actor, case, wallet, country: int, reason: str):
+    return _enqueue(actor=actor, profile=case.profile, key=f"kyc:{case.pk}:country:{wallet.address}",
+                    kind="identity.country", function="updateCountry", args=[wallet.address, int(country)],
+                    reason=reason)
+
+
+def remove_wallet(*, actor, case, wallet, reason: str, key_suffix: str = ""):
+    return _enqueue(actor=actor, profile=case.profile, key=f"kyc:{case.pk}:delete:{wallet.address}{key_suffix}",
+                    kind="identity.delete", function="deleteIdentity", args=[wallet.address], reason=reason)
+
+
+def _wallet_for(row):
+    from compliance.models import Wallet
+
+    return Wallet.objects.filter(address=row.args[0]).select_related("profile").first() if row.args else None
+
+
+def _case_for(row):
+    from compliance.models import KycCase
+
+    try:
+        case_id = int(row.idempotency_key.split(":")[1])
+    except (IndexError, ValueError):
+        return None
+    return KycCase.objects.filter(pk=case_id).select_related("profile").first()
+
+
+def _surface_failure(row) -> None:
+    """A failed registry write is written into the case's decision log and the audit trail;
+    the review queue lists the investor until a later write succeeds (see selectors)."""
+    from compliance.models import KycDecision
+    from core.services import audit
+
+    case = _case_for(row)
+    if case is None:
+        return
+    KycDecision.objects.create(case=case, actor=None, actor_label="system", action="registry_write_failed",
+                               reason=f"{row.function} failed on chain: {(row.error or 'unknown error')[:300]}")
+    audit(actor=None, action="compliance.registry_write_failed", obj=case,
+          after={"tx": row.idempotency_key, "function": row.function, "error": (row.error or "")[:200]})
 
 
 def on_register_final(row) -> None:
-    """Chain hook: a registration that failed on chain leaves the wallet unregistered, so the
-    next approval registers it again instead of renewing an expiry the registry doesn't hold."""
+    """Chain hook: the wallet counts as registered only once the registration is confirmed."""
+    if row.status == "failed":
+        _surface_failure(row)
+        return
+    wallet = _wallet_for(row)
+    if wallet is not None and not wallet.registered_on_chain:
+        wallet.registered_on_chain = True
+        wallet.save(update_fields=["registered_on_chain", "updated_at"])
+
+
+def on_delete_final(row) -> None:
+    """Chain hook: a confirmed removal unmarks the wallet; a failed one is surfaced and
+    compensated at once (a revoked investor must not stay verified)."""
+    if row.status == "failed":
+        _surface_failure(row)
+        _compensate(row)
+        return
+    wallet = _wallet_for(row)
+    if wallet is not None and wallet.registered_on_chain:
+        wallet.registered_on_chain = False
+        wallet.save(update_fields=["registered_on_chain", "updated_at"])
+
+
+def on_write_final(row) -> None:
+    """Chain hook for expiry and country writes: failures are surfaced; a failed suspension
+    or end of validity is compensated like a failed removal."""
     if row.status != "failed":
         return
-    from compliance.models import Wallet
-    from core.services import audit
+    _surface_failure(row)
+    if row.function == "batchSetKycExpiry":
+        _compensate(row)
 
-    wallet = Wallet.objects.filter(address=row.args[0], registered_on_chain=True).first()
-    if wallet is None:
+
+MAX_AUTO_RESYNC = 2
+
+
+def _compensate(row) -> None:
+    level = row.idempotency_key.count(":auto")
+    if level >= MAX_AUTO_RESYNC:
+        return  # give up after a few tries: the failure stays listed for an officer
+    case = _case_for(row)
+    if case is None:
         return
-    wallet.registered_on_chain = False
-    wallet.save(update_fields=["registered_on_chain", "updated_at"])
-    audit(actor=None, action="compliance.wallet_registration_failed", obj=wallet,
-          after={"tx": row.idempotency_key, "error": row.error[:200]})
+    from compliance.services import investor_registry_resync
+
+    tag = ":".join(["auto"] * (level + 1)) + str(row.pk)
+    investor_registry_resync(actor=None, profile=case.profile, key_tag=tag, officer_check=False)
 
 
 def wallet_outbox_rows(wallet) -> list:
@@ -115,7 +218,8 @@ def wallet_outbox_rows(wallet) -> list:
 
 _OUTBOX_NOUNS = {"registerIdentityWithExpiry": ("Registration", "Registered"),
                  "batchSetKycExpiry": ("KYC expiry update", "KYC expiry updated"),
-                 "deleteIdentity": ("Removal", "Removed from the registry")}
+                 "deleteIdentity": ("Removal", "Removed from the registry"),
+                 "updateCountry": ("Country update", "Country updated")}
 
 
 def outbox_state_label(row) -> str:
@@ -131,6 +235,19 @@ def outbox_state_label(row) -> str:
     if row.status == "failed":
         return f"{noun} failed on chain"
     return f"{noun} pending: waiting for the blockchain"
+
+
+def live_contains(address: str) -> bool | None:
+    """Whether the registry holds the wallet now, or None when the chain is unreachable."""
+    try:
+        from chain import gateway
+
+        if not gateway.is_available():
+            return None
+        return bool(gateway.call(REGISTRY, registry_address(), "contains", address))
+    except Exception:
+        logger.info("contains read failed for %s", address, exc_info=True)
+        return None
 
 
 def live_is_verified(address: str) -> bool | None:

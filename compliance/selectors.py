@@ -38,7 +38,42 @@ def investor_is_eligible(*, user) -> bool:
     if profile is None or profile.processing_restricted or not user.is_active:
         return False
     case = active_approval(user=user)
-    return case is not None and not case.open_hits.exists()
+    if case is None or case.open_hits.exists():
+        return False
+    # A profile change after approval suspends eligibility until the change is approved.
+    return not profile.cases.filter(purpose=KycCase.Purpose.CHANGE).exclude(
+        status__in=[KycCase.Status.APPROVED, KycCase.Status.SUPERSEDED, KycCase.Status.EXPIRED,
+                    KycCase.Status.REVOKED]).exists()
+
+
+def registry_failures(*, profile) -> list:
+    """The investor's registry writes that failed and were not followed by a write that
+    took effect: what an officer must see and resync."""
+    from compliance import onchain
+
+    rows = list(onchain._profile_rows(profile).order_by("id"))
+    failed = []
+    for row in rows:
+        if row.status == "failed":
+            failed.append(row)
+        elif row.status == "confirmed":
+            failed = []
+    return failed
+
+
+def profiles_with_registry_failures() -> set[int]:
+    """Profiles whose newest final registry write failed (the review queue lists them)."""
+    from chain.models import ChainTransaction
+
+    case_ids = set()
+    for key in ChainTransaction.objects.filter(contract_name="IdentityRegistry", status="failed",
+                                               idempotency_key__startswith="kyc:").values_list(
+                                                   "idempotency_key", flat=True):
+        parts = key.split(":")
+        if len(parts) > 1 and parts[1].isdigit():
+            case_ids.add(int(parts[1]))
+    profiles = InvestorProfile.objects.filter(cases__pk__in=case_ids).distinct()
+    return {p.pk for p in profiles if registry_failures(profile=p)}
 
 
 def investor_wallets(*, user) -> list[Wallet]:
@@ -85,8 +120,16 @@ def review_queue(*, status: str = "", country: str = "", risk: str = "", hits: s
         qs = qs.filter(status=status)
     else:
         # Waiting work: new cases, and approved investors put on hold by a re-screen.
+        # Waiting work also includes investors whose on-chain registry write failed.
+        failing = profiles_with_registry_failures()
+        latest = list(KycCase.objects.filter(profile_id__in=failing).order_by("profile_id", "-created_at")
+                      .values_list("profile_id", "pk"))
+        newest = {}
+        for profile_id, pk in latest:
+            newest.setdefault(profile_id, pk)
         qs = qs.filter(Q(status__in=[KycCase.Status.SUBMITTED, KycCase.Status.IN_REVIEW])
-                       | Q(status=KycCase.Status.APPROVED, open_hit_count__gt=0))
+                       | Q(status=KycCase.Status.APPROVED, open_hit_count__gt=0)
+                       | Q(pk__in=list(newest.values())))
     if country:
         qs = qs.filter(profile__residence_country=country.upper())
     if risk:

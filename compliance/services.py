@@ -15,7 +15,9 @@ import pycountry
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import is_address, to_checksum_address
@@ -39,6 +41,8 @@ from core.crypto import encrypt_bytes, encrypt_str
 from core.errors import ApplicationError, check_transition
 from core.permissions import Role, user_has_role
 from core.services import audit
+from notifications.models import Category as NoticeCategory
+from notifications.services import notify
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +52,15 @@ TRANSITIONS: dict[str, set[str]] = {
     S.SUBMITTED: {S.IN_REVIEW},
     S.IN_REVIEW: {S.APPROVED, S.REJECTED, S.NEEDS_MORE_INFO},
     S.NEEDS_MORE_INFO: {S.SUBMITTED},
-    S.APPROVED: {S.EXPIRED, S.REVOKED},
+    S.APPROVED: {S.EXPIRED, S.REVOKED, S.SUPERSEDED},
     S.REJECTED: set(),
     S.EXPIRED: set(),
     S.REVOKED: set(),
+    S.SUPERSEDED: set(),
 }
 OPEN_STATES = {S.DRAFT, S.SUBMITTED, S.IN_REVIEW, S.NEEDS_MORE_INFO}
+# While a case is with the officers (or approved), the profile they judged must not move under them.
+LOCKED_STATES = {S.SUBMITTED, S.IN_REVIEW}
 SCREENED_STATES = {S.SUBMITTED, S.IN_REVIEW, S.NEEDS_MORE_INFO, S.APPROVED}
 REQUIRED_DOCUMENTS = (KycDocument.Kind.IDENTITY, KycDocument.Kind.PROOF_OF_ADDRESS)
 ALLOWED_TYPES = {b"%PDF": "application/pdf", b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}
@@ -68,6 +75,40 @@ def _high_risk_threshold() -> int:
     return int(getattr(settings, "KYC_HIGH_RISK_THRESHOLD", 50))
 
 
+def _renewal_window() -> dt.timedelta:
+    return dt.timedelta(days=int(getattr(settings, "KYC_RENEWAL_WINDOW_DAYS", 30)))
+
+
+# Domains that say nothing about an employer: public mail providers, and the reserved
+# names of RFC 2606 / RFC 6762 that no organisation can own (tests, the local demo).
+PUBLIC_MAIL_DOMAINS = {"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com",
+                       "icloud.com", "me.com", "proton.me", "protonmail.com", "gmx.com", "gmx.de", "web.de",
+                       "aol.com", "mail.com", "yandex.com", "zoho.com", "fastmail.com"}
+RESERVED_SUFFIXES = (".test", ".example", ".invalid", ".localhost", ".local")
+# Audit actions by which someone creates an account or gives it its role.
+ACCOUNT_CREATION_ACTIONS = ("accounts.investor_signup", "accounts.clinic_signup", "accounts.membership_grant",
+                            "accounts.clinic_member_invite", "accounts.user_create")
+
+
+def _email_domain(user) -> str:
+    return (user.email or "").rsplit("@", 1)[-1].lower()
+
+
+def _organisation_domain(domain: str) -> bool:
+    extra = {d.lower() for d in getattr(settings, "KYC_PUBLIC_MAIL_DOMAINS", [])}
+    return bool(domain) and domain not in PUBLIC_MAIL_DOMAINS | extra and not domain.endswith(RESERVED_SUFFIXES)
+
+
+def _created_account(officer, user) -> bool:
+    from accounts.models import Membership
+    from core.models import AuditEvent
+
+    memberships = [str(pk) for pk in Membership.objects.filter(user=user).values_list("pk", flat=True)]
+    return AuditEvent.objects.filter(actor=officer, action__in=ACCOUNT_CREATION_ACTIONS).filter(
+        Q(object_type="accounts.user", object_id=str(user.pk))
+        | Q(object_type="accounts.membership", object_id__in=memberships)).exists()
+
+
 def _log(*, case: KycCase, actor, action: str, from_status: str = "", to_status: str = "",
          reason: str = "", evidence: list[str] | None = None) -> KycDecision:
     is_user = getattr(actor, "is_authenticated", False)
@@ -76,6 +117,12 @@ def _log(*, case: KycCase, actor, action: str, from_status: str = "", to_status:
         actor_label=(actor.email if is_user else "system"), action=action,
         from_status=from_status, to_status=to_status, reason=reason, evidence_hashes=evidence or [],
     )
+
+
+def _tell_investor(case: KycCase, what: str, title: str, body: str) -> None:
+    # Keyed by the case's saved state: one notice per transition, none for a replayed call.
+    notify(recipient=case.profile.user, category=NoticeCategory.KYC, title=title, body=body,
+           event_key=f"kyc:{case.pk}:{what}:{case.updated_at.isoformat()}", url="/investor/onboarding/")
 
 
 def _evidence(case: KycCase) -> list[str]:
@@ -94,17 +141,26 @@ def _move(*, case: KycCase, actor, target: str, action: str, reason: str = "") -
 def _require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if len(reason) < 5:
-        raise ApplicationError("reason_required", "Give a reason (at least a few words) for this decision.",
-                               details={"reason": ["A reason is required."]})
+        raise ApplicationError("reason_required", gettext("Give a reason (at least a few words) for this decision."),
+                               details={"reason": [gettext("A reason is required.")]})
     return reason
 
 
 def _ensure_officer(actor, case: KycCase) -> None:
     if not user_has_role(actor, Role.COMPLIANCE_OFFICER):
-        raise ApplicationError("permission_denied", "Only compliance officers review KYC cases.", status=403)
-    if case.profile.user_id == actor.pk:
-        raise ApplicationError("own_case", "You cannot review your own KYC case; another officer must.",
+        raise ApplicationError("permission_denied", gettext("Only compliance officers review KYC cases."), status=403)
+    investor = case.profile.user
+    if investor.pk == actor.pk:
+        raise ApplicationError("own_case", gettext("You cannot review your own KYC case; another officer must."),
                                status=403)
+    domain = _email_domain(investor)
+    if _organisation_domain(domain) and domain == _email_domain(actor):
+        raise ApplicationError("conflict_of_interest", gettext(
+            "This investor's email belongs to your own organisation (%(domain)s); another officer must review "
+            "the case.") % {"domain": domain}, status=403)
+    if _created_account(actor, investor):
+        raise ApplicationError("conflict_of_interest", gettext("You created this investor's account; another officer "
+                               "must review the case."), status=403)
 
 
 def _lock(case: KycCase) -> KycCase:
@@ -116,8 +172,8 @@ def _lock(case: KycCase) -> KycCase:
 def country_numeric(alpha2: str) -> int:
     country = pycountry.countries.get(alpha_2=(alpha2 or "").upper())
     if country is None:
-        raise ApplicationError("invalid_country", "Unknown country code.",
-                               details={"residence_country": ["Choose a country from the list."]})
+        raise ApplicationError("invalid_country", gettext("Unknown country code."),
+                               details={"residence_country": [gettext("Choose a country from the list.")]})
     return int(country.numeric)  # pycountry gives "092"; the registry wants 92
 
 
@@ -131,34 +187,40 @@ def investor_profile_save(*, actor, user, **data) -> InvestorProfile:
     """Create or update the investor's profile; the first save also creates the custodial
     wallet and derives the on-chain identity address."""
     if not user_has_role(user, Role.INVESTOR):
-        raise ApplicationError("not_investor", "Only investors have an investor profile.", status=403)
+        raise ApplicationError("not_investor", gettext("Only investors have an investor profile."), status=403)
     profile, created = InvestorProfile.objects.select_for_update().get_or_create(user=user)
     if profile.processing_restricted:
         raise ApplicationError("processing_restricted",
-                               "Your data is restricted after your erasure request; it can no longer be changed.",
+                               gettext(
+                                   "Your data is restricted after your erasure request; it can no longer be changed."),
                                status=409)
     unknown = set(data) - set(PROFILE_FIELDS)
     if unknown:
-        raise ApplicationError("invalid_fields", f"Unknown fields: {', '.join(sorted(unknown))}.")
+        raise ApplicationError("invalid_fields", gettext('Unknown fields: %(join)s.') % {"join": ', '.join(sorted(
+            unknown))})
     changed = [k for k, v in data.items() if getattr(profile, k) != v]
+    if changed and not created and profile.cases.filter(status__in=LOCKED_STATES).exists():
+        raise ApplicationError("profile_locked", gettext("Your profile is read-only while your KYC case is being "
+                               "reviewed. Wait for the decision, or for a request for more information."),
+                               status=409)
     for k, v in data.items():
         setattr(profile, k, v)
     if profile.intended_amount is not None:
         profile.intended_amount = Decimal(profile.intended_amount)
         if profile.intended_amount < 0:
-            raise ApplicationError("invalid_amount", "The intended amount cannot be negative.",
-                                   details={"intended_amount": ["Must be zero or more."]})
+            raise ApplicationError("invalid_amount", gettext("The intended amount cannot be negative."),
+                                   details={"intended_amount": [gettext("Must be zero or more.")]})
     if profile.residence_country:
         profile.residence_country = profile.residence_country.upper()
         profile.residence_country_numeric = country_numeric(profile.residence_country)
     if profile.tax_residence:
         profile.tax_residence = profile.tax_residence.upper()
         if pycountry.countries.get(alpha_2=profile.tax_residence) is None:
-            raise ApplicationError("invalid_country", "Unknown tax residence.",
-                                   details={"tax_residence": ["Choose a country from the list."]})
+            raise ApplicationError("invalid_country", gettext("Unknown tax residence."),
+                                   details={"tax_residence": [gettext("Choose a country from the list.")]})
     if profile.date_of_birth and profile.date_of_birth > timezone.localdate():
-        raise ApplicationError("invalid_dob", "The date of birth is in the future.",
-                               details={"date_of_birth": ["The date of birth is in the future."]})
+        raise ApplicationError("invalid_dob", gettext("The date of birth is in the future."),
+                               details={"date_of_birth": [gettext("The date of birth is in the future.")]})
     profile.full_clean()
     profile.save()
     if not profile.identity_address:
@@ -168,7 +230,29 @@ def investor_profile_save(*, actor, user, **data) -> InvestorProfile:
         _custodial_wallet_create(actor=actor, profile=profile)
     # Field names only: personal values stay out of the (long-lived) audit trail.
     audit(actor=actor, action="compliance.profile_save", obj=profile, after={"changed": sorted(changed)})
+    if changed and not created:
+        _profile_changed_after_approval(actor=actor, profile=profile, changed=changed)
     return profile
+
+
+def _profile_changed_after_approval(*, actor, profile: InvestorProfile, changed: list[str]) -> None:
+    """An approved investor changed their profile: the approval no longer describes them, so
+    a new case opens (or an open renewal becomes a change review) and eligibility is
+    suspended, on chain too, until an officer approves it."""
+    live = profile.cases.filter(status=S.APPROVED).order_by("-approved_at").first()
+    if live is None or not live.is_active_approval:
+        return
+    open_case = profile.cases.filter(status__in=OPEN_STATES).order_by("-created_at").first()
+    if open_case is None:
+        open_case = _case_create(actor=actor, profile=profile, purpose=KycCase.Purpose.CHANGE)
+    elif open_case.purpose != KycCase.Purpose.CHANGE:
+        open_case.purpose = KycCase.Purpose.CHANGE
+        open_case.save(update_fields=["purpose", "updated_at"])
+    _log(case=open_case, actor=actor, action="profile_changed", reason=f"Changed: {', '.join(sorted(changed))}")
+    audit(actor=actor, action="compliance.kyc_suspend_for_change", obj=live, after={"change_case": open_case.pk})
+    onchain.set_expiry(actor=actor, case=live, wallets=_registered_wallets(profile),
+                       expires_at_unix=onchain.SUSPENDED_EXPIRY, key_suffix=f"change-hold:{open_case.pk}",
+                       reason="Profile changed: suspended until the change is approved")
 
 
 def _custodial_wallet_create(*, actor, profile: InvestorProfile) -> Wallet:
@@ -198,12 +282,13 @@ def _iso(t: dt.datetime) -> str:
 def wallet_challenge_create(*, actor, address: str, domain: str, uri: str) -> WalletChallenge:
     """An EIP-4361 sign-in message for `address` with a fresh single-use nonce."""
     if not is_address(address or ""):
-        raise ApplicationError("invalid_address", "That is not an Ethereum address.",
-                               details={"address": ["Enter a 0x… address of 40 hex digits."]})
+        raise ApplicationError("invalid_address", gettext("That is not an Ethereum address."),
+                               details={"address": [gettext("Enter a 0x… address of 40 hex digits.")]})
     address = to_checksum_address(address)
     if Wallet.objects.filter(address=address).exists():
-        raise ApplicationError("wallet_taken", "This wallet is already linked to an account.",
-                               details={"address": ["This wallet is already linked to an account."]}, status=409)
+        raise ApplicationError("wallet_taken", gettext("This wallet is already linked to an account."),
+                               details={"address": [gettext("This wallet is already linked to an account.")]},
+                                   status=409)
     now = timezone.now()
     nonce = secrets.token_hex(16)
     expires = now + _challenge_ttl()
@@ -263,11 +348,11 @@ def wallet_link(*, actor, message: str, signature: str, domain: str) -> Wallet:
 def _wallet_link_commit(*, actor, address: str, nonce: str) -> Wallet:
     profile = InvestorProfile.objects.select_for_update().filter(user=actor).first()
     if profile is None:
-        raise ApplicationError("profile_missing", "Complete your investor profile first.", status=409)
+        raise ApplicationError("profile_missing", gettext("Complete your investor profile first."), status=409)
     if profile.processing_restricted:
-        raise ApplicationError("processing_restricted", "Your account is restricted.", status=409)
+        raise ApplicationError("processing_restricted", gettext("Your account is restricted."), status=409)
     if Wallet.objects.filter(address=address).exists():
-        raise ApplicationError("wallet_taken", "This wallet is already linked to an account.", status=409)
+        raise ApplicationError("wallet_taken", gettext("This wallet is already linked to an account."), status=409)
     wallet = Wallet(profile=profile, address=address, kind=Wallet.Kind.SELF_CUSTODY)
     wallet.full_clean()
     wallet.save()
@@ -275,7 +360,8 @@ def _wallet_link_commit(*, actor, address: str, nonce: str) -> Wallet:
           after={"address": address, "nonce": nonce, "proof": "EIP-4361"})
     case = profile.cases.filter(status=S.APPROVED).order_by("-approved_at").first()
     # On hold (open sanctions hit): the wallet is registered when the hit is cleared.
-    if case is not None and case.is_active_approval and not case.open_hits.exists():
+    if (case is not None and case.is_active_approval and not case.open_hits.exists()
+            and not _change_pending(profile)):
         onchain.register_wallet(actor=actor, case=case, wallet=wallet, reason="Wallet linked after approval")
     return wallet
 
@@ -285,10 +371,10 @@ def _wallet_link_commit(*, actor, address: str, nonce: str) -> Wallet:
 def _profile_for(user) -> InvestorProfile:
     profile = InvestorProfile.objects.filter(user=user).first()
     if profile is None:
-        raise ApplicationError("profile_missing", "Complete your investor profile first.", status=409)
+        raise ApplicationError("profile_missing", gettext("Complete your investor profile first."), status=409)
     if profile.processing_restricted:
         raise ApplicationError("processing_restricted",
-                               "Processing of your data is restricted after your erasure request.", status=409)
+                               gettext("Processing of your data is restricted after your erasure request."), status=409)
     return profile
 
 
@@ -300,13 +386,27 @@ def kyc_case_open(*, actor) -> KycCase:
     InvestorProfile.objects.select_for_update().get(pk=profile.pk)
     case = profile.cases.filter(status__in=OPEN_STATES).order_by("-created_at").first()
     if case is None:
-        if profile.cases.filter(status=S.APPROVED).exists():
-            live = profile.cases.filter(status=S.APPROVED).order_by("-approved_at").first()
-            if live.is_active_approval:
-                raise ApplicationError("already_approved", "Your KYC is approved; nothing to submit.", status=409)
-        case = KycCase.objects.create(profile=profile)
-        _log(case=case, actor=actor, action="opened", to_status=S.DRAFT)
-        audit(actor=actor, action="compliance.kyc_case_open", obj=case)
+        purpose = KycCase.Purpose.INITIAL
+        live = profile.cases.filter(status=S.APPROVED).order_by("-approved_at").first()
+        if live is not None and live.is_active_approval:
+            # Renewal opens early so the investor stays verified while it is reviewed.
+            opens = live.expires_at - _renewal_window() if live.expires_at else None
+            if opens is None or timezone.now() < opens:
+                raise ApplicationError(
+                    "already_approved", "Your KYC is approved; renewal opens "
+                    f"{_renewal_window().days} days before it expires"
+                    + (f" (on {opens:%Y-%m-%d})." if opens else "."), status=409)
+            purpose = KycCase.Purpose.RENEWAL
+        case = _case_create(actor=actor, profile=profile, purpose=purpose)
+    return case
+
+
+def _case_create(*, actor, profile: InvestorProfile, purpose: str) -> KycCase:
+    case = KycCase(profile=profile, purpose=purpose)
+    case.full_clean()
+    case.save()
+    _log(case=case, actor=actor, action="opened", to_status=S.DRAFT, reason=case.get_purpose_display())
+    audit(actor=actor, action="compliance.kyc_case_open", obj=case, after={"purpose": purpose})
     return case
 
 
@@ -314,24 +414,27 @@ def _sniff(data: bytes) -> str:
     for magic, ctype in ALLOWED_TYPES.items():
         if data.startswith(magic):
             return ctype
-    raise ApplicationError("unsupported_document", "Upload a PDF, PNG or JPEG file.",
-                           details={"file": ["Upload a PDF, PNG or JPEG file."]})
+    raise ApplicationError("unsupported_document", gettext("Upload a PDF, PNG or JPEG file."),
+                           details={"file": [gettext("Upload a PDF, PNG or JPEG file.")]})
 
 
 @transaction.atomic
 def kyc_document_upload(*, actor, case: KycCase, kind: str, uploaded_file) -> KycDocument:
     case = _lock(case)
     if case.profile.user_id != actor.pk:
-        raise ApplicationError("not_found", "Not found.", status=404)
+        raise ApplicationError("not_found", gettext("Not found."), status=404)
     if case.status not in (S.DRAFT, S.NEEDS_MORE_INFO):
-        raise ApplicationError("case_locked", "Documents can be added only before submission or when "
-                               "more information was requested.", status=409)
+        raise ApplicationError("case_locked", gettext("Documents can be added only before submission or when "
+                               "more information was requested."), status=409)
     if kind not in KycDocument.Kind.values:
-        raise ApplicationError("invalid_kind", "Unknown document type.", details={"kind": ["Choose a type."]})
+        raise ApplicationError("invalid_kind", gettext("Unknown document type."), details={"kind": [gettext(
+            "Choose a type.")]})
     limit = int(getattr(settings, "UPLOAD_MAX_DOCUMENT_BYTES", 20 * 1024 * 1024))
     if uploaded_file.size > limit:
-        raise ApplicationError("document_too_large", f"The file is larger than {limit // (1024 * 1024)} MB.",
-                               details={"file": [f"The file is larger than {limit // (1024 * 1024)} MB."]})
+        raise ApplicationError("document_too_large", gettext('The file is larger than %(limit)s MB.') %
+            {"limit": limit // (1024 * 1024)},
+                               details={"file": [gettext('The file is larger than %(limit)s MB.') % {"limit": limit // (
+                                   1024 * 1024)}]})
     data = uploaded_file.read()
     ctype = _sniff(data)
     doc = KycDocument(case=case, kind=kind, original_name=Path(uploaded_file.name or "document").name[:200],
@@ -349,21 +452,21 @@ def kyc_document_upload(*, actor, case: KycCase, kind: str, uploaded_file) -> Ky
 def kyc_case_submit(*, actor, case: KycCase) -> KycCase:
     case = _lock(case)
     if case.profile.user_id != actor.pk:
-        raise ApplicationError("not_found", "Not found.", status=404)
+        raise ApplicationError("not_found", gettext("Not found."), status=404)
     profile = case.profile
     if profile.processing_restricted:
-        raise ApplicationError("processing_restricted", "Your account is restricted.", status=409)
+        raise ApplicationError("processing_restricted", gettext("Your account is restricted."), status=409)
     if not profile.is_complete:
-        raise ApplicationError("profile_incomplete", "Complete every field of your investor profile first.",
+        raise ApplicationError("profile_incomplete", gettext("Complete every field of your investor profile first."),
                                status=409)
     kinds = set(case.documents.values_list("kind", flat=True))
     needed = list(REQUIRED_DOCUMENTS)
     if profile.accreditation_basis != InvestorProfile.Accreditation.NON_US:
         needed.append(KycDocument.Kind.ACCREDITATION)
-    missing = [KycDocument.Kind(k).label for k in needed if k not in kinds]
+    missing = [str(KycDocument.Kind(k).label) for k in needed if k not in kinds]  # labels are lazy (i18n)
     if missing:
-        raise ApplicationError("documents_missing", f"Upload these documents first: {', '.join(missing)}.",
-                               details={"documents": missing}, status=409)
+        raise ApplicationError("documents_missing", gettext("Upload these documents first: %(join)s.") % {
+            "join": ", ".join(missing)}, details={"documents": missing}, status=409)
     before = _move(case=case, actor=actor, target=S.SUBMITTED,
                    action="resubmitted" if case.status == S.NEEDS_MORE_INFO else "submitted")
     case.submitted_at = case.submitted_at or timezone.now()
@@ -373,6 +476,8 @@ def kyc_case_submit(*, actor, case: KycCase) -> KycCase:
     _screen(case=case)
     audit(actor=actor, action="compliance.kyc_case_submit", obj=case, before={"status": before},
           after={"status": case.status, "risk": case.risk_level})
+    _tell_investor(case, "submitted", "We received your KYC application",
+                   "A compliance officer will review it. We will tell you when they decide.")
     return case
 
 
@@ -415,7 +520,7 @@ def _screen(*, case: KycCase, candidates: list[sanctions.Candidate] | None = Non
     if new and case.status == S.APPROVED:
         # A hit found by a re-screen puts an approved investor on hold on chain too, so no
         # token can reach their wallets until an officer clears it (or revokes).
-        onchain.set_expiry(actor=None, case=case, wallets=list(case.profile.wallets.filter(registered_on_chain=True)),
+        onchain.set_expiry(actor=None, case=case, wallets=_registered_wallets(case.profile),
                            expires_at_unix=onchain.SUSPENDED_EXPIRY, key_suffix=f"hold:{new[0].pk}",
                            reason="Sanctions screening hit: on hold")
         audit(actor=None, action="compliance.kyc_case_hold", obj=case, after={"open_hits": len(new)},
@@ -453,6 +558,7 @@ def _risk_assess(case: KycCase) -> None:
     case.risk_score = score
     if score >= _high_risk_threshold():
         case.risk_level = KycCase.Risk.HIGH
+        case.was_high_risk = True
     elif score >= 20:
         case.risk_level = KycCase.Risk.MEDIUM
     else:
@@ -465,31 +571,50 @@ def screening_hit_clear(*, actor, hit: ScreeningHit, reason: str) -> ScreeningHi
     hit = ScreeningHit.objects.select_for_update().select_related("case", "case__profile").get(pk=hit.pk)
     _ensure_officer(actor, hit.case)
     if hit.status != ScreeningHit.Status.OPEN:
-        raise ApplicationError("hit_not_open", "This hit is already cleared.", status=409)
+        raise ApplicationError("hit_not_open", gettext("This hit is already cleared."), status=409)
+    approvers = {hit.case.first_approver_id}
+    if hit.case.status == S.APPROVED:
+        approvers.add(hit.case.decided_by_id)
+    if actor.pk in approvers:
+        raise ApplicationError("four_eyes", gettext("You approved this case; another officer must clear its sanctions "
+                               "hit."), status=409)
     hit.status, hit.cleared_by, hit.cleared_at, hit.clear_reason = (
         ScreeningHit.Status.CLEARED, actor, timezone.now(), reason)
     hit.save()
     case = hit.case
     _log(case=case, actor=actor, action="hit_cleared", reason=f"SDN {hit.entry_uid} ({hit.entry_name}): {reason}")
     _risk_assess(case)
-    case.save(update_fields=["risk_score", "risk_level", "updated_at"])
+    case.save(update_fields=["risk_score", "risk_level", "was_high_risk", "updated_at"])
     audit(actor=actor, action="compliance.screening_hit_clear", obj=case,
           before={"hit": hit.entry_uid, "status": "open"}, after={"status": "cleared"}, reason=reason)
-    if case.is_active_approval and not case.open_hits.exists():
+    if case.is_active_approval and not case.open_hits.exists() and not _change_pending(case.profile):
         _sync_wallets_on_chain(actor=actor, case=case, key_suffix=f"release:{hit.pk}",
                                reason="Sanctions hit cleared: hold released")
     return hit
 
 
-def _sync_wallets_on_chain(*, actor, case: KycCase, key_suffix: str, reason: str) -> None:
+def _registered_wallets(profile: InvestorProfile) -> list[Wallet]:
+    """Wallets the registry holds or will hold once queued writes land."""
+    return [w for w in profile.wallets.all() if onchain.wallet_intends_registered(w)]
+
+
+def _change_pending(profile: InvestorProfile) -> bool:
+    """A profile change after approval awaits its own approval: eligibility is suspended."""
+    return profile.cases.filter(purpose=KycCase.Purpose.CHANGE).exclude(
+        status__in=[S.APPROVED, S.SUPERSEDED, S.EXPIRED, S.REVOKED]).exists()
+
+
+def _sync_wallets_on_chain(*, actor, case: KycCase, key_suffix: str, reason: str,
+                           register_suffix: str = "") -> None:
     """Make every wallet of an eligible investor verified until the case expiry: wallets
     already registered get the expiry, the others are registered."""
     wallets = list(case.profile.wallets.all())
-    onchain.set_expiry(actor=actor, case=case, wallets=[w for w in wallets if w.registered_on_chain],
+    held = {w.pk for w in wallets if onchain.wallet_intends_registered(w)}
+    onchain.set_expiry(actor=actor, case=case, wallets=[w for w in wallets if w.pk in held],
                        expires_at_unix=int(case.expires_at.timestamp()), key_suffix=key_suffix, reason=reason)
     for wallet in wallets:
-        if not wallet.registered_on_chain:
-            onchain.register_wallet(actor=actor, case=case, wallet=wallet)
+        if wallet.pk not in held:
+            onchain.register_wallet(actor=actor, case=case, wallet=wallet, key_suffix=register_suffix)
 
 
 def sanctions_load(*, actor, path: str | Path) -> SanctionsListLoad:
@@ -543,20 +668,30 @@ def kyc_case_start_review(*, actor, case: KycCase) -> KycCase:
     return case
 
 
+def _needs_two_approvers(case: KycCase) -> bool:
+    return case.risk_level == KycCase.Risk.HIGH or case.was_high_risk
+
+
 @transaction.atomic
 def kyc_case_approve(*, actor, case: KycCase, reason: str = "") -> KycCase:
-    """Approve; a high-risk case needs two different officers (four-eyes). On the final
-    approval every wallet of the investor is registered in the IdentityRegistry."""
+    """Approve. A case that was high risk at any point needs two different officers, and
+    whoever cleared one of its sanctions hits cannot approve it (four-eyes). On the final
+    approval every wallet of the investor is made verified in the IdentityRegistry, the
+    approval it replaces (renewal, profile change) is superseded, and the registry's
+    country follows the profile."""
     case = _lock(case)
     _ensure_officer(actor, case)
     check_transition(entity="KYC case", table=TRANSITIONS, current=case.status, target=S.APPROVED)
     if case.profile.processing_restricted:
-        raise ApplicationError("processing_restricted", "The investor's processing is restricted.", status=409)
+        raise ApplicationError("processing_restricted", gettext("The investor's processing is restricted."), status=409)
     if case.open_hits.exists():
-        raise ApplicationError("sanctions_hit_open", "Clear every open sanctions hit (with a reason) first.",
+        raise ApplicationError("sanctions_hit_open", gettext("Clear every open sanctions hit (with a reason) first."),
                                status=409)
+    if case.hits.filter(cleared_by=actor).exists():
+        raise ApplicationError("four_eyes", gettext("You cleared a sanctions hit on this case; another officer must "
+                               "approve it."), status=409)
     _risk_assess(case)
-    if case.risk_level == KycCase.Risk.HIGH:
+    if _needs_two_approvers(case):
         if case.first_approver_id is None:
             case.first_approver, case.first_approved_at = actor, timezone.now()
             case.save()
@@ -565,19 +700,38 @@ def kyc_case_approve(*, actor, case: KycCase, reason: str = "") -> KycCase:
             audit(actor=actor, action="compliance.kyc_case_first_approval", obj=case, reason=reason)
             return case
         if case.first_approver_id == actor.pk:
-            raise ApplicationError("four_eyes", "A high-risk case needs a second, different officer to approve.",
+            raise ApplicationError("four_eyes", gettext(
+                "A high-risk case needs a second, different officer to approve."),
                                    status=409)
+    profile = case.profile
+    previous = (profile.cases.filter(status=S.APPROVED).exclude(pk=case.pk).select_for_update()
+                .order_by("-approved_at").first())
     now = timezone.now()
     before = _move(case=case, actor=actor, target=S.APPROVED, action="approved", reason=reason)
     case.decided_by, case.decided_at, case.approved_at = actor, now, now
     case.expires_at = now + dt.timedelta(days=int(settings.KYC_VALIDITY_DAYS))
+    if previous is not None and previous.expires_at and previous.expires_at > case.expires_at:
+        case.expires_at = previous.expires_at  # a change review never shortens the validity
+    case.country_numeric = profile.residence_country_numeric
     case.investor_message = ""
     case.save()
     audit(actor=actor, action="compliance.kyc_case_approve", obj=case, before={"status": before},
-          after={"status": case.status, "expires_at": case.expires_at,
+          after={"status": case.status, "expires_at": case.expires_at, "purpose": case.purpose,
                  "second_officer": case.first_approver_id is not None}, reason=reason)
+    if previous is not None:
+        _move(case=previous, actor=actor, target=S.SUPERSEDED, action="superseded",
+              reason=f"Replaced by case #{case.pk} ({case.get_purpose_display().lower()})")
+        previous.save()
+        audit(actor=actor, action="compliance.kyc_case_supersede", obj=previous,
+              before={"status": S.APPROVED}, after={"status": S.SUPERSEDED, "by": case.pk})
+        if previous.country_numeric is not None and previous.country_numeric != case.country_numeric:
+            for wallet in _registered_wallets(profile):
+                onchain.update_country(actor=actor, case=case, wallet=wallet, country=case.country_numeric,
+                                       reason="Residence country changed")
     # Wallets still registered from an earlier approval only need the new expiry.
     _sync_wallets_on_chain(actor=actor, case=case, key_suffix="expiry", reason="KYC renewed")
+    _tell_investor(case, "approved", "Your KYC is approved",
+                   f"You can invest on MedRWA. Your approval is valid until {case.expires_at:%Y-%m-%d}.")
     return case
 
 
@@ -591,6 +745,7 @@ def kyc_case_reject(*, actor, case: KycCase, reason: str) -> KycCase:
     case.save()
     audit(actor=actor, action="compliance.kyc_case_reject", obj=case, before={"status": before},
           after={"status": case.status}, reason=reason)
+    _tell_investor(case, "rejected", "Your KYC application was rejected", f"The compliance officer wrote: {reason}")
     return case
 
 
@@ -605,6 +760,8 @@ def kyc_case_request_info(*, actor, case: KycCase, reason: str) -> KycCase:
     case.save()
     audit(actor=actor, action="compliance.kyc_case_request_info", obj=case, before={"status": before},
           after={"status": case.status}, reason=reason)
+    _tell_investor(case, "needs_more_info", "Your KYC application needs more information",
+                   f"The compliance officer asks: {reason}")
     return case
 
 
@@ -614,14 +771,14 @@ def kyc_case_expire(*, case: KycCase, actor=None) -> KycCase:
     so `isVerified` turns false for every wallet of the investor."""
     case = _lock(case)
     if case.expires_at is None or case.expires_at > timezone.now():
-        raise ApplicationError("not_due", "This approval has not reached its expiry.", status=409)
+        raise ApplicationError("not_due", gettext("This approval has not reached its expiry."), status=409)
     before = _move(case=case, actor=actor, target=S.EXPIRED, action="expired",
                    reason="KYC validity period ended")
     case.investor_message = "Your KYC approval expired. Submit a new KYC case to keep investing."
     case.save()
     audit(actor=actor, action="compliance.kyc_case_expire", obj=case, before={"status": before},
           after={"status": case.status})
-    onchain.set_expiry(actor=actor, case=case, wallets=list(case.profile.wallets.filter(registered_on_chain=True)),
+    onchain.set_expiry(actor=actor, case=case, wallets=_registered_wallets(case.profile),
                        expires_at_unix=int(case.expires_at.timestamp()), key_suffix="expire", reason="KYC expired")
     return case
 
@@ -639,7 +796,8 @@ def kyc_case_revoke(*, actor, case: KycCase, reason: str, officer_check: bool = 
     case.save()
     audit(actor=actor, action="compliance.kyc_case_revoke", obj=case, before={"status": before},
           after={"status": case.status}, reason=reason)
-    for wallet in case.profile.wallets.filter(registered_on_chain=True):
+    # Also wallets whose registration is still queued: the removal is ordered after it.
+    for wallet in _registered_wallets(case.profile):
         onchain.remove_wallet(actor=actor, case=case, wallet=wallet, reason=reason)
     return case
 
@@ -653,7 +811,57 @@ def kyc_cases_expire_due() -> int:
             n += 1
         except ApplicationError:
             logger.exception("Could not expire KYC case %s", pk)
+    # Thirty days' warning, once per approval (the notice is keyed by the case and its expiry).
+    for case in KycCase.objects.filter(status=S.APPROVED, expires_at__lte=timezone.now() + dt.timedelta(days=30),
+                                       expires_at__gt=timezone.now()).select_related("profile__user"):
+        notify(recipient=case.profile.user, category=NoticeCategory.KYC, url="/investor/onboarding/",
+               event_key=f"kyc:{case.pk}:expiring:{case.expires_at:%Y-%m-%d}", title="Your KYC expires in 30 days",
+               body=f"Your approval ends on {case.expires_at:%Y-%m-%d}. Renew it to keep investing.")
     return n
+
+
+@transaction.atomic
+def investor_registry_resync(*, actor, profile: InvestorProfile, key_tag: str = "",
+                             officer_check: bool = True) -> list:
+    """Retry or compensate failed registry writes: queue what brings the chain to the state
+    the platform's records decide (verified until expiry, suspended, or removed), judged
+    against the registry itself when it is reachable."""
+    profile = InvestorProfile.objects.select_for_update().get(pk=profile.pk)
+    case = profile.cases.exclude(status=S.DRAFT).order_by("-created_at", "-id").first()
+    live = profile.cases.filter(status=S.APPROVED).order_by("-approved_at").first()
+    anchor = live or case
+    if anchor is None:
+        raise ApplicationError("nothing_to_sync", gettext("This investor has no KYC case."), status=409)
+    if officer_check:
+        _ensure_officer(actor, anchor)
+    tag = key_tag or f"resync{secrets.token_hex(4)}"
+    before = {r.pk for r in onchain._profile_rows(profile)}
+    eligible = (live is not None and live.is_active_approval and not profile.processing_restricted
+                and not live.open_hits.exists() and not _change_pending(profile))
+    held = []
+    for wallet in profile.wallets.all():
+        on_chain = onchain.live_contains(wallet.address)
+        if on_chain is None:
+            on_chain = onchain.wallet_intends_registered(wallet)
+        if on_chain:
+            held.append(wallet)
+    if eligible:
+        onchain.set_expiry(actor=actor, case=live, wallets=held, expires_at_unix=int(live.expires_at.timestamp()),
+                           key_suffix=f"{tag}:expiry", reason="Registry resync")
+        for wallet in profile.wallets.exclude(pk__in=[w.pk for w in held]):
+            onchain.register_wallet(actor=actor, case=live, wallet=wallet, reason="Registry resync",
+                                    key_suffix=f":{tag}")
+    elif live is not None and live.is_active_approval and not profile.processing_restricted:
+        onchain.set_expiry(actor=actor, case=live, wallets=held, expires_at_unix=onchain.SUSPENDED_EXPIRY,
+                           key_suffix=f"{tag}:hold", reason="Registry resync: on hold")
+    else:
+        for wallet in held:
+            onchain.remove_wallet(actor=actor, case=anchor, wallet=wallet, reason="Registry resync: not eligible",
+                                  key_suffix=f":{tag}")
+    rows = [r for r in onchain._profile_rows(profile) if r.pk not in before]
+    audit(actor=actor, action="compliance.registry_resync", obj=profile,
+          after={"eligible": eligible, "queued": [r.idempotency_key for r in rows]})
+    return rows
 
 
 # ------------------------------------------------------------------ documents & export
@@ -663,12 +871,12 @@ def kyc_document_read(*, actor, document: KycDocument, request=None) -> bytes:
     from core.crypto import decrypt_bytes
 
     if document.purged_at or not document.file:
-        raise ApplicationError("document_purged", "This document was deleted under the retention policy.",
+        raise ApplicationError("document_purged", gettext("This document was deleted under the retention policy."),
                                status=410)
     with document.file.open("rb") as fh:
         data = decrypt_bytes(fh.read())
     if hashlib.sha256(data).hexdigest() != document.sha256:
-        raise ApplicationError("document_tampered", "The stored document does not match its recorded hash.",
+        raise ApplicationError("document_tampered", gettext("The stored document does not match its recorded hash."),
                                status=500)
     audit(actor=actor, action="compliance.document_view", obj=document,
           after={"kind": document.kind, "sha256": document.sha256, "case": document.case_id})
@@ -679,7 +887,7 @@ def kyc_case_export_pdf(*, actor, case: KycCase) -> bytes:
     from compliance.pdf import case_file_pdf
 
     if not user_has_role(actor, Role.COMPLIANCE_OFFICER):
-        raise ApplicationError("permission_denied", "Only compliance officers export case files.", status=403)
+        raise ApplicationError("permission_denied", gettext("Only compliance officers export case files."), status=403)
     pdf = case_file_pdf(case)
     audit(actor=actor, action="compliance.case_export", obj=case, after={"sha256": hashlib.sha256(pdf).hexdigest()})
     return pdf
@@ -694,9 +902,9 @@ def erasure_request(*, actor, user) -> InvestorProfile:
     the retention period."""
     profile = InvestorProfile.objects.select_for_update().filter(user=user).first()
     if profile is None:
-        raise ApplicationError("profile_missing", "There is no investor profile to erase.", status=404)
+        raise ApplicationError("profile_missing", gettext("There is no investor profile to erase."), status=404)
     if profile.processing_restricted:
-        raise ApplicationError("already_requested", "Erasure was already requested.", status=409)
+        raise ApplicationError("already_requested", gettext("Erasure was already requested."), status=409)
     now = timezone.now()
     profile.processing_restricted = True
     profile.erasure_requested_at = now
@@ -742,7 +950,7 @@ def investor_purge(*, profile: InvestorProfile) -> InvestorProfile:
     if profile.purged_at:
         return profile
     if profile.purge_after is None or profile.purge_after > timezone.now():
-        raise ApplicationError("not_due", "The retention period has not ended.", status=409)
+        raise ApplicationError("not_due", gettext("The retention period has not ended."), status=409)
     user = profile.user
     names = [n for n in (profile.legal_name, user.email, user.full_name) if n]
     case_ids = list(profile.cases.values_list("pk", flat=True))

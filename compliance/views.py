@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
@@ -35,6 +36,7 @@ NEXT_STEPS = {
     "rejected": "Your case was rejected (see the reason). Contact support if you believe this is wrong.",
     "expired": "Your KYC approval expired. Submit a new KYC case to keep investing.",
     "revoked": "Your approval was revoked (see the reason). You cannot invest at the moment.",
+    "superseded": "This approval was replaced by a newer one.",
 }
 
 
@@ -79,7 +81,7 @@ def profile_edit(request):
         except ApplicationError as exc:
             add_application_error(form, exc)
         else:
-            messages.success(request, "Profile saved. Next step: your wallets.")
+            messages.success(request, gettext("Profile saved. Next step: your wallets."))
             return redirect("compliance:wallets")
     return render(request, "compliance/profile.html", {"form": form})
 
@@ -88,7 +90,7 @@ def profile_edit(request):
 def wallets(request):
     profile = selectors.investor_profile(user=request.user)
     if profile is None:
-        messages.info(request, "Complete your investor profile first.")
+        messages.info(request, gettext("Complete your investor profile first."))
         return redirect("compliance:profile")
     form = WalletAddressForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -115,7 +117,8 @@ def wallet_verify(request, nonce: str):
         except ApplicationError as exc:
             add_application_error(form, exc)
         else:
-            messages.success(request, f"Wallet {wallet.address} is linked to your account.")
+            messages.success(request, gettext('Wallet %(address)s is linked to your account.') %
+                {"address": wallet.address})
             return redirect("compliance:wallets")
         challenge.refresh_from_db()
     spent = challenge.used_at is not None or challenge.expires_at <= timezone.now()
@@ -126,7 +129,7 @@ def wallet_verify(request, nonce: str):
 def kyc(request):
     profile = selectors.investor_profile(user=request.user)
     if profile is None or not profile.is_complete:
-        messages.info(request, "Complete your investor profile first.")
+        messages.info(request, gettext("Complete your investor profile first."))
         return redirect("compliance:profile")
     case = selectors.current_case(user=request.user)
     form = DocumentUploadForm(request.POST or None, request.FILES or None)
@@ -137,7 +140,8 @@ def kyc(request):
             if form.is_valid():
                 services.kyc_document_upload(actor=request.user, case=case, kind=form.cleaned_data["kind"],
                                              uploaded_file=form.cleaned_data["file"])
-                messages.success(request, f"{dict(KycDocument.Kind.choices)[form.cleaned_data['kind']]} uploaded.")
+                messages.success(request, gettext('%(dict)s uploaded.') % {"dict": dict(
+                    KycDocument.Kind.choices)[form.cleaned_data['kind']]})
                 return redirect("compliance:kyc")
         except ApplicationError as exc:
             add_application_error(form, exc)
@@ -154,12 +158,12 @@ def kyc_submit(request):
     case = selectors.current_case(user=request.user)
     try:
         if case is None:
-            raise ApplicationError("documents_missing", "Upload your documents first.")
+            raise ApplicationError("documents_missing", gettext("Upload your documents first."))
         services.kyc_case_submit(actor=request.user, case=case)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("compliance:kyc")
-    messages.success(request, "Your KYC case is submitted. A compliance officer will review it.")
+    messages.success(request, gettext("Your KYC case is submitted. A compliance officer will review it."))
     return redirect("compliance:onboarding")
 
 
@@ -168,7 +172,7 @@ def kyc_submit(request):
 def erasure(request):
     form = ErasureForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Tick the box to confirm the erasure request.")
+        messages.error(request, gettext("Tick the box to confirm the erasure request."))
         return redirect("compliance:onboarding")
     try:
         profile = services.erasure_request(actor=request.user, user=request.user)
@@ -205,7 +209,8 @@ def queue(request):
     form = QueueFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     cases = selectors.review_queue(**{k: v for k, v in filters.items() if v})
-    return render(request, "compliance/queue.html", {"form": form, "cases": cases[:200]})
+    return render(request, "compliance/queue.html", {"form": form, "cases": cases[:200],
+                                                     "failing": selectors.profiles_with_registry_failures()})
 
 
 @officer_only
@@ -218,6 +223,7 @@ def case_detail(request, pk: int):
         "own_case": case.profile.user_id == request.user.pk,
         "on_hold": case.status == KycCase.Status.APPROVED and case.open_hits.exists(),
         "wallet_rows": _wallet_rows(case.profile, live=False),
+        "registry_failures": selectors.registry_failures(profile=case.profile),
     })
 
 
@@ -232,6 +238,8 @@ ACTIONS = {
                      "More information requested from the investor."),
     "revoke": (lambda actor, case, reason: services.kyc_case_revoke(actor=actor, case=case, reason=reason),
                "Approval revoked; the wallets are being removed from the registry."),
+    "resync": (lambda actor, case, reason: services.investor_registry_resync(actor=actor, profile=case.profile),
+               "Registry writes queued again to match the investor's KYC state."),
 }
 
 
@@ -267,7 +275,7 @@ def hit_clear(request, pk: int):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Hit on {hit.entry_name} cleared.")
+        messages.success(request, gettext('Hit on %(entry_name)s cleared.') % {"entry_name": hit.entry_name})
     return redirect("compliance:case", pk=hit.case_id)
 
 

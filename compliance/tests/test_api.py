@@ -39,7 +39,7 @@ def test_officer_api_queue_and_decisions(api_as, investor, compliance_officer):
     assert status["eligible"] is True
     # Queued is not effective: the API says the registration still waits for the chain.
     [wallet] = status["wallets"]
-    assert wallet["registered_on_chain"] is True and wallet["chain_status"] == "pending"
+    assert wallet["registered_on_chain"] is False and wallet["chain_status"] == "pending"
     assert wallet["chain_state"].startswith("Registration pending")
 
 

@@ -171,7 +171,8 @@ def test_approval_registers_every_wallet_through_the_outbox(investor, compliance
     assert {r.idempotency_key for r in regs} == {f"kyc:{case.pk}:register:{w.address}" for w in wallets}
     assert regs[0].args == [wallets[0].address, profile.identity_address, 826, int(case.expires_at.timestamp())]
     assert not _rows(function="batchSetKycExpiry").exists()  # nothing was registered before
-    assert all(w.registered_on_chain for w in profile.wallets.all())
+    # Queued is not registered: the flag follows the confirmed transaction (chain hook).
+    assert not any(w.registered_on_chain for w in profile.wallets.all())
     assert [w.address for w in selectors.investor_wallets(user=investor)] == [w.address for w in wallets]
 
 

@@ -97,7 +97,8 @@ def test_threshold_is_tunable(sdn_loaded, user_with_role, settings):
     assert not case2.hits.exists()
 
 
-def test_reload_rescreens_open_and_approved_cases(investor, compliance_officer, sdn_xml_path, sdn_csv_path):
+def test_reload_rescreens_open_and_approved_cases(investor, compliance_officer, compliance_officer2, sdn_xml_path,
+                                                  sdn_csv_path):
     services.sanctions_load(actor=None, path=sdn_xml_path)  # no Markovic in this file
     case = make_case(investor, status=S.APPROVED, officer=compliance_officer,
                      legal_name="Zoran Markovic", date_of_birth=dt.date(1958, 7, 3))
@@ -115,7 +116,8 @@ def test_reload_rescreens_open_and_approved_cases(investor, compliance_officer, 
     # ...and shows up in the officers' default queue and dashboard counts.
     assert case in selectors.review_queue()
     assert selectors.queue_counts()["on_hold"] == 1
-    services.screening_hit_clear(actor=compliance_officer, hit=hit, reason="Verified: different person")
+    # The officer who approved cannot clear the hit that put the approval on hold (four-eyes).
+    services.screening_hit_clear(actor=compliance_officer2, hit=hit, reason="Verified: different person")
     assert selectors.investor_is_eligible(user=investor)
     release = ChainTransaction.objects.get(idempotency_key=f"kyc:{case.pk}:release:{hit.pk}")
     assert release.args[1] == int(case.expires_at.timestamp())

@@ -134,9 +134,19 @@ def test_sanctioned_name_is_blocked_until_an_officer_clears_it(identity_registry
     page.get_by_label("Why is this a false positive?").fill("Passport and place of birth differ from the listing")
     page.get_by_role("button", name="Clear hit").click()
     expect(page.get_by_text("Cleared by")).to_be_visible()
-    # Once cleared the hit weighs less (medium risk), so one officer may approve.
+    # Four-eyes: whoever cleared the hit cannot approve, and a case that was high risk still
+    # needs two more officers although the cleared hit weighs less now.
     page.get_by_role("button", name="Approve").click()
-    expect(page.get_by_test_id("case-status")).to_have_text("Approved")
+    expect(page.get_by_text("You cleared a sanctions hit on this case")).to_be_visible()
+    for n, expected in ((1, "In review"), (2, "Approved")):
+        _logout(page)
+        other = make_user(Role.COMPLIANCE_OFFICER)
+        login(other.email, PASSWORD)
+        page.goto(f"/compliance/cases/{case.pk}/")
+        page.get_by_role("button", name="Approve").click()
+        if n == 1:
+            expect(page.get_by_text("First approval recorded")).to_be_visible()
+        expect(page.get_by_test_id("case-status")).to_have_text(expected)
 
 
 def test_officer_cannot_approve_own_case_and_high_risk_needs_two(identity_registry_row, page, login):

@@ -68,8 +68,36 @@ def test_revocation_deletes_identities(chain_ready, drain_outbox, investor, comp
     assert not _verified(address, registry)
 
 
+def test_revoked_before_the_registration_is_mined_is_not_left_verified(
+        chain_ready, drain_outbox, investor, compliance_officer):
+    registry = chain_ready["IdentityRegistry"]
+    case = make_case(investor, status=S.APPROVED, officer=compliance_officer)
+    wallet = case.profile.wallets.get()
+    register = ChainTransaction.objects.get(function="registerIdentityWithExpiry", args__0=wallet.address)
+    assert register.status == "pending" and not wallet.registered_on_chain
+    services.kyc_case_revoke(actor=compliance_officer, case=case, reason="Source of funds not credible")
+    _drain_all(drain_outbox)
+    register.refresh_from_db()
+    delete = ChainTransaction.objects.get(function="deleteIdentity", args__0=wallet.address)
+    assert register.status == delete.status == "confirmed" and delete.block_number >= register.block_number
+    assert not _verified(wallet.address, registry)
+    assert not gateway.call("IdentityRegistry", registry, "contains", wallet.address)
+    wallet.refresh_from_db()
+    assert wallet.registered_on_chain is False
+
+
+def test_registered_on_chain_follows_the_confirmed_registration(chain_ready, drain_outbox, investor,
+                                                                compliance_officer):
+    case = make_case(investor, status=S.APPROVED, officer=compliance_officer)
+    wallet = case.profile.wallets.get()
+    assert wallet.registered_on_chain is False  # queued, not yet on chain
+    _drain_all(drain_outbox)
+    wallet.refresh_from_db()
+    assert wallet.registered_on_chain is True and _verified(wallet.address, chain_ready["IdentityRegistry"])
+
+
 def test_rescreen_hit_suspends_an_approved_investor_on_chain_until_cleared(
-        chain_ready, drain_outbox, investor, compliance_officer, sdn_xml_path, sdn_csv_path):
+        chain_ready, drain_outbox, investor, compliance_officer, compliance_officer2, sdn_xml_path, sdn_csv_path):
     registry = chain_ready["IdentityRegistry"]
     services.sanctions_load(actor=None, path=sdn_xml_path)  # no Markovic in this file
     case = make_case(investor, status=S.APPROVED, officer=compliance_officer,
@@ -91,7 +119,7 @@ def test_rescreen_hit_suspends_an_approved_investor_on_chain_until_cleared(
     _drain_all(drain_outbox)
     assert not gateway.call("IdentityRegistry", registry, "contains", acct.address)
 
-    services.screening_hit_clear(actor=compliance_officer, hit=hit, reason="Different person: DOB and passport differ")
+    services.screening_hit_clear(actor=compliance_officer2, hit=hit, reason="Different person: DOB and passport differ")
     _drain_all(drain_outbox)
     assert _verified(custodial, registry) and _verified(acct.address, registry)
     assert gateway.call("IdentityRegistry", registry, "kycExpiry", acct.address) == int(case.expires_at.timestamp())

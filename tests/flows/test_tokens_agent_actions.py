@@ -11,9 +11,10 @@ from chain.models import ChainTransaction
 from chain.services import index_now
 from core.errors import ApplicationError
 from core.models import AuditEvent
-from tokens import selectors, services
+from tokens import agent_confirmations, selectors, services
 from tokens.models import AgentAction
 from tokens.tests.factories import (
+    approved_investor_wallets,
     clinic_admin_of,
     make_certified_device,
     mint_via_outbox,
@@ -83,29 +84,40 @@ def test_forced_transfer_through_the_outbox(chain_ready, platform_admin, complia
     assert gateway.call("SecurityToken", token, "balanceOf", bob) == 90
 
 
-def test_wallet_recovery_through_the_outbox(chain_ready, platform_admin, compliance_officer, drain_outbox):
+def test_wallet_recovery_through_the_outbox(chain_ready, platform_admin, compliance_officer, compliance_officer2,
+                                            investor, user_with_role, drain_outbox, settings):
+    from core.roles import Role
+
+    settings.AGENT_ACTION_CONFIRM_ABOVE_UNITS = 50
     offering = _live_offering(platform_admin, drain_outbox)
     token = offering.token_address
-    identity = _wallet()
-    lost, new = _wallet(), _wallet()
-    register_identity_via_outbox(lost, identity)
+    lost, new = approved_investor_wallets(investor, compliance_officer2, drain_outbox)
+    identity = investor.investor_profile.identity_address
     mint_via_outbox(offering, lost, 60)
     drain_outbox()
     services.agent_action_request(actor=compliance_officer, offering=offering, kind="freeze", wallet=lost,
                                   reason="Wallet reported lost")
     drain_outbox()
 
-    with pytest.raises(ApplicationError) as exc:  # the new wallet must belong to the same investor first
-        services.agent_action_request(actor=compliance_officer, offering=offering, kind="recover",
-                                      wallet=lost, to_wallet=new, reason="Lost key")
-    assert exc.value.code == "wallet_not_registered"
+    # A wallet registered on chain but belonging to someone else on the platform is refused,
+    # whatever identity the registry holds for it.
+    _other_lost, other = approved_investor_wallets(user_with_role(Role.INVESTOR), compliance_officer2, drain_outbox)
+    for stranger in (other, _wallet()):
+        with pytest.raises(ApplicationError) as exc:
+            services.agent_action_request(actor=compliance_officer, offering=offering, kind="recover",
+                                          wallet=lost, to_wallet=stranger, reason="Lost key")
+        assert exc.value.code == "wallets_not_same_investor"
     assert not AgentAction.objects.filter(kind="recover").exists()
 
-    register_identity_via_outbox(new, identity)
-    drain_outbox()
+    # 60 units are above the threshold: a second officer must confirm before anything is sent.
     action = services.agent_action_request(actor=compliance_officer, offering=offering, kind="recover",
                                            wallet=lost, to_wallet=new, reason="Lost key, ticket 991")
-    assert action.chain_tx.function == "recoveryAddress"
+    assert (action.state, action.chain_tx, action.units) == ("awaiting_confirmation", None, 60)
+    with pytest.raises(ApplicationError) as exc:
+        agent_confirmations.agent_action_confirm(actor=compliance_officer, action=action)
+    assert exc.value.code == "four_eyes"
+    action = agent_confirmations.agent_action_confirm(actor=compliance_officer2, action=action, reason="Ticket seen")
+    assert action.chain_tx.function == "recoveryAddress" and action.confirmed_by == compliance_officer2
     assert action.chain_tx.args[2].lower() == identity.lower()
     drain_outbox()
     action.chain_tx.refresh_from_db()
@@ -119,6 +131,42 @@ def test_wallet_recovery_through_the_outbox(chain_ready, platform_admin, complia
     table = selectors.cap_table(offering=offering)
     assert [(h["wallet"], h["units"], h["frozen"]) for h in table["holders"]] == [(new, 60, True)]
     assert AuditEvent.objects.filter(action="tokens.agent_recover", reason="Lost key, ticket 991").exists()
+    assert AuditEvent.objects.filter(action="tokens.agent_action_confirm", actor=compliance_officer2).exists()
+
+
+def test_forced_transfer_above_the_threshold_needs_a_second_officer(
+        chain_ready, platform_admin, compliance_officer, compliance_officer2, drain_outbox, settings, api_as):
+    settings.AGENT_ACTION_CONFIRM_ABOVE_UNITS = 50
+    offering = _live_offering(platform_admin, drain_outbox)
+    token = offering.token_address
+    alice, bob = _wallet(), _wallet()
+    register_identity_via_outbox(alice, _wallet())
+    register_identity_via_outbox(bob, _wallet())
+    mint_via_outbox(offering, alice, 100)
+    drain_outbox()
+    small = services.agent_action_request(actor=compliance_officer, offering=offering, kind="forced_transfer",
+                                          wallet=alice, to_wallet=bob, amount=50, reason="Court order 8")
+    assert small.state == "submitted" and small.chain_tx is not None  # at the threshold: one officer
+    r = api_as(compliance_officer).post(f"/api/v1/tokens/offerings/{offering.pk}/actions/", {
+        "kind": "forced_transfer", "wallet": alice, "to_wallet": bob, "amount": 51, "reason": "Court order 9"})
+    assert r.status_code == 201 and r.json()["state"] == "awaiting_confirmation" and r.json()["status"] is None
+    big = AgentAction.objects.get(pk=r.json()["id"])
+    drain_outbox()
+    assert gateway.call("SecurityToken", token, "balanceOf", bob) == 50  # the big one was not sent
+    r = api_as(compliance_officer).post(f"/api/v1/tokens/actions/{big.pk}/confirm/", {})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "four_eyes"
+    r = api_as(compliance_officer2).post(f"/api/v1/tokens/actions/{big.pk}/reject/", {"reason": "No court order"})
+    assert r.status_code == 200 and r.json()["state"] == "rejected"
+    r = api_as(compliance_officer2).post(f"/api/v1/tokens/actions/{big.pk}/confirm/", {})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "not_awaiting"
+    again = services.agent_action_request(actor=compliance_officer, offering=offering, kind="forced_transfer",
+                                          wallet=alice, to_wallet=bob, amount=51, reason="Court order 9")
+    r = api_as(compliance_officer2).post(f"/api/v1/tokens/actions/{again.pk}/confirm/", {})
+    assert r.status_code == 200 and r.json()["status"] == "pending"
+    drain_outbox()
+    assert gateway.call("SecurityToken", token, "balanceOf", bob) == 50  # alice had only 50 left: reverted
+    again.refresh_from_db()
+    assert again.chain_tx.status == S.FAILED
 
 
 def test_cap_table_waits_for_confirmations(chain_ready, platform_admin, settings, drain_outbox):
