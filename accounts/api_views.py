@@ -1,4 +1,5 @@
 from django.contrib.auth import authenticate
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
@@ -7,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts import services
+from accounts import services, throttling
 from core.errors import ApplicationError
 from core.permissions import user_roles
 
@@ -18,14 +19,36 @@ class MeApi(APIView):
         email = serializers.EmailField()
         full_name = serializers.CharField()
         roles = serializers.ListField(child=serializers.CharField())
+        time_zone = serializers.CharField(help_text="IANA zone used for the times shown to this user.")
 
     @extend_schema(tags=["accounts"], summary="The signed-in user and their roles",
                    responses=MeOutputSerializer)
     def get(self, request):
         u = request.user
         return Response(self.MeOutputSerializer(
-            {"id": u.pk, "email": u.email, "full_name": u.full_name, "roles": sorted(user_roles(u))}
+            {"id": u.pk, "email": u.email, "full_name": u.full_name, "roles": sorted(user_roles(u)),
+             "time_zone": u.time_zone}
         ).data)
+
+
+class MeTimeZoneApi(APIView):
+    """The twin of the profile page's time zone field."""
+
+    class TimeZoneSerializer(serializers.Serializer):
+        time_zone = serializers.CharField(max_length=64, help_text='IANA name, e.g. "Europe/Zurich".')
+
+    @extend_schema(tags=["accounts"], summary="Your time zone", responses=TimeZoneSerializer)
+    def get(self, request):
+        return Response({"time_zone": request.user.time_zone})
+
+    @extend_schema(tags=["accounts"], summary="Set your time zone (pages, emails and statements use it)",
+                   request=TimeZoneSerializer, responses=TimeZoneSerializer)
+    def put(self, request):
+        s = self.TimeZoneSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        user = services.user_set_time_zone(actor=request.user, user=request.user,
+                                           time_zone=s.validated_data["time_zone"])
+        return Response({"time_zone": user.time_zone})
 
 
 class TokenObtainApi(APIView):
@@ -46,10 +69,14 @@ class TokenObtainApi(APIView):
     def post(self, request):
         s = self.TokenObtainInputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
-        user = authenticate(request, username=s.validated_data["email"].lower(),
-                            password=s.validated_data["password"])
+        email = s.validated_data["email"].lower()
+        # The same per-account lockout as the web login: neither door dodges the other.
+        if throttling.login_blocked(email=email, request=request):
+            raise ApplicationError("throttled", throttling.LOCKED_MESSAGE, status=429)
+        user = authenticate(request, username=email, password=s.validated_data["password"])
         if user is None:
-            raise ApplicationError("invalid_credentials", "Email or password is wrong.", status=401)
+            throttling.login_failed(email=email, request=request)
+            raise ApplicationError("invalid_credentials", gettext("Email or password is wrong."), status=401)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 
@@ -73,8 +100,29 @@ class InvestorSignupApi(APIView):
         try:
             password_validation.validate_password(s.validated_data["password"])
         except ValidationError as exc:
-            raise ApplicationError("validation_error", "The request is invalid.",
+            raise ApplicationError("validation_error", gettext("The request is invalid."),
                                    details={"password": exc.messages}) from exc
         user = services.investor_signup(**s.validated_data)
         return Response({"id": user.pk, "email": user.email, "full_name": user.full_name,
-                         "roles": sorted(user_roles(user))}, status=status.HTTP_201_CREATED)
+                         "roles": sorted(user_roles(user)), "time_zone": user.time_zone},
+                        status=status.HTTP_201_CREATED)
+
+
+class LanguageApi(APIView):
+    """The API twin of the header's language switcher: saves the signed-in user's language."""
+
+    class LanguageInputSerializer(serializers.Serializer):
+        language = serializers.CharField(allow_blank=True, max_length=10,
+                                         help_text='"en", "zh-hans", or "" to follow the browser')
+
+    class LanguageOutputSerializer(serializers.Serializer):
+        language = serializers.CharField()
+
+    @extend_schema(tags=["accounts"], summary="Set the signed-in user's language",
+                   request=LanguageInputSerializer, responses=LanguageOutputSerializer)
+    def post(self, request):
+        s = self.LanguageInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        user = services.user_set_language(actor=request.user, user=request.user,
+                                          language=s.validated_data["language"])
+        return Response(self.LanguageOutputSerializer({"language": user.language}).data)

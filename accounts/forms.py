@@ -1,63 +1,54 @@
-import hashlib
-
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
+from django.utils.translation import gettext, gettext_lazy
 
+from accounts import throttling
 from accounts.models import User
-
-LOGIN_MAX_FAILURES = 10
-LOGIN_WINDOW_SECONDS = 15 * 60
+from core.timefmt import time_zone_choices
 
 
 class EmailAuthenticationForm(AuthenticationForm):
-    """Email login that slows password guessing: after LOGIN_MAX_FAILURES failures for one
-    address (from any client) within the window, further attempts are refused unchecked."""
+    """Email login that slows password guessing (accounts.throttling, shared with the API
+    token endpoint): once an account or a client address failed too often within the window,
+    further attempts are refused unchecked."""
 
     username = forms.EmailField(
-        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+        label=gettext_lazy("Email"), widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
 
-    def _key(self) -> str:
-        email = (self.data.get("username") or "").strip().lower()
-        return "login-failures:" + hashlib.sha256(email.encode()).hexdigest()
-
     def clean(self):
-        if cache.get(self._key(), 0) >= LOGIN_MAX_FAILURES:
-            raise forms.ValidationError(
-                "Too many failed attempts for this account. Wait 15 minutes or reset your password.",
-                code="throttled",
-            )
+        email = self.data.get("username") or ""
+        if throttling.login_blocked(email=email, request=self.request):
+            raise forms.ValidationError(throttling.LOCKED_MESSAGE, code="throttled")
         try:
             return super().clean()
         except forms.ValidationError:
-            key = self._key()
-            cache.add(key, 0, LOGIN_WINDOW_SECONDS)
-            cache.incr(key)
+            throttling.login_failed(email=email, request=self.request)
             raise
 
 
 class _SignupBase(forms.Form):
-    full_name = forms.CharField(max_length=200, label="Full name")
+    full_name = forms.CharField(max_length=200, label=gettext_lazy("Full name"))
     email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    password1 = forms.CharField(label="Password",
+    password1 = forms.CharField(label=gettext_lazy("Password"),
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-                                help_text="At least 10 characters, not entirely numeric, not a common password.")
-    password2 = forms.CharField(label="Repeat password",
+                                help_text=gettext_lazy(
+                                    "At least 10 characters, not entirely numeric, not a common password."))
+    password2 = forms.CharField(label=gettext_lazy("Repeat password"),
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
     def clean_email(self):
         email = self.cleaned_data["email"].lower()
         if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email already exists.")
+            raise forms.ValidationError(gettext("An account with this email already exists."))
         return email
 
     def clean(self):
         data = super().clean()
         p1, p2 = data.get("password1"), data.get("password2")
         if p1 and p2 and p1 != p2:
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", gettext("The two passwords differ."))
         if p1:
             try:
                 password_validation.validate_password(
@@ -73,8 +64,8 @@ class InvestorSignupForm(_SignupBase):
 
 
 class ClinicSignupForm(_SignupBase):
-    clinic_name = forms.CharField(max_length=200, label="Clinic name")
-    country = forms.CharField(max_length=2, required=False, label="Country (ISO code, e.g. US)")
+    clinic_name = forms.CharField(max_length=200, label=gettext_lazy("Clinic name"))
+    country = forms.CharField(max_length=2, required=False, label=gettext_lazy("Country (ISO code, e.g. US)"))
     city = forms.CharField(max_length=120, required=False)
 
     def clean_country(self):
@@ -82,11 +73,15 @@ class ClinicSignupForm(_SignupBase):
 
 
 class ProfileForm(forms.Form):
-    full_name = forms.CharField(max_length=200, label="Full name")
+    full_name = forms.CharField(max_length=200, label=gettext_lazy("Full name"))
+    time_zone = forms.ChoiceField(
+        label=gettext_lazy("Time zone"), choices=time_zone_choices,
+        help_text=gettext_lazy("Times on pages, in emails and on statements are shown in this zone."),
+    )
 
 
 class TeamInviteForm(forms.Form):
-    full_name = forms.CharField(max_length=200, label="Full name")
-    email = forms.EmailField(help_text="They get an email with a link to choose their password.")
+    full_name = forms.CharField(max_length=200, label=gettext_lazy("Full name"))
+    email = forms.EmailField(help_text=gettext_lazy("They get an email with a link to choose their password."))
     role = forms.ChoiceField(choices=[("clinic_staff", "Clinic staff"), ("clinic_admin", "Clinic admin")],
-                             help_text="Admins can also manage the team and the clinic's offerings.")
+                             help_text=gettext_lazy("Admins can also manage the team and the clinic's offerings."))

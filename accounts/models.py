@@ -1,9 +1,12 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from core.models import BaseModel
 from core.roles import CLINIC_ROLES, Role
+from core.timefmt import validate_time_zone
 
 
 class UserManager(BaseUserManager):
@@ -37,6 +40,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
     welcome_sent_at = models.DateTimeField(null=True, blank=True)
+    # IANA name; pages, emails and statements show times in it (stored times stay UTC).
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    # The language the user chose with the switcher; blank = not chosen (cookie / browser decide).
+    language = models.CharField(max_length=10, blank=True, default="", choices=settings.LANGUAGES)
 
     objects = UserManager()
 
@@ -59,12 +66,12 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 class Organization(BaseModel):
     class Kind(models.TextChoices):
-        CLINIC = "clinic", "Clinic"
-        PLATFORM = "platform", "Platform"
+        CLINIC = "clinic", gettext_lazy("Clinic")
+        PLATFORM = "platform", gettext_lazy("Platform")
 
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    country = models.CharField(max_length=2, blank=True, help_text=gettext_lazy("ISO 3166-1 alpha-2"))
     city = models.CharField(max_length=120, blank=True)
 
     class Meta:

@@ -1,4 +1,5 @@
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.models import Membership, Organization, User
 from accounts.tasks import clinic_invite_send, user_welcome_send
@@ -12,8 +13,8 @@ def _new_user(*, email: str, password: str, full_name: str) -> User:
     email = User.objects.normalize_email(email).lower()
     if User.objects.filter(email__iexact=email).exists():
         raise ApplicationError(
-            "email_taken", "An account with this email already exists.",
-            details={"email": ["An account with this email already exists."]}, status=409,
+            "email_taken", gettext("An account with this email already exists."),
+            details={"email": [gettext("An account with this email already exists.")]}, status=409,
         )
     return User.objects.create_user(email=email, password=password, full_name=full_name)
 
@@ -39,9 +40,9 @@ def clinic_signup(
 ) -> User:
     if Organization.objects.filter(name__iexact=clinic_name, kind=Organization.Kind.CLINIC).exists():
         raise ApplicationError(
-            "clinic_exists", "A clinic with this name is already registered. "
-            "Ask its administrator to invite you.",
-            details={"clinic_name": ["A clinic with this name is already registered."]}, status=409,
+            "clinic_exists", gettext("A clinic with this name is already registered. "
+            "Ask its administrator to invite you."),
+            details={"clinic_name": [gettext("A clinic with this name is already registered.")]}, status=409,
         )
     user = _new_user(email=email, password=password, full_name=full_name)
     org = Organization(name=clinic_name, kind=Organization.Kind.CLINIC, country=country, city=city)
@@ -73,7 +74,7 @@ def _clinic_admin_check(actor: User, organization: Organization) -> None:
     from core.permissions import user_has_role
 
     if not user_has_role(actor, Role.CLINIC_ADMIN, organization=organization):
-        raise ApplicationError("permission_denied", "Only the clinic's admins manage its team.", status=403)
+        raise ApplicationError("permission_denied", gettext("Only the clinic's admins manage its team."), status=403)
 
 
 @transaction.atomic
@@ -83,16 +84,17 @@ def clinic_member_invite(*, actor: User, organization: Organization, email: str,
     email with a link to choose one (the password-reset token), so no password travels."""
     _clinic_admin_check(actor, organization)
     if role not in (Role.CLINIC_ADMIN, Role.CLINIC_STAFF):
-        raise ApplicationError("invalid_role", "Clinic members are clinic admins or clinic staff.",
-                               details={"role": ["Choose clinic admin or clinic staff."]})
+        raise ApplicationError("invalid_role", gettext("Clinic members are clinic admins or clinic staff."),
+                               details={"role": [gettext("Choose clinic admin or clinic staff.")]})
     email = User.objects.normalize_email(email).lower()
     user = User.objects.filter(email__iexact=email).first()
     created = user is None
     if created:
         user = User.objects.create_user(email=email, password=None, full_name=full_name)
     elif Membership.objects.filter(user=user, organization=organization).exists():
-        raise ApplicationError("already_member", f"{email} is already on this clinic's team.",
-                               details={"email": ["Already on this clinic's team."]}, status=409)
+        raise ApplicationError("already_member", gettext("%(email)s is already on this clinic's team.") %
+            {"email": email},
+                               details={"email": [gettext("Already on this clinic's team.")]}, status=409)
     membership = membership_grant(actor=actor, user=user, role=role, organization=organization)
     audit(actor=actor, action="accounts.clinic_member_invite", obj=membership,
           after={"email": email, "role": role, "clinic": organization.name, "new_account": created})
@@ -104,11 +106,11 @@ def clinic_member_invite(*, actor: User, organization: Organization, email: str,
 def clinic_member_remove(*, actor: User, membership: Membership, reason: str = "") -> None:
     organization = membership.organization
     if organization is None or organization.kind != Organization.Kind.CLINIC:
-        raise ApplicationError("not_found", "No such clinic member.", status=404)
+        raise ApplicationError("not_found", gettext("No such clinic member."), status=404)
     _clinic_admin_check(actor, organization)
     admins = Membership.objects.select_for_update().filter(organization=organization, role=Role.CLINIC_ADMIN)
     if membership.role == Role.CLINIC_ADMIN and admins.count() <= 1:
-        raise ApplicationError("last_admin", "A clinic keeps at least one admin: add another admin first.",
+        raise ApplicationError("last_admin", gettext("A clinic keeps at least one admin: add another admin first."),
                                status=409)
     before = {"email": membership.user.email, "role": membership.role, "clinic": organization.name}
     membership.delete()
@@ -116,11 +118,53 @@ def clinic_member_remove(*, actor: User, membership: Membership, reason: str = "
 
 
 @transaction.atomic
-def profile_update(*, actor: User, user: User, full_name: str) -> User:
-    before = snapshot(user, ["full_name"])
+def profile_update(*, actor: User, user: User, full_name: str, time_zone: str | None = None) -> User:
+    fields = ["full_name"] if time_zone is None else ["full_name", "time_zone"]
+    before = snapshot(user, fields)
     user.full_name = full_name
+    if time_zone is not None:
+        user.time_zone = time_zone
     user.full_clean(exclude=["password"])
-    user.save(update_fields=["full_name"])
+    user.save(update_fields=fields)
     audit(actor=actor, action="accounts.profile_update", obj=user, before=before,
-          after=snapshot(user, ["full_name"]))
+          after=snapshot(user, fields))
+    return user
+
+
+@transaction.atomic
+def user_set_time_zone(*, actor: User, user: User, time_zone: str) -> User:
+    """The IANA zone pages, emails and statements use for this user; an unknown name is refused
+    (ValidationError from the field's validator) and nothing is saved."""
+    if actor.pk != user.pk and not actor.is_superuser:
+        raise ApplicationError("permission_denied", gettext("You can only change your own time zone."), status=403)
+    before = snapshot(user, ["time_zone"])
+    user.time_zone = time_zone
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=["time_zone"])
+    audit(actor=actor, action="accounts.time_zone_set", obj=user, before=before,
+          after=snapshot(user, ["time_zone"]))
+    return user
+
+
+@transaction.atomic
+def user_set_language(*, actor: User, user: User, language: str) -> User:
+    """The language pages, emails and PDFs use for this user (one of settings.LANGUAGES; "" clears
+    the choice so the browser's language applies again). An unknown code is refused, nothing saved."""
+    from django.conf import settings
+    from django.utils.translation import gettext
+
+    if actor.pk != user.pk and not actor.is_superuser:
+        raise ApplicationError("permission_denied", gettext("You can only change your own language."),
+                               status=403)
+    if language and language not in dict(settings.LANGUAGES):
+        message = gettext("Choose one of the languages offered.")
+        raise ApplicationError("invalid_language", message, details={"language": [message]})
+    if user.language == language:
+        return user
+    before = snapshot(user, ["language"])
+    user.language = language
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=["language"])
+    audit(actor=actor, action="accounts.language_set", obj=user, before=before,
+          after=snapshot(user, ["language"]))
     return user

@@ -14,6 +14,7 @@ urlpatterns = [
         redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/profile/", views.profile, name="profile"),
+    path("i18n/setlang/", views.set_language, name="set-language"),
     path("accounts/team/", views.team, name="team"),
     path("accounts/team/<int:membership_id>/remove/", views.team_remove, name="team-remove"),
     path("accounts/password-reset/", auth_views.PasswordResetView.as_view(

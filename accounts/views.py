@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from accounts import services
@@ -28,7 +29,7 @@ def signup_investor(request):
             add_application_error(form, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Welcome! Next step: complete your investor profile and KYC.")
+            messages.success(request, gettext("Welcome! Next step: complete your investor profile and KYC."))
             return redirect("core:dashboard")
     return render(request, "accounts/signup.html", {"form": form, "kind": "investor"})
 
@@ -46,17 +47,20 @@ def signup_clinic(request):
             add_application_error(form, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, f"{d['clinic_name']} is registered. Next step: list a device.")
+            messages.success(request, gettext('%(d)s is registered. Next step: list a device.') %
+                {"d": d['clinic_name']})
             return redirect("core:dashboard")
     return render(request, "accounts/signup.html", {"form": form, "kind": "clinic"})
 
 
 @login_required
 def profile(request):
-    form = ProfileForm(request.POST or None, initial={"full_name": request.user.full_name})
+    form = ProfileForm(request.POST or None,
+                       initial={"full_name": request.user.full_name, "time_zone": request.user.time_zone})
     if request.method == "POST" and form.is_valid():
-        services.profile_update(actor=request.user, user=request.user, full_name=form.cleaned_data["full_name"])
-        messages.success(request, "Profile saved.")
+        services.profile_update(actor=request.user, user=request.user, full_name=form.cleaned_data["full_name"],
+                                time_zone=form.cleaned_data["time_zone"])
+        messages.success(request, gettext("Profile saved."))
         return redirect("accounts:profile")
     memberships = request.user.memberships.select_related("organization")
     return render(request, "accounts/profile.html", {
@@ -84,7 +88,8 @@ def team(request):
         except ApplicationError as exc:
             add_application_error(form, exc)
         else:
-            messages.success(request, f"{form.cleaned_data['email']} was added and has been emailed.")
+            messages.success(request, gettext('%(cleaned_data)s was added and has been emailed.') %
+                {"cleaned_data": form.cleaned_data['email']})
             return redirect(f"{request.path}?clinic={clinic.pk}")
     members = Membership.objects.filter(organization=clinic).select_related("user").order_by("user__email")
     clinics = Organization.objects.filter(pk__in=user_clinic_ids(request.user, roles={Role.CLINIC_ADMIN}))
@@ -104,5 +109,22 @@ def team_remove(request, membership_id: int):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{membership.user.email} no longer has access to {membership.organization}.")
+        messages.success(request, gettext('%(email)s no longer has access to %(organization)s.') %
+            {"email": membership.user.email, "organization": membership.organization})
     return redirect(f"/accounts/team/?clinic={membership.organization_id}")
+
+
+@require_POST
+def set_language(request):
+    """The header's language switcher: Django's own set_language (cookie + safe redirect to `next`),
+    and for a signed-in user the choice is also saved, so it follows them to other browsers."""
+    from django.views.i18n import set_language as django_set_language
+
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated:
+        try:
+            services.user_set_language(actor=request.user, user=request.user, language=language)
+        except ApplicationError as exc:
+            # Django's view ignores an unknown code too and just redirects back.
+            messages.error(request, exc.message)
+    return django_set_language(request)

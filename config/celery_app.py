@@ -12,7 +12,7 @@ app.autodiscover_tasks()
 # Periodic tasks: each app may declare SCHEDULE (a plain dict in <app>/schedule.py, no
 # Django imports); django-celery-beat's DatabaseScheduler syncs them into the database.
 _beat: dict = {}
-for _name in ("core", "accounts", "assets", "chain", "payments", "compliance", "telemetry", "tokens"):
+for _name in ("core", "accounts", "assets", "chain", "payments", "compliance", "telemetry", "tokens", "notifications"):
     try:
         _mod = importlib.import_module(f"{_name}.schedule")
     except ModuleNotFoundError as exc:

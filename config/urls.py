@@ -3,11 +3,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 # Each app owns its URL prefixes (web: <app>/urls.py, API: <app>/api_urls.py under /api/v1/).
-APPS = ["accounts", "assets", "chain", "payments", "compliance", "telemetry", "tokens"]
+APPS = ["accounts", "assets", "chain", "payments", "compliance", "telemetry", "tokens", "notifications"]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("core.urls")),
+    path("", include("tokens.public_views")),  # /verify/distributions/…: before assets' /verify/<ref>/
     *[path("", include(f"{app}.urls")) for app in APPS],
     path("api/v1/", include("core.api_urls")),
     *[path("api/v1/", include(f"{app}.api_urls")) for app in APPS],

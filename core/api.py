@@ -6,6 +6,7 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
@@ -18,7 +19,10 @@ logger = logging.getLogger(__name__)
 
 
 def error_body(code: str, message: str, details=None) -> dict:
-    return {"error": {"code": code, "message": message, "details": details or {}}}
+    """Messages are for people, so they follow the request's language (gettext here catches any
+    message raised before it was translated); codes are for programs and stay English."""
+    return {"error": {"code": code, "message": gettext(str(message)) if message else message,
+                      "details": details or {}}}
 
 
 _CODES = {
@@ -41,12 +45,12 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         details = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response(
-            error_body("validation_error", "The request is invalid.", details),
+            error_body("validation_error", gettext("The request is invalid."), details),
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, RecursionError):
         # DRF's JSON parser turns only ValueError into a 400; absurd nesting arrives here.
-        return Response(error_body("malformed_request", "The request body is nested too deeply."),
+        return Response(error_body("malformed_request", gettext("The request body is nested too deeply.")),
                         status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -57,13 +61,13 @@ def exception_handler(exc, context):
     if response is None:
         logger.exception("Unhandled API error", exc_info=exc)
         return Response(
-            error_body("internal_error", "Something went wrong on our side. It has been logged."),
+            error_body("internal_error", gettext("Something went wrong on our side. It has been logged.")),
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
     code = next((c for cls, c in _CODES.items() if isinstance(exc, cls)), "error")
     if isinstance(exc, exceptions.ValidationError):
         details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        message = "The request is invalid."
+        message = gettext("The request is invalid.")
     else:
         details = {}
         message = str(exc.detail)

@@ -40,11 +40,53 @@ class RejectNulQueryMiddleware:
     def __call__(self, request):
         if any("\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists()):
             from django.http import HttpResponseBadRequest, JsonResponse
+            from django.utils.translation import gettext
 
             from core.api import error_body
 
-            message = "The address contains a NUL character."
+            message = gettext("The address contains a NUL character.")
             if request.path.startswith("/api/"):
                 return JsonResponse(error_body("malformed_request", message), status=400)
             return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class UserLanguageMiddleware:
+    """Activates the language a signed-in user saved (accounts.User.language), so their choice
+    follows them across browsers; LocaleMiddleware has already picked cookie → Accept-Language
+    for everyone else. An API call that names a language in Accept-Language gets that language:
+    a machine client asks explicitly, and its error messages must follow the header."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils import translation
+
+        lang = None
+        header = request.headers.get("Accept-Language", "")
+        if request.path.startswith("/api/") and header:
+            lang = _language_from_header(header)
+        if lang is None:
+            user = getattr(request, "user", None)
+            saved = getattr(user, "language", "") if user is not None and user.is_authenticated else ""
+            if saved:
+                lang = saved
+        if lang:
+            translation.activate(lang)
+            request.LANGUAGE_CODE = translation.get_language()
+        return self.get_response(request)
+
+
+def _language_from_header(header: str) -> str | None:
+    from django.utils.translation import get_supported_language_variant
+    from django.utils.translation.trans_real import parse_accept_lang_header
+
+    for code, _q in parse_accept_lang_header(header):
+        if code == "*":
+            return None
+        try:
+            return get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return None

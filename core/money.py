@@ -46,4 +46,11 @@ def from_token_units(units: int, decimals: int) -> Decimal:
 
 
 def format_money(amount, currency: str) -> str:
-    return f"{quantize(amount, currency):,} {currency}"
+    """ "1,250,000.00 USD" with the active language's separators (the ISO code reads the same in
+    every language). Decimal all the way: numberformat works on the string, never a float."""
+    from django.utils import formats, numberformat
+
+    return "{} {}".format(numberformat.format(
+        quantize(amount, currency), formats.get_format("DECIMAL_SEPARATOR"),
+        decimal_pos=CURRENCY_EXPONENTS[currency], grouping=formats.get_format("NUMBER_GROUPING"),
+        thousand_sep=formats.get_format("THOUSAND_SEPARATOR"), force_grouping=True), currency)

@@ -1,8 +1,11 @@
 """reportlab helpers shared by every PDF the platform issues (certificates, appraisal
-reports, case files, receipts, statements): one look, metadata, hashes, QR codes."""
+reports, case files, receipts, statements): one look, metadata, hashes, QR codes, and a font
+that can draw Chinese when the document is in zh-hans or the data holds CJK characters."""
 
+import functools
 import hashlib
 import io
+import re
 from collections.abc import Iterable
 from xml.sax.saxutils import escape
 
@@ -11,11 +14,50 @@ from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 STYLES = getSampleStyleSheet()
+
+# Adobe's STSong-Light is one of the CID fonts every PDF reader provides; reportlab ships its metrics,
+# so Chinese renders with nothing to download or embed (and the files stay small).
+CJK_FONT = "STSong-Light"
+_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
+
+
+@functools.cache
+def _register_cjk_font() -> str:
+    pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+    # One face for all four: Paragraph markup (<b>, <i>) must map to a registered font.
+    pdfmetrics.registerFontFamily(CJK_FONT, normal=CJK_FONT, bold=CJK_FONT, italic=CJK_FONT,
+                                  boldItalic=CJK_FONT)
+    return CJK_FONT
+
+
+def needs_cjk(value: str = "") -> bool:
+    """True when the active language is Chinese or the text contains CJK characters."""
+    from django.utils import translation
+
+    return (translation.get_language() or "").startswith("zh") or bool(_CJK.search(value or ""))
+
+
+def font_for(value: str = "", *, bold: bool = False) -> str:
+    if needs_cjk(value):
+        return _register_cjk_font()
+    return "Helvetica-Bold" if bold else "Helvetica"
+
+
+@functools.cache
+def _cjk_style(name: str) -> ParagraphStyle:
+    # CJK has no spaces to break at: wordWrap="CJK" lets lines break between characters.
+    return ParagraphStyle(f"{name}-cjk", parent=STYLES[name], fontName=_register_cjk_font(), wordWrap="CJK")
+
+
+def paragraph_style(name: str = "BodyText", value: str = "") -> ParagraphStyle:
+    return _cjk_style(name) if needs_cjk(value) else STYLES[name]
 
 
 class QRFlowable(Flowable):
@@ -35,7 +77,7 @@ class QRFlowable(Flowable):
 
 
 def para(text: str, style: str = "BodyText") -> Paragraph:
-    return Paragraph(text, STYLES[style])
+    return Paragraph(text, paragraph_style(style, text))
 
 
 def text(value) -> Paragraph:
@@ -80,11 +122,16 @@ def build_pdf(*, title: str, story: list, subject: str = "", author: str = "MedR
         leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm, bottomMargin=18 * mm,
     )
 
+    from django.utils.translation import gettext
+
+    page_label = gettext("Page")
+    footer_font = font_for(title + page_label)
+
     def footer(canvas, doc_):
         canvas.saveState()
-        canvas.setFont("Helvetica", 8)
+        canvas.setFont(footer_font, 8)
         canvas.drawString(20 * mm, 10 * mm, f"MedRWA — {title}")
-        canvas.drawRightString(A4[0] - 20 * mm, 10 * mm, f"Page {doc_.page}")
+        canvas.drawRightString(A4[0] - 20 * mm, 10 * mm, f"{page_label} {doc_.page}")
         canvas.restoreState()
 
     doc.build([para(title, "Title"), Spacer(1, 4 * mm), *story], onFirstPage=footer, onLaterPages=footer)

@@ -4,6 +4,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_date
+from django.utils.translation import gettext
 
 from core.api import error_body
 from core.models import AuditEvent
@@ -68,26 +69,26 @@ def _wants_json(request) -> bool:
 
 def error_400(request, exception=None):
     if _wants_json(request):
-        return JsonResponse(error_body("bad_request", "The request could not be understood."), status=400)
+        return JsonResponse(error_body("bad_request", gettext("The request could not be understood.")), status=400)
     return render(request, "errors/400.html", status=400)
 
 
 def error_403(request, exception=None):
     if _wants_json(request):
-        return JsonResponse(error_body("permission_denied", "You do not have permission."), status=403)
+        return JsonResponse(error_body("permission_denied", gettext("You do not have permission.")), status=403)
     return render(request, "errors/403.html", {"message": str(exception or "")}, status=403)
 
 
 def error_404(request, exception=None):
     if _wants_json(request):
-        return JsonResponse(error_body("not_found", "Not found."), status=404)
+        return JsonResponse(error_body("not_found", gettext("Not found.")), status=404)
     return render(request, "errors/404.html", status=404)
 
 
 def error_500(request):
     if _wants_json(request):
         return JsonResponse(
-            error_body("internal_error", "Something went wrong on our side. It has been logged."),
+            error_body("internal_error", gettext("Something went wrong on our side. It has been logged.")),
             status=500,
         )
     return render(request, "errors/500.html", status=500)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from payments.models import Payment, WebhookEvent
+from payments.models import Payment, Refund, WebhookEvent
 
 
 @admin.register(Payment)
@@ -14,3 +14,10 @@ class PaymentAdmin(admin.ModelAdmin):
 class WebhookEventAdmin(admin.ModelAdmin):
     list_display = ("event_id", "type", "received_at")
     search_fields = ("event_id",)
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin):
+    list_display = ("payment", "amount", "currency", "status", "provider_refund_id", "created_at")
+    list_filter = ("status",)
+    search_fields = ("provider_refund_id", "payment__session_id", "payment__client_reference_id")

@@ -4,7 +4,15 @@ in its AppConfig.ready():
     payments.handlers.register("checkout.session.completed", "tokens.payment_hooks.on_checkout_completed")
 
 The handler is called as `fn(event)` with a `PaymentEvent` inside the webhook's DB
-transaction: if it raises, nothing is recorded and the provider redelivers."""
+transaction: if it raises, nothing is recorded and the provider redelivers.
+
+Event types the webhook understands (payments updates its own Payment row first, then
+dispatches): `checkout.session.completed`, `checkout.session.async_payment_succeeded`,
+`checkout.session.async_payment_failed`, `checkout.session.expired`, `charge.refunded`,
+`charge.dispute.created`, `charge.dispute.closed` (`payment_status` = the dispute's
+status: won | lost; a lost one counts as refunded). Charge events carry no session: payments resolves the payment
+from the PaymentIntent (or its metadata) and fills `session_id` and `client_reference_id`
+from its own row, so every handler finds its object the same way."""
 
 from __future__ import annotations
 
@@ -26,6 +34,14 @@ class PaymentEvent:
     amount: Decimal | None
     currency: str
     metadata: dict = field(default_factory=dict)
+    payment_intent: str = ""
+    object_id: str = ""  # the session, charge or dispute id
+    amount_refunded: Decimal | None = None  # charge.refunded: cumulative, as the provider counts it
+    reason: str = ""  # charge.dispute.created: the cardholder's bank's reason
+    refund_ids: tuple = ()  # charge.refunded: the refunds listed on the charge (may be empty)
+    # charge.refunded: the references of whoever asked for the refunds now settled (a caller may
+    # refund a payment made for another reference, e.g. one that reached the wrong order).
+    refund_references: tuple = ()
 
 
 def register(event_type: str, dotted_path: str) -> None:

@@ -22,6 +22,10 @@ def stripe_webhook(request):
     except services.WebhookRejected as exc:
         logger.warning("Rejected webhook: %s", exc.message)
         return HttpResponseBadRequest(exc.message)
+    except services.PaymentNotKnownYet as exc:
+        # Out of order (e.g. a dispute before its checkout event): the provider redelivers.
+        logger.warning("Webhook deferred: %s", exc)
+        return HttpResponse("Payment not known yet; retry later.", status=503)
     return JsonResponse({"received": True, "event": row.event_id, "duplicate": not new})
 
 

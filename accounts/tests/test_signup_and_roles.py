@@ -90,7 +90,7 @@ def test_seed_demo_is_idempotent_and_prints_logins():
     call_command("seed_demo", stdout=out)
     text = out.getvalue()
     for role in Role:
-        assert role.label in text
+        assert str(role.label) in text
     assert User.objects.filter(email__endswith="@demo.medrwa.local").count() == 8
 
 

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "compliance",
     "telemetry",
     "tokens",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -44,9 +45,14 @@ MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
     "core.middleware.RejectNulQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After auth: a signed-in user's saved language beats the cookie and the browser's.
+    "core.middleware.UserLanguageMiddleware",
+    # After auth: pages show times in the signed-in user's zone (stored times stay UTC).
+    "core.timefmt.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -98,9 +104,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
+# Grouping is applied where numbers are amounts (core.money.format_money, |money), not globally:
+# USE_THOUSAND_SEPARATOR would also print ids and years as "1,024" in URLs and form values.
+FORMAT_MODULE_PATH = ["core.formats"]
 USE_TZ = True
 
 STATIC_URL = "/static/"
@@ -138,9 +149,9 @@ UPLOAD_MAX_IMAGE_PIXELS = env.int("UPLOAD_MAX_IMAGE_PIXELS", default=50_000_000)
 # Symmetric key (Fernet, urlsafe base64 of 32 bytes) for secrets at rest: KYC documents,
 # custodial wallet keys, device secrets. Several keys may be given (comma separated);
 # the first encrypts, all decrypt, so keys can be rotated.
-FIELD_ENCRYPTION_KEYS = env.list(
-    "FIELD_ENCRYPTION_KEYS", default=["dGhpcy1pcy1hLWRldi1vbmx5LWtleS0zMi1ieXRlcyE="]
-)
+# The default is public (it is in this file): production.py refuses it.
+DEV_FIELD_ENCRYPTION_KEY = "dGhpcy1pcy1hLWRldi1vbmx5LWtleS0zMi1ieXRlcyE="
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[DEV_FIELD_ENCRYPTION_KEY])
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="MedRWA <no-reply@medrwa.local>")
@@ -188,6 +199,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min"},
+    # DRF's throttles read X-Forwarded-For only this many proxies deep (None would trust the
+    # whole client-set header, so a client could dodge by sending a new address each time).
+    "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
@@ -197,6 +211,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several serializers have a `state` choice field; name the agent actions' one explicitly
+    # (an unresolved collision is a warning, and `check --deploy` must pass warning-free).
+    "ENUM_NAME_OVERRIDES": {"AgentActionStateEnum": "tokens.models.AgentActionState"},
 }
 
 # Chain (web3 is imported only by the chain package).
@@ -214,15 +231,42 @@ CHAIN_AGENT_KEY = env.str(
     "CHAIN_AGENT_KEY",
     default="0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
 )
+# Anvil's well-known accounts 0-9 (mnemonic "test … junk"): anyone holds these keys.
+CHAIN_DEV_KEYS = frozenset({
+    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "dbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+})
+# These public development keys are refused by chain.gateway unless this is true
+# (dev/test only; production.py forces it off).
+CHAIN_ALLOW_DEV_KEYS = True
 CHAIN_KEYSTORE_DIR = env.str("CHAIN_KEYSTORE_DIR", default="")
 CHAIN_KEYSTORE_PASSWORD = env.str("CHAIN_KEYSTORE_PASSWORD", default="")
 CHAIN_STATE_FILE = env.str("CHAIN_STATE_FILE", default=str(VAR_DIR / "chain" / "state.json"))
+# The stablecoin revenue is paid in; "" = the MockStablecoin deployed by chain_bootstrap
+# (local chains only: production.py requires it on any other chain).
+CHAIN_STABLECOIN_ADDRESS = env.str("CHAIN_STABLECOIN_ADDRESS", default="")
 
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
-STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_local_simulator_secret")
-# Without a Stripe key, checkout goes through the local simulator that sends correctly
-# signed events to the same webhook endpoint.
-PAYMENTS_SIMULATOR = env.bool("PAYMENTS_SIMULATOR", default=not STRIPE_SECRET_KEY)
+# The local simulator signs its events with this public value; only dev.py and test.py fall
+# back to it, production.py refuses it.
+LOCAL_SIMULATOR_WEBHOOK_SECRET = "whsec_local_simulator_secret"  # noqa: S105 (public on purpose)
+# No default: the local simulator's public secret is set by dev.py/test.py only, so no other
+# settings module can verify a webhook signed with it.
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# The local simulator (checkout page that sends correctly signed events to our own webhook)
+# is off unless a settings module turns it on; production.py allows it only for staging/demo.
+PAYMENTS_SIMULATOR = env.bool("PAYMENTS_SIMULATOR", default=False)
+# A deployment's name; production.py allows the simulator and Stripe test keys only in these.
+MEDRWA_ENVIRONMENT = env.str("MEDRWA_ENVIRONMENT", default="development")
+NON_PRODUCTION_ENVIRONMENTS = ("staging", "demo")
 
 # Compliance
 KYC_VALIDITY_DAYS = env.int("KYC_VALIDITY_DAYS", default=365)
@@ -232,6 +276,10 @@ SANCTIONS_MATCH_THRESHOLD = env.int("SANCTIONS_MATCH_THRESHOLD", default=88)
 # Telemetry
 TELEMETRY_MAX_SKEW_SECONDS = env.int("TELEMETRY_MAX_SKEW_SECONDS", default=300)
 TELEMETRY_MAX_BATCH_EVENTS = 1000
+
+# Login throttling: client addresses are read from X-Forwarded-For only as far as this many
+# reverse proxies we run ourselves appended to it (0 = REMOTE_ADDR), never as the client set it.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-free meta tag instead

@@ -1,6 +1,12 @@
 from config.settings.base import *
+from config.settings.base import env
 
 DEBUG = env.bool("DEBUG", default=True)
 # Serve static files straight from the finders; no collectstatic needed.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# A laptop without Stripe keys pays through the local simulator, signed with this public
+# secret. Only dev.py and test.py know it; production.py refuses it.
+STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET or LOCAL_SIMULATOR_WEBHOOK_SECRET
+PAYMENTS_SIMULATOR = env.bool("PAYMENTS_SIMULATOR", default=not STRIPE_SECRET_KEY)

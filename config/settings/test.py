@@ -1,4 +1,20 @@
+import atexit
+import os
+import shutil
+import tempfile
+
+# Tests never touch the demo's var/: unless MEDRWA_VAR_DIR is set, every VAR_DIR-based path
+# (test database, media, broker, chain state, demo agent spools) lives in a temp dir for this
+# run. Set in the environment before base.py reads it, so subprocesses (a real Celery worker,
+# management commands) inherit the same directory.
+if not os.environ.get("MEDRWA_VAR_DIR"):
+    _run_dir = tempfile.mkdtemp(prefix="medrwa-test-")
+    os.environ["MEDRWA_VAR_DIR"] = _run_dir
+    _owner = os.getpid()
+    atexit.register(lambda: os.getpid() == _owner and shutil.rmtree(_run_dir, ignore_errors=True))
+
 from config.settings.base import *
+from config.settings.base import env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only
@@ -15,3 +31,7 @@ CELERY_TASK_ALWAYS_EAGER = False
 # Serve static files straight from the finders; no collectstatic needed.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# The local simulator and its public webhook secret: dev and test only.
+STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET or LOCAL_SIMULATOR_WEBHOOK_SECRET
+PAYMENTS_SIMULATOR = env.bool("PAYMENTS_SIMULATOR", default=not STRIPE_SECRET_KEY)

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
 from core.money import CURRENCY_EXPONENTS, format_money
+from core.timefmt import abbreviation
 
 register = template.Library()
 
@@ -27,11 +28,13 @@ def money(amount, currency="USD"):
 
 @register.filter
 def when(value, fmt="Y-m-d H:i"):
-    """A timestamp in the site's time zone, always with the zone named (e.g. "2026-11-29 06:24 UTC")."""
+    """A timestamp in the viewer's time zone (activated per request by
+    core.timefmt.UserTimeZoneMiddleware), always with the zone named ("2026-11-29 07:24 CET")."""
     if not value:
         return "—"
     if timezone.is_aware(value):
         value = timezone.localtime(value)
+        return f"{date_format(value, fmt)} {abbreviation(value)}".strip()
     return f"{date_format(value, fmt)} {date_format(value, 'T')}".strip()
 
 
@@ -86,3 +89,13 @@ def country_names(codes):
         c = pycountry.countries.get(numeric=f"{int(code):03d}")
         names.append(f"{c.name} ({int(code):03d})" if c else str(code))
     return ", ".join(names)
+
+
+@register.filter
+def series_rows(chart, keys):
+    """A chart's parallel series as table rows, so each chart ships a data table alternative:
+    `{% for day, n in chart|series_rows:"labels,procedures" %}`."""
+    if not isinstance(chart, dict):
+        return []
+    columns = [chart.get(k.strip()) or [] for k in str(keys).split(",")]
+    return list(zip(*columns, strict=False))

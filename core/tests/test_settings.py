@@ -20,12 +20,3 @@ def test_production_refuses_to_start_without_secrets():
     r = _run({}, "check")
     assert r.returncode != 0
     assert "SECRET_KEY" in r.stderr and "DATABASE_URL" in r.stderr
-
-
-def test_production_passes_check_deploy_when_configured():
-    r = _run({
-        "SECRET_KEY": STRONG, "ALLOWED_HOSTS": "medrwa.example",
-        "DATABASE_URL": "postgres://u:p@127.0.0.1:5432/medrwa",
-        "FIELD_ENCRYPTION_KEYS": "dGhpcy1pcy1hLWRldi1vbmx5LWtleS0zMi1ieXRlcyE=",
-    }, "check", "--deploy", "--fail-level", "WARNING")
-    assert r.returncode == 0, r.stdout + r.stderr

@@ -1,0 +1,55 @@
+"""Login throttling shared by the web login form and the API token endpoint, so neither can be
+used to dodge the other: failures count per account (any client) and per client address, in
+the shared cache (Redis in production: every web process sees the same counts).
+
+The client address comes from REMOTE_ADDR, or from X-Forwarded-For only as far as our own
+reverse proxies appended to it (settings.TRUSTED_PROXY_COUNT): entries a client puts in the
+header itself are never trusted."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+
+from django.conf import settings
+from django.core.cache import cache
+
+ACCOUNT_MAX_FAILURES = 10
+ADDRESS_MAX_FAILURES = 50  # many accounts from one address: credential stuffing
+WINDOW_SECONDS = 15 * 60
+LOCKED_MESSAGE = "Too many failed attempts for this account. Wait 15 minutes or reset your password."
+
+
+def client_ip(request) -> str:
+    """The client's address as seen by the outermost proxy we trust."""
+    remote = request.META.get("REMOTE_ADDR", "") or ""
+    trusted = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
+    if trusted <= 0:
+        return remote
+    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+    if len(hops) < trusted:
+        return remote  # the request did not come through all our proxies
+    candidate = hops[-trusted]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote
+
+
+def _key(kind: str, value: str) -> str:
+    return f"login-failures:{kind}:" + hashlib.sha256(value.strip().lower().encode()).hexdigest()
+
+
+def login_blocked(*, email: str, request) -> bool:
+    """True when this account, or this client address, has failed too often lately."""
+    return (cache.get(_key("account", email), 0) >= ACCOUNT_MAX_FAILURES
+            or cache.get(_key("address", client_ip(request)), 0) >= ADDRESS_MAX_FAILURES)
+
+
+def login_failed(*, email: str, request) -> None:
+    for key in (_key("account", email), _key("address", client_ip(request))):
+        cache.add(key, 0, WINDOW_SECONDS)
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, WINDOW_SECONDS)

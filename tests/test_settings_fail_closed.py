@@ -1,0 +1,153 @@
+"""Production settings fail closed (issue 9, items 1, 2, 10, 11): loaded in a subprocess with
+only the variables platform/.env.example documents, they start and pass `check --deploy`;
+every missing or development value of a payment, chain or encryption secret is refused."""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+LIVE_KEY = "sk_live_" + "a1B2c3D4e5F6g7H8i9J0kLmN"
+WEBHOOK_SECRET = "whsec_" + "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Jh1Gf0Ed"
+OPERATOR = "0x" + "11" * 32
+AGENT = "0x" + "22" * 32
+ANVIL_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+ANVIL_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+
+
+def documented_env(**overrides) -> dict:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "MEDRWA_ENVIRONMENT": "production",
+        "SECRET_KEY": "k" * 20 + "Q7w8E9r0T1y2U3i4O5p6A7s8D9f0G1h2J3k4",
+        "ALLOWED_HOSTS": "medrwa.example.com",
+        "DATABASE_URL": "postgres://medrwa:password@127.0.0.1:5432/medrwa",
+        "FIELD_ENCRYPTION_KEYS": "q0mKz9b6c1o0m8y0xD3x5WQk2aN7dJt2b5b1Q2z8n4M=",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "CSRF_TRUSTED_ORIGINS": "https://medrwa.example.com",
+        "SITE_URL": "https://medrwa.example.com",
+        "TRUSTED_PROXY_COUNT": "1",
+        "CHAIN_RPC_URL": "https://rpc.example.net",
+        "CHAIN_ID": "137",
+        "CHAIN_STABLECOIN_ADDRESS": "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359",
+        "CHAIN_OPERATOR_KEY": OPERATOR,
+        "CHAIN_AGENT_KEY": AGENT,
+        "STRIPE_SECRET_KEY": LIVE_KEY,
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "PAYMENTS_SIMULATOR": "false",
+        # Not a documented variable: keeps the subprocess off the repository's var/.
+        "MEDRWA_VAR_DIR": os.environ.get("MEDRWA_VAR_DIR", "/tmp/medrwa-settings-test"),
+    }
+    for k, v in overrides.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    return env
+
+
+def run_check(**overrides) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                          cwd=ROOT, env=documented_env(**overrides), capture_output=True, text=True, timeout=120)
+
+
+def test_production_starts_with_documented_variables_and_passes_check_deploy():
+    result = run_check()
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_env_example_documents_every_variable_production_requires():
+    example = (ROOT / "platform" / ".env.example").read_text()
+    documented = {line.split("=", 1)[0] for line in example.splitlines() if "=" in line and not line.startswith("#")}
+    missing = set(documented_env()) - documented - {"PATH", "MEDRWA_VAR_DIR"}
+    assert not missing
+
+
+@pytest.mark.parametrize("overrides, named", [
+    ({"STRIPE_SECRET_KEY": None}, "STRIPE_SECRET_KEY"),
+    ({"STRIPE_WEBHOOK_SECRET": None}, "STRIPE_WEBHOOK_SECRET"),
+    ({"STRIPE_WEBHOOK_SECRET": "whsec_local_simulator_secret"}, "STRIPE_WEBHOOK_SECRET"),
+    ({"STRIPE_SECRET_KEY": "sk_test_" + "x" * 24}, "STRIPE_SECRET_KEY"),
+    ({"PAYMENTS_SIMULATOR": "true"}, "PAYMENTS_SIMULATOR"),
+    ({"PAYMENTS_SIMULATOR": "true", "MEDRWA_ENVIRONMENT": None}, "PAYMENTS_SIMULATOR"),
+    ({"CHAIN_OPERATOR_KEY": None}, "CHAIN_OPERATOR_KEY"),
+    ({"CHAIN_AGENT_KEY": None}, "CHAIN_AGENT_KEY"),
+    ({"CHAIN_OPERATOR_KEY": ANVIL_0}, "CHAIN_OPERATOR_KEY"),
+    ({"CHAIN_AGENT_KEY": ANVIL_1}, "CHAIN_AGENT_KEY"),
+    ({"CHAIN_AGENT_KEY": ANVIL_0.removeprefix("0x").upper()}, "CHAIN_AGENT_KEY"),
+    ({"CHAIN_ID": None}, "CHAIN_ID"),
+    ({"CHAIN_RPC_URL": None}, "CHAIN_RPC_URL"),
+    ({"CHAIN_STABLECOIN_ADDRESS": None}, "CHAIN_STABLECOIN_ADDRESS"),
+    ({"FIELD_ENCRYPTION_KEYS": "dGhpcy1pcy1hLWRldi1vbmx5LWtleS0zMi1ieXRlcyE="}, "FIELD_ENCRYPTION_KEYS"),
+    ({"FIELD_ENCRYPTION_KEYS": None}, "FIELD_ENCRYPTION_KEYS"),
+    ({"REDIS_URL": None}, "REDIS_URL"),
+], ids=lambda v: v if isinstance(v, str) else "-".join(f"{k}={'unset' if x is None else 'dev'}" for k, x in v.items()))
+def test_production_refuses_missing_or_development_secret(overrides, named):
+    result = run_check(**overrides)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and named in result.stderr, result.stderr[-1500:]
+
+
+def test_staging_may_use_test_keys_and_the_simulator_but_never_the_public_webhook_secret():
+    ok = run_check(MEDRWA_ENVIRONMENT="staging", STRIPE_SECRET_KEY="sk_test_" + "x" * 24, PAYMENTS_SIMULATOR="true")
+    assert ok.returncode == 0, ok.stderr[-1500:]
+    refused = run_check(MEDRWA_ENVIRONMENT="staging", PAYMENTS_SIMULATOR="true",
+                        STRIPE_WEBHOOK_SECRET="whsec_local_simulator_secret")
+    assert refused.returncode != 0 and "STRIPE_WEBHOOK_SECRET" in refused.stderr
+
+
+def test_local_chain_may_use_the_deployed_mock_stablecoin():
+    result = run_check(CHAIN_ID="31337", CHAIN_STABLECOIN_ADDRESS=None)
+    assert result.returncode == 0, result.stderr[-1500:]
+
+
+def test_webhook_secret_has_no_public_fallback_outside_dev_and_test(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from payments import stripe_api
+
+    settings.STRIPE_WEBHOOK_SECRET = ""
+    with pytest.raises(ImproperlyConfigured):
+        stripe_api.webhook_secret()
+
+
+def test_gateway_refuses_anvil_keys_when_dev_keys_are_not_allowed(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from chain import gateway
+
+    settings.CHAIN_ALLOW_DEV_KEYS = False
+    settings.CHAIN_AGENT_KEY = ANVIL_1
+    gateway.account.cache_clear()
+    try:
+        with pytest.raises(ImproperlyConfigured, match="CHAIN_AGENT_KEY"):
+            gateway.account("agent")
+    finally:
+        gateway.account.cache_clear()
+
+
+def test_test_settings_keep_state_out_of_the_repository_var_dir():
+    env = {"PATH": os.environ.get("PATH", ""), "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    code = ("import django; django.setup(); from django.conf import settings as s; "
+            "print(s.VAR_DIR); print(s.DATABASES['default']['TEST']['NAME']); print(s.MEDIA_ROOT); "
+            "print(s.CELERY_BROKER_TRANSPORT_OPTIONS.get('data_folder_in', ''))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr[-1500:]
+    paths = out.stdout.split()
+    assert len(paths) == 4
+    for p in paths:
+        assert not pathlib.Path(p).resolve().is_relative_to(ROOT / "var"), p
+
+
+def test_production_throttles_in_the_shared_redis_cache():
+    code = ("import django; django.setup(); from django.conf import settings as s; "
+            "print(s.CACHES['default']['BACKEND']); print(s.REST_FRAMEWORK['NUM_PROXIES'])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=documented_env(), capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-1500:]
+    assert out.stdout.split() == ["django.core.cache.backends.redis.RedisCache", "1"]
