@@ -1,0 +1,3 @@
+SCHEDULE = {
+    "notifications-email-requeue": {"task": "notifications.tasks.email_deliveries_requeue", "schedule": 600.0},
+}

@@ -1,0 +1,34 @@
+from django.db.models import QuerySet
+
+from notifications.models import ALWAYS_EMAIL, Category, Notification, NotificationPreference
+
+
+def notifications_for(*, user, unread_only: bool = False) -> QuerySet[Notification]:
+    qs = Notification.objects.filter(recipient=user)
+    return qs.filter(read_at=None) if unread_only else qs
+
+
+def unread_count(*, user) -> int:
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return Notification.objects.filter(recipient=user, read_at=None).count()
+
+
+def notification_get_for_user(*, user, pk: int) -> Notification:
+    from django.http import Http404
+
+    n = Notification.objects.filter(recipient=user, pk=pk).first()
+    if n is None:
+        raise Http404
+    return n
+
+
+def email_preferences(*, user) -> dict[str, bool]:
+    saved = dict(NotificationPreference.objects.filter(user=user).values_list("category", "email_enabled"))
+    return {c: (True if c in ALWAYS_EMAIL else saved.get(c, True)) for c in Category.values}
+
+
+def preference_rows(*, user) -> list[dict]:
+    prefs = email_preferences(user=user)
+    return [{"category": c, "label": label, "email": prefs[c], "locked": c in ALWAYS_EMAIL}
+            for c, label in Category.choices]
