@@ -5,7 +5,7 @@ PY ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 
-.PHONY: run test setup venv node brownie chromium migrate seed lint bench clean-db
+.PHONY: run test setup venv node brownie chromium migrate seed lint bench clean-db messages
 
 setup: venv node
 
@@ -43,6 +43,15 @@ test: setup brownie chromium
 
 lint: venv
 	$(VENV)/bin/ruff check .
+
+# Translations. The compiled catalogue (locale/*/LC_MESSAGES/django.mo) is committed, so setup
+# and tests need no GNU gettext; translators run this (needs gettext: apt-get install gettext)
+# after changing strings: extract → translate the new msgids in django.po → compile.
+# core/tests/test_i18n.py fails while a marked string is untranslated or the .mo is stale.
+messages: venv
+	$(VPY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=node_modules --ignore='.venv*' \
+		--ignore=var --ignore=build --ignore=reports --ignore='*/tests/*' --ignore=tests
+	$(VPY) manage.py compilemessages -l zh_Hans --ignore=node_modules --ignore='.venv*'
 
 bench: setup brownie
 	bash scripts/bench_all.sh

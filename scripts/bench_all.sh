@@ -8,3 +8,5 @@ echo "== device list (1,000 devices) =="
 .venv/bin/python scripts/bench_device_list.py
 echo "== telemetry ingest (HTTP vs COPY) =="
 .venv/bin/python scripts/bench_ingest.py
+echo "== distributions (10,000 holders: entitlements preview; 1,000 statements) =="
+.venv/bin/python scripts/bench_distributions.py

@@ -2,6 +2,9 @@
 officers' agent actions. One view per action; errors use core's shape; the logic lives in
 tokens.services / tokens.selectors, the same ones the web pages use."""
 
+from decimal import Decimal
+
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -12,7 +15,7 @@ from assets.models import Device
 from core.api import Pagination, paginated
 from core.permissions import HasRole, Role
 from tokens import selectors, services
-from tokens.models import AgentActionKind, Offering
+from tokens.models import AgentActionKind, AgentActionState, Offering
 
 TAG = ["tokens"]
 # Same audience as the web offering list.
@@ -75,7 +78,12 @@ class TokenOfferingDetailSerializer(TokenOfferingListItemSerializer):
     max_per_investor = serializers.IntegerField()
     holder_cap = serializers.IntegerField()
     lockup_until = serializers.DateField(allow_null=True)
-    revenue_share_pct = serializers.DecimalField(max_digits=5, decimal_places=2)
+    revenue_share_pct = serializers.DecimalField(max_digits=5, decimal_places=2, help_text="Holders' share of gross.")
+    platform_fee_pct = serializers.DecimalField(max_digits=5, decimal_places=2)
+    reserve_pct = serializers.DecimalField(max_digits=5, decimal_places=2)
+    reserve_target = serializers.DecimalField(max_digits=14, decimal_places=2)
+    clinic_share_pct = serializers.DecimalField(max_digits=5, decimal_places=2)
+    includes_compute_revenue = serializers.BooleanField()
     consent_at = serializers.DateTimeField(allow_null=True)
     consent_by = serializers.EmailField(source="consent_by.email", allow_null=True, default=None)
     consent_statement = serializers.CharField()
@@ -127,12 +135,25 @@ class OfferingListCreateApi(APIView):
         max_per_investor = serializers.IntegerField(min_value=1)
         holder_cap = serializers.IntegerField(min_value=1)
         lockup_until = serializers.DateField(required=False, allow_null=True, default=None)
-        revenue_share_pct = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
+        revenue_share_pct = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100,
+                                                     help_text="Holders' share of gross revenue (%).")
+        platform_fee_pct = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100,
+                                                    default=Decimal("5.00"))
+        reserve_pct = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100,
+                                               default=Decimal("0.00"))
+        reserve_target = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0,
+                                                  default=Decimal("0.00"),
+                                                  help_text="The reserve stops at this amount (required with a "
+                                                            "reserve).")
+        clinic_share_pct = serializers.DecimalField(
+            max_digits=5, decimal_places=2, min_value=0, max_value=100,
+            help_text="Clinic's operating share; fee + reserve + clinic + holders must be 100.")
+        includes_compute_revenue = serializers.BooleanField(default=False)
 
         def validate_device(self, value: int) -> Device:
             device = selectors.device_for_offering(device_id=value)
             if device is None:
-                raise serializers.ValidationError("No such device.")
+                raise serializers.ValidationError(gettext("No such device."))
             return device
 
     @extend_schema(tags=TAG, summary="Offerings visible to me (platform admins and compliance officers see "
@@ -211,9 +232,13 @@ class _AgentActionOut(serializers.Serializer):
     to_wallet = serializers.CharField()
     amount = serializers.IntegerField(allow_null=True)
     reason = serializers.CharField()
-    status = serializers.CharField(source="chain_tx.status")
-    tx_hash = serializers.CharField(source="chain_tx.tx_hash")
-    error = serializers.CharField(source="chain_tx.error")
+    state = serializers.ChoiceField(choices=AgentActionState.choices,
+                                    help_text="awaiting_confirmation: a second officer must confirm it.")
+    units = serializers.IntegerField(allow_null=True)
+    confirmed_by = serializers.EmailField(source="confirmed_by.email", allow_null=True, default=None)
+    status = serializers.CharField(source="chain_tx.status", allow_null=True, default=None)
+    tx_hash = serializers.CharField(source="chain_tx.tx_hash", allow_null=True, default=None)
+    error = serializers.CharField(source="chain_tx.error", allow_null=True, default=None)
     created_at = serializers.DateTimeField()
 
 
@@ -256,6 +281,42 @@ class AgentActionDetailApi(APIView):
         return Response(self.AgentActionDetailOutputSerializer(action).data)
 
 
+class AgentActionDecisionInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AgentActionConfirmApi(APIView):
+    """A second officer confirms a forced transfer or recovery above the threshold."""
+
+    permission_classes = [HasRole.of(Role.COMPLIANCE_OFFICER)]
+
+    @extend_schema(tags=TAG, summary="Confirm a token agent action (second officer)",
+                   request=AgentActionDecisionInputSerializer, responses=_AgentActionOut)
+    def post(self, request, action_id):
+        from tokens import agent_confirmations
+
+        s = AgentActionDecisionInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        action = agent_confirmations.agent_action_confirm(
+            actor=request.user, action=selectors.agent_action_get(action_id=action_id), **s.validated_data)
+        return Response(_AgentActionOut(action).data)
+
+
+class AgentActionRejectApi(APIView):
+    permission_classes = [HasRole.of(Role.COMPLIANCE_OFFICER)]
+
+    @extend_schema(tags=TAG, summary="Reject a token agent action waiting for confirmation",
+                   request=AgentActionDecisionInputSerializer, responses=_AgentActionOut)
+    def post(self, request, action_id):
+        from tokens import agent_confirmations
+
+        s = AgentActionDecisionInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        action = agent_confirmations.agent_action_reject(
+            actor=request.user, action=selectors.agent_action_get(action_id=action_id), **s.validated_data)
+        return Response(_AgentActionOut(action).data)
+
+
 # ----------------------------------------------------------------------------- investors: buying
 
 
@@ -272,7 +333,12 @@ class InvestOfferingItemSerializer(serializers.Serializer):
     units_offered = serializers.SerializerMethodField()
     units_available = serializers.SerializerMethodField()
     max_per_investor = serializers.IntegerField()
-    revenue_share_pct = serializers.DecimalField(max_digits=5, decimal_places=2)
+    revenue_share_pct = serializers.DecimalField(max_digits=5, decimal_places=2, help_text="Holders' share of gross.")
+    platform_fee_pct = serializers.DecimalField(max_digits=5, decimal_places=2)
+    reserve_pct = serializers.DecimalField(max_digits=5, decimal_places=2)
+    reserve_target = serializers.DecimalField(max_digits=14, decimal_places=2)
+    clinic_share_pct = serializers.DecimalField(max_digits=5, decimal_places=2)
+    includes_compute_revenue = serializers.BooleanField()
     allowed_countries = serializers.ListField(child=serializers.IntegerField())
     lockup_until = serializers.DateField(allow_null=True)
     verify_url = serializers.SerializerMethodField()
@@ -294,7 +360,7 @@ class InvestOfferingItemSerializer(serializers.Serializer):
     def get_verify_url(self, obj: Offering) -> str:
         from django.urls import reverse
 
-        return reverse("assets:verify", args=[obj.device_id])
+        return reverse("assets:verify", args=[obj.device.public_ref])
 
 
 INVEST_OFFERING_PAGE = paginated(InvestOfferingItemSerializer, name="InvestOfferingPage")
@@ -328,9 +394,10 @@ class TokenOrderSerializer(serializers.Serializer):
     mint_tx_hash = serializers.CharField(source="mint_tx.tx_hash", allow_null=True, default=None)
     receipt_url = serializers.SerializerMethodField()
     receipt_sha256 = serializers.CharField()
-    error = serializers.CharField()
+    error = serializers.CharField(help_text="Why the order failed, is refunded or is disputed, in plain words.")
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
+    refunded_at = serializers.DateTimeField(allow_null=True)
 
     def get_checkout_url(self, obj) -> str:
         request = self.context.get("request")

@@ -5,6 +5,8 @@ class TokensConfig(AppConfig):
     name = "tokens"
 
     def ready(self):
+        from django.utils.translation import gettext_lazy
+
         from chain import hooks
         from core.permissions import Role
         from core.registry import register_nav, register_panel, register_seeder
@@ -14,16 +16,41 @@ class TokensConfig(AppConfig):
         hooks.register("tokens.anchor", "tokens.chain_hooks.on_anchor_final")
         hooks.register("tokens.agent_action", "tokens.chain_hooks.on_agent_action_final")
         hooks.register("tokens.order_mint", "tokens.chain_hooks.on_order_mint_final")
-        from payments import handlers as payment_handlers
+        hooks.register("tokens.distribution_deposit", "tokens.distributions.on_deposit_final")
+        hooks.register("tokens.income_claim", "tokens.income.on_claim_final")
+        hooks.register("tokens.income_withdraw", "tokens.income.on_claim_final")
+        from telemetry import hooks as telemetry_hooks
 
-        payment_handlers.register("checkout.session.completed", "tokens.payment_hooks.on_checkout_completed")
-        register_nav("Offerings", "tokens:offering-list", roles=[Role.PLATFORM_ADMIN, Role.CLINIC_ADMIN], order=400)
+        telemetry_hooks.register(telemetry_hooks.PERIOD_CLOSED, "tokens.distributions.on_period_closed")
+        from payments import handlers as payment_handlers
+        from tokens.payment_hooks import register_all as register_order_payment_hooks
+
+        register_order_payment_hooks()  # orders: every checkout, refund and dispute event
+        payment_handlers.register("checkout.session.completed", "tokens.distributions.on_checkout_completed")
+        payment_handlers.register("checkout.session.async_payment_succeeded",
+                                  "tokens.distributions.on_checkout_completed")
+        register_nav(gettext_lazy("Offerings"), "tokens:offering-list", roles=[Role.PLATFORM_ADMIN, Role.CLINIC_ADMIN],
+            order=400)
         register_panel("tokens/panels/platform.html", roles=[Role.PLATFORM_ADMIN], context=panels.platform_panel,
                        order=40)
-        register_nav("Offerings", "tokens:invest-offerings", roles=[Role.INVESTOR], order=400)
-        register_nav("My investments", "tokens:my-investments", roles=[Role.INVESTOR], order=405)
-        register_nav("Orders", "tokens:order-admin", roles=[Role.PLATFORM_ADMIN], order=402)
-        register_nav("Token actions", "tokens:agent-home", roles=[Role.COMPLIANCE_OFFICER], order=410)
+        register_nav(gettext_lazy("Offerings"), "tokens:invest-offerings", roles=[Role.INVESTOR], order=400)
+        register_nav(gettext_lazy("My investments"), "tokens:my-investments", roles=[Role.INVESTOR], order=405)
+        register_nav(gettext_lazy("Orders"), "tokens:order-admin", roles=[Role.PLATFORM_ADMIN], order=402)
+        register_nav(gettext_lazy("Token actions"), "tokens:agent-home", roles=[Role.COMPLIANCE_OFFICER], order=410)
+        register_nav(gettext_lazy("Revenue statements"), "tokens:distribution-list", roles=[Role.CLINIC_ADMIN],
+            order=403)
+        register_nav(gettext_lazy("Distributions"), "tokens:distribution-list", roles=[Role.PLATFORM_ADMIN], order=403)
+        register_nav(gettext_lazy("Income"), "tokens:income", roles=[Role.INVESTOR], order=406)
         from tokens.demo import seed_demo_offering
 
         register_seeder(seed_demo_offering, order=400)
+        # Secondary market: board and transfer rows, custodial keys for outbox senders "wallet:<address>".
+        hooks.register("tokens.market_post", "tokens.market.on_post_final")
+        hooks.register("tokens.market_cancel", "tokens.market.on_cancel_final")
+        hooks.register("tokens.market_take", "tokens.market.on_transfer_final")
+        hooks.register("tokens.market_transfer", "tokens.market.on_transfer_final")
+        hooks.register("tokens.compliance_change", "tokens.compliance_params.on_change_final")
+        from chain.gateway import register_key_provider
+
+        register_key_provider("tokens.market.custodial_key")
+        register_nav(gettext_lazy("Market"), "tokens:market", roles=[Role.INVESTOR], order=407)

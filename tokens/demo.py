@@ -20,6 +20,7 @@ DEMO_ORDER_UNITS = 10
 def seed_demo_offering(stdout) -> None:
     _seed_offering(stdout)
     _seed_order(stdout)
+    _seed_distribution(stdout)
 
 
 def _seed_offering(stdout) -> None:
@@ -53,6 +54,9 @@ def _seed_offering(stdout) -> None:
             "currency": "USD", "share_offered_pct": Decimal("40.00"), "allowed_countries": [840, 826, 276, 250],
             "max_per_investor": 200, "holder_cap": 500,
             "lockup_until": timezone.localdate() + dt.timedelta(days=90), "revenue_share_pct": Decimal("30.00"),
+            # Reserve target: about a year of service contract (~10 % of the raise).
+            "platform_fee_pct": Decimal("5.00"), "reserve_pct": Decimal("5.00"), "reserve_target": Decimal("25000.00"),
+            "clinic_share_pct": Decimal("60.00"), "includes_compute_revenue": True,
         })
         services.offering_record_consent(actor=clinic_admin.user, offering=offering)
         services.offering_deploy(actor=admin.user, offering=offering)
@@ -100,3 +104,52 @@ def _registry_address() -> str:
     from chain.selectors import deployment_address
 
     return deployment_address("IdentityRegistry")
+
+
+def _seed_distribution(stdout) -> None:
+    """The previous month of the demo offering's device, distributed through the real path:
+    the platform admin closes it, the clinic's admin confirms the statement and pays it
+    through the payment simulator (signed webhook), the outbox deposits the holders' share
+    with the report's hash. Idempotent: a month already closed is left as it is."""
+    from chain import gateway, processor
+    from payments import services as payments
+    from payments.models import Payment
+    from payments.stripe_api import simulator_enabled
+    from telemetry.models import RevenuePeriod
+    from telemetry.services import revenue_period_close
+    from tokens import distributions
+    from tokens.models import Distribution, Offering, OfferingStatus, Order, OrderStatus
+
+    offering = Offering.objects.filter(status=OfferingStatus.LIVE).select_related("device").order_by("pk").first()
+    if offering is None or not Order.objects.filter(offering=offering, status=OrderStatus.COMPLETED).exists():
+        return
+    today = timezone.now().date()
+    start = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    if RevenuePeriod.objects.filter(device=offering.device, period_start=start).exists():
+        return
+    if not simulator_enabled() or not gateway.is_available():
+        stdout.write("tokens: the demo distribution follows once the chain is up (simulator payments).\n")
+        return
+    admin = Membership.objects.filter(role=Role.PLATFORM_ADMIN).select_related("user").first()
+    clinic_admin = (Membership.objects.filter(role=Role.CLINIC_ADMIN, organization=offering.device.organization)
+                    .select_related("user").first())
+    if admin is None or clinic_admin is None:
+        return
+    try:
+        period = revenue_period_close(actor=admin.user, device=offering.device, period_start=start)
+    except ApplicationError as exc:
+        stdout.write(f"tokens: no demo distribution: {exc.message}\n")
+        return
+    d = Distribution.objects.filter(period=period).first()
+    if d is None or d.status != "awaiting_clinic":
+        stdout.write(f"tokens: {start:%B %Y} closed, nothing to distribute.\n")
+        return
+    distributions.distribution_confirm(actor=clinic_admin.user, distribution=d)
+    payment = distributions.distribution_checkout(actor=clinic_admin.user, distribution=d,
+                                                  success_url="/", cancel_url="/")
+    payments.simulator_pay(actor=clinic_admin.user, payment=Payment.objects.get(pk=payment.pk))
+    processor.drain(timeout=60)
+    d.refresh_from_db()
+    stdout.write(f"tokens: {start:%B %Y} revenue of {offering.token_symbol}: gross {d.gross} {d.currency}, "
+                 f"{d.holders_amount} to holders — {d.get_status_display().lower()} "
+                 f"(verify at /verify/distributions/{d.public_id}/)\n")

@@ -1,20 +1,22 @@
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from core.models import BaseModel
 from core.money import CURRENCIES
 
 
 class OfferingStatus(models.TextChoices):
-    DRAFT = "draft", "Awaiting clinic consent"
-    CONSENTED = "consented", "Consent recorded"
-    DEPLOYING = "deploying", "Deploying token"
-    ANCHORING = "anchoring", "Anchoring certificate"
-    LIVE = "live", "Live"
-    FAILED = "failed", "Failed"
+    DRAFT = "draft", gettext_lazy("Awaiting clinic consent")
+    CONSENTED = "consented", gettext_lazy("Consent recorded")
+    DEPLOYING = "deploying", gettext_lazy("Deploying token")
+    ANCHORING = "anchoring", gettext_lazy("Anchoring certificate")
+    LIVE = "live", gettext_lazy("Live")
+    FAILED = "failed", gettext_lazy("Failed")
 
 
 OFFERING_TRANSITIONS = {
@@ -47,8 +49,21 @@ class Offering(BaseModel):
     max_per_investor = models.PositiveIntegerField()
     holder_cap = models.PositiveIntegerField()
     lockup_until = models.DateField(null=True, blank=True)
+    # The waterfall, fixed at tokenization (tokens.waterfall): shares of gross revenue that add
+    # up to 100. `revenue_share_pct` is the holders' share. Once the reserve holds
+    # `reserve_target`, its share goes to the holders.
     revenue_share_pct = models.DecimalField(max_digits=5, decimal_places=2,
                                             validators=[MinValueValidator(0), MaxValueValidator(100)])
+    platform_fee_pct = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("5.00"),
+                                           validators=[MinValueValidator(0), MaxValueValidator(100)])
+    reserve_pct = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("5.00"),
+                                      validators=[MinValueValidator(0), MaxValueValidator(100)])
+    reserve_target = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"),
+                                         validators=[MinValueValidator(0)])
+    clinic_share_pct = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0.00"),
+                                           validators=[MinValueValidator(0), MaxValueValidator(100)])
+    # DePIN case: revenue from selling the scanner's idle GPU time counts towards gross.
+    includes_compute_revenue = models.BooleanField(default=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     consent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
@@ -77,18 +92,26 @@ class Offering(BaseModel):
 
 
 class AgentActionKind(models.TextChoices):
-    PAUSE = "pause", "Pause all transfers"
-    UNPAUSE = "unpause", "Unpause"
-    FREEZE = "freeze", "Freeze wallet"
-    UNFREEZE = "unfreeze", "Unfreeze wallet"
-    FREEZE_PARTIAL = "freeze_partial", "Freeze part of a balance"
-    UNFREEZE_PARTIAL = "unfreeze_partial", "Unfreeze part of a balance"
-    FORCED_TRANSFER = "forced_transfer", "Forced transfer"
-    RECOVER = "recover", "Recover a lost wallet"
+    PAUSE = "pause", gettext_lazy("Pause all transfers")
+    UNPAUSE = "unpause", gettext_lazy("Unpause")
+    FREEZE = "freeze", gettext_lazy("Freeze wallet")
+    UNFREEZE = "unfreeze", gettext_lazy("Unfreeze wallet")
+    FREEZE_PARTIAL = "freeze_partial", gettext_lazy("Freeze part of a balance")
+    UNFREEZE_PARTIAL = "unfreeze_partial", gettext_lazy("Unfreeze part of a balance")
+    FORCED_TRANSFER = "forced_transfer", gettext_lazy("Forced transfer")
+    RECOVER = "recover", gettext_lazy("Recover a lost wallet")
+
+
+class AgentActionState(models.TextChoices):
+    AWAITING_CONFIRMATION = "awaiting_confirmation", gettext_lazy("Awaiting a second officer")
+    SUBMITTED = "submitted", gettext_lazy("Submitted to the chain")
+    REJECTED = "rejected", gettext_lazy("Rejected by a second officer")
 
 
 class AgentAction(BaseModel):
-    """A compliance officer's token action, executed through the chain outbox."""
+    """A compliance officer's token action, executed through the chain outbox. A forced
+    transfer or recovery above AGENT_ACTION_CONFIRM_ABOVE_UNITS waits for a second officer
+    (tokens.agent_confirmations) and has no chain transaction until then."""
 
     offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="agent_actions")
     kind = models.CharField(max_length=20, choices=AgentActionKind.choices)
@@ -97,7 +120,15 @@ class AgentAction(BaseModel):
     amount = models.PositiveBigIntegerField(null=True, blank=True)
     reason = models.TextField()
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    chain_tx = models.OneToOneField("chain.ChainTransaction", on_delete=models.PROTECT, related_name="+")
+    chain_tx = models.OneToOneField("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    state = models.CharField(max_length=25, choices=AgentActionState.choices, default=AgentActionState.SUBMITTED)
+    # Units the action moves (forced transfer: the amount; recovery: the lost wallet's balance).
+    units = models.PositiveBigIntegerField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -107,33 +138,43 @@ class AgentAction(BaseModel):
 
 
 class OrderStatus(models.TextChoices):
-    RESERVED = "reserved", "Reserved, awaiting payment"
-    PAID = "paid", "Paid"
-    MINTING = "minting", "Minting tokens"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
-    EXPIRED = "expired", "Reservation expired"
-    FAILED = "failed", "Failed"
+    RESERVED = "reserved", gettext_lazy("Reserved, awaiting payment")
+    PAID = "paid", gettext_lazy("Paid")
+    MINTING = "minting", gettext_lazy("Minting tokens")
+    COMPLETED = "completed", gettext_lazy("Completed")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled")
+    EXPIRED = "expired", gettext_lazy("Reservation expired")
+    FAILED = "failed", gettext_lazy("Failed")
+    REFUNDING = "refunding", gettext_lazy("Refund in progress")
+    REFUNDED = "refunded", gettext_lazy("Refunded")
+    DISPUTED = "disputed", gettext_lazy("Payment disputed, units frozen")
 
 
 # A payment can still arrive after a reservation lapsed (Stripe sessions live ≥ 30 min):
-# it is honoured when the units are still free, otherwise the order fails for a refund.
+# it is honoured when the units are still free, otherwise it is refunded. Every paid order
+# ends with units (completed) or its money back (refunded); failed = nothing was received.
 ORDER_TRANSITIONS = {
-    OrderStatus.RESERVED: {OrderStatus.PAID, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.FAILED},
-    OrderStatus.CANCELLED: {OrderStatus.PAID, OrderStatus.FAILED},
-    OrderStatus.EXPIRED: {OrderStatus.PAID, OrderStatus.FAILED},
-    OrderStatus.PAID: {OrderStatus.MINTING, OrderStatus.FAILED},
-    OrderStatus.MINTING: {OrderStatus.COMPLETED, OrderStatus.FAILED},
-    OrderStatus.COMPLETED: set(),
-    OrderStatus.FAILED: set(),
+    OrderStatus.RESERVED: {OrderStatus.PAID, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.FAILED,
+                           OrderStatus.REFUNDING},
+    OrderStatus.CANCELLED: {OrderStatus.PAID, OrderStatus.FAILED, OrderStatus.REFUNDING},
+    OrderStatus.EXPIRED: {OrderStatus.PAID, OrderStatus.FAILED, OrderStatus.REFUNDING},
+    OrderStatus.PAID: {OrderStatus.MINTING, OrderStatus.FAILED, OrderStatus.REFUNDING, OrderStatus.DISPUTED},
+    OrderStatus.MINTING: {OrderStatus.COMPLETED, OrderStatus.FAILED, OrderStatus.REFUNDING, OrderStatus.DISPUTED},
+    OrderStatus.COMPLETED: {OrderStatus.DISPUTED},
+    OrderStatus.DISPUTED: {OrderStatus.COMPLETED, OrderStatus.REFUNDED},  # a compliance officer decides
+    OrderStatus.FAILED: {OrderStatus.REFUNDING},  # a platform admin refunds what was received
+    OrderStatus.REFUNDING: {OrderStatus.REFUNDED},
+    OrderStatus.REFUNDED: set(),
 }
 # Orders that hold units of the offering (for supply, per-investor and holder limits).
-ORDER_HOLDING_STATUSES = (OrderStatus.RESERVED, OrderStatus.PAID, OrderStatus.MINTING, OrderStatus.COMPLETED)
+ORDER_HOLDING_STATUSES = (OrderStatus.RESERVED, OrderStatus.PAID, OrderStatus.MINTING, OrderStatus.COMPLETED,
+                          OrderStatus.DISPUTED)
 
 
 class Order(BaseModel):
     """An investor's purchase of units of a live offering: reserved → paid (checkout
-    webhook) → minting (outbox) → completed (receipt) | cancelled | expired | failed."""
+    webhook) → minting (outbox) → completed (receipt) | cancelled | expired | failed, and a
+    payment that cannot become units → refunding → refunded (`error` says why)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     investor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="token_orders")
@@ -154,6 +195,7 @@ class Order(BaseModel):
     paid_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     amount_received = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
     receipt_pdf = models.FileField(upload_to="tokens/receipts/", max_length=255, blank=True)
     receipt_sha256 = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
@@ -168,3 +210,275 @@ class Order(BaseModel):
     @property
     def mint_key(self) -> str:
         return f"order:{self.pk}:mint"
+
+
+class DistributionStatus(models.TextChoices):
+    AWAITING_CLINIC = "awaiting_clinic", gettext_lazy("Awaiting the clinic's confirmation")
+    DISPUTED = "disputed", gettext_lazy("Disputed by the clinic")
+    AWAITING_PAYMENT = "awaiting_payment", gettext_lazy("Awaiting the clinic's payment")
+    WAITING_FUNDS = "waiting_funds", gettext_lazy("Paid; waiting for treasury funds")
+    DEPOSITING = "depositing", gettext_lazy("Depositing on chain")
+    DISTRIBUTED = "distributed", gettext_lazy("Distributed to holders")
+    NOTHING_DUE = "nothing_due", gettext_lazy("Nothing to distribute")
+    WITHDRAWN = "withdrawn", gettext_lazy("Withdrawn (dispute upheld)")
+    FAILED = "failed", gettext_lazy("Deposit failed")
+
+
+DISTRIBUTION_TRANSITIONS = {
+    DistributionStatus.AWAITING_CLINIC: {DistributionStatus.AWAITING_PAYMENT, DistributionStatus.DISPUTED},
+    DistributionStatus.DISPUTED: {DistributionStatus.AWAITING_PAYMENT, DistributionStatus.WITHDRAWN},
+    DistributionStatus.AWAITING_PAYMENT: {DistributionStatus.WAITING_FUNDS, DistributionStatus.DEPOSITING},
+    DistributionStatus.WAITING_FUNDS: {DistributionStatus.DEPOSITING},
+    DistributionStatus.DEPOSITING: {DistributionStatus.DISTRIBUTED, DistributionStatus.FAILED},
+    DistributionStatus.FAILED: {DistributionStatus.WAITING_FUNDS},
+    DistributionStatus.DISTRIBUTED: set(),
+    DistributionStatus.NOTHING_DUE: set(),
+    DistributionStatus.WITHDRAWN: set(),
+}
+
+
+class Distribution(BaseModel):
+    """One closed revenue period of a tokenized device on its way to the holders: waterfall →
+    clinic confirms (or disputes) → clinic pays → report frozen and hashed → stablecoin
+    deposited on chain with the hash (outbox, once) → holders claim."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="distributions")
+    period = models.OneToOneField("telemetry.RevenuePeriod", on_delete=models.PROTECT, related_name="distribution")
+    status = models.CharField(max_length=20, choices=DistributionStatus.choices,
+                              default=DistributionStatus.AWAITING_CLINIC, db_index=True)
+    currency = models.CharField(max_length=3, choices=CURRENCIES, default="USD")
+    # Waterfall (tokens.waterfall.compute): gross and each line, Decimal in `currency`.
+    gross = models.DecimalField(max_digits=16, decimal_places=2)
+    platform_fee = models.DecimalField(max_digits=16, decimal_places=2)
+    reserve = models.DecimalField(max_digits=16, decimal_places=2)
+    clinic_share = models.DecimalField(max_digits=16, decimal_places=2)
+    holders_amount = models.DecimalField(max_digits=16, decimal_places=2)
+    amount_due = models.DecimalField(max_digits=16, decimal_places=2)  # what the clinic pays the platform
+    waterfall = models.JSONField(default=dict)  # terms, lines and their explanations, as computed
+    confirm_deadline = models.DateTimeField()
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    dispute_reason = models.TextField(blank=True)
+    disputed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    disputed_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    # Payment: Stripe Checkout through the payments port, or a bank transfer recorded by an admin.
+    payment_method = models.CharField(max_length=10, blank=True)  # "card" | "bank"
+    payment_session_id = models.CharField(max_length=255, blank=True, db_index=True)
+    payment_reference = models.CharField(max_length=120, blank=True)
+    paid_amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    # Frozen report and on-chain deposit. uint256 values are decimal strings: SQLite would
+    # store a DecimalField beyond 2^63 as a float and lose the low digits.
+    stablecoin_address = models.CharField(max_length=42, blank=True)
+    stablecoin_decimals = models.PositiveSmallIntegerField(null=True, blank=True)
+    amount_base_units = models.CharField(max_length=80, blank=True)
+    report = models.TextField(blank=True)  # canonical JSON bytes (UTF-8) exactly as hashed and published
+    report_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    report_frozen_at = models.DateTimeField(null=True, blank=True)
+    deposit_tx = models.OneToOneField("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+")
+    deposit_attempt = models.PositiveSmallIntegerField(default=0)
+    deposit_block = models.PositiveBigIntegerField(null=True, blank=True)
+    points_per_share_after = models.CharField(max_length=80, blank=True)
+    dust_magnified_after = models.CharField(max_length=80, blank=True)
+    distributed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-period__period_start", "-id"]
+
+    def __str__(self) -> str:
+        return f"Distribution {self.offering.token_symbol} {self.period.period_start:%Y-%m}"
+
+    @property
+    def key(self) -> str:
+        return f"distribution:{self.public_id}"
+
+
+class IncomeClaim(BaseModel):
+    """Income claimed (custodial: by the platform for the holder; self-custody: the holder's own
+    transaction, followed by hash) or withdrawn from a custodial wallet to a linked one."""
+
+    class Kind(models.TextChoices):
+        CLAIM = "claim", gettext_lazy("Claim")
+        BATCH_CLAIM = "batch_claim", gettext_lazy("Batch claim")
+        WITHDRAW = "withdraw", gettext_lazy("Withdrawal to own wallet")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", gettext_lazy("Pending")
+        CONFIRMED = "confirmed", gettext_lazy("Confirmed")
+        FAILED = "failed", gettext_lazy("Failed")
+
+    investor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="income_claims")
+    offering = models.ForeignKey(Offering, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="income_claims")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    wallet = models.CharField(max_length=42)
+    to_wallet = models.CharField(max_length=42, blank=True)
+    self_custody = models.BooleanField(default=False)
+    amount_base_units = models.CharField(max_length=80, blank=True)
+    tx_hash = models.CharField(max_length=66, blank=True, db_index=True)
+    block_number = models.PositiveBigIntegerField(null=True, blank=True)
+    chain_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["tx_hash"], condition=~models.Q(tx_hash=""),
+                                               name="tokens_income_claim_tx_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.wallet}"
+
+
+# --------------------------------------------------------------------------- secondary market
+
+
+class MarketOfferStatus(models.TextChoices):
+    POSTING = "posting", gettext_lazy("Posting")
+    OPEN = "open", gettext_lazy("Open")
+    FILLED = "filled", gettext_lazy("Filled")
+    CANCELLING = "cancelling", gettext_lazy("Cancelling")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled")
+    FAILED = "failed", gettext_lazy("Failed")
+
+
+MARKET_OFFER_TRANSITIONS = {
+    MarketOfferStatus.POSTING: {MarketOfferStatus.OPEN, MarketOfferStatus.FAILED},
+    MarketOfferStatus.OPEN: {MarketOfferStatus.FILLED, MarketOfferStatus.CANCELLING, MarketOfferStatus.CANCELLED},
+    MarketOfferStatus.CANCELLING: {MarketOfferStatus.CANCELLED, MarketOfferStatus.OPEN, MarketOfferStatus.FILLED},
+    MarketOfferStatus.FILLED: set(),
+    MarketOfferStatus.CANCELLED: set(),
+    MarketOfferStatus.FAILED: set(),
+}
+
+
+class MarketOffer(BaseModel):
+    """A seller's offer on the Settlement board (units of one token at a price per unit in
+    stablecoin base units, until an expiry). The chain is the truth: `board_offer_id` and the
+    units left are read from the board's events/state; the row is the app's handle on it."""
+
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="market_offers")
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="market_offers")
+    seller_wallet = models.CharField(max_length=42)
+    self_custody = models.BooleanField(default=False)
+    status = models.CharField(max_length=12, choices=MarketOfferStatus.choices, default=MarketOfferStatus.POSTING,
+                              db_index=True)
+    units = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    units_remaining = models.PositiveIntegerField()
+    price_per_unit_base_units = models.PositiveBigIntegerField(validators=[MinValueValidator(1)])
+    stablecoin_decimals = models.PositiveSmallIntegerField(default=6)
+    expires_at = models.DateTimeField()
+    board_address = models.CharField(max_length=42)
+    board_offer_id = models.PositiveBigIntegerField(null=True, blank=True)
+    post_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+")
+    cancel_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    tx_hash = models.CharField(max_length=66, blank=True, db_index=True)  # browser-sent post
+    cancel_tx_hash = models.CharField(max_length=66, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["board_address", "board_offer_id"], condition=models.Q(
+                board_offer_id__isnull=False), name="tokens_market_offer_board_id_unique"),
+            models.UniqueConstraint(fields=["tx_hash"], condition=~models.Q(tx_hash=""),
+                                    name="tokens_market_offer_tx_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Offer {self.units_remaining}/{self.units} {self.offering.token_symbol}"
+
+    @property
+    def price_per_unit(self) -> Decimal:
+        """USD (stablecoin) per unit."""
+        return Decimal(self.price_per_unit_base_units).scaleb(-self.stablecoin_decimals)
+
+
+class MarketTransfer(BaseModel):
+    """Units moving between investors: a fill of a board offer (kind=fill, settled atomically
+    by the Settlement contract) or a plain transfer (kind=transfer, the token's own transfer)."""
+
+    class Kind(models.TextChoices):
+        FILL = "fill", gettext_lazy("Purchase on the board")
+        TRANSFER = "transfer", gettext_lazy("Transfer")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", gettext_lazy("Pending")
+        CONFIRMED = "confirmed", gettext_lazy("Confirmed")
+        FAILED = "failed", gettext_lazy("Failed")
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="market_transfers")
+    offer = models.ForeignKey(MarketOffer, null=True, blank=True, on_delete=models.PROTECT, related_name="fills")
+    # The investor who acts: the buyer of a fill, the sender of a transfer.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="market_transfers")
+    counterparty = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    from_wallet = models.CharField(max_length=42)
+    to_wallet = models.CharField(max_length=42)
+    units = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    price_per_unit_base_units = models.PositiveBigIntegerField(null=True, blank=True)
+    paid_base_units = models.CharField(max_length=80, blank=True)
+    fee_base_units = models.CharField(max_length=80, blank=True)
+    self_custody = models.BooleanField(default=False)
+    chain_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    tx_hash = models.CharField(max_length=66, blank=True, db_index=True)
+    block_number = models.PositiveBigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["tx_hash"], condition=~models.Q(tx_hash=""),
+                                               name="tokens_market_transfer_tx_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.units} {self.offering.token_symbol}"
+
+
+class ComplianceChange(BaseModel):
+    """A compliance officer's change of a live token's compliance parameters and allowed
+    countries (tokens.compliance_params): sent through the outbox; the Offering's stored terms
+    follow only once the chain has confirmed every call (chain hook)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", gettext_lazy("Sent to the chain")
+        APPLIED = "applied", gettext_lazy("Applied on chain")
+        FAILED = "failed", gettext_lazy("Failed")
+
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="compliance_changes")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    supply_cap = models.PositiveBigIntegerField(validators=[MinValueValidator(1)])
+    max_per_investor = models.PositiveBigIntegerField(validators=[MinValueValidator(1)])
+    holder_cap = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    lockup_until = models.DateField(null=True, blank=True)
+    allowed_countries = models.JSONField(default=list, blank=True)
+    before = models.JSONField(default=dict, blank=True)  # the stored terms when the change was asked
+    # The last outbox row of the chain of calls (params, then countries added, then removed).
+    chain_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Compliance change on {self.offering.token_symbol} ({self.status})"

@@ -20,23 +20,34 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _lazy
 
 from chain.services import outbox_enqueue
 from core.errors import ApplicationError, check_transition
 from core.money import format_money, quantize
 from core.permissions import Role, user_has_role
 from core.services import audit, snapshot
+from notifications.models import Category as NoticeCategory
+from notifications.services import notify
 from tokens.models import ORDER_HOLDING_STATUSES, ORDER_TRANSITIONS, Offering, OfferingStatus, Order, OrderStatus
 
 logger = logging.getLogger(__name__)
 
 MINT_KIND = "tokens.order_mint"
 ORDER_AUDIT_FIELDS = ["status", "units", "total", "currency", "wallet", "checkout_session_id", "amount_received",
-                      "error"]
+                      "error", "refunded_at"]
+
+
+# Stripe refuses a Checkout Session that lives under 30 minutes (counted when it receives the
+# request); the reservation is the session's lifetime, so one minute more keeps it valid.
+MIN_RESERVATION_MINUTES = 31
 
 
 def reservation_minutes() -> int:
-    return int(getattr(settings, "TOKENS_RESERVATION_MINUTES", 15))
+    """How long units are held for a checkout; the Stripe session expires at the same moment,
+    so `checkout.session.expired` and the reservation sweep release the units together."""
+    return max(MIN_RESERVATION_MINUTES, int(getattr(settings, "TOKENS_RESERVATION_MINUTES", MIN_RESERVATION_MINUTES)))
 
 
 def units_offered(offering: Offering) -> int:
@@ -72,6 +83,19 @@ def units_available(offering: Offering) -> int:
     return max(0, units_offered(offering) - (units_taken(offering) if taken is None else taken))
 
 
+# What the investor is told when their order reaches these states ("" body: the order's error says why).
+_ORDER_NOTICES = {
+    OrderStatus.PAID: (_lazy("Payment received for your order"),
+                       _lazy("We received your payment. Your units are being issued on chain; we will tell you "
+                             "when they are in your wallet.")),
+    OrderStatus.COMPLETED: (_lazy("Your units were issued"),
+                            _lazy("Your units are in your wallet. The receipt is ready.")),
+    OrderStatus.REFUNDING: (_lazy("Your order failed: refund under way"), ""),
+    OrderStatus.FAILED: (_lazy("Your order failed"), ""),
+    OrderStatus.REFUNDED: (_lazy("Your order was refunded"), ""),
+}
+
+
 def _transition(*, actor, order: Order, target: str, action: str, reason: str = "", **changes) -> Order:
     check_transition(entity="order", table=ORDER_TRANSITIONS, current=order.status, target=target)
     before = snapshot(order, ORDER_AUDIT_FIELDS)
@@ -81,6 +105,10 @@ def _transition(*, actor, order: Order, target: str, action: str, reason: str = 
     order.save()
     audit(actor=actor, action=action, obj=order, before=before, after=snapshot(order, ORDER_AUDIT_FIELDS),
           reason=reason)
+    if target in _ORDER_NOTICES:
+        title, body = _ORDER_NOTICES[target]
+        notify(recipient=order.investor, category=NoticeCategory.ORDERS, event_key=f"order:{order.public_id}:{target}",
+               title=title, body=body or order.error, url=reverse("tokens:order-detail", args=[order.public_id]))
     return order
 
 
@@ -118,7 +146,7 @@ def _check_buyer(*, actor, offering: Offering, units, exclude: Order | None = No
     from compliance import selectors as kyc
 
     if offering.status != OfferingStatus.LIVE or not offering.token_address:
-        raise ApplicationError("offering_not_live", "This offering is not open for investment.", status=409)
+        raise ApplicationError("offering_not_live", gettext("This offering is not open for investment."), status=409)
     problem = eligibility_problem(user=actor)
     if problem:
         raise ApplicationError("not_eligible", problem, status=403)
@@ -127,16 +155,17 @@ def _check_buyer(*, actor, offering: Offering, units, exclude: Order | None = No
     except (TypeError, ValueError):
         units = 0
     if units < 1:
-        raise ApplicationError("invalid_units", "Buy at least one unit.", details={"units": ["Buy at least one unit."]})
+        raise ApplicationError("invalid_units", gettext("Buy at least one unit."), details={"units": [gettext(
+            "Buy at least one unit.")]})
     profile = kyc.investor_profile(user=actor)
     country = profile.residence_country_numeric if profile else None
     if offering.allowed_countries and country not in offering.allowed_countries:
         raise ApplicationError("country_not_allowed",
-                               "This offering is not open to investors resident in your country.", status=403)
+                               gettext("This offering is not open to investors resident in your country."), status=403)
     wallet = kyc.custodial_wallet(user=actor)
     if wallet is None or not wallet.registered_on_chain:
-        raise ApplicationError("wallet_not_ready", "Your custodial wallet is still being registered on chain. "
-                               "Please try again in a minute.", status=409)
+        raise ApplicationError("wallet_not_ready", gettext("Your custodial wallet is still being registered on chain. "
+                               "Please try again in a minute."), status=409)
     available = units_offered(offering) - units_taken(offering, exclude=exclude)
     if units > available:
         msg = (f"Only {max(available, 0)} unit{'s' if available != 1 else ''} left." if available > 0
@@ -151,12 +180,14 @@ def _check_buyer(*, actor, offering: Offering, units, exclude: Order | None = No
         msg = (f"An investor may hold at most {offering.max_per_investor} units of this offering; "
                f"you can buy {left} more.")
         raise ApplicationError("max_per_investor", msg, details={"units": [msg]}, status=409)
-    if not held:
-        others = _holding(Order.objects.filter(offering=offering)).exclude(investor=actor)
-        if exclude is not None:
-            others = others.exclude(pk=exclude.pk)
-        if offering.holder_cap and others.values("investor").distinct().count() >= offering.holder_cap:
-            raise ApplicationError("holder_cap_reached", "This offering has reached its maximum number of holders.",
+    if offering.holder_cap:
+        # The cap counts wallets, as the token contract does (tokens.compliance_params).
+        from tokens.compliance_params import holder_wallets
+
+        holders = holder_wallets(offering, exclude=exclude)
+        if wallet.address.lower() not in holders and len(holders) >= offering.holder_cap:
+            raise ApplicationError("holder_cap_reached", gettext(
+                "This offering has reached its maximum number of holders."),
                                    status=409)
     return units, wallet.address
 
@@ -174,7 +205,7 @@ def order_create(*, actor, offering: Offering, units, idempotency_key: str = "",
     from payments.services import checkout_create
 
     if not user_has_role(actor, Role.INVESTOR):
-        raise ApplicationError("forbidden", "Only investors can buy units.", status=403)
+        raise ApplicationError("forbidden", gettext("Only investors can buy units."), status=403)
     key = f"user:{actor.pk}:{idempotency_key}" if idempotency_key else f"order:{secrets.token_hex(16)}"
     existing = Order.objects.filter(idempotency_key=key).first()
     if existing is not None:
@@ -197,8 +228,8 @@ def order_create(*, actor, offering: Offering, units, idempotency_key: str = "",
         currency=order.currency, success_url=_absolute(base_url, page + "?paid=1"),
         cancel_url=_absolute(base_url, page + "?cancelled=1"),
         metadata={"order": str(order.public_id), "offering": offering.pk, "units": units},
-        # Stripe's minimum session lifetime; a payment after our reservation lapsed is re-checked.
-        expires_at=int((now + dt.timedelta(minutes=max(30, reservation_minutes()))).timestamp()))
+        # The session lapses with the reservation; a payment that still arrives later is re-checked.
+        expires_at=int(order.reserved_until.timestamp()))
     order.checkout_session_id, order.checkout_url = payment.session_id, payment.checkout_url
     order.save(update_fields=["checkout_session_id", "checkout_url", "updated_at"])
     return order
@@ -209,9 +240,11 @@ def order_cancel(*, actor, order: Order) -> Order:
     """The investor gives up a reservation before paying; the units are free again."""
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.investor_id != actor.pk:
-        raise ApplicationError("forbidden", "Only the investor who placed the order can cancel it.", status=403)
+        raise ApplicationError("forbidden", gettext("Only the investor who placed the order can cancel it."),
+            status=403)
     if order.status != OrderStatus.RESERVED:
-        raise ApplicationError("order_not_cancellable", "Only an unpaid reservation can be cancelled.", status=409)
+        raise ApplicationError("order_not_cancellable", gettext("Only an unpaid reservation can be cancelled."),
+            status=409)
     return _transition(actor=actor, order=order, target=OrderStatus.CANCELLED, action="tokens.order_cancel")
 
 
@@ -229,37 +262,85 @@ def orders_expire_due() -> int:
     return n
 
 
+REFUNDING_NOTE = "No tokens were issued; the full payment is being refunded to you."
+REFUNDED_NOTE = "No tokens were issued; your payment was refunded in full."
+_UNITS_GONE = {"insufficient_units", "max_per_investor", "holder_cap_reached"}
+
+
+def _refund_payment(*, order: Order, session_id: str, reason: str) -> bool:
+    """Refund the payment received through `session_id` (once per order and session).
+    False when there is no such payment to refund."""
+    from payments import selectors as payments_selectors
+    from payments.services import refund_create
+
+    payment = payments_selectors.payment_for_session(session_id=session_id)
+    if payment is None or payment.paid_at is None:
+        return False
+    refund_create(actor=None, payment=payment, reason=f"Order {order.public_id}: {reason}",
+                  idempotency_key=f"order:{order.public_id}:refund:{session_id}", reference=str(order.public_id))
+    return True
+
+
+def _refund_order(*, order: Order, session_id: str, error: str, action: str, ref: str,
+                  amount: Decimal | None = None) -> Order:
+    """The payment cannot become units: the order says why and the money goes back."""
+    changes = {"error": f"{error} {REFUNDING_NOTE}"}
+    if amount is not None:
+        changes["amount_received"] = amount
+    if not _refund_payment(order=order, session_id=session_id, reason=error):
+        error = f"{error} No payment record was found to refund; a platform admin investigates."
+        logger.error("Order %s: %s (%s)", order.public_id, error, ref)
+        return _transition(actor=None, order=order, target=OrderStatus.FAILED, action=action, reason=ref,
+                           **{**changes, "error": error})
+    logger.warning("Order %s refunded: %s (%s)", order.public_id, error, ref)
+    return _transition(actor=None, order=order, target=OrderStatus.REFUNDING, action=action, reason=ref, **changes)
+
+
 @transaction.atomic
 def order_payment_received(*, order: Order, amount: Decimal | None, currency: str, session_id: str,
                            event_id: str) -> Order:
     """Checkout webhook (inside the webhook's transaction): paid → mint through the outbox.
-    A payment that does not match the order never mints."""
+    A payment that cannot become this order's units is refunded, and the order says why."""
     order = Order.objects.select_for_update().select_related("offering").get(pk=order.pk)
-    if order.status in (OrderStatus.PAID, OrderStatus.MINTING, OrderStatus.COMPLETED, OrderStatus.FAILED):
-        return order  # a second event for the same checkout changes nothing
     ref = f"payment event {event_id}"
-    if amount is None or amount != order.total or currency != order.currency or (
-            order.checkout_session_id and session_id != order.checkout_session_id):
+    own = not order.checkout_session_id or session_id == order.checkout_session_id
+    if order.status in (OrderStatus.PAID, OrderStatus.MINTING, OrderStatus.COMPLETED, OrderStatus.DISPUTED,
+                        OrderStatus.REFUNDING, OrderStatus.REFUNDED, OrderStatus.FAILED):
+        if not own or order.status in (OrderStatus.REFUNDING, OrderStatus.REFUNDED):
+            # Another payment for an order that is settled: it buys nothing, so it goes back
+            # (idempotent per session, so a redelivered event refunds once).
+            _refund_payment(order=order, session_id=session_id, reason=(
+                f"a further payment (checkout {session_id}) arrived for an order that is already "
+                f"{order.get_status_display().lower()}"))
+        return order  # a second event for the same checkout changes nothing
+    if not own:
+        return _refund_order(
+            order=order, session_id=session_id, action="tokens.order_session_mismatch", ref=ref, amount=amount,
+            error=(f"The payment arrived through checkout session {session_id}, not this order's checkout "
+                   f"{order.checkout_session_id}."))
+    if amount is None or amount != order.total or currency != order.currency:
         got = format_money(amount, currency) if amount is not None and currency else "an unknown amount"
-        error = (f"Payment of {got} does not match the order total {format_money(order.total, order.currency)}; "
-                 "no tokens minted. Refund or investigate.")
-        logger.error("Order %s: %s (%s)", order.public_id, error, ref)
-        return _transition(actor=None, order=order, target=OrderStatus.FAILED, action="tokens.order_payment_mismatch",
-                           reason=ref, error=error, amount_received=amount)
-    lapsed = order.status == OrderStatus.RESERVED and order.reserved_until <= timezone.now()
-    if lapsed or order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED):
-        # The units were free for others meanwhile: allocate them again under the lock.
-        offering = Offering.objects.select_for_update().get(pk=order.offering_id)
-        try:
-            _check_buyer(actor=order.investor, offering=offering, units=order.units, exclude=order)
-        except ApplicationError as exc:
+        return _refund_order(
+            order=order, session_id=session_id, action="tokens.order_payment_mismatch", ref=ref, amount=amount,
+            error=f"The payment of {got} does not match the order total {format_money(order.total, order.currency)}.")
+    lapsed = order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED) or (
+        order.status == OrderStatus.RESERVED and order.reserved_until <= timezone.now())
+    # Every rule is checked again under the offering lock: units may have gone to others after
+    # the reservation lapsed, and KYC, the wallet or the offering's rules may have changed.
+    offering = Offering.objects.select_for_update().get(pk=order.offering_id)
+    try:
+        _check_buyer(actor=order.investor, offering=offering, units=order.units, exclude=order)
+    except ApplicationError as exc:
+        if lapsed and exc.code in _UNITS_GONE:
             how = "was cancelled" if order.status == OrderStatus.CANCELLED else "lapsed"
-            error = (f"Paid after the reservation {how}, and the units can no longer be allocated "
-                     f"({exc.message}). Refund required.")
-            return _transition(actor=None, order=order, target=OrderStatus.FAILED, action="tokens.order_late_payment",
-                               reason=ref, error=error, amount_received=amount)
+            return _refund_order(
+                order=order, session_id=session_id, action="tokens.order_late_payment", ref=ref, amount=amount,
+                error=f"The payment arrived after the reservation {how}, and the units were taken meanwhile "
+                      f"({exc.message}).")
+        return _refund_order(order=order, session_id=session_id, action="tokens.order_mint_impossible", ref=ref,
+                             amount=amount, error=f"The tokens cannot be issued to you: {exc.message}")
     order = _transition(actor=None, order=order, target=OrderStatus.PAID, action="tokens.order_paid", reason=ref,
-                        paid_at=timezone.now(), amount_received=amount)
+                        paid_at=timezone.now(), amount_received=amount, error="")
     tx = outbox_enqueue(actor=None, idempotency_key=order.mint_key, kind=MINT_KIND, contract_name="SecurityToken",
                         function="mint", args=[order.wallet, order.units], to_address=order.offering.token_address,
                         sender="agent", reason=f"primary sale: order {order.public_id}")
@@ -268,49 +349,182 @@ def order_payment_received(*, order: Order, amount: Decimal | None, currency: st
 
 
 @transaction.atomic
+def order_checkout_closed(*, order: Order, session_id: str, event_type: str, event_id: str) -> Order:
+    """`checkout.session.expired` / `…async_payment_failed`: the units are free again at once."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status != OrderStatus.RESERVED or (order.checkout_session_id and
+                                                session_id != order.checkout_session_id):
+        return order
+    if event_type == "checkout.session.async_payment_failed":
+        error, reason = "The payment did not go through (declined by the bank); nothing was charged.", "payment failed"
+    else:
+        error, reason = "", "checkout session expired unpaid"
+    return _transition(actor=None, order=order, target=OrderStatus.EXPIRED, action="tokens.order_expire",
+                       reason=f"{reason} (payment event {event_id})", error=error)
+
+
+@transaction.atomic
+def order_refund_settled(*, order: Order, session_id: str, fully_refunded: bool, event_id: str) -> Order:
+    """`charge.refunded`: the provider confirms the money went back."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    ref = f"payment event {event_id}"
+    if order.status == OrderStatus.REFUNDING and fully_refunded:
+        return _transition(actor=None, order=order, target=OrderStatus.REFUNDED, action="tokens.order_refunded",
+                           reason=ref, refunded_at=timezone.now(),
+                           error=order.error.replace(REFUNDING_NOTE, REFUNDED_NOTE))
+    if order.status in (OrderStatus.COMPLETED, OrderStatus.DISPUTED, OrderStatus.MINTING) and (
+            session_id == order.checkout_session_id):
+        # Refunded outside the platform while the units exist: reconciliation lists it.
+        audit(actor=None, action="tokens.order_refunded_with_units", obj=order, reason=ref,
+              after={"status": order.status, "units": order.units, "fully_refunded": fully_refunded})
+        logger.error("Order %s was refunded at the provider but holds %s minted units", order.public_id,
+                     order.units)
+    return order
+
+
+DISPUTE_KIND = "tokens.order_dispute_freeze"
+
+
+@transaction.atomic
+def order_payment_disputed(*, order: Order, session_id: str, dispute_id: str, reason: str, event_id: str) -> Order:
+    """`charge.dispute.created`: the buyer's bank reverses the payment. The order's units are
+    frozen on chain (agent, through the outbox) until a compliance officer decides
+    (`order_dispute_resolve`)."""
+    order = Order.objects.select_for_update().select_related("offering").get(pk=order.pk)
+    ref = f"payment event {event_id}: dispute {dispute_id} ({reason or 'no reason given'})"
+    if session_id != order.checkout_session_id or order.status not in (
+            OrderStatus.PAID, OrderStatus.MINTING, OrderStatus.COMPLETED):
+        audit(actor=None, action="tokens.order_dispute_noted", obj=order, reason=ref, after={"status": order.status})
+        return order
+    # Enqueued after the mint by the same agent sender, so it is mined after it.
+    tx = outbox_enqueue(actor=None, idempotency_key=f"order:{order.pk}:dispute-freeze", kind=DISPUTE_KIND,
+                        contract_name="SecurityToken", function="freezePartialTokens",
+                        args=[order.wallet, order.units], to_address=order.offering.token_address, sender="agent",
+                        reason=f"payment dispute on order {order.public_id}")
+    error = (f"The payment was disputed with your bank ({reason or 'no reason given'}). Your {order.units} units "
+             "are frozen until a compliance officer reviews the dispute.")
+    return _transition(actor=None, order=order, target=OrderStatus.DISPUTED, action="tokens.order_disputed",
+                       reason=f"{ref}; freeze outbox #{tx.pk}", error=error)
+
+
+DISPUTE_OUTCOMES = {"won": "the bank sided with the platform", "lost": "the payment went back to the buyer"}
+
+
+@transaction.atomic
+def order_dispute_resolve(*, actor, order: Order, outcome: str, reason: str) -> Order:
+    """A compliance officer decides a disputed order once the bank has: `won` unfreezes the
+    units (completed again); `lost` burns them, since the money went back (refunded)."""
+    if not user_has_role(actor, Role.COMPLIANCE_OFFICER):
+        raise ApplicationError("forbidden", "Only compliance officers decide payment disputes.", status=403)
+    reason = (reason or "").strip()
+    if outcome not in DISPUTE_OUTCOMES:
+        raise ApplicationError("invalid_outcome", "Choose won or lost.", details={"outcome": ["Choose won or lost."]})
+    if not reason:
+        raise ApplicationError("reason_required", "Say why.", details={"reason": ["Say why."]})
+    order = Order.objects.select_for_update().select_related("offering", "mint_tx").get(pk=order.pk)
+    if order.status != OrderStatus.DISPUTED:
+        raise ApplicationError("order_not_disputed", "This order has no open payment dispute.", status=409)
+    if outcome == "won" and (order.mint_tx is None or order.mint_tx.status != order.mint_tx.Status.CONFIRMED):
+        raise ApplicationError("mint_pending", "The units are not minted yet; decide once the mint is confirmed.",
+                               status=409)
+    function = "unfreezePartialTokens" if outcome == "won" else "burn"  # burn unfreezes what it takes
+    tx = outbox_enqueue(actor=actor, idempotency_key=f"order:{order.pk}:dispute-{outcome}", kind=DISPUTE_KIND,
+                        contract_name="SecurityToken", function=function, args=[order.wallet, order.units],
+                        to_address=order.offering.token_address, sender="agent",
+                        reason=f"dispute {outcome} on order {order.public_id}: {reason}")
+    why = f"dispute {outcome} ({DISPUTE_OUTCOMES[outcome]}): {reason}; outbox #{tx.pk}"
+    if outcome == "won":
+        return _transition(actor=actor, order=order, target=OrderStatus.COMPLETED, action="tokens.order_dispute_won",
+                           reason=why, error="")
+    return _transition(actor=actor, order=order, target=OrderStatus.REFUNDED, action="tokens.order_dispute_lost",
+                       reason=why, refunded_at=timezone.now(),
+                       error=f"Your bank reversed the payment after a dispute, so your {order.units} units were "
+                             "withdrawn.")
+
+
+@transaction.atomic
+def order_refund(*, actor, order: Order, reason: str) -> Order:
+    """A platform admin refunds a failed order whose payment was received (order administration)."""
+    if not user_has_role(actor, Role.PLATFORM_ADMIN):
+        raise ApplicationError("forbidden", gettext("Only platform admins refund orders."), status=403)
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if not (reason or "").strip():
+        raise ApplicationError("reason_required", gettext("Say why the order is refunded."),
+                               details={"reason": [gettext("Say why the order is refunded.")]})
+    if order.status != OrderStatus.FAILED:
+        raise ApplicationError("order_not_refundable", gettext("Only a failed order is refunded here; other orders are "
+                               "refunded automatically."), status=409)
+    if not _refund_payment(order=order, session_id=order.checkout_session_id, reason=reason.strip()):
+        raise ApplicationError("nothing_to_refund", gettext("No payment was received for this order."), status=409)
+    return _transition(actor=actor, order=order, target=OrderStatus.REFUNDING, action="tokens.order_refund",
+                       reason=reason.strip(), error=f"{order.error} Refunded by the platform: {reason.strip()}".strip())
+
+
+@transaction.atomic
 def order_mint_final(*, order: Order, row) -> Order:
-    """Chain hook: the mint is confirmed (→ completed + receipt) or failed (→ failed)."""
+    """Chain hook: the mint is confirmed (→ completed + receipt) or failed (→ refunding)."""
     order = Order.objects.select_for_update().select_related("offering", "offering__device", "investor").get(
         pk=order.pk)
-    if order.status != OrderStatus.MINTING:
+    if order.status not in (OrderStatus.MINTING, OrderStatus.DISPUTED):
         return order
+    disputed = order.status == OrderStatus.DISPUTED  # disputed while minting: the officer decides
     if row.status != row.Status.CONFIRMED:
-        error = f"Mint failed on chain: {row.error or 'unknown error'}"
-        logger.error("Order %s: %s", order.public_id, error)
-        return _transition(actor=None, order=order, target=OrderStatus.FAILED, action="tokens.order_mint_failed",
-                           reason=error[:500], error=error[:2000])
+        error = f"The tokens could not be issued on chain ({row.error or 'unknown error'})."
+        if disputed:
+            audit(actor=None, action="tokens.order_mint_failed", obj=order, reason=error[:500])
+            return order
+        return _refund_order(order=order, session_id=order.checkout_session_id, error=error[:1500],
+                             action="tokens.order_mint_failed", ref=f"outbox #{row.pk}")
     order.completed_at = timezone.now()
     pdf = receipt_pdf(order=order, tx_hash=row.tx_hash, block_number=row.block_number)
     order.receipt_pdf.save(f"receipt-{order.public_id}.pdf", ContentFile(pdf), save=False)
     from core.pdf import sha256_hex
 
+    if disputed:  # minted, and stays frozen until the dispute is decided
+        order.receipt_sha256 = sha256_hex(pdf)
+        order.save()
+        audit(actor=None, action="tokens.order_minted_while_disputed", obj=order,
+              after={"receipt_sha256": order.receipt_sha256, "mint_tx": row.tx_hash})
+        return order
     return _transition(actor=None, order=order, target=OrderStatus.COMPLETED, action="tokens.order_completed",
                        receipt_sha256=sha256_hex(pdf), completed_at=order.completed_at)
 
 
 def receipt_pdf(*, order: Order, tx_hash: str, block_number: int | None) -> bytes:
+    from core.i18n import in_language_of
+
+    # Built by a chain hook, not a request: the investor's own language decides.
+    with in_language_of(order.investor):
+        return _receipt_pdf(order=order, tx_hash=tx_hash, block_number=block_number)
+
+
+def _receipt_pdf(*, order: Order, tx_hash: str, block_number: int | None) -> bytes:
+    from django.utils.translation import gettext as _
+
     from core.pdf import build_pdf, kv_table, para
+    from core.timefmt import local
 
     o, device = order.offering, order.offering.device
     rows = [
-        ("Order", str(order.public_id)),
-        ("Investor", order.investor.email),
-        ("Date", timezone.localtime(order.completed_at or timezone.now()).strftime("%Y-%m-%d %H:%M %Z")),
-        ("Device", str(device)),
-        ("Clinic", str(device.organization)),
-        ("Token", f"{o.token_name} ({o.token_symbol})"),
-        ("Token contract", o.token_address),
-        ("Units", str(order.units)),
-        ("Price per unit", format_money(order.unit_price, order.currency)),
-        ("Total paid", format_money(order.total, order.currency)),
-        ("Payment reference", order.checkout_session_id),
-        ("Wallet (custodial)", order.wallet),
-        ("Mint transaction", tx_hash),
-        ("Block", str(block_number or "")),
-        ("Chain id", str(o.chain_id or settings.CHAIN_ID)),
+        (_("Order"), str(order.public_id)),
+        (_("Investor"), order.investor.email),
+        (_("Date"), local(order.completed_at or timezone.now(), order.investor)),  # the investor's zone, named
+        (_("Device"), str(device)),
+        (_("Clinic"), str(device.organization)),
+        (_("Token"), f"{o.token_name} ({o.token_symbol})"),
+        (_("Token contract"), o.token_address),
+        (_("Units"), str(order.units)),
+        (_("Price per unit"), format_money(order.unit_price, order.currency)),
+        (_("Total paid"), format_money(order.total, order.currency)),
+        (_("Payment reference"), order.checkout_session_id),
+        (_("Wallet (custodial)"), order.wallet),
+        (_("Mint transaction"), tx_hash),
+        (_("Block"), str(block_number or "")),
+        (_("Chain id"), str(o.chain_id or settings.CHAIN_ID)),
     ]
-    return build_pdf(title="Purchase receipt", subject=f"Order {order.public_id}", story=[
-        para(f"Receipt for the purchase of {order.units} units of {o.token_symbol}, representing a fractional "
-             f"interest in a tokenized medical device ({o.revenue_share_pct}% of its revenue is shared with holders)."),
+    return build_pdf(title=_("Purchase receipt"), subject=_("Order %(id)s") % {"id": order.public_id}, story=[
+        para(_("Receipt for the purchase of %(units)s units of %(symbol)s, representing a fractional interest in "
+               "a tokenized medical device (%(pct)s%% of its revenue is shared with holders).") % {
+            "units": order.units, "symbol": o.token_symbol, "pct": o.revenue_share_pct}),
         kv_table(rows),
     ])

@@ -108,7 +108,7 @@ def offering_transactions(*, offering: Offering) -> list[ChainTransaction]:
     keys = [f"tokens.deploy:{offering.public_id}:{i}" for i in range(offering.deploy_attempt + 1)]
     keys.append(offering.anchor_key)
     rows = chain_selectors.outbox_rows(keys=keys)
-    rows += [a.chain_tx for a in offering_agent_actions(offering=offering)]
+    rows += [a.chain_tx for a in offering_agent_actions(offering=offering) if a.chain_tx is not None]
     return sorted(rows, key=lambda r: (r.created_at, r.pk), reverse=True)
 
 
@@ -167,20 +167,18 @@ def orders_for_admin(*, status: str = ""):
 
 
 def investor_holdings(*, user) -> list[dict]:
-    """The user's token balances per offering, from the cap tables built from indexed
-    Transfer events (only what is confirmed on chain)."""
-    from compliance.selectors import investor_wallets
+    """The user's token balances in every wallet of theirs, from the indexed Transfer events of
+    every live token (only what is confirmed on chain) — units received by forced transfer or
+    recovery included, not only purchases."""
+    from tokens import income
 
-    wallets = {w.address.lower(): w for w in investor_wallets(user=user)}
-    if not wallets:
-        return []
-    out = []
-    offerings = Offering.objects.filter(orders__investor=user).exclude(token_address="").distinct()
-    for offering in offerings.select_related("device"):
-        table = cap_table(offering=offering)
-        for h in table["holders"]:
-            w = wallets.get(h["wallet"].lower())
-            if w is not None:
-                out.append({"offering": offering, "wallet": h["wallet"], "wallet_kind": w.get_kind_display(),
-                            "units": h["units"], "share_pct": h["share_pct"], "frozen": h["frozen"]})
+    out, tables = [], {}
+    for h in income.investor_holdings(user=user, live=False):
+        if h.units <= 0:
+            continue
+        if h.offering.pk not in tables:
+            tables[h.offering.pk] = {r["wallet"].lower(): r for r in cap_table(offering=h.offering)["holders"]}
+        row = tables[h.offering.pk].get(h.wallet.lower(), {})
+        out.append({"offering": h.offering, "wallet": h.wallet, "wallet_kind": h.wallet_kind, "units": h.units,
+                    "share_pct": row.get("share_pct", Decimal(0)), "frozen": row.get("frozen", False)})
     return out

@@ -7,10 +7,12 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from assets.models import Device, DeviceStatus
 from chain import selectors as chain_selectors
@@ -18,16 +20,29 @@ from chain.services import outbox_enqueue
 from core.errors import ApplicationError, check_transition
 from core.permissions import Role, user_clinic_ids, user_has_role
 from core.services import audit, snapshot
-from tokens.models import OFFERING_TRANSITIONS, AgentAction, AgentActionKind, Offering, OfferingStatus
+from tokens import waterfall
+from tokens.models import (
+    OFFERING_TRANSITIONS,
+    AgentAction,
+    AgentActionKind,
+    AgentActionState,
+    Offering,
+    OfferingStatus,
+)
 
 OFFERING_FIELDS = ["token_name", "token_symbol", "units", "price_per_unit", "currency", "share_offered_pct",
-                   "allowed_countries", "max_per_investor", "holder_cap", "lockup_until", "revenue_share_pct"]
+                   "allowed_countries", "max_per_investor", "holder_cap", "lockup_until", "revenue_share_pct",
+                   "platform_fee_pct", "reserve_pct", "reserve_target", "clinic_share_pct",
+                   "includes_compute_revenue"]
+# Terms that bind investors: editable until the token is deployed, never once units are sold.
+TERMS_LOCKED_STATUSES = (OfferingStatus.DEPLOYING, OfferingStatus.ANCHORING, OfferingStatus.LIVE)
 ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
 def _require(actor, *roles, what: str):
     if not user_has_role(actor, *roles):
-        raise ApplicationError("forbidden", f"Your role does not allow you to {what}.", status=403)
+        raise ApplicationError("forbidden", gettext('Your role does not allow you to %(what)s.') % {"what": what},
+            status=403)
 
 
 def _transition(*, actor, offering: Offering, target: str, action: str, reason: str = "", **changes):
@@ -55,10 +70,30 @@ def _validate_terms(data: dict) -> dict:
     symbol = data.get("token_symbol", "")
     if symbol and not re.fullmatch(r"[A-Z0-9]{2,11}", symbol):
         errors["token_symbol"] = ["2–11 capital letters or digits."]
+    if data.get("price_per_unit") is not None and Decimal(data["price_per_unit"]) <= 0:
+        errors["price_per_unit"] = ["A unit must cost more than 0."]
+    try:
+        waterfall.validate_terms(waterfall.Terms(
+            platform_fee_pct=_dec(data.get("platform_fee_pct")), reserve_pct=_dec(data.get("reserve_pct")),
+            reserve_target=_dec(data.get("reserve_target")), clinic_share_pct=_dec(data.get("clinic_share_pct")),
+            holders_share_pct=_dec(data.get("revenue_share_pct"))))
+    except waterfall.TermsError as exc:
+        for k, v in exc.errors.items():
+            errors.setdefault(k, []).extend(v)
+    data["includes_compute_revenue"] = bool(data.get("includes_compute_revenue"))
     if errors:
-        raise ApplicationError("invalid_offering", "Please correct the offering terms.", details=errors)
+        raise ApplicationError("invalid_offering", gettext("Please correct the offering terms."), details=errors)
     data["allowed_countries"] = sorted({int(c) for c in countries})
     return data
+
+
+def _dec(value) -> Decimal | None:
+    if value is None or value == "":
+        return Decimal(0)
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        return None
 
 
 @transaction.atomic
@@ -67,9 +102,9 @@ def offering_create(*, actor, device: Device, data: dict) -> Offering:
     _require(actor, Role.PLATFORM_ADMIN, what="create offerings")
     device = Device.objects.select_for_update().get(pk=device.pk)
     if device.status != DeviceStatus.CERTIFIED:
-        raise ApplicationError("device_not_certified", "Only a certified device can be tokenized.", status=409)
+        raise ApplicationError("device_not_certified", gettext("Only a certified device can be tokenized."), status=409)
     if Offering.objects.filter(device=device).exists():
-        raise ApplicationError("offering_exists", "This device already has an offering.", status=409)
+        raise ApplicationError("offering_exists", gettext("This device already has an offering."), status=409)
     data = _validate_terms({k: data.get(k) for k in OFFERING_FIELDS})
     offering = Offering(device=device, created_by=actor, **data,
                         chain_device_id="0x" + hashlib.sha256(
@@ -81,15 +116,46 @@ def offering_create(*, actor, device: Device, data: dict) -> Offering:
 
 
 @transaction.atomic
+def offering_update_terms(*, actor, offering: Offering, data: dict) -> Offering:
+    """Change the terms before the token is deployed. Refused once deployment started, and
+    always once any unit is sold: investors bought on the terms they saw."""
+    _require(actor, Role.PLATFORM_ADMIN, what="change offering terms")
+    offering = Offering.objects.select_for_update().get(pk=offering.pk)
+    from tokens.models import ORDER_HOLDING_STATUSES
+
+    if offering.status in TERMS_LOCKED_STATUSES or offering.orders.filter(status__in=ORDER_HOLDING_STATUSES).exists():
+        raise ApplicationError("terms_locked", gettext(
+            "The terms are fixed once the token is deployed or units are sold."),
+                               status=409)
+    merged = {k: data.get(k, getattr(offering, k)) for k in OFFERING_FIELDS}
+    merged = _validate_terms(merged)
+    before = snapshot(offering, OFFERING_FIELDS)
+    for k, v in merged.items():
+        setattr(offering, k, v)
+    # New terms need the clinic's consent again.
+    offering.status, offering.consent_at, offering.consent_by, offering.consent_statement = (
+        OfferingStatus.DRAFT, None, None, "")
+    offering.full_clean()
+    offering.save()
+    audit(actor=actor, action="tokens.offering_update_terms", obj=offering, before=before,
+          after=snapshot(offering, OFFERING_FIELDS))
+    return offering
+
+
+@transaction.atomic
 def offering_record_consent(*, actor, offering: Offering, statement: str = "") -> Offering:
     """The clinic's administrator consents to tokenizing its device on these terms."""
     offering = Offering.objects.select_for_update().select_related("device").get(pk=offering.pk)
     if offering.device.organization_id not in user_clinic_ids(actor, roles={Role.CLINIC_ADMIN}):
-        raise ApplicationError("forbidden", "Only an administrator of the device's clinic can consent.",
+        raise ApplicationError("forbidden", gettext("Only an administrator of the device's clinic can consent."),
                                status=403)
     statement = statement or (f"{offering.device.organization} consents to tokenizing this device: "
                               f"{offering.units} units at {offering.price_per_unit} {offering.currency}, "
-                              f"{offering.revenue_share_pct}% of revenue to holders.")
+                              f"of gross revenue {offering.revenue_share_pct}% to holders, "
+                              f"{offering.platform_fee_pct}% platform fee, {offering.reserve_pct}% maintenance reserve "
+                              f"up to {offering.reserve_target} {offering.currency}, {offering.clinic_share_pct}% "
+                              f"kept by the clinic; compute revenue "
+                              f"{'included' if offering.includes_compute_revenue else 'not included'}.")
     return _transition(actor=actor, offering=offering, target=OfferingStatus.CONSENTED,
                        action="tokens.offering_consent", consent_by=actor, consent_at=timezone.now(),
                        consent_statement=statement)
@@ -126,7 +192,7 @@ def offering_deploy(*, actor, offering: Offering) -> Offering:
     _require(actor, Role.PLATFORM_ADMIN, what="deploy tokens")
     offering = Offering.objects.select_for_update().get(pk=offering.pk)
     if offering.consent_at is None:
-        raise ApplicationError("consent_required", "The clinic's consent must be recorded before deploying.",
+        raise ApplicationError("consent_required", gettext("The clinic's consent must be recorded before deploying."),
                                status=409)
     if offering.status == OfferingStatus.FAILED:
         offering.deploy_attempt += 1
@@ -216,7 +282,7 @@ def _validate_action(kind: str, wallet: str, to_wallet: str, amount, reason: str
     if kind in _NEEDS_AMOUNT and (amount is None or int(amount) <= 0):
         errors["amount"] = ["Enter a positive number of units."]
     if errors:
-        raise ApplicationError("invalid_action", "Please correct the action.", details=errors)
+        raise ApplicationError("invalid_action", gettext("Please correct the action."), details=errors)
     return {"wallet": wallet if kind in _NEEDS_WALLET else "", "to_wallet": to_wallet if kind in _NEEDS_TO else "",
             "amount": int(amount) if kind in _NEEDS_AMOUNT else None}
 
@@ -224,29 +290,38 @@ def _validate_action(kind: str, wallet: str, to_wallet: str, amount, reason: str
 @transaction.atomic
 def agent_action_request(*, actor, offering: Offering, kind: str, reason: str, wallet: str = "",
                          to_wallet: str = "", amount: int | None = None) -> AgentAction:
-    """A compliance officer's token action: audited, then executed through the outbox."""
+    """A compliance officer's token action: audited, then executed through the outbox, or,
+    for a forced transfer or recovery above the threshold, held for a second officer."""
+    from tokens import agent_confirmations as confirmations
+
     _require(actor, Role.COMPLIANCE_OFFICER, what="run token agent actions")
     if not offering.token_address or offering.status not in (OfferingStatus.ANCHORING, OfferingStatus.LIVE):
-        raise ApplicationError("token_not_deployed", "This offering has no deployed token yet.", status=409)
+        raise ApplicationError("token_not_deployed", gettext("This offering has no deployed token yet."), status=409)
     values = _validate_action(kind, wallet, to_wallet, amount, reason)
     call_args = dict(values)
     if kind == AgentActionKind.RECOVER:
-        from chain import gateway
-
-        identity = gateway.call("IdentityRegistry", chain_selectors.deployment_address("IdentityRegistry"),
-                                "identity", values["to_wallet"])
-        if int(identity, 16) == 0:
-            raise ApplicationError("wallet_not_registered", "The new wallet is not registered to an investor.",
-                                   details={"to_wallet": ["Register the new wallet to the investor first."]})
-        call_args["identity"] = identity
-    function, build = _ACTION_CALLS[kind]
-    key = f"tokens.agent:{offering.public_id}:{kind}:{secrets.token_hex(8)}"
-    tx = outbox_enqueue(actor=actor, idempotency_key=key, kind="tokens.agent_action", contract_name="SecurityToken",
-                        function=function, args=build(call_args), to_address=offering.token_address,
-                        sender="agent", reason=reason.strip())
-    action = AgentAction(offering=offering, kind=kind, reason=reason.strip(), actor=actor, chain_tx=tx, **values)
+        call_args["identity"] = confirmations.recovery_identity(lost_wallet=values["wallet"],
+                                                                new_wallet=values["to_wallet"])
+    units = confirmations.units_moved(offering=offering, kind=kind, wallet=values["wallet"], amount=values["amount"])
+    action = AgentAction(offering=offering, kind=kind, reason=reason.strip(), actor=actor, units=units, **values)
+    if confirmations.needs_confirmation(kind=kind, units=units):
+        action.state = AgentActionState.AWAITING_CONFIRMATION
+        action.full_clean()
+        action.save()
+        audit(actor=actor, action=f"tokens.agent_{kind}", obj=offering, reason=reason.strip(),
+              after={"kind": kind, **values, "units": units, "state": action.state})
+        return action
+    action.chain_tx = agent_action_enqueue(actor=actor, action=action, call_args=call_args)
     action.full_clean()
     action.save()
     audit(actor=actor, action=f"tokens.agent_{kind}", obj=offering, reason=reason.strip(),
-          after={"kind": kind, **values, "amount": values["amount"], "outbox": tx.pk})
+          after={"kind": kind, **values, "amount": values["amount"], "outbox": action.chain_tx.pk})
     return action
+
+
+def agent_action_enqueue(*, actor, action: AgentAction, call_args: dict):
+    function, build = _ACTION_CALLS[action.kind]
+    key = f"tokens.agent:{action.offering.public_id}:{action.kind}:{secrets.token_hex(8)}"
+    return outbox_enqueue(actor=actor, idempotency_key=key, kind="tokens.agent_action", contract_name="SecurityToken",
+                          function=function, args=build(call_args), to_address=action.offering.token_address,
+                          sender="agent", reason=action.reason)

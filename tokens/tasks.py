@@ -8,3 +8,13 @@ def orders_expire_due() -> int:
     from tokens import orders
 
     return orders.orders_expire_due()
+
+
+@shared_task(ignore_result=True)
+def distributions_tick() -> None:
+    """Statements past their window are deemed confirmed; paid ones waiting for treasury
+    funds (or the node) are deposited once they can be."""
+    from tokens import distributions
+
+    distributions.distributions_confirm_overdue()
+    distributions.distributions_fund_waiting()

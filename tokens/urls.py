@@ -13,6 +13,8 @@ urlpatterns = [
     path("token-actions/", views.agent_home, name="agent-home"),
     path("token-actions/<int:pk>/", views.agent_actions, name="agent-actions"),
     path("token-actions/<int:pk>/status/", views.agent_actions_status, name="agent-actions-status"),
+    path("token-actions/action/<int:action_id>/<slug:decision>/", views.agent_action_decide,
+         name="agent-action-decide"),
     path("invest/", views.invest_offerings, name="invest-offerings"),
     path("invest/<int:pk>/", views.invest_buy, name="invest-buy"),
     path("investments/", views.my_investments, name="my-investments"),
@@ -21,4 +23,62 @@ urlpatterns = [
     path("investments/orders/<uuid:order_id>/cancel/", views.order_cancel, name="order-cancel"),
     path("investments/orders/<uuid:order_id>/receipt.pdf", views.order_receipt, name="order-receipt"),
     path("orders/", views.order_admin, name="order-admin"),
+]
+
+# Order administration (refunds, reconciliation).
+from tokens import order_admin  # noqa: E402
+
+urlpatterns += [
+    path("orders/reconciliation/", order_admin.order_reconciliation, name="order-reconciliation"),
+    path("orders/<uuid:order_id>/refund/", order_admin.order_admin_refund, name="order-admin-refund"),
+    path("orders/<uuid:order_id>/dispute/", order_admin.order_dispute_resolve, name="order-dispute-resolve"),
+]
+
+# Revenue distributions (clinic statements, admin desk) and investors' income.
+from tokens import distribution_views, income_views  # noqa: E402
+
+urlpatterns += [
+    path("distributions/", distribution_views.distribution_list, name="distribution-list"),
+    path("distributions/batch-claim/", distribution_views.offering_batch_claim, name="distribution-batch-claim"),
+    path("distributions/<uuid:public_id>/", distribution_views.distribution_detail, name="distribution-detail"),
+    path("distributions/<uuid:public_id>/status/", distribution_views.distribution_status,
+         name="distribution-status"),
+    path("distributions/<uuid:public_id>/confirm/", distribution_views.distribution_confirm,
+         name="distribution-confirm"),
+    path("distributions/<uuid:public_id>/dispute/", distribution_views.distribution_dispute,
+         name="distribution-dispute"),
+    path("distributions/<uuid:public_id>/pay/", distribution_views.distribution_checkout,
+         name="distribution-checkout"),
+    path("distributions/<uuid:public_id>/resolve/", distribution_views.distribution_resolve,
+         name="distribution-resolve"),
+    path("distributions/<uuid:public_id>/bank-transfer/", distribution_views.distribution_bank_transfer,
+         name="distribution-bank-transfer"),
+    path("distributions/<uuid:public_id>/retry/", distribution_views.distribution_retry,
+         name="distribution-retry"),
+    path("distributions/<uuid:public_id>/statement.pdf", distribution_views.distribution_statement_pdf,
+         name="distribution-statement"),
+    path("income/", income_views.income_page, name="income"),
+    path("income/claim/", income_views.income_claim, name="income-claim"),
+    path("income/withdraw/", income_views.income_withdraw, name="income-withdraw"),
+    path("income/statements/<uuid:public_id>.pdf", income_views.income_statement_pdf, name="income-statement"),
+    path("income/summary/<int:year>.pdf", income_views.income_yearly_pdf, name="income-yearly-pdf"),
+    path("income/summary/<int:year>.csv", income_views.income_yearly_csv, name="income-yearly-csv"),
+]
+
+# Secondary market: board, sell, buy, transfer, cancel.
+from tokens import market_views  # noqa: E402
+
+urlpatterns += [
+    path("market/", market_views.market_page, name="market"),
+    path("market/sell/", market_views.market_sell, name="market-sell"),
+    path("market/transfer/", market_views.market_transfer, name="market-transfer"),
+    path("market/offers/<int:offer_id>/", market_views.market_take, name="market-take"),
+    path("market/offers/<int:offer_id>/cancel/", market_views.market_offer_cancel, name="market-offer-cancel"),
+]
+
+# Officer controls after launch: compliance parameters and allowed countries.
+from tokens import compliance_params_views  # noqa: E402
+
+urlpatterns += [
+    path("token-actions/<int:pk>/compliance/", compliance_params_views.compliance_params, name="compliance-params"),
 ]

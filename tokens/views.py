@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
@@ -31,7 +32,7 @@ def offering_create(request):
         except ApplicationError as exc:
             add_application_error(form, exc)
         else:
-            messages.success(request, "Offering created. The clinic's administrator must now consent.")
+            messages.success(request, gettext("Offering created. The clinic's administrator must now consent."))
             return redirect("tokens:offering-detail", pk=offering.pk)
     return render(request, "tokens/offering_form.html", {"form": form})
 
@@ -80,7 +81,7 @@ def offering_consent(request, pk):
             raise PermissionDenied(exc.message) from exc
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Consent recorded.")
+        messages.success(request, gettext("Consent recorded."))
     return redirect("tokens:offering-detail", pk=pk)
 
 
@@ -93,7 +94,7 @@ def offering_deploy(request, pk):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Deployment queued. The page updates as the transaction confirms.")
+        messages.success(request, gettext("Deployment queued. The page updates as the transaction confirms."))
     return redirect("tokens:offering-detail", pk=pk)
 
 
@@ -109,13 +110,15 @@ def agent_actions(request, pk):
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            services.agent_action_request(actor=request.user, offering=offering, kind=d["kind"], reason=d["reason"],
-                                          wallet=d["wallet"].strip(), to_wallet=d["to_wallet"].strip(),
-                                          amount=d["amount"])
+            action = services.agent_action_request(
+                actor=request.user, offering=offering, kind=d["kind"], reason=d["reason"],
+                wallet=d["wallet"].strip(), to_wallet=d["to_wallet"].strip(), amount=d["amount"])
         except ApplicationError as exc:
             add_application_error(form, exc)
         else:
-            messages.success(request, "Action submitted to the chain.")
+            messages.success(request, "Action submitted to the chain." if action.chain_tx_id else
+                             f"{action.units if action.units is not None else 'Unknown number of'} units: "
+                             "a second compliance officer must confirm this action before it is sent.")
             return redirect("tokens:agent-actions", pk=pk)
     actions = selectors.offering_agent_actions(offering=offering)
     return render(request, "tokens/agent_actions.html", {
@@ -124,7 +127,29 @@ def agent_actions(request, pk):
 
 
 def _polling(actions) -> bool:
-    return any(not a.chain_tx.is_final for a in actions)
+    return any(a.chain_tx is not None and not a.chain_tx.is_final for a in actions)
+
+
+@role_required(Role.COMPLIANCE_OFFICER)
+@require_POST
+def agent_action_decide(request, action_id, decision):
+    """A second officer confirms (sends) or rejects a forced transfer / recovery on hold."""
+    from tokens import agent_confirmations
+
+    action = selectors.agent_action_get(action_id=action_id)
+    reason = request.POST.get("reason", "")
+    try:
+        if decision == "confirm":
+            agent_confirmations.agent_action_confirm(actor=request.user, action=action, reason=reason)
+            messages.success(request, gettext("Action confirmed and submitted to the chain."))
+        elif decision == "reject":
+            agent_confirmations.agent_action_reject(actor=request.user, action=action, reason=reason)
+            messages.success(request, gettext("Action rejected; nothing was sent."))
+        else:
+            raise PermissionDenied
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("tokens:agent-actions", pk=action.offering_id)
 
 
 @role_required(Role.COMPLIANCE_OFFICER)
@@ -182,7 +207,9 @@ def my_investments(request):
 
 def _order_context(request, order):
     return {"order": order, "is_owner": order.investor_id == request.user.pk,
-            "polling": order.status in ("paid", "minting")}
+            "can_refund": user_has_role(request.user, Role.PLATFORM_ADMIN),
+            "is_officer": user_has_role(request.user, Role.COMPLIANCE_OFFICER),
+            "polling": order.status in ("paid", "minting", "refunding")}
 
 
 @login_required
@@ -213,7 +240,7 @@ def order_cancel(request, order_id):
             raise PermissionDenied(exc.message) from exc
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Reservation cancelled; the units are available to others again.")
+        messages.success(request, gettext("Reservation cancelled; the units are available to others again."))
     return redirect("tokens:order-detail", order_id=order_id)
 
 
@@ -238,4 +265,5 @@ def order_admin(request):
     return render(request, "tokens/order_admin.html", {
         "orders": selectors.orders_for_admin(status=status if status in OrderStatus.values else "")[:200],
         "statuses": OrderStatus.choices, "status": status,
-        "failed_count": selectors.orders_for_admin(status=OrderStatus.FAILED).count()})
+        "failed_count": selectors.orders_for_admin(status=OrderStatus.FAILED).count(),
+        "disputed_count": selectors.orders_for_admin(status=OrderStatus.DISPUTED).count()})

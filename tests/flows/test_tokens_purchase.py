@@ -10,7 +10,6 @@ from pypdf import PdfReader
 
 from chain import gateway
 from chain.models import ChainTransaction
-from compliance import services as kyc
 from compliance.selectors import custodial_wallet
 from core.models import AuditEvent
 from core.pdf import sha256_hex
@@ -82,22 +81,45 @@ def test_investor_buys_units_and_holds_them_on_chain(client, live_offering, onch
     assert resp.status_code == 200 and b"".join(resp.streaming_content) == pdf
     page = client.get(reverse("tokens:my-investments")).content.decode()
     assert "Completed" in page and ">7" in page
+    # Payment kept, order completed, 7 units minted and 7 on chain: nothing to reconcile.
+    from tokens.reconciliation import reconcile
+
+    assert reconcile()["mismatches"] == []
     assert AuditEvent.objects.filter(action="tokens.order_completed", object_id=str(order.pk)).exists()
     assert orders.units_available(live_offering) == 393
 
 
-def test_a_failed_mint_fails_the_order_visibly(live_offering, onchain_investor, compliance_officer, drain_outbox,
-                                               platform_admin):
+def test_a_mint_refused_on_chain_refunds_the_payment(live_offering, onchain_investor, drain_outbox, chain_ready,
+                                                     post_webhook, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    from chain.services import outbox_enqueue
+    from payments import stripe_api
+    from payments.models import Payment
+    from tokens.reconciliation import reconcile
+
     investor = onchain_investor
+    wallet = custodial_wallet(user=investor).address
     order = orders.order_create(actor=investor, offering=live_offering, units=3)
-    # KYC revoked between reservation and payment: the token refuses to mint to the wallet.
-    kyc.kyc_case_revoke(actor=compliance_officer, case=investor.investor_profile.cases.get(), reason="Fraud alert")
+    # The investor's on-chain KYC lapses while the platform still counts them eligible: the
+    # token refuses the mint, so the payment must go back.
+    with transaction.atomic():
+        outbox_enqueue(actor=None, idempotency_key="test:expire", kind="test.expire", contract_name="IdentityRegistry",
+                       function="setKycExpiry", args=[wallet, 1], to_address=chain_ready["IdentityRegistry"],
+                       sender="agent")
     _confirmed(drain_outbox)
-    orders.order_payment_received(order=order, amount=order.total, currency="USD",
-                                  session_id=order.checkout_session_id, event_id="evt_test")
-    drain_outbox()
+    body = stripe_api.checkout_completed_event(session_id=order.checkout_session_id,
+                                               client_reference_id=str(order.public_id), amount_minor=75000,
+                                               currency="USD")
+    assert post_webhook(body).status_code == 200
     order.refresh_from_db()
-    assert order.status == OrderStatus.FAILED and "Mint failed on chain" in order.error
+    assert order.status == OrderStatus.MINTING
+    with django_capture_on_commit_callbacks(execute=True):
+        drain_outbox()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED, order.error
+    assert "could not be issued on chain" in order.error and "refunded in full" in order.error
     assert AuditEvent.objects.filter(action="tokens.order_mint_failed", object_id=str(order.pk)).exists()
-    assert order in selectors.orders_for_admin(status="failed")
+    assert Payment.objects.get(session_id=order.checkout_session_id).status == Payment.Status.REFUNDED
     assert gateway.call("SecurityToken", live_offering.token_address, "totalSupply") == 0
+    assert reconcile()["mismatches"] == []

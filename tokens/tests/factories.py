@@ -36,7 +36,9 @@ def offering_terms(**over) -> dict:
     terms = {"token_name": "Vida MRI Token", "token_symbol": "VIDA", "units": 1000,
              "price_per_unit": Decimal("250.00"), "currency": "USD", "share_offered_pct": Decimal("40"),
              "allowed_countries": [276, 250], "max_per_investor": 300, "holder_cap": 100,
-             "lockup_until": None, "revenue_share_pct": Decimal("30")}
+             "lockup_until": None, "revenue_share_pct": Decimal("30"),
+             "platform_fee_pct": Decimal("5"), "reserve_pct": Decimal("5"), "reserve_target": Decimal("10000"),
+             "clinic_share_pct": Decimal("60")}
     terms.update(over)
     return terms
 
@@ -92,3 +94,22 @@ def make_investor(*, status: str = "approved", **profile):
     if status == "profile":
         return make_profile(**profile).user
     return make_case(status=status, **profile).profile.user
+
+
+def approved_investor_wallets(investor, officer, drain_outbox) -> tuple[str, str]:
+    """An approved investor's custodial wallet and a second, self-custody wallet linked to
+    the same platform account, both registered on chain."""
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
+    from compliance import services as kyc
+    from compliance.tests.factories import make_case
+
+    # Germany: a country the test offering admits.
+    case = make_case(investor, status="approved", officer=officer, residence_country="DE", tax_residence="DE")
+    acct = Account.create()
+    ch = kyc.wallet_challenge_create(actor=investor, address=acct.address, domain="t.test", uri="https://t.test/")
+    sig = Account.sign_message(encode_defunct(text=ch.message), private_key=acct.key).signature.hex()
+    kyc.wallet_link(actor=investor, message=ch.message, signature=sig, domain="t.test")
+    drain_outbox()
+    return case.profile.wallets.get(kind="custodial").address, acct.address

@@ -24,7 +24,8 @@ def _body(of, **over) -> dict:
     body = {"device": of.pk, "token_name": "Vida MRI Token", "token_symbol": "VIDA", "units": 1000,
             "price_per_unit": "250.00", "currency": "USD", "share_offered_pct": "40.00",
             "allowed_countries": [276, 250], "max_per_investor": 300, "holder_cap": 100,
-            "revenue_share_pct": "30.00"}
+            "revenue_share_pct": "30.00",
+            "clinic_share_pct": "65.00"}
     body.update(over)
     return body
 

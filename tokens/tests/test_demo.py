@@ -59,3 +59,26 @@ def test_tokenizes_the_demo_ct_once(chain_ready):
     seed_demo_offering(again)
     assert Offering.objects.count() == 1 and ChainTransaction.objects.count() == txs and Order.objects.count() == 1
     assert again.getvalue() == ""
+
+
+@pytest.mark.chain
+def test_the_demo_shows_a_distributed_month_seeded_through_the_real_path(chain_ready, tmp_path, settings):
+    from telemetry import demo as telemetry_demo
+    from tokens import income
+    from tokens.models import Distribution
+
+    settings.VAR_DIR = tmp_path  # the demo agent's spool goes under the test's own directory
+    _seed_prerequisites()
+    compliance_demo.seed(io.StringIO())
+    telemetry_demo.seed(io.StringIO())  # back-fills from the first day of the previous month
+    out = io.StringIO()
+    seed_demo_offering(out)
+    d = Distribution.objects.get()
+    assert d.status == "distributed", (d.status, d.error, out.getvalue())
+    assert d.period.procedures > 0 and d.holders_amount > 0 and d.payment_method == "card"
+    assert f"/verify/distributions/{d.public_id}/" in out.getvalue()
+    (holding,) = income.investor_holdings(user=Order.objects.get().investor)
+    assert holding.units == DEMO_ORDER_UNITS and holding.accrued == int(d.amount_base_units) > 0
+    again = io.StringIO()
+    seed_demo_offering(again)
+    assert Distribution.objects.count() == 1

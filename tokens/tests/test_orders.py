@@ -14,10 +14,11 @@ from compliance.models import KycCase
 from core.errors import ApplicationError
 from core.models import AuditEvent
 from core.money import to_minor_units
-from payments.models import Payment
+from payments.models import Payment, Refund
+from tests.fixtures.payments import ready_investor as make_investor
 from tokens import orders
 from tokens.models import Order, OrderStatus
-from tokens.tests.factories import make_investor, make_live_offering
+from tokens.tests.factories import make_live_offering
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +42,7 @@ def test_reserves_units_and_opens_a_checkout(approved_investor, offering):
     order = _buy(approved_investor, offering, 5)
     assert order.status == OrderStatus.RESERVED and order.total == Decimal("1250.00") and order.currency == "USD"
     assert order.wallet == approved_investor.investor_profile.wallets.get(kind="custodial").address
-    assert timezone.now() + dt.timedelta(minutes=14) < order.reserved_until <= timezone.now() + dt.timedelta(minutes=15)
+    assert timezone.now() + dt.timedelta(minutes=30) < order.reserved_until <= timezone.now() + dt.timedelta(minutes=31)
     payment = Payment.objects.get(session_id=order.checkout_session_id)
     assert payment.amount == order.total and payment.client_reference_id == str(order.public_id)
     assert order.checkout_url == payment.checkout_url
@@ -156,16 +157,21 @@ def test_paid_webhook_enqueues_the_mint_once(approved_investor, offering, stripe
     assert ChainTransaction.objects.filter(kind=orders.MINT_KIND).count() == 1
 
 
-def test_amount_mismatch_fails_the_order_and_mints_nothing(approved_investor, offering, stripe_event, post_webhook):
+def test_amount_mismatch_refunds_the_payment_and_mints_nothing(approved_investor, offering, stripe_event, post_webhook,
+                                                              django_capture_on_commit_callbacks):
     order = _buy(approved_investor, offering, 5)
-    _pay(order, stripe_event, post_webhook, amount_minor=100)
-    assert order.status == OrderStatus.FAILED and order.mint_tx is None
-    assert "does not match the order total 1,250.00 USD" in order.error
+    with django_capture_on_commit_callbacks(execute=True):
+        _pay(order, stripe_event, post_webhook, amount_minor=100)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED and order.mint_tx is None
+    assert "does not match the order total 1,250.00 USD" in order.error and "refunded in full" in order.error
     assert not ChainTransaction.objects.filter(kind=orders.MINT_KIND).exists()
     assert AuditEvent.objects.filter(action="tokens.order_payment_mismatch", object_id=str(order.pk)).exists()
+    refund = Refund.objects.get(payment__session_id=order.checkout_session_id)
+    assert refund.amount == Decimal("1.00") and refund.status == Refund.Status.SUCCEEDED  # what was received
     other = _buy(approved_investor, offering, 5)
     _pay(other, stripe_event, post_webhook, currency="EUR")
-    assert other.status == OrderStatus.FAILED
+    assert other.status == OrderStatus.REFUNDING
 
 
 def test_late_payment_is_honoured_while_units_remain(approved_investor, offering, stripe_event, post_webhook):
@@ -176,15 +182,16 @@ def test_late_payment_is_honoured_while_units_remain(approved_investor, offering
     assert order.status == OrderStatus.MINTING
 
 
-def test_late_payment_for_sold_units_fails_for_refund(identity_registry_row, stripe_event, post_webhook):
+def test_late_payment_for_sold_units_is_refunded(identity_registry_row, stripe_event, post_webhook):
     offering = make_live_offering(max_per_investor=400)
     late, other = make_investor(), make_investor()
     order = _buy(late, offering, 300)
     Order.objects.filter(pk=order.pk).update(reserved_until=timezone.now() - dt.timedelta(minutes=1))
     _buy(other, offering, 200)
     _pay(order, stripe_event, post_webhook)
-    assert order.status == OrderStatus.FAILED and "Refund required" in order.error
-    assert order.mint_tx is None
+    assert order.status == OrderStatus.REFUNDING and "after the reservation lapsed" in order.error
+    assert "units were taken meanwhile" in order.error and order.mint_tx is None
+    assert Refund.objects.filter(payment__session_id=order.checkout_session_id).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -5,9 +5,10 @@ from django.urls import reverse
 
 from compliance.models import KycCase
 from core.money import to_minor_units
+from tests.fixtures.payments import ready_investor as make_investor
 from tokens import orders
-from tokens.models import OrderStatus
-from tokens.tests.factories import make_investor, make_live_offering
+from tokens.models import Order, OrderStatus
+from tokens.tests.factories import make_live_offering
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def test_offerings_page_lists_live_offerings_for_investors(client, approved_inve
     page = client.get(reverse("tokens:invest-offerings")).content.decode()
     assert "Vida MRI Token (VIDA)" in page and "DRAFT" not in page
     assert "250.00 USD" in page and "400 of 400" in page and "30.00%" in page
-    assert f"/verify/{offering.device_id}/" in page
+    assert f"/verify/{offering.device.public_ref}/" in page
     assert 'href="/investments/"' in page  # nav for investors
 
 
@@ -63,13 +64,17 @@ def test_order_pages_are_private(client, approved_investor, offering):
     assert "VIDA" in mine and "No tokens yet." in mine
 
 
-def test_admin_sees_failed_orders(client, approved_investor, offering, platform_admin, stripe_event, post_webhook):
+def test_admin_sees_refunds_and_failed_orders(client, approved_investor, offering, platform_admin, stripe_event,
+                                             post_webhook):
     order = orders.order_create(actor=approved_investor, offering=offering, units=5)
     post_webhook(stripe_event(session_id=order.checkout_session_id, client_reference_id=str(order.public_id),
                               amount_minor=1))
     client.force_login(platform_admin)
+    page = client.get(reverse("tokens:order-admin") + "?status=refunding").content.decode()
+    assert "does not match the order total" in page and "being refunded" in page
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.FAILED)
     page = client.get(reverse("tokens:order-admin") + "?status=failed").content.decode()
-    assert "1 failed order needs attention" in page and "does not match the order total" in page
+    assert "1 failed order needs attention" in page
     assert client.get(reverse("tokens:order-detail", args=[order.public_id])).status_code == 200
 
 
@@ -80,7 +85,7 @@ def test_api_offerings_and_order_lifecycle(api_as, approved_investor, offering, 
     api = api_as(approved_investor)
     (item,) = api.get("/api/v1/tokens/invest/offerings/").json()["results"]
     assert item["units_available"] == 400 and item["price_per_unit"] == "250.00"
-    assert item["verify_url"] == f"/verify/{offering.device_id}/"
+    assert item["verify_url"] == f"/verify/{offering.device.public_ref}/"
     resp = api.post("/api/v1/tokens/orders/", {"offering_id": offering.pk, "units": 5}, HTTP_IDEMPOTENCY_KEY="k1")
     assert resp.status_code == 201, resp.json()
     body = resp.json()

@@ -25,7 +25,8 @@ def test_platform_admin_creates_offering_via_form(client, platform_admin):
     resp = client.post(reverse("tokens:offering-create"), {
         "device": device.pk, "token_name": "Vida", "token_symbol": "VIDA", "units": 1000,
         "price_per_unit": "250.00", "currency": "USD", "share_offered_pct": "40", "allowed_countries": "276, 250",
-        "max_per_investor": 5000, "holder_cap": 100, "revenue_share_pct": "30"})
+        "max_per_investor": 5000, "holder_cap": 100, "revenue_share_pct": "30",
+        "platform_fee_pct": "5", "reserve_pct": "5", "reserve_target": "20000", "clinic_share_pct": "60"})
     assert resp.status_code == 200
     assert "Cannot exceed the number of units." in resp.content.decode()
     assert not Offering.objects.exists()

@@ -1,0 +1,130 @@
+"""The stand-alone verify script against a real distributed deposit on anvil (the world is
+built through the real paths: usage → close → clinic pays → report hashed → deposit), the
+public proof page's live check, and the statement figures equal to the chain."""
+
+import contextlib
+import hashlib
+import http.server
+import io
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import threading
+
+import pytest
+from django.urls import reverse
+from pypdf import PdfReader
+
+from chain import gateway
+from tokens import income, statements
+from tokens.tests import distribution_world as world_mod
+
+pytestmark = [pytest.mark.chain, pytest.mark.django_db]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "verify_distribution.py"
+
+
+@pytest.fixture
+def world(chain_ready, platform_admin, drain_outbox):
+    return world_mod.distributed_world(platform_admin=platform_admin, drain=drain_outbox)
+
+
+def run_script(*args, cwd=None):
+    # No Django in the child: no settings module, a working directory outside the project.
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=120,
+                          env=env, cwd=cwd)
+
+
+def test_verify_script_passes_on_the_deposit_and_fails_on_any_changed_number(world, settings, tmp_path):
+    w, d = world
+    report_file = tmp_path / "report.json"
+    report_file.write_bytes(d.report.encode())
+    ok = run_script(str(report_file), "--rpc", settings.CHAIN_RPC_URL, cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "All checks passed." in ok.stdout and d.report_sha256 in ok.stdout
+    # The table: every holder (the frozen one too) with units × Δpps ÷ MAGNITUDE, equal to the chain.
+    ent = income.distribution_entitlements(d)
+    for role, units in world_mod.UNITS.items():
+        line = next(r for r in ok.stdout.splitlines() if r.startswith(gateway.to_checksum(w.wallets[role])))
+        assert line.split()[1:3] == [str(units), str(world_mod.withdrawable(w, role))]
+        assert int(line.split()[2]) == ent["holders"][w.wallets[role].lower()]["base_units"]
+
+    report = json.loads(d.report)
+    # One number changed (the gross): the hash no longer matches any deposit and the waterfall is off.
+    tampered = dict(report, gross=str(d.gross + 1))
+    bad = tmp_path / "tampered.json"
+    bad.write_bytes(json.dumps(tampered, sort_keys=True, separators=(",", ":")).encode())
+    fail = run_script(str(bad), "--rpc", settings.CHAIN_RPC_URL, cwd=tmp_path)
+    assert fail.returncode == 1, fail.stdout + fail.stderr
+    assert "MISMATCH" in fail.stdout and "RevenueDistributed events carrying this report's hash" in fail.stdout
+    assert "waterfall holders_amount" in fail.stdout
+
+    # Re-serialising the same content differently is also a different document: the bytes are what count.
+    spaced = tmp_path / "spaced.json"
+    spaced.write_bytes(json.dumps(report, indent=1).encode())
+    assert run_script(str(spaced), "--rpc", settings.CHAIN_RPC_URL, cwd=tmp_path).returncode == 1
+
+
+def test_verify_script_usage_errors_exit_2(tmp_path, world, settings):
+    _, d = world
+    assert run_script(cwd=tmp_path).returncode == 2  # no arguments
+    assert run_script(str(tmp_path / "missing.json"), "--rpc", settings.CHAIN_RPC_URL, cwd=tmp_path).returncode == 2
+    junk = tmp_path / "junk.json"
+    junk.write_text("not json")
+    assert run_script(str(junk), "--rpc", settings.CHAIN_RPC_URL, cwd=tmp_path).returncode == 2
+    good = tmp_path / "r.json"
+    good.write_bytes(d.report.encode())
+    down = run_script(str(good), "--rpc", "http://127.0.0.1:9", cwd=tmp_path)
+    assert down.returncode == 2 and "cannot reach the node" in down.stderr
+
+
+def test_public_page_checks_the_hash_live_and_the_statement_equals_the_chain(client, world):
+    w, d = world
+    page = client.get(reverse("tokens_public:distribution-verify", args=[d.public_id])).content.decode()
+    assert "Verified:" in page and d.report_sha256 in page and d.deposit_tx.tx_hash in page
+    api = client.get(reverse("tokens_public:api-public-distribution", args=[d.public_id])).json()
+    assert api["onchain"]["state"] == "match" and api["onchain"]["onchain_sha256"] == d.report_sha256
+    assert api["onchain"]["amount"] == str(int(d.amount_base_units))
+    body = client.get(reverse("tokens_public:distribution-report", args=[d.public_id])).content
+    assert hashlib.sha256(body).hexdigest() == d.report_sha256
+
+    # The script also reads a report URL: the downloaded bytes, served over HTTP.
+    from django.conf import settings
+
+    with serve_bytes(body) as url:
+        ok = run_script(url, "--rpc", settings.CHAIN_RPC_URL)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+
+    # The investor's statement carries the chain's numbers.
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(
+        statements.investor_statement_pdf(d, user=w.custodial))).pages)
+    text = "".join(text.split())
+    accrued = world_mod.withdrawable(w, "custodial")
+    assert str(accrued) in text and gateway.to_checksum(w.wallets["custodial"]) in text
+    assert f"Unitsheldatthedepositblock{world_mod.UNITS['custodial']}" in text
+    assert d.report_sha256 in text and d.deposit_tx.tx_hash in text and "Claimstatusclaimable" in text
+
+
+@contextlib.contextmanager
+def serve_bytes(body: bytes):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/report.json"
+    finally:
+        server.shutdown()
+        server.server_close()

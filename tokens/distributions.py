@@ -1,0 +1,502 @@
+"""Revenue distributions: a closed revenue period of a tokenized device → waterfall →
+clinic confirms or disputes → clinic pays (payments port, or a recorded bank transfer) →
+report frozen and hashed → stablecoin deposited on chain with the hash, once → holders
+claim (tokens.income).
+
+Exactly once: one Distribution per RevenuePeriod (unique), one deposit per distribution
+and attempt (outbox idempotency keys). The outbox signs once and re-broadcasts the same
+bytes after a crash, so a worker killed between approval and deposit leaves one deposit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from chain import selectors as chain_selectors
+from chain.services import outbox_enqueue
+from core.errors import ApplicationError, check_transition
+from core.permissions import Role, user_clinic_ids, user_has_role
+from core.services import audit, snapshot
+from notifications.models import Category as NoticeCategory
+from notifications.services import notify, notify_organization
+from tokens import waterfall
+from tokens.models import (
+    DISTRIBUTION_TRANSITIONS,
+    Distribution,
+    DistributionStatus,
+    Offering,
+    OfferingStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+REPORT_SCHEMA = "medrwa.distribution-report/1"
+# Statuses whose reserve counts as held (the clinic has paid it to the platform).
+RESERVE_HELD = (DistributionStatus.WAITING_FUNDS, DistributionStatus.DEPOSITING, DistributionStatus.DISTRIBUTED,
+                DistributionStatus.FAILED)
+PAYABLE = (DistributionStatus.AWAITING_PAYMENT,)
+S = DistributionStatus
+
+
+def confirm_window() -> dt.timedelta:
+    return dt.timedelta(days=int(getattr(settings, "DISTRIBUTION_CONFIRM_DAYS", 7)))
+
+
+def _move(*, actor, d: Distribution, target: str, action: str, reason: str = "", **changes) -> Distribution:
+    check_transition(entity="distribution", table=DISTRIBUTION_TRANSITIONS, current=d.status, target=target)
+    before = snapshot(d, ["status", *changes.keys()])
+    d.status = target
+    for k, v in changes.items():
+        setattr(d, k, v)
+    d.full_clean()
+    d.save()
+    audit(actor=actor, action=action, obj=d, before=before, after=snapshot(d, ["status", *changes.keys()]),
+          reason=reason)
+    return d
+
+
+def _lock(d: Distribution) -> Distribution:
+    return Distribution.objects.select_for_update().select_related(
+        "offering", "offering__device", "period").get(pk=d.pk)
+
+
+def _require_clinic_admin(actor, d: Distribution, what: str) -> None:
+    if d.offering.device.organization_id not in user_clinic_ids(actor, roles={Role.CLINIC_ADMIN}):
+        raise ApplicationError("forbidden", gettext("Only an administrator of the device's clinic can %(what)s.") %
+            {"what": what}, status=403)
+
+
+def _require_platform_admin(actor, what: str) -> None:
+    if not user_has_role(actor, Role.PLATFORM_ADMIN):
+        raise ApplicationError("forbidden", gettext('Only a platform admin can %(what)s.') % {"what": what}, status=403)
+
+
+# --------------------------------------------------------------------------- opening
+
+
+def reserve_balance(offering: Offering, *, exclude_pk: int | None = None) -> Decimal:
+    qs = Distribution.objects.filter(offering=offering, status__in=RESERVE_HELD)
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    return qs.aggregate(s=Sum("reserve"))["s"] or Decimal(0)
+
+
+def period_gross(period, terms: waterfall.Terms) -> tuple[Decimal, list[dict]]:
+    """Gross for the waterfall: procedure revenue, plus compute revenue when the terms include it."""
+    procedure = Decimal(getattr(period, "procedure_amount", None) or 0)
+    compute = Decimal(getattr(period, "compute_amount", None) or 0)
+    if not hasattr(period, "procedure_amount"):  # periods closed before the split
+        procedure = Decimal(period.amount)
+    included = procedure + (compute if terms.includes_compute_revenue else Decimal(0))
+    notes = []
+    if compute and not terms.includes_compute_revenue:
+        notes.append({"line": "compute_excluded", "amount": str(compute),
+                      "explanation": "Compute revenue is not part of this offering's terms"})
+    return included, notes
+
+
+def on_period_closed(period) -> Distribution | None:
+    """telemetry hook: a month (or an adjustment) of a tokenized device was closed."""
+    offering = (Offering.objects.select_for_update().filter(device_id=period.device_id, status=OfferingStatus.LIVE)
+                .exclude(token_address="").first())
+    if offering is None or period.currency != offering.currency:
+        if offering is not None:
+            logger.warning("Period %s is in %s, offering %s in %s: not distributed", period.pk, period.currency,
+                           offering.pk, offering.currency)
+        return None
+    existing = Distribution.objects.filter(period=period).first()
+    if existing is not None:
+        return existing
+    terms = waterfall.Terms.of(offering)
+    gross, notes = period_gross(period, terms)
+    held = reserve_balance(offering)
+    w = waterfall.compute(gross=gross, terms=terms, reserve_balance=held)
+    lines = w.lines(terms, offering.currency, held) + notes
+    status = S.AWAITING_CLINIC if w.amount_due > 0 and w.holders_amount > 0 else S.NOTHING_DUE
+    d = Distribution(
+        offering=offering, period=period, status=status, currency=offering.currency, gross=w.gross,
+        platform_fee=w.platform_fee, reserve=w.reserve, clinic_share=w.clinic_share,
+        holders_amount=w.holders_amount, amount_due=w.amount_due,
+        waterfall={"terms": terms.as_json(), "lines": lines, "reserve_balance_before": str(held),
+                   "reserve_to_holders": str(w.reserve_to_holders)},
+        confirm_deadline=timezone.now() + confirm_window(),
+        error="" if status == S.AWAITING_CLINIC else (
+            "A downward correction: nothing is collected or deposited; the difference is settled with the "
+            "clinic by a platform admin." if w.gross < 0 else "No revenue to distribute for this period."),
+    )
+    d.full_clean()
+    d.save()
+    audit(actor=None, action="tokens.distribution_open", obj=d,
+          after=snapshot(d, ["status", "gross", "platform_fee", "reserve", "clinic_share", "holders_amount",
+                             "amount_due", "currency"]))
+    if status == S.AWAITING_CLINIC:
+        notify_organization(
+            organization_id=offering.device.organization_id, category=NoticeCategory.CLINIC_STATEMENTS,
+            event_key=f"distribution:{d.public_id}:awaiting_clinic", title=f"Month closed for {offering.device}: "
+            "confirm the statement", body=f"{d.amount_due} {d.currency} is due. Confirm or dispute the statement by "
+            f"{d.confirm_deadline:%Y-%m-%d}; then pay it.", url=f"/distributions/{d.public_id}/")
+    return d
+
+
+# --------------------------------------------------------------------------- clinic
+
+
+@transaction.atomic
+def distribution_confirm(*, actor, distribution: Distribution) -> Distribution:
+    d = _lock(distribution)
+    _require_clinic_admin(actor, d, "confirm its statement")
+    return _move(actor=actor, d=d, target=S.AWAITING_PAYMENT, action="tokens.distribution_confirm",
+                 confirmed_by=actor, confirmed_at=timezone.now())
+
+
+@transaction.atomic
+def distribution_dispute(*, actor, distribution: Distribution, reason: str) -> Distribution:
+    d = _lock(distribution)
+    _require_clinic_admin(actor, d, "dispute its statement")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("reason_required", gettext("Say what is wrong with the statement."),
+                               details={"reason": [gettext("This field is required.")]})
+    if d.status == S.AWAITING_CLINIC and timezone.now() > d.confirm_deadline:
+        raise ApplicationError("dispute_window_closed", gettext("The window to dispute this statement has closed."),
+                               status=409)
+    return _move(actor=actor, d=d, target=S.DISPUTED, action="tokens.distribution_dispute", reason=reason,
+                 dispute_reason=reason, disputed_by=actor, disputed_at=timezone.now())
+
+
+@transaction.atomic
+def distribution_resolve(*, actor, distribution: Distribution, uphold: bool, resolution: str) -> Distribution:
+    """A platform admin decides a dispute. Upheld: this statement is withdrawn (the corrected
+    figures come as an adjusting period); rejected: the statement stands and is payable."""
+    _require_platform_admin(actor, "resolve disputes")
+    d = _lock(distribution)
+    resolution = (resolution or "").strip()
+    if not resolution:
+        raise ApplicationError("reason_required", gettext("Explain the decision to the clinic."),
+                               details={"resolution": [gettext("This field is required.")]})
+    target = S.WITHDRAWN if uphold else S.AWAITING_PAYMENT
+    d = _move(actor=actor, d=d, target=target, action="tokens.distribution_resolve", reason=resolution,
+              resolution=resolution, resolved_by=actor, resolved_at=timezone.now())
+    notify_organization(organization_id=d.offering.device.organization_id, category=NoticeCategory.CLINIC_STATEMENTS,
+                        event_key=f"distribution:{d.public_id}:resolved", url=f"/distributions/{d.public_id}/",
+                        title="Your dispute was " + ("upheld: the statement is withdrawn" if uphold
+                                                     else "rejected: the statement is payable"), body=resolution)
+    return d
+
+
+def distributions_confirm_overdue(*, now=None) -> int:
+    """Periodic: a statement not disputed within the window is deemed confirmed."""
+    now = now or timezone.now()
+    n = 0
+    for pk in Distribution.objects.filter(status=S.AWAITING_CLINIC, confirm_deadline__lt=now).values_list(
+            "pk", flat=True):
+        with transaction.atomic():
+            d = Distribution.objects.select_for_update().filter(pk=pk, status=S.AWAITING_CLINIC).first()
+            if d is None:
+                continue
+            _move(actor=None, d=d, target=S.AWAITING_PAYMENT, action="tokens.distribution_deemed_confirmed",
+                  reason="not disputed within the confirmation window", confirmed_at=now)
+            n += 1
+    return n
+
+
+# --------------------------------------------------------------------------- payment
+
+
+def distribution_checkout(*, actor, distribution: Distribution, success_url: str, cancel_url: str):
+    """The clinic pays the amount due by card (Stripe Checkout; the local simulator in dev)."""
+    from payments.services import checkout_create
+
+    d = Distribution.objects.select_related("offering", "offering__device", "period").get(pk=distribution.pk)
+    _require_clinic_admin(actor, d, "pay its statement")
+    if d.status not in PAYABLE:
+        raise ApplicationError("not_payable", gettext('This statement is %(get_status_display)s.') %
+            {"get_status_display": d.get_status_display().lower()}, status=409)
+    with transaction.atomic():
+        payment = checkout_create(
+            actor=actor, client_reference_id=f"distribution:{d.public_id}", idempotency_key=f"{d.key}:checkout",
+            description=f"{d.offering.token_symbol} revenue {d.period.period_start:%Y-%m}: amount due",
+            amount=d.amount_due, currency=d.currency, success_url=success_url, cancel_url=cancel_url,
+            metadata={"distribution": str(d.public_id)})
+        Distribution.objects.filter(pk=d.pk).update(payment_session_id=payment.session_id)
+    return payment
+
+
+def on_checkout_completed(event) -> None:
+    """payments hook (inside the webhook's transaction)."""
+    ref = event.client_reference_id or ""
+    if not ref.startswith("distribution:") or event.payment_status != "paid":
+        return
+    d = Distribution.objects.filter(public_id=ref.split(":", 1)[1]).first()
+    if d is None:
+        logger.warning("Checkout %s references unknown distribution %s", event.session_id, ref)
+        return
+    _payment_received(distribution=d, method="card", amount=event.amount, currency=event.currency,
+                      reference=event.session_id, actor=None, session_id=event.session_id)
+
+
+@transaction.atomic
+def distribution_record_bank_transfer(*, actor, distribution: Distribution, reference: str,
+                                      amount: Decimal) -> Distribution:
+    _require_platform_admin(actor, "record bank transfers")
+    reference = (reference or "").strip()
+    if not reference:
+        raise ApplicationError("reference_required", gettext("Give the bank transfer's reference."),
+                               details={"reference": [gettext("This field is required.")]})
+    return _payment_received(distribution=distribution, method="bank", amount=Decimal(amount),
+                             currency=distribution.currency, reference=reference, actor=actor)
+
+
+def _payment_received(*, distribution, method: str, amount, currency: str, reference: str, actor,
+                      session_id: str = "") -> Distribution:
+    d = _lock(distribution)
+    if d.paid_at is not None and method == "card" and d.payment_method == "card" and session_id == \
+            d.payment_session_id:
+        return d  # the same checkout's payment, told again (e.g. completed then async succeeded)
+    if d.paid_at is not None:
+        # A second payment for the same period is never distributed twice.
+        audit(actor=actor, action="tokens.distribution_duplicate_payment", obj=d,
+              after={"method": method, "reference": reference, "amount": amount, "currency": currency},
+              reason="the period is already paid")
+        if method == "card":
+            _refund_duplicate(d, session_id=session_id, reason="this period was already paid")
+            return d
+        raise ApplicationError("already_paid", gettext("This period is already paid."), status=409)
+    if d.status not in PAYABLE:
+        if method == "card":
+            _refund_duplicate(d, session_id=session_id, reason=f"the statement is {d.get_status_display().lower()}")
+            return d
+        raise ApplicationError("not_payable", gettext('This statement is %(get_status_display)s.') %
+            {"get_status_display": d.get_status_display().lower()}, status=409)
+    if amount is None or Decimal(amount) != d.amount_due or currency != d.currency:
+        if method == "card":
+            _refund_duplicate(d, session_id=session_id,
+                              reason=f"paid {amount} {currency}, due {d.amount_due} {d.currency}")
+            return d
+        raise ApplicationError("amount_mismatch", gettext('The amount due is %(amount_due)s %(currency)s.') %
+            {"amount_due": d.amount_due, "currency": d.currency},
+                               details={"amount": [gettext('Must be %(amount_due)s.') % {"amount_due": d.amount_due}]})
+    before = snapshot(d, ["paid_at"])
+    d.payment_method, d.payment_reference, d.paid_amount, d.paid_at = method, reference, Decimal(amount), timezone.now()
+    d.recorded_by = actor if method == "bank" else None
+    if session_id:
+        d.payment_session_id = session_id
+    d.save()
+    audit(actor=actor, action="tokens.distribution_paid", obj=d, before=before,
+          after={"method": method, "reference": reference, "amount": amount, "currency": currency})
+    _fund(actor=actor, d=d)
+    return d
+
+
+def _refund_duplicate(d: Distribution, *, session_id: str, reason: str) -> None:
+    """A card payment that cannot be used (the period is already paid, the statement is no
+    longer payable, the amount is wrong) goes back through the provider, once per session."""
+    from payments.selectors import payment_for_session
+    from payments.services import refund_create
+
+    payment = payment_for_session(session_id=session_id)
+    if payment is None:
+        logger.error("Distribution %s: card payment %s to refund is unknown", d.pk, session_id)
+        return
+    refund_create(actor=None, payment=payment, reason=f"MedRWA revenue statement: {reason}",
+                  idempotency_key=f"{d.key}:refund:{session_id}")
+    audit(actor=None, action="tokens.distribution_payment_refunded", obj=d,
+          after={"session": session_id}, reason=reason)
+
+
+# --------------------------------------------------------------------------- funding and deposit
+
+
+def _stablecoin() -> tuple[str, bool]:
+    """(address, local mock?) — CHAIN_STABLECOIN_ADDRESS on real chains; the mock locally."""
+    configured = getattr(settings, "CHAIN_STABLECOIN_ADDRESS", "")
+    if configured:
+        return configured, False
+    return chain_selectors.deployment_address("MockStablecoin"), True
+
+
+def canonical_json(data: dict) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def build_report(*, d: Distribution, decimals: int, stablecoin: str, supply: int, pps_before: int,
+                 magnitude: int) -> dict:
+    from telemetry.selectors import daily_usage
+
+    period = d.period
+    amount = d.holders_amount.scaleb(decimals)
+    if amount != amount.to_integral_value():
+        raise ApplicationError("amount_precision", gettext('%(holders_amount)s does not fit %(decimals)s decimals.') %
+            {"holders_amount": d.holders_amount, "decimals": decimals})
+    base = int(amount)
+    device = d.offering.device
+    return {
+        "schema": REPORT_SCHEMA,
+        "distribution": str(d.public_id),
+        "device": {"modality": device.modality, "manufacturer": device.manufacturer, "model": device.model_name,
+                   "clinic": device.organization.name},
+        "period": {"start": period.period_start.isoformat(), "end": period.period_end.isoformat(),
+                   "kind": getattr(period, "kind", "regular"),
+                   "adjusts": str(period.adjusts.period_start) if getattr(period, "adjusts_id", None) else None},
+        "usage": {"daily": [{k: (str(v) if not isinstance(v, int | str) else v) for k, v in row.items()}
+                            for row in daily_usage(device=device, start=period.period_start, end=period.period_end)]},
+        "revenue_lines": period.lines,
+        "currency": d.currency,
+        "gross": str(d.gross),
+        "terms": d.waterfall["terms"],
+        "waterfall": {"lines": d.waterfall["lines"], "platform_fee": str(d.platform_fee), "reserve": str(d.reserve),
+                      "reserve_balance_before": d.waterfall.get("reserve_balance_before", "0"),
+                      "clinic_share": str(d.clinic_share), "holders_amount": str(d.holders_amount),
+                      "amount_due": str(d.amount_due)},
+        "amount_base_units": str(base),
+        "chain_id": settings.CHAIN_ID,
+        "token": {"address": d.offering.token_address, "symbol": d.offering.token_symbol},
+        "stablecoin": {"address": stablecoin, "decimals": decimals},
+        "accumulator": {"magnitude": str(magnitude), "total_supply": str(supply),
+                        "points_per_share_before": str(pps_before),
+                        "expected_points_per_share_delta": str(base * magnitude // supply) if supply else "0",
+                        "expected_dust_magnified_delta": str(base * magnitude % supply) if supply else "0"},
+    }
+
+
+def _fund(*, actor, d: Distribution) -> Distribution:
+    """Paid → freeze the report → queue mint (local) / approve / deposit, or wait for funds."""
+    from chain import gateway
+
+    token = d.offering.token_address
+    stablecoin, local = _stablecoin()
+    try:
+        decimals = int(gateway.call("MockStablecoin", stablecoin, "decimals"))
+        supply = int(gateway.call("SecurityToken", token, "totalSupply"))
+        pps = int(gateway.call("SecurityToken", token, "pointsPerShare"))
+        magnitude = int(gateway.call("SecurityToken", token, "MAGNITUDE"))
+        treasury = gateway.address_of("agent")
+        balance = 0 if local else int(gateway.call("MockStablecoin", stablecoin, "balanceOf", treasury))
+    except gateway.ChainUnavailable as exc:
+        return _wait(actor=actor, d=d, why=f"The chain node is unreachable ({exc}); retrying.")
+    if supply == 0:
+        return _wait(actor=actor, d=d, why="The token has no holders yet; the deposit waits for the first units.")
+    report = build_report(d=d, decimals=decimals, stablecoin=stablecoin, supply=supply, pps_before=pps,
+                          magnitude=magnitude)
+    base = int(report["amount_base_units"])
+    if not local and balance < base:
+        return _wait(actor=actor, d=d, why=(f"The treasury wallet {treasury} holds {balance} base units of the "
+                                            f"stablecoin; this deposit needs {base}. Fund it; the deposit then "
+                                            "goes out on its own."))
+    body = canonical_json(report)
+    digest = hashlib.sha256(body).hexdigest()
+    previous = (Distribution.objects.filter(offering=d.offering, deposit_tx__isnull=False)
+                .exclude(pk=d.pk).exclude(deposit_tx__status__in=["confirmed", "failed"])
+                .select_related("deposit_tx").order_by("-pk").first())
+    key = f"{d.key}:{d.deposit_attempt}"
+    first = previous.deposit_tx if previous else None
+    if local:
+        first = outbox_enqueue(actor=actor, idempotency_key=f"{key}:mint", kind="tokens.distribution_fund",
+                               contract_name="MockStablecoin", function="mint", args=[treasury, base],
+                               to_address=stablecoin, sender="agent", after=first,
+                               reason=f"local treasury funds distribution {d.public_id}")
+    approve = outbox_enqueue(actor=actor, idempotency_key=f"{key}:approve", kind="tokens.distribution_fund",
+                             contract_name="MockStablecoin", function="approve", args=[token, base],
+                             to_address=stablecoin, sender="agent", after=first,
+                             reason=f"allow the token to pull distribution {d.public_id}")
+    deposit = outbox_enqueue(actor=actor, idempotency_key=f"{key}:deposit", kind="tokens.distribution_deposit",
+                             contract_name="SecurityToken", function="distributeRevenue",
+                             args=[base, "0x" + digest], to_address=token, sender="agent", after=approve,
+                             reason=f"distribution {d.public_id}, report sha256 {digest}")
+    target = S.DEPOSITING
+    return _move(actor=actor, d=d, target=target, action="tokens.distribution_deposit_queued",
+                 stablecoin_address=stablecoin, stablecoin_decimals=decimals, amount_base_units=str(base),
+                 report=body.decode(), report_sha256=digest, report_frozen_at=timezone.now(), deposit_tx=deposit,
+                 error="")
+
+
+def _wait(*, actor, d: Distribution, why: str) -> Distribution:
+    if d.status == S.WAITING_FUNDS:
+        if d.error != why:
+            d.error = why
+            d.save(update_fields=["error", "updated_at"])
+        return d
+    return _move(actor=actor, d=d, target=S.WAITING_FUNDS, action="tokens.distribution_waiting", reason=why,
+                 error=why)
+
+
+def distributions_fund_waiting() -> int:
+    """Periodic: retry the deposit of paid distributions that waited for funds or the node."""
+    n = 0
+    for pk in Distribution.objects.filter(status=S.WAITING_FUNDS).values_list("pk", flat=True):
+        with transaction.atomic():
+            d = _lock(Distribution(pk=pk))
+            if d.status == S.WAITING_FUNDS:
+                _fund(actor=None, d=d)
+                n += d.status == S.DEPOSITING
+    return n
+
+
+@transaction.atomic
+def distribution_retry(*, actor, distribution: Distribution) -> Distribution:
+    """A platform admin retries a failed deposit (it reverted, so nothing moved)."""
+    _require_platform_admin(actor, "retry deposits")
+    d = _lock(distribution)
+    if d.status != S.FAILED:
+        raise ApplicationError("not_failed", gettext("Only a failed deposit can be retried."), status=409)
+    # A reverted deposit moved nothing: a new attempt key, and the report is frozen again with
+    # the token's state at this time.
+    _move(actor=actor, d=d, target=S.WAITING_FUNDS, action="tokens.distribution_retry",
+          deposit_attempt=d.deposit_attempt + 1, error="")
+    return _fund(actor=actor, d=d)
+
+
+def on_deposit_final(row) -> None:
+    """chain hook for `tokens.distribution_deposit` rows."""
+    d = Distribution.objects.select_for_update().select_related("offering", "period").filter(deposit_tx=row).first()
+    if d is None or d.status != S.DEPOSITING:
+        return
+    if row.status != row.Status.CONFIRMED:
+        _move(actor=None, d=d, target=S.FAILED, action="tokens.distribution_failed", error=row.error or "reverted")
+        return
+    event = next((log for log in (row.receipt or {}).get("logs", []) if log.get("event") == "RevenueDistributed"), None)
+    if event is None or event["args"].get("reportHash", "").lower().removeprefix("0x") != d.report_sha256:
+        _move(actor=None, d=d, target=S.FAILED, action="tokens.distribution_failed",
+              error="The deposit's RevenueDistributed event does not carry this report's hash.")
+        return
+    _move(actor=None, d=d, target=S.DISTRIBUTED, action="tokens.distribution_distributed",
+          deposit_block=row.block_number, points_per_share_after=str(int(event["args"]["pointsPerShare"])),
+          dust_magnified_after=str(int(event["args"]["dustMagnified"])), distributed_at=timezone.now())
+    from telemetry.models import RevenuePeriodStatus
+    from telemetry.services import revenue_period_settle
+
+    if d.period.status != RevenuePeriodStatus.SETTLED:
+        revenue_period_settle(actor=None, period=d.period)
+    from chain.services import index_address
+
+    index_address(d.offering.token_address)
+    _notify_holders(d)
+
+
+def _notify_holders(d: Distribution) -> None:
+    """Each investor holding units at the deposit block hears once that income is claimable."""
+    from django.db.models.functions import Lower
+
+    from compliance.models import Wallet
+    from core.money import from_token_units
+    from tokens.income import distribution_entitlements
+
+    holders = distribution_entitlements(d)["holders"]
+    shares: dict = {}
+    for w in Wallet.objects.annotate(a=Lower("address")).filter(a__in=list(holders)).select_related("profile__user"):
+        shares[w.profile.user] = shares.get(w.profile.user, 0) + holders[w.address.lower()]["base_units"]
+    for user, base in shares.items():
+        notify(recipient=user, category=NoticeCategory.INCOME, event_key=f"distribution:{d.public_id}:claimable",
+               title=f"Income from {d.offering.device} is claimable", url="/income/",
+               body=f"Your share of this period's revenue, {from_token_units(base, d.stablecoin_decimals or 6)} in "
+               "stablecoin, is claimable now.")

@@ -1,0 +1,452 @@
+"""API twins of the market pages (tokens.market_views): the board and market data, transfers,
+offers (list, cancel) and taking an offer. Custodial wallets: one POST and the platform signs
+with the custodial key through the outbox (202). Self-custody wallets: `prepare` returns the
+calls for the browser wallet (EIP-1193 eth_sendTransaction, in order), `track` records the
+hash of the last one and the server reads its receipt. Refusals by the token carry its
+ERC-1404 code and message in `details` (restriction_code, restriction_message)."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.permissions import HasRole, Role
+from tokens import market
+from tokens.models import MarketOffer, Offering
+
+TAG = ["market"]
+INVESTOR = HasRole.of(Role.INVESTOR)
+INVESTOR_OR_OFFICER = HasRole.of(Role.INVESTOR, Role.COMPLIANCE_OFFICER)
+
+
+def _offering(offering_id) -> Offering:
+    offering = Offering.objects.filter(pk=offering_id).exclude(token_address="").first()
+    if offering is None:
+        raise Http404("No such token.")
+    return offering
+
+
+# ----------------------------------------------------------------------------- serializers
+
+
+class RestrictionSerializer(serializers.Serializer):
+    code = serializers.IntegerField(help_text="ERC-1404 detectTransferRestriction, read live (0 = allowed).")
+    message = serializers.CharField(help_text="messageForTransferRestriction(code), read live.")
+    allowed = serializers.BooleanField()
+
+
+class MarketStatsSerializer(serializers.Serializer):
+    last_price = serializers.DecimalField(max_digits=24, decimal_places=6, allow_null=True,
+                                          help_text="USD per unit at the last trade on the board.")
+    last_price_base_units = serializers.IntegerField(allow_null=True)
+    volume_30d = serializers.DecimalField(max_digits=30, decimal_places=6)
+    volume_30d_base_units = serializers.IntegerField()
+    units_30d = serializers.IntegerField()
+    trades_30d = serializers.IntegerField()
+    holders = serializers.IntegerField(help_text="Wallets holding units (indexed Transfer events).")
+    offering_price = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField()
+
+
+class BoardOfferSerializer(serializers.Serializer):
+    """An offer as buyers see it: the seller is anonymised."""
+
+    id = serializers.IntegerField()
+    offering_id = serializers.IntegerField()
+    token_symbol = serializers.CharField(source="offering.token_symbol")
+    board_offer_id = serializers.IntegerField()
+    units_remaining = serializers.IntegerField()
+    price_per_unit_base_units = serializers.IntegerField()
+    price_per_unit = serializers.SerializerMethodField()
+    expires_at = serializers.DateTimeField()
+    seller = serializers.SerializerMethodField(help_text="Anonymised: 'Seller #<offer id>'.")
+
+    def get_price_per_unit(self, obj: MarketOffer) -> str:
+        from core.money import from_token_units
+
+        return str(from_token_units(obj.price_per_unit_base_units, obj.stablecoin_decimals))
+
+    def get_seller(self, obj: MarketOffer) -> str:
+        return f"Seller #{obj.pk}"
+
+
+class MyOfferSerializer(BoardOfferSerializer):
+    status = serializers.CharField()
+    units = serializers.IntegerField()
+    seller_wallet = serializers.CharField()
+    self_custody = serializers.BooleanField()
+    tx_hash = serializers.CharField()
+    error = serializers.CharField()
+
+
+class MarketTransferSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    offering_id = serializers.IntegerField()
+    token_symbol = serializers.CharField(source="offering.token_symbol")
+    offer_id = serializers.IntegerField(allow_null=True)
+    from_wallet = serializers.CharField()
+    to_wallet = serializers.CharField()
+    units = serializers.IntegerField()
+    price_per_unit_base_units = serializers.IntegerField(allow_null=True)
+    paid_base_units = serializers.CharField()
+    fee_base_units = serializers.CharField()
+    self_custody = serializers.BooleanField()
+    tx_hash = serializers.SerializerMethodField()
+    block_number = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(help_text="Why it failed, with the token's code and message when it refused.")
+
+    def get_tx_hash(self, obj) -> str:
+        return obj.tx_hash or (obj.chain_tx.tx_hash if obj.chain_tx_id else "")
+
+
+class BrowserStepSerializer(serializers.Serializer):
+    label = serializers.CharField(help_text="approve | post | take | cancel | transfer")
+    to = serializers.CharField()
+    data = serializers.CharField()
+
+
+class PreparedSerializer(serializers.Serializer):
+    vars()["from"] = serializers.CharField(help_text="The self-custody wallet that must send every step.")
+    chainId = serializers.CharField()
+    steps = BrowserStepSerializer(many=True, help_text="Send in order; wait for each to be mined.")
+    check = serializers.DictField(required=False)
+
+
+class MarketOverviewSerializer(serializers.Serializer):
+    tokens = serializers.ListField(child=serializers.DictField())
+    offers = BoardOfferSerializer(many=True)
+    my_offers = MyOfferSerializer(many=True)
+    my_transfers = MarketTransferSerializer(many=True)
+    portfolio = serializers.DictField()
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+class TransferInputSerializer(serializers.Serializer):
+    offering_id = serializers.IntegerField()
+    wallet = serializers.CharField(max_length=42, help_text="Your wallet that sends.")
+    to = serializers.CharField(max_length=254, help_text="The recipient investor's email, or a wallet address.")
+    units = serializers.IntegerField(min_value=1)
+
+
+class TransferTrackInputSerializer(TransferInputSerializer):
+    tx_hash = serializers.CharField(max_length=66)
+
+
+class TransferCheckSerializer(RestrictionSerializer):
+    vars()["from"] = serializers.CharField()
+    to = serializers.CharField()
+    units = serializers.IntegerField()
+    balance = serializers.IntegerField()
+    self_custody = serializers.BooleanField()
+    recipient_known = serializers.BooleanField(help_text="The recipient is an investor on this platform.")
+
+
+class OfferInputSerializer(serializers.Serializer):
+    offering_id = serializers.IntegerField()
+    wallet = serializers.CharField(max_length=42)
+    units = serializers.IntegerField(min_value=1)
+    price_per_unit = serializers.DecimalField(max_digits=20, decimal_places=6, help_text="USD (stablecoin) per unit.")
+    expires_at = serializers.DateTimeField()
+
+
+class OfferTrackInputSerializer(OfferInputSerializer):
+    tx_hash = serializers.CharField(max_length=66)
+
+
+class OfferCheckSerializer(RestrictionSerializer):
+    wallet = serializers.CharField()
+    units = serializers.IntegerField()
+    balance = serializers.IntegerField()
+    on_offer = serializers.IntegerField(help_text="Units of this wallet already on open offers.")
+    price_base_units = serializers.IntegerField()
+    self_custody = serializers.BooleanField()
+
+
+class TakeInputSerializer(serializers.Serializer):
+    wallet = serializers.CharField(max_length=42, help_text="Your wallet that pays and receives the units.")
+    units = serializers.IntegerField(min_value=1)
+
+
+class TakeTrackInputSerializer(TakeInputSerializer):
+    tx_hash = serializers.CharField(max_length=66)
+
+
+class TakeCheckSerializer(serializers.Serializer):
+    wallet = serializers.CharField()
+    units = serializers.IntegerField()
+    available = serializers.IntegerField()
+    token = RestrictionSerializer(help_text="The token's answer for seller → you, read live.")
+    paid = serializers.DecimalField(max_digits=30, decimal_places=6)
+    paid_base_units = serializers.IntegerField()
+    fee = serializers.DecimalField(max_digits=30, decimal_places=6)
+    fee_base_units = serializers.IntegerField()
+    stablecoin = serializers.DictField(help_text="balance, allowance for the board, enough.")
+    allowed = serializers.BooleanField()
+
+
+class CancelInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True,
+                                   help_text="Required when a compliance officer cancels an investor's offer.")
+
+
+class TxHashInputSerializer(serializers.Serializer):
+    tx_hash = serializers.CharField(max_length=66)
+
+
+def _valid(serializer_class, request) -> dict:
+    s = serializer_class(data=request.data)
+    s.is_valid(raise_exception=True)
+    return dict(s.validated_data)
+
+
+def _transfer_args(request, cls=TransferInputSerializer) -> dict:
+    data = _valid(cls, request)
+    data["offering"] = _offering(data.pop("offering_id"))
+    return data
+
+
+# ----------------------------------------------------------------------------- board
+
+
+class MarketApi(APIView):
+    permission_classes = [INVESTOR]
+
+    @extend_schema(tags=TAG, summary="The market: tokens with market data (last trade, 30-day volume, holders), "
+                   "open offers (sellers anonymised), my offers, my transfers and my portfolio valued at the last "
+                   "trade beside the offering price", responses=MarketOverviewSerializer,
+                   operation_id="v1_tokens_market_retrieve")
+    def get(self, request):
+        from tokens.market_views import market_context
+
+        ctx = market_context(request.user)
+        folio = ctx["portfolio"]
+        data = {
+            "tokens": [{"offering_id": t["offering"].pk, "token_symbol": t["offering"].token_symbol,
+                        **MarketStatsSerializer(t["stats"]).data} for t in ctx["tokens"]],
+            "offers": BoardOfferSerializer(ctx["offers"], many=True).data,
+            "my_offers": MyOfferSerializer(ctx["my_offers"], many=True).data,
+            "my_transfers": MarketTransferSerializer(ctx["my_transfers"], many=True).data,
+            "portfolio": {
+                "total_at_last_trade": str(folio["total_at_last_trade"]),
+                "total_at_offering_price": str(folio["total_at_offering_price"]),
+                "rows": [{"offering_id": r["offering"].pk, "token_symbol": r["offering"].token_symbol,
+                          "units": r["units"], "value_at_last_trade": None if r["value_at_last_trade"] is None
+                          else str(r["value_at_last_trade"]),
+                          "value_at_offering_price": str(r["value_at_offering_price"])} for r in folio["rows"]]},
+        }
+        return Response(data)
+
+
+class MarketTokenApi(APIView):
+    permission_classes = [INVESTOR]
+
+    @extend_schema(tags=TAG, summary="One token's market data and open offers", responses=MarketStatsSerializer,
+                   operation_id="v1_tokens_market_token_retrieve")
+    def get(self, request, offering_id):
+        offering = _offering(offering_id)
+        data = dict(MarketStatsSerializer(market.market_stats(offering=offering)).data)
+        data["offers"] = BoardOfferSerializer(market.board_offers(offering=offering), many=True).data
+        return Response(data)
+
+
+# ----------------------------------------------------------------------------- transfers
+
+
+class TransferCheckApi(APIView):
+    permission_classes = [INVESTOR]
+
+    @extend_schema(tags=TAG, summary="Before a transfer: the token's ERC-1404 answer (code and message), live",
+                   request=TransferInputSerializer, responses=TransferCheckSerializer,
+                   operation_id="v1_tokens_market_transfer_check")
+    def post(self, request):
+        check = market.transfer_check(actor=request.user, **_transfer_args(request))
+        return Response(TransferCheckSerializer(check).data)
+
+
+class TransferCreateApi(APIView):
+    permission_classes = [INVESTOR]
+
+    @extend_schema(tags=TAG, summary="Transfer units from a custodial wallet (signed with its key through the "
+                   "outbox; the platform pays the gas)", request=TransferInputSerializer,
+                   responses={202: MarketTransferSerializer}, operation_id="v1_tokens_market_transfer_create")
+    def post(self, request):
+        t = market.transfer_create(actor=request.user, **_transfer_args(request))
+        return Response(MarketTransferSerializer(t).data, status=status.HTTP_202_ACCEPTED)
+
+
+class TransferPrepareApi(APIView):
+    permission_classes = [INVESTOR]
+
+    @extend_schema(tags=TAG, summary="The transfer a self-custody wallet signs in the browser",
+                   request=TransferInputSerializer, responses=PreparedSerializer,
+                   operation_id="v1_tokens_market_transfer_prepare")
+    def post(self, request):
+        return Response(market.transfer_prepare(actor=request.user, **_transfer_args(request)))
+
+
+class TransferTrackApi(APIView):
+    permission_classes = [INVESTOR]
+
+    @extend_schema(tags=TAG, summary="Follow a transfer sent from the browser wallet (idempotent on the hash)",
+                   request=TransferTrackInputSerializer, responses={201: MarketTransferSerializer},
+                   operation_id="v1_tokens_market_transfer_track")
+    def post(self, request):
+        t = market.transfer_track(actor=request.user, **_transfer_args(request, TransferTrackInputSerializer))
+        return Response(MarketTransferSerializer(t).data, status=status.HTTP_201_CREATED)
+
+
+class TransferDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=TAG, summary="A transfer or purchase (a browser-sent one's receipt is read now)",
+                   responses=MarketTransferSerializer, operation_id="v1_tokens_market_transfer_retrieve")
+    def get(self, request, transfer_id):
+        return Response(MarketTransferSerializer(market.transfer_get_for_user(user=request.user,
+                                                                              transfer_id=transfer_id)).data)
+
+
+# ----------------------------------------------------------------------------- offers
+
+
+class OfferCheckApi(APIView):
+    permission_classes = [INVESTOR]
+
+    @extend_schema(tags=TAG, summary="Before listing: the token's answer for moving these units out now "
+                   "(lock-up, freeze, pause, balance)", request=OfferInputSerializer, responses=OfferCheckSerializer,
+                   operation_id="v1_tokens_market_offer_check")
+    def post(self, request):
+        check = market.offer_check(actor=request.user, **_transfer_args(request, OfferInputSerializer))
+        return Response(OfferCheckSerializer(check).data)
+
+
+class OfferCreateApi(APIView):
+    permission_classes = [INVESTOR]
+
+    @extend_schema(tags=TAG, summary="List units from a custodial wallet (approve + post signed with its key)",
+                   request=OfferInputSerializer, responses={202: MyOfferSerializer},
+                   operation_id="v1_tokens_market_offer_create")
+    def post(self, request):
+        offer = market.offer_create(actor=request.user, **_transfer_args(request, OfferInputSerializer))
+        return Response(MyOfferSerializer(offer).data, status=status.HTTP_202_ACCEPTED)
+
+
+class OfferPrepareApi(APIView):
+    permission_classes = [INVESTOR]
+
+    @extend_schema(tags=TAG, summary="The approve + post calls a self-custody wallet signs",
+                   request=OfferInputSerializer, responses=PreparedSerializer,
+                   operation_id="v1_tokens_market_offer_prepare")
+    def post(self, request):
+        return Response(market.offer_prepare(actor=request.user, **_transfer_args(request, OfferInputSerializer)))
+
+
+class OfferTrackApi(APIView):
+    permission_classes = [INVESTOR]
+
+    @extend_schema(tags=TAG, summary="Follow an offer posted from the browser wallet (hash of the post call)",
+                   request=OfferTrackInputSerializer, responses={201: MyOfferSerializer},
+                   operation_id="v1_tokens_market_offer_track")
+    def post(self, request):
+        offer = market.offer_track(actor=request.user, **_transfer_args(request, OfferTrackInputSerializer))
+        return Response(MyOfferSerializer(offer).data, status=status.HTTP_201_CREATED)
+
+
+class OfferDetailApi(APIView):
+    permission_classes = [INVESTOR_OR_OFFICER]
+
+    @extend_schema(tags=TAG, summary="One of my offers (compliance officers: any)", responses=MyOfferSerializer,
+                   operation_id="v1_tokens_market_offer_retrieve")
+    def get(self, request, offer_id):
+        offer = market.offer_get_for_seller(user=request.user, offer_id=offer_id)
+        return Response(MyOfferSerializer(market.offer_refresh(offer=offer)).data)
+
+
+class OfferCancelApi(APIView):
+    permission_classes = [INVESTOR_OR_OFFICER]
+
+    @extend_schema(tags=TAG, summary="Cancel an offer: its custodial seller, or a compliance officer with a reason "
+                   "(the platform's agent cancels it on the board)", request=CancelInputSerializer,
+                   responses={202: MyOfferSerializer}, operation_id="v1_tokens_market_offer_cancel")
+    def post(self, request, offer_id):
+        offer = market.offer_get_for_seller(user=request.user, offer_id=offer_id)
+        reason = _valid(CancelInputSerializer, request).get("reason", "")
+        offer = market.offer_cancel(actor=request.user, offer=offer, reason=reason)
+        return Response(MyOfferSerializer(offer).data, status=status.HTTP_202_ACCEPTED)
+
+
+class OfferCancelPrepareApi(APIView):
+    permission_classes = [INVESTOR]
+
+    @extend_schema(tags=TAG, summary="The cancel call a self-custody seller signs", request=None,
+                   responses=PreparedSerializer, operation_id="v1_tokens_market_offer_cancel_prepare")
+    def post(self, request, offer_id):
+        offer = market.offer_get_for_seller(user=request.user, offer_id=offer_id)
+        return Response(market.offer_cancel_prepare(actor=request.user, offer=offer))
+
+
+class OfferCancelTrackApi(APIView):
+    permission_classes = [INVESTOR]
+
+    @extend_schema(tags=TAG, summary="Follow a cancel sent from the browser wallet", request=TxHashInputSerializer,
+                   responses={201: MyOfferSerializer}, operation_id="v1_tokens_market_offer_cancel_track")
+    def post(self, request, offer_id):
+        offer = market.offer_get_for_seller(user=request.user, offer_id=offer_id)
+        offer = market.offer_cancel_track(actor=request.user, offer=offer,
+                                          tx_hash=_valid(TxHashInputSerializer, request)["tx_hash"])
+        return Response(MyOfferSerializer(offer).data, status=status.HTTP_201_CREATED)
+
+
+# ----------------------------------------------------------------------------- taking an offer
+
+
+class TakeCheckApi(APIView):
+    permission_classes = [INVESTOR]
+
+    @extend_schema(tags=TAG, summary="Both legs' pre-checks before paying: the token's answer for seller → you "
+                   "and your stablecoin balance and allowance", request=TakeInputSerializer,
+                   responses=TakeCheckSerializer, operation_id="v1_tokens_market_take_check")
+    def post(self, request, offer_id):
+        offer = market.offer_for_buyer(offer_id=offer_id)
+        return Response(TakeCheckSerializer(market.take_check(actor=request.user, offer=offer,
+                                                              **_valid(TakeInputSerializer, request))).data)
+
+
+class TakeCreateApi(APIView):
+    permission_classes = [INVESTOR]
+
+    @extend_schema(tags=TAG, summary="Buy units of an offer with a custodial wallet's stablecoin (approve + take "
+                   "signed with its key; one atomic settlement on chain)", request=TakeInputSerializer,
+                   responses={202: MarketTransferSerializer}, operation_id="v1_tokens_market_take_create")
+    def post(self, request, offer_id):
+        t = market.take_create(actor=request.user, offer_id=offer_id, **_valid(TakeInputSerializer, request))
+        return Response(MarketTransferSerializer(t).data, status=status.HTTP_202_ACCEPTED)
+
+
+class TakePrepareApi(APIView):
+    permission_classes = [INVESTOR]
+
+    @extend_schema(tags=TAG, summary="The approve + take calls a self-custody buyer signs (the take echoes the "
+                   "price and units)", request=TakeInputSerializer, responses=PreparedSerializer,
+                   operation_id="v1_tokens_market_take_prepare")
+    def post(self, request, offer_id):
+        return Response(market.take_prepare(actor=request.user, offer_id=offer_id,
+                                            **_valid(TakeInputSerializer, request)))
+
+
+class TakeTrackApi(APIView):
+    permission_classes = [INVESTOR]
+
+    @extend_schema(tags=TAG, summary="Follow a purchase sent from the browser wallet (hash of the take call)",
+                   request=TakeTrackInputSerializer, responses={201: MarketTransferSerializer},
+                   operation_id="v1_tokens_market_take_track")
+    def post(self, request, offer_id):
+        t = market.take_track(actor=request.user, offer_id=offer_id, **_valid(TakeTrackInputSerializer, request))
+        return Response(MarketTransferSerializer(t).data, status=status.HTTP_201_CREATED)

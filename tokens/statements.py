@@ -1,0 +1,359 @@
+"""Statements of revenue distributions (reportlab PDFs and a CSV): the clinic's period
+statement, an investor's per-period statement and their yearly summary (the figures a
+1099-DIV-style form needs). Every amount is Decimal or integer base units; the investor
+figures come from the chain's indexed events and the deposit (tokens.income), never from
+a recomputation that could drift from what the holder can claim."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.http import Http404
+from django.urls import reverse
+
+from chain.models import ChainEvent
+from core.money import format_money, from_token_units
+from core.timefmt import local_current
+from tokens import income
+from tokens.models import Distribution, DistributionStatus, Offering
+
+CENT = Decimal("0.01")
+PCT_STEP = Decimal("0.0001")
+LINE_LABELS = {"gross": "Gross revenue", "platform_fee": "Platform fee", "reserve": "Maintenance reserve",
+               "clinic_share": "Clinic's operating share", "holders": "Holders' share",
+               "compute_excluded": "Compute revenue (not in terms)"}
+CSV_HEADER = ["row", "token", "token_address", "period_start", "period_end", "wallet", "units", "supply", "amount",
+              "currency", "base_units", "stablecoin_decimals", "tax_withheld", "deposit_tx", "deposit_block",
+              "report_sha256"]
+
+
+def verify_url(d: Distribution) -> str:
+    """The public proof page printed on statements (absolute: a PDF outlives the session)."""
+    return settings.SITE_URL.rstrip("/") + reverse("tokens_public:distribution-verify", args=[d.public_id])
+
+
+def _period_label(d: Distribution) -> str:
+    p = d.period
+    label = f"{p.period_start:%Y-%m-%d} to {p.period_end:%Y-%m-%d} (end exclusive)"
+    if getattr(p, "kind", "regular") != "regular":
+        label += f", adjustment of {p.adjusts.period_start:%Y-%m}" if p.adjusts_id else ", adjustment"
+    return label
+
+
+def _money(amount, currency: str) -> str:
+    return format_money(Decimal(amount), currency)
+
+
+def _stable(amount: Decimal, currency: str) -> str:
+    """A stablecoin amount at full precision (6 or 18 decimals), not rounded to cents."""
+    return f"{amount:,} {currency}"
+
+
+def _deposit_rows(d: Distribution) -> list[tuple[str, str]]:
+    tx = d.deposit_tx
+    return [
+        ("Deposit transaction", (tx.tx_hash if tx and tx.tx_hash else "not sent yet")),
+        ("Block", str(d.deposit_block) if d.deposit_block else "not mined yet"),
+        ("Chain id", str(d.offering.chain_id or settings.CHAIN_ID)),
+        ("Token contract", d.offering.token_address),
+        ("Stablecoin", d.stablecoin_address or "—"),
+        ("Report SHA-256", d.report_sha256 or "report not frozen yet"),
+        ("Verify", verify_url(d)),
+    ]
+
+
+def _waterfall_rows(d: Distribution, share: tuple[int, int] | None = None) -> list[list[str]]:
+    rows = []
+    for line in d.waterfall.get("lines", []):
+        amount = Decimal(line["amount"])
+        row = [LINE_LABELS.get(line["line"], line["line"]), line.get("explanation", ""), _money(amount, d.currency)]
+        if share is not None:
+            units, supply = share
+            row.append(_money((amount * units / supply).quantize(CENT, rounding=ROUND_HALF_UP), d.currency)
+                       if supply and line["line"] != "compute_excluded" else "—")
+        rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------- clinic
+
+
+def clinic_statement_pdf(distribution: Distribution) -> bytes:
+    """The clinic's statement of a closed period: usage and how each line was priced, the
+    waterfall, what it owes the platform (holders' share + fee + reserve), status, payment
+    and the on-chain deposit with its proof."""
+    from core.pdf import build_pdf, grid_table, kv_table, para
+
+    d = Distribution.objects.select_related("offering", "offering__device", "offering__device__organization",
+                                            "period", "deposit_tx").get(pk=distribution.pk)
+    o, p, device = d.offering, d.period, d.offering.device
+    c = d.currency
+    usage = [
+        ("Clinic", device.organization.name),
+        ("Device", f"{device.manufacturer} {device.model_name} ({device.modality}), serial {device.serial_number}"),
+        ("Token", f"{o.token_name} ({o.token_symbol})"),
+        ("Period", _period_label(d)),
+        ("Procedures (completed, unflagged)", str(p.procedures)),
+        ("Procedures without a price", str(getattr(p, "unpriced_procedures", 0))),
+        ("Procedures excluded (flagged)", str(getattr(p, "excluded_flagged", 0))),
+    ]
+    if getattr(p, "compute_jobs", 0):
+        usage += [("Compute jobs", str(p.compute_jobs)), ("Compute GPU-seconds", str(p.compute_gpu_seconds))]
+    revenue = [[line.get("kind", ""), line.get("explanation", ""), _money(line.get("amount") or 0, c)]
+               for line in (p.lines or [])]
+    platform_part = d.platform_fee + d.reserve
+    due = [
+        ("Gross revenue", _money(d.gross, c)),
+        ("Kept by the clinic (operating share)", _money(d.clinic_share, c)),
+        ("Due to holders", _money(d.holders_amount, c)),
+        ("Due to the platform (fee and reserve)", _money(platform_part, c)),
+        ("Amount due from the clinic", _money(d.amount_due, c)),
+        ("Status", d.get_status_display()),
+        ("Confirm or dispute by", local_current(d.confirm_deadline)),
+    ]
+    if d.dispute_reason:
+        due.append(("Dispute", d.dispute_reason))
+    if d.resolution:
+        due.append(("Resolution", d.resolution))
+    payment = [
+        ("Payment method", {"card": "Card (Stripe Checkout)", "bank": "Bank transfer"}.get(d.payment_method,
+                                                                                            "not paid yet")),
+        ("Payment reference", d.payment_reference or "—"),
+        ("Amount paid", _money(d.paid_amount, c) if d.paid_amount is not None else "—"),
+        ("Paid at", local_current(d.paid_at)),
+    ]
+    if d.report_sha256 and d.amount_base_units is not None:
+        label = "Deposited to holders" if d.status == DistributionStatus.DISTRIBUTED else "To deposit for holders"
+        payment.append((label, f"{int(d.amount_base_units)} base units ({d.stablecoin_decimals} decimals)"))
+    story = [
+        para(f"Revenue statement of {o.token_symbol} for {p.period_start:%B %Y}. Gross revenue is split by the "
+             f"offering's terms fixed at tokenization; the clinic keeps its operating share and pays the rest."),
+        kv_table(usage),
+        para("<b>Revenue lines</b>"),
+        grid_table(["Kind", "How it was computed", "Amount"], revenue or [["—", "No priced usage", _money(0, c)]]),
+        para("<b>Waterfall</b>"),
+        grid_table(["Line", "Rule", "Amount"], _waterfall_rows(d)),
+        para("<b>Amounts due</b>"),
+        kv_table(due),
+        para("<b>Payment and deposit</b>"),
+        kv_table(payment + _deposit_rows(d)),
+    ]
+    return build_pdf(title="Clinic revenue statement", subject=f"Distribution {d.public_id}", story=story)
+
+
+# --------------------------------------------------------------------------- investors
+
+
+@dataclass
+class StatementLine:
+    distribution: Distribution
+    wallet: str  # checksum
+    units: int
+    supply: int
+    base_units: int
+
+    @property
+    def decimals(self) -> int:
+        return int(self.distribution.stablecoin_decimals or 0)
+
+    @property
+    def amount(self) -> Decimal:
+        return from_token_units(self.base_units, self.decimals)
+
+    @property
+    def share_pct(self) -> Decimal:
+        return (Decimal(self.units) * 100 / Decimal(self.supply)).quantize(PCT_STEP) if self.supply else Decimal(0)
+
+
+def _wallets(user) -> dict[str, object]:
+    from compliance.selectors import investor_wallets
+
+    return {w.address.lower(): w for w in investor_wallets(user=user)}
+
+
+class Ledger:
+    """Each distribution's entitlements (income.distribution_entitlements), computed once per
+    statement — or once per batch when many statements of the same deposits are rendered
+    (pass the same Ledger): that call reads every Transfer of the token, the rest is cheap."""
+
+    def __init__(self):
+        self._memo: dict[int, dict] = {}
+
+    def entitlements(self, d: Distribution) -> dict:
+        if d.pk not in self._memo:
+            self._memo[d.pk] = income.distribution_entitlements(d)
+        return self._memo[d.pk]
+
+    def lines(self, d: Distribution, wallets: dict[str, object]) -> list[StatementLine]:
+        from chain import gateway
+
+        if d.status != DistributionStatus.DISTRIBUTED or not wallets:
+            return []
+        ent = self.entitlements(d)
+        return [StatementLine(distribution=d, wallet=gateway.to_checksum(w), units=h["units"], supply=ent["supply"],
+                              base_units=h["base_units"])
+                for w, h in ((w, ent["holders"].get(w)) for w in sorted(wallets)) if h]
+
+
+def _offerings_touched(wallets: dict[str, object]) -> list[Offering]:
+    """Tokens any of the wallets ever received (purchases, forced transfers, recoveries)."""
+    from chain import gateway
+
+    if not wallets:
+        return []
+    checks = [gateway.to_checksum(w) for w in wallets]
+    addresses = {a.lower() for a in ChainEvent.objects.filter(
+        contract__chain_id=settings.CHAIN_ID, event="Transfer", args__to__in=checks)
+        .values_list("contract__address", flat=True).distinct()}
+    return [o for o in Offering.objects.exclude(token_address="").select_related("device")
+            if o.token_address.lower() in addresses]
+
+
+def year_lines(*, user, year: int, wallets: dict | None = None, ledger: Ledger | None = None) -> list[StatementLine]:
+    """Every distributed period of `year` (by period start) across the user's holdings."""
+    wallets = _wallets(user) if wallets is None else wallets
+    ledger = ledger or Ledger()
+    out: list[StatementLine] = []
+    for o in _offerings_touched(wallets):
+        for d in (Distribution.objects.filter(offering=o, status=DistributionStatus.DISTRIBUTED,
+                                              period__period_start__year=year)
+                  .select_related("offering", "period", "deposit_tx").order_by("period__period_start", "pk")):
+            out.extend(ledger.lines(d, wallets))
+    out.sort(key=lambda s: (s.distribution.period.period_start, s.distribution.offering.token_symbol, s.wallet))
+    return out
+
+
+def claim_status(line: StatementLine, ledger: Ledger | None = None) -> dict:
+    """Claimed or claimable: income is claimed cumulatively on chain (not per period), so the
+    periods are paid first in, first out — this period is claimed once the wallet's claims
+    (IncomeClaimed events) cover its entitlement to this period and every earlier one."""
+    d = line.distribution
+    if line.base_units == 0:
+        return {"status": "nothing to claim", "tx_hash": "", "block": None}
+    ledger = ledger or Ledger()
+    w = line.wallet.lower()
+    owed = sum(ledger.entitlements(x)["holders"].get(w, {}).get("base_units", 0)
+               for x in Distribution.objects.filter(offering=d.offering, status=DistributionStatus.DISTRIBUTED,
+                                                    deposit_block__lte=d.deposit_block).select_related("offering"))
+    claimed = 0
+    for ev in (ChainEvent.objects.filter(contract__address__iexact=d.offering.token_address, event="IncomeClaimed",
+                                         args__holder=line.wallet).order_by("block_number", "log_index")):
+        claimed += int(ev.args["amount"])
+        if claimed >= owed:
+            return {"status": "claimed", "tx_hash": ev.tx_hash, "block": ev.block_number}
+    return {"status": "claimable", "tx_hash": "", "block": None}
+
+
+def investor_statement_pdf(distribution: Distribution, *, user, ledger: Ledger | None = None) -> bytes:
+    """The investor's statement of one distributed period: per wallet holding units at the
+    deposit block, the units, share of supply, the waterfall (period totals and the pro-rata
+    share), the amount in USD and base units, tax withheld, net, claim status, and the
+    deposit's proof; with the income of the year to date. 404 when the user held nothing.
+    A batch of statements shares one `ledger`."""
+    from core.pdf import build_pdf, grid_table, kv_table, para
+
+    d = Distribution.objects.select_related("offering", "offering__device", "period", "deposit_tx").get(
+        pk=distribution.pk)
+    wallets = _wallets(user)
+    ledger = ledger or Ledger()
+    lines = ledger.lines(d, wallets)
+    if not lines:
+        raise Http404("You held no units of this token when this distribution was deposited.")
+    o, c = d.offering, d.currency
+    story = [
+        para(f"Income statement of {o.token_name} ({o.token_symbol}) for {d.period.period_start:%B %Y}, "
+             f"for {user.email}. Amounts are paid in stablecoin ({d.stablecoin_decimals} decimals, 1 unit = 1 {c}) "
+             "to the holding wallet; they are read from the deposit on chain."),
+        kv_table([("Device", str(o.device)), ("Period", _period_label(d)),
+                  ("Distribution", str(d.public_id)), ("Status", d.get_status_display())]),
+    ]
+    for line in lines:
+        st = claim_status(line, ledger)
+        rows = [
+            ("Wallet", f"{line.wallet} ({wallets[line.wallet.lower()].get_kind_display()})"),
+            ("Units held at the deposit block", str(line.units)),
+            ("Supply at the deposit block", str(line.supply)),
+            ("Share of supply", f"{line.share_pct}%"),
+            ("Amount (USD)", _stable(line.amount, c)),
+            ("Amount (stablecoin base units)", str(line.base_units)),
+            ("Tax withheld", f"{_money(0, c)} (no withholding configured)"),
+            ("Net income", _stable(line.amount, c)),
+            ("Claim status", st["status"] + (f", claim transaction {st['tx_hash']} (block {st['block']})"
+                                             if st["tx_hash"] else "")),
+        ]
+        story += [para(f"<b>Wallet {line.wallet}</b>"), kv_table(rows),
+                  grid_table(["Line", "Rule", "Period total", "Your share (pro rata)"],
+                             _waterfall_rows(d, share=(line.units, line.supply)))]
+    ytd = [s for s in year_lines(user=user, year=d.period.period_start.year, wallets=wallets, ledger=ledger)
+           if s.distribution.period.period_start <= d.period.period_start]
+    story += [
+        para("<b>Deposit and proof</b>"),
+        kv_table(_deposit_rows(d)),
+        para("<b>Income this year to date</b>"),
+        kv_table([(f"{d.period.period_start.year} through {d.period.period_start:%Y-%m}",
+                   _stable(sum((s.amount for s in ytd), Decimal(0)), c)),
+                  ("Periods counted", str(len({s.distribution.pk for s in ytd})))]),
+        para("Pro-rata shares of the waterfall lines are informational (rounded to the cent); the amount paid is "
+             "the holder's entitlement on chain: units × accumulator increase ÷ MAGNITUDE, in base units."),
+    ]
+    return build_pdf(title="Investor income statement", subject=f"Distribution {d.public_id}", story=story)
+
+
+def _year_totals(lines: list[StatementLine]) -> dict[tuple[str, str, str], tuple[Decimal, int]]:
+    """(symbol, token address, currency) -> (amount, base units)."""
+    totals: dict[tuple[str, str, str], list] = defaultdict(lambda: [Decimal(0), 0])
+    for s in lines:
+        t = totals[(s.distribution.offering.token_symbol, s.distribution.offering.token_address,
+                    s.distribution.currency)]
+        t[0] += s.amount
+        t[1] += s.base_units
+    return {k: (v[0], v[1]) for k, v in totals.items()}
+
+
+def yearly_summary_csv(*, user, year: int) -> str:
+    """One `period` row per distributed period and wallet, then a `total` row per token."""
+    lines = year_lines(user=user, year=year)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_HEADER)
+    for s in lines:
+        d = s.distribution
+        w.writerow(["period", d.offering.token_symbol, d.offering.token_address, d.period.period_start.isoformat(),
+                    d.period.period_end.isoformat(), s.wallet, s.units, s.supply, str(s.amount), d.currency,
+                    s.base_units, s.decimals, "0", d.deposit_tx.tx_hash if d.deposit_tx_id else "",
+                    d.deposit_block or "", d.report_sha256])
+    for (symbol, address, currency), (total, base) in sorted(_year_totals(lines).items()):
+        w.writerow(["total", symbol, address, f"{year}-01-01", f"{year + 1}-01-01", "", "", "", str(total), currency,
+                    base, "", "0", "", "", ""])
+    return buf.getvalue()
+
+
+def yearly_summary_pdf(*, user, year: int) -> bytes:
+    from core.pdf import build_pdf, grid_table, kv_table, para
+
+    lines = year_lines(user=user, year=year)
+    rows = [[s.distribution.offering.token_symbol, f"{s.distribution.period.period_start:%Y-%m}", s.wallet,
+             str(s.units), _stable(s.amount, s.distribution.currency), str(s.base_units),
+             s.distribution.deposit_tx.tx_hash if s.distribution.deposit_tx_id else ""] for s in lines]
+    totals = _year_totals(lines)
+    story = [
+        para(f"Revenue distributions paid in {year} (by period start) to the wallets of {user.email}: the figures "
+             "for a 1099-DIV-style summary. No tax was withheld (withholding is not configured)."),
+        grid_table(["Token", "Period", "Wallet", "Units", "Amount", "Base units", "Deposit tx"],
+                   rows or [["—", "—", "No distributions this year", "", "", "", ""]]),
+        para("<b>Totals</b>"),
+        kv_table([(f"{symbol} {address}", _stable(total, currency))
+                  for (symbol, address, currency), (total, _) in sorted(totals.items())]
+                 + [("Periods", str(len({s.distribution.pk for s in lines}))), ("Tax withheld", "0")]),
+    ]
+    return build_pdf(title=f"Yearly income summary {year}", subject=f"{user.email} {year}", story=story)
+
+
+def report_of(d: Distribution) -> dict:
+    return json.loads(d.report) if d.report else {}
