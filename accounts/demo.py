@@ -19,6 +19,7 @@ DEMO_USERS = [
     ("compliance@demo.medrwa.local", "Colin Compliance", Role.COMPLIANCE_OFFICER, PLATFORM_ORG),
     ("compliance2@demo.medrwa.local", "Carmen Compliance", Role.COMPLIANCE_OFFICER, PLATFORM_ORG),
     ("investor@demo.medrwa.local", "Ivy Investor", Role.INVESTOR, None),
+    ("investor2@demo.medrwa.local", "Dana Investor", Role.INVESTOR, None),  # a second, to try the market
     ("admin@demo.medrwa.local", "Pat Platform", Role.PLATFORM_ADMIN, PLATFORM_ORG),
 ]
 

@@ -8,7 +8,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from core.errors import ApplicationError
 
 INVESTOR = "investor@demo.medrwa.local"
+INVESTOR2 = "investor2@demo.medrwa.local"  # a second approved investor, in another allowed country
 OFFICER = "compliance@demo.medrwa.local"
+# email -> (legal name, residence and tax country, address)
+INVESTORS = {
+    INVESTOR: ("Ivy Investor", "GB", "1 Demo Street, London"),
+    INVESTOR2: ("Dana Investor", "DE", "2 Demostraße, Berlin"),
+}
 
 
 def _pdf(title: str) -> bytes:
@@ -18,21 +24,27 @@ def _pdf(title: str) -> bytes:
 
 
 def seed(stdout) -> None:
+    for email in INVESTORS:
+        _seed_investor(stdout, email)
+
+
+def _seed_investor(stdout, email: str) -> None:
     from accounts.models import User
     from compliance import services
     from compliance.models import KycCase
 
-    investor = User.objects.filter(email=INVESTOR).first()
+    investor = User.objects.filter(email=email).first()
     officer = User.objects.filter(email=OFFICER).first()
     if investor is None or officer is None:
         return
     profile = getattr(investor, "investor_profile", None)
     if profile is not None and profile.cases.filter(status=KycCase.Status.APPROVED).exists():
         return
+    legal_name, country, address = INVESTORS[email]
     services.investor_profile_save(
-        actor=investor, user=investor, legal_name="Ivy Investor", date_of_birth=dt.date(1985, 4, 12),
-        residence_country="GB", address="1 Demo Street, London", investor_type="individual",
-        accreditation_basis="non_us", tax_residence="GB", is_pep=False,
+        actor=investor, user=investor, legal_name=legal_name, date_of_birth=dt.date(1985, 4, 12),
+        residence_country=country, address=address, investor_type="individual",
+        accreditation_basis="non_us", tax_residence=country, is_pep=False,
         intended_amount=Decimal("25000.00"), intended_currency="USD",
     )
     case = services.kyc_case_open(actor=investor)
@@ -46,7 +58,7 @@ def seed(stdout) -> None:
         case = services.kyc_case_start_review(actor=officer, case=case)
     try:
         services.kyc_case_approve(actor=officer, case=case, reason="Demo data")
-        stdout.write("compliance: demo investor KYC approved")
+        stdout.write(f"compliance: demo investor {email} KYC approved\n")
     except ApplicationError as exc:
         # `make run` seeds again once the chain process has deployed the registry.
-        stdout.write(f"compliance: demo investor KYC waits in review until the chain is up ({exc.code}).\n")
+        stdout.write(f"compliance: demo investor {email} KYC waits in review until the chain is up ({exc.code}).\n")

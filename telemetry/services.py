@@ -103,6 +103,17 @@ def credential_revoke(*, actor, credential: DeviceCredential, reason: str = "") 
     return credential
 
 
+def _require_not_key_issuer(actor, device: Device, what: str) -> None:
+    """Separation of duties: whoever issued a device's telemetry keys could sign its usage;
+    they may not also vouch for its flagged events or close its months — another platform
+    admin does."""
+    if DeviceCredential.objects.filter(device=device, issued_by=actor).exists():
+        raise ApplicationError(
+            "separation_of_duties",
+            gettext("You issued this device's telemetry keys; another platform admin must %(what)s.") % {"what": what},
+            status=403)
+
+
 @transaction.atomic
 def flag_clear(*, actor, flag: PlausibilityFlag, reason: str) -> PlausibilityFlag:
     """A platform admin vouches for a flagged event; it counts towards revenue again."""
@@ -113,6 +124,7 @@ def flag_clear(*, actor, flag: PlausibilityFlag, reason: str) -> PlausibilityFla
         raise ApplicationError("reason_required", gettext("Say why the flag is cleared."),
                                details={"reason": [gettext("This field is required.")]})
     flag = PlausibilityFlag.objects.select_for_update().get(pk=flag.pk)
+    _require_not_key_issuer(actor, flag.device, gettext("clear its flags"))
     if flag.cleared_at is not None:
         raise ApplicationError("already_cleared", gettext("This flag is already cleared."), status=409)
     before = snapshot(flag, ["cleared_at"])
@@ -237,6 +249,7 @@ def revenue_period_close(*, actor, device: Device, period_start: date) -> Revenu
     _require_platform_admin(actor, "Only a platform admin closes revenue periods.")
     # Serializes concurrent closes of one device (the second sees the first's row).
     device = Device.objects.select_for_update().get(pk=device.pk)
+    _require_not_key_issuer(actor, device, gettext("close its months"))
     start, end = month_bounds(period_start)
     if end > timezone.now().date():
         raise ApplicationError("period_not_over", gettext("A month can be closed once it is over."), status=409)
@@ -326,7 +339,8 @@ def revenue_period_adjust(*, actor, period: RevenuePeriod, reason: str) -> Reven
     if not reason:
         raise ApplicationError("reason_required", gettext("Say why the period is adjusted."),
                                details={"reason": [gettext("This field is required.")]})
-    Device.objects.select_for_update().get(pk=period.device_id)  # serializes with closes/adjusts
+    device = Device.objects.select_for_update().get(pk=period.device_id)  # serializes with closes/adjusts
+    _require_not_key_issuer(actor, device, gettext("adjust its months"))
     original = RevenuePeriod.objects.get(pk=period.adjusts_id or period.pk)
     recorded = [original, *original.adjustments.order_by("created_at", "pk")]
     figures = compute_revenue(device=original.device, start=original.period_start, end=original.period_end)

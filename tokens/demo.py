@@ -21,6 +21,7 @@ def seed_demo_offering(stdout) -> None:
     _seed_offering(stdout)
     _seed_order(stdout)
     _seed_distribution(stdout)
+    _seed_market(stdout)
 
 
 def _seed_offering(stdout) -> None:
@@ -153,3 +154,48 @@ def _seed_distribution(stdout) -> None:
     stdout.write(f"tokens: {start:%B %Y} revenue of {offering.token_symbol}: gross {d.gross} {d.currency}, "
                  f"{d.holders_amount} to holders — {d.get_status_display().lower()} "
                  f"(verify at /verify/distributions/{d.public_id}/)\n")
+
+
+DEMO_INVESTOR2 = "investor2@demo.medrwa.local"
+DEMO_BUYER_USD = 1_000  # demo stablecoin for the second investor, to try a purchase on the board
+
+
+def _seed_market(stdout) -> None:
+    """So a trade can be tried between the two demo investors: the compliance officer lifts the
+    demo CT's lock-up (officer controls, audited, through the outbox) and the second investor's
+    custodial wallet gets demo USD stablecoin (MockStablecoin: local chains only). Idempotent."""
+    from accounts.models import User
+    from chain import gateway, processor
+    from chain.services import outbox_enqueue
+    from compliance.selectors import custodial_wallet
+    from tokens import compliance_params
+    from tokens.models import ComplianceChange, Offering, OfferingStatus
+
+    offering = Offering.objects.filter(status=OfferingStatus.LIVE).order_by("pk").first()
+    buyer = User.objects.filter(email=DEMO_INVESTOR2).first()
+    officer = Membership.objects.filter(role=Role.COMPLIANCE_OFFICER).select_related("user").first()
+    if offering is None or buyer is None or officer is None or not gateway.is_available():
+        return
+    if offering.lockup_until and not ComplianceChange.objects.filter(offering=offering).exists():
+        try:
+            compliance_params.compliance_change_request(
+                actor=officer.user, offering=offering, supply_cap=offering.units,
+                max_per_investor=offering.max_per_investor, holder_cap=offering.holder_cap, lockup_until=None,
+                allowed_countries=offering.allowed_countries,
+                reason="Demo: lock-up lifted so the demo investors can try the market")
+        except ApplicationError as exc:
+            stdout.write(f"tokens: the demo lock-up stays: {exc.message}\n")
+    wallet = custodial_wallet(user=buyer)
+    if wallet is not None and wallet.registered_on_chain:
+        from chain.selectors import deployment_address
+
+        with transaction.atomic():
+            outbox_enqueue(actor=None, idempotency_key=f"demo:usd:{wallet.address.lower()}", kind="tokens.demo_usd",
+                           contract_name="MockStablecoin", function="mint", to_address=deployment_address(
+                               "MockStablecoin"), args=[wallet.address, DEMO_BUYER_USD * 10**6], sender="operator",
+                           reason="demo stablecoin to try a purchase on the market")
+    processor.drain(timeout=60)
+    offering.refresh_from_db()
+    stdout.write(f"tokens: market ready to try: {offering.token_symbol} lock-up "
+                 f"{offering.lockup_until or 'lifted'}; {DEMO_INVESTOR2} holds demo USD to buy from "
+                 f"{DEMO_INVESTOR}'s offer.\n")

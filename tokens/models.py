@@ -88,7 +88,9 @@ class Offering(BaseModel):
 
     @property
     def anchor_key(self) -> str:
-        return f"tokens.anchor:{self.public_id}"
+        # Per deploy attempt: a failed anchoring is retried (through "deploy again", which
+        # adopts the existing token) under a new key instead of returning the failed row.
+        return f"tokens.anchor:{self.public_id}:{self.deploy_attempt}"
 
 
 class AgentActionKind(models.TextChoices):

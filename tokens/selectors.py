@@ -106,7 +106,8 @@ def token_events(*, offering: Offering, limit: int = 20):
 
 def offering_transactions(*, offering: Offering) -> list[ChainTransaction]:
     keys = [f"tokens.deploy:{offering.public_id}:{i}" for i in range(offering.deploy_attempt + 1)]
-    keys.append(offering.anchor_key)
+    keys += [f"tokens.anchor:{offering.public_id}:{i}" for i in range(offering.deploy_attempt + 1)]
+    keys.append(f"tokens.anchor:{offering.public_id}")  # before anchoring had attempts
     rows = chain_selectors.outbox_rows(keys=keys)
     rows += [a.chain_tx for a in offering_agent_actions(offering=offering) if a.chain_tx is not None]
     return sorted(rows, key=lambda r: (r.created_at, r.pk), reverse=True)

@@ -106,3 +106,33 @@ def test_device_daily_procedures_is_zero_filled(telemetry_credential):
                         "gpu_hours": Decimal("0.05"), "online_hours": 0}
     assert sum(r["procedures"] for r in rows) == 2
     assert isinstance(rows[0]["day"], date)
+
+
+def test_the_admin_who_issued_a_devices_keys_cannot_clear_its_flags_or_close_its_months(platform_admin,
+                                                                                         user_with_role):
+    """Separation of duties: a key issuer could sign the usage; a second admin vouches for it."""
+    import datetime as dt
+
+    from accounts.models import Organization
+    from core.errors import ApplicationError
+    from core.permissions import Role
+    from telemetry.models import PlausibilityFlag, TelemetryEvent
+    from telemetry.services import credential_issue, flag_clear, revenue_period_close
+    from tests.fixtures.telemetry import make_device
+
+    org = Organization.objects.create(name="SoD clinic", kind=Organization.Kind.CLINIC, country="DE")
+    device = make_device(org)
+    credential_issue(actor=platform_admin, device=device, label="issued by the admin")
+    now = dt.datetime.now(dt.UTC)
+    event = TelemetryEvent.objects.create(device=device, seq=1, kind="procedure", idempotency_key="k1",
+                                          occurred_at=now, received_at=now, status="COMPLETED")
+    flag = PlausibilityFlag.objects.create(device=device, event=event, code="throughput")
+    last_month = (now.date().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    for attempt in (lambda a: flag_clear(actor=a, flag=flag, reason="checked the worklist"),
+                    lambda a: revenue_period_close(actor=a, device=device, period_start=last_month)):
+        with pytest.raises(ApplicationError) as err:
+            attempt(platform_admin)
+        assert err.value.code == "separation_of_duties" and err.value.status == 403
+    second = user_with_role(Role.PLATFORM_ADMIN)
+    assert flag_clear(actor=second, flag=flag, reason="checked the worklist").cleared_by == second
+    assert revenue_period_close(actor=second, device=device, period_start=last_month).closed_by == second

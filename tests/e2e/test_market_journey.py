@@ -116,14 +116,14 @@ def test_custodial_seller_lists_and_a_self_custody_buyer_takes_part_in_the_brows
     # The board and market data follow: 25 left, last trade 2.5, the buyer's portfolio values it.
     _go_market(page)
     expect(page.get_by_test_id(f"offer-{offer.pk}")).to_contain_text("25")
-    expect(page.get_by_test_id(f"market-{symbol}").get_by_test_id("last-price")).to_contain_text("2.5")
+    expect(page.get_by_test_id(f"market-{symbol}").get_by_test_id("last-price")).to_have_text("2.50")
     expect(page.get_by_test_id(f"transfer-{fill.pk}").get_by_test_id("status")).to_have_text("Confirmed")
 
     # My investments values the 65 units at the last trade, the offering price beside it.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="My investments").click()
     value = page.get_by_test_id(f"value-{symbol}")
-    expect(value.get_by_test_id("last-price")).to_have_text("2.5")
-    expect(value.get_by_test_id("value-last")).to_have_text("162.5")
+    expect(value.get_by_test_id("last-price")).to_have_text("2.50")
+    expect(value.get_by_test_id("value-last")).to_have_text("162.50 USD")
     expect(value.get_by_test_id("value-offering")).to_contain_text(f"{65 * world.offering.price_per_unit:,.2f}")
 
 

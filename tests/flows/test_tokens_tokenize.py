@@ -115,3 +115,32 @@ def test_agent_actions_reach_chain_and_cap_table(chain_ready, platform_admin, co
     services.agent_action_request(actor=compliance_officer, offering=offering, kind="pause", reason="Incident")
     drain_outbox()
     assert gateway.call("SecurityToken", token, "paused") is True
+
+
+def test_a_failed_anchoring_is_retried_under_a_new_key_and_the_offering_goes_live(chain_ready, platform_admin,
+                                                                                  drain_outbox):
+    from chain import processor
+
+    device = make_certified_device()
+    offering = services.offering_create(actor=platform_admin, device=device, data=offering_terms())
+    services.offering_record_consent(actor=clinic_admin_of(device), offering=offering)
+    services.offering_deploy(actor=platform_admin, offering=offering)
+    deploy = ChainTransaction.objects.get(idempotency_key=offering.deploy_key)
+    drain_outbox(ids=[deploy.pk])
+    offering.refresh_from_db()
+    assert offering.status == OfferingStatus.ANCHORING
+    # The anchoring transaction fails (as a reverted one would): the offering does not stay
+    # in "anchoring" — it fails visibly and can be retried.
+    first = ChainTransaction.objects.get(idempotency_key=offering.anchor_key)
+    ChainTransaction.objects.filter(pk=first.pk).update(status="failed", error="reverted: simulated outage")
+    processor.process_one(first.pk)
+    offering.refresh_from_db()
+    assert offering.status == OfferingStatus.FAILED and "simulated outage" in offering.error
+    services.offering_deploy(actor=platform_admin, offering=offering)  # the admin's retry
+    drain_outbox()
+    offering.refresh_from_db()
+    assert offering.status == OfferingStatus.LIVE, offering.error
+    second = ChainTransaction.objects.get(idempotency_key=offering.anchor_key)
+    assert second.pk != first.pk and second.status == "confirmed"
+    assert gateway.call("TokenFactory", deployment_address("TokenFactory"), "tokenForDevice",
+                        offering.chain_device_id).lower() == offering.token_address.lower()

@@ -182,3 +182,37 @@ def test_only_certified_devices_once(api_as, platform_admin):
     assert api.post(BASE, _body(certified), format="json").status_code == 201
     _error(api.post(BASE, _body(certified, token_symbol="VIDA2"), format="json"), 409, "offering_exists")
     assert Offering.objects.count() == 1
+
+
+def test_a_zero_price_is_refused_at_offering_creation_with_a_field_error(api_as, platform_admin):
+    device = make_certified_device()
+    err = _error(api_as(platform_admin).post(BASE, _body(device, price_per_unit="0.00"), format="json"),
+                 400, "invalid_offering")
+    assert "price_per_unit" in err["details"]
+    assert not Offering.objects.exists()
+
+
+def test_waterfall_shares_must_add_up_to_100_and_a_reserve_needs_a_target(api_as, platform_admin):
+    device = make_certified_device()
+    client = api_as(platform_admin)
+    err = _error(client.post(BASE, _body(device, clinic_share_pct="70.00"), format="json"), 400, "invalid_offering")
+    assert "105" in " ".join(err["details"]["revenue_share_pct"])
+    err = _error(client.post(BASE, _body(device, reserve_pct="5.00", clinic_share_pct="60.00"), format="json"),
+                 400, "invalid_offering")
+    assert "reserve_target" in err["details"]
+    resp = client.post(BASE, _body(device, reserve_pct="5.00", reserve_target="25000.00", clinic_share_pct="60.00"),
+                       format="json")
+    assert resp.status_code == 201, resp.content
+    body = resp.json()
+    assert (body["platform_fee_pct"], body["reserve_pct"], body["clinic_share_pct"], body["revenue_share_pct"]) == (
+        "5.00", "5.00", "60.00", "30.00")
+
+
+def test_terms_cannot_change_once_units_are_sold(platform_admin):
+    from core.errors import ApplicationError
+    from tokens.tests.factories import make_live_offering
+
+    offering = make_live_offering()
+    with pytest.raises(ApplicationError) as err:
+        services.offering_update_terms(actor=platform_admin, offering=offering, data={"revenue_share_pct": "35"})
+    assert err.value.code == "terms_locked"
