@@ -105,6 +105,27 @@ def period_gross(period, terms: waterfall.Terms) -> tuple[Decimal, list[dict]]:
     return included, notes
 
 
+def _gross_to_bill(period, terms: waterfall.Terms) -> tuple[Decimal, list[dict]]:
+    """What this statement bills: the month as corrected so far (the original period and its
+    adjustments) minus what earlier statements of the month already billed. A withdrawn
+    statement (dispute upheld) billed nothing, so the corrected month is billed whole; a
+    downward correction nets against what was billed."""
+    original = period.adjusts if getattr(period, "adjusts_id", None) else period
+    periods = [original, *original.adjustments.all()] if hasattr(original, "adjustments") else [original]
+    total, notes = Decimal(0), []
+    for p in periods:
+        g, n = period_gross(p, terms)
+        total += g
+        if p.pk == period.pk:
+            notes = n
+    billed = (Distribution.objects.filter(period__in=periods).exclude(
+        status__in=[S.WITHDRAWN, S.NOTHING_DUE]).aggregate(s=Sum("gross"))["s"] or Decimal(0))
+    if billed or len(periods) > 1:
+        notes.append({"line": "correction", "amount": str(total - billed),
+                      "explanation": f"Month as corrected: {total}; already billed by earlier statements: {billed}"})
+    return total - billed, notes
+
+
 def on_period_closed(period) -> Distribution | None:
     """telemetry hook: a month (or an adjustment) of a tokenized device was closed."""
     offering = (Offering.objects.select_for_update().filter(device_id=period.device_id, status=OfferingStatus.LIVE)
@@ -118,7 +139,7 @@ def on_period_closed(period) -> Distribution | None:
     if existing is not None:
         return existing
     terms = waterfall.Terms.of(offering)
-    gross, notes = period_gross(period, terms)
+    gross, notes = _gross_to_bill(period, terms)
     held = reserve_balance(offering)
     w = waterfall.compute(gross=gross, terms=terms, reserve_balance=held)
     lines = w.lines(terms, offering.currency, held) + notes

@@ -227,3 +227,29 @@ def test_a_card_payment_after_a_bank_transfer_is_refunded_not_distributed(chain_
     assert refund.amount == d.amount_due and "already paid" in refund.reason
     assert ChainEvent.objects.filter(contract__address__iexact=w.offering.token_address,
                                      event="RevenueDistributed").count() == 1
+
+
+def test_an_upheld_dispute_is_rebilled_whole_by_the_corrected_month(chain_ready, platform_admin, drain_outbox):
+    from telemetry.models import Tariff
+    from telemetry.services import revenue_period_adjust, tariff_set
+
+    w = world_mod.build_holders(platform_admin=platform_admin, drain=drain_outbox)
+    world_mod.simulate_month(w)
+    d = world_mod.close_and_pay(w, drain=drain_outbox, pay=False)
+    # The clinic disputes (before confirming, in this variant); the admin upholds: a fee was wrong.
+    Distribution.objects.filter(pk=d.pk).update(status="awaiting_clinic")
+    d = distributions.distribution_dispute(actor=w.clinic_admin, distribution=d, reason="MRI fee was lowered")
+    d = distributions.distribution_resolve(actor=platform_admin, distribution=d, uphold=True,
+                                           resolution="Correct: the 2026 schedule was updated")
+    assert d.status == "withdrawn"
+    line = next(ln for ln in d.period.lines if ln.get("amount"))
+    tariff = Tariff.objects.get(cpt_code=line["cpt_code"], payer=line["payer"], year=line["year"])
+    tariff_set(actor=platform_admin, cpt_code=tariff.cpt_code, payer=tariff.payer, year=tariff.year,
+               technical_fee=tariff.technical_fee - Decimal("10.00"), currency=tariff.currency)
+    adj = revenue_period_adjust(actor=platform_admin, period=d.period, reason="fee corrected after dispute")
+    d2 = Distribution.objects.get(period=adj)
+    delta = adj.procedure_amount + adj.compute_amount
+    assert delta < 0
+    # Nothing was billed for the withdrawn statement: the corrected month is billed whole.
+    assert d2.gross == d.gross + delta and d2.status == "awaiting_clinic"
+    assert any(ln["line"] == "correction" for ln in d2.waterfall["lines"])
