@@ -50,6 +50,8 @@ def balances_at(offering: Offering, *, block: int | None = None, wallets: set[st
                                    contract__address__iexact=offering.token_address, event="Transfer")
     if block is not None:
         qs = qs.filter(block_number__lte=block)
+    if wallets is not None:  # only these wallets' transfers (events store checksummed addresses)
+        qs = qs.filter(_to_or_from([gateway.to_checksum(w) for w in wallets]))
     out: dict[str, int] = defaultdict(int)
     for args in qs.order_by("block_number", "log_index").values_list("args", flat=True).iterator(chunk_size=5000):
         value = int(args["value"])

@@ -521,6 +521,13 @@ def _receipt_pdf(*, order: Order, tx_hash: str, block_number: int | None) -> byt
         (_("Mint transaction"), tx_hash),
         (_("Block"), str(block_number or "")),
         (_("Chain id"), str(o.chain_id or settings.CHAIN_ID)),
+        # The terms the units were bought on (fixed at tokenization).
+        (_("Revenue waterfall (of gross)"),
+         _("holders %(holders)s%%, platform fee %(fee)s%%, maintenance reserve %(reserve)s%% up to %(target)s, "
+           "clinic %(clinic)s%%; compute revenue %(compute)s") % {
+             "holders": o.revenue_share_pct, "fee": o.platform_fee_pct, "reserve": o.reserve_pct,
+             "target": format_money(o.reserve_target, o.currency), "clinic": o.clinic_share_pct,
+             "compute": _("included") if o.includes_compute_revenue else _("not included")}),
     ]
     return build_pdf(title=_("Purchase receipt"), subject=_("Order %(id)s") % {"id": order.public_id}, story=[
         para(_("Receipt for the purchase of %(units)s units of %(symbol)s, representing a fractional interest in "
