@@ -166,6 +166,7 @@ def _seed_market(stdout) -> None:
     custodial wallet gets demo USD stablecoin (MockStablecoin: local chains only). Idempotent."""
     from accounts.models import User
     from chain import gateway, processor
+    from chain.models import ChainTransaction
     from chain.services import outbox_enqueue
     from compliance.selectors import custodial_wallet
     from tokens import compliance_params
@@ -176,7 +177,9 @@ def _seed_market(stdout) -> None:
     officer = Membership.objects.filter(role=Role.COMPLIANCE_OFFICER).select_related("user").first()
     if offering is None or buyer is None or officer is None or not gateway.is_available():
         return
+    did = False
     if offering.lockup_until and not ComplianceChange.objects.filter(offering=offering).exists():
+        did = True
         try:
             compliance_params.compliance_change_request(
                 actor=officer.user, offering=offering, supply_cap=offering.units,
@@ -186,14 +189,21 @@ def _seed_market(stdout) -> None:
         except ApplicationError as exc:
             stdout.write(f"tokens: the demo lock-up stays: {exc.message}\n")
     wallet = custodial_wallet(user=buyer)
-    if wallet is not None and wallet.registered_on_chain:
+    key = f"demo:usd:{wallet.address.lower()}" if wallet is not None else ""
+    if wallet is not None and wallet.registered_on_chain and not ChainTransaction.objects.filter(
+            idempotency_key=key).exists():
         from chain.selectors import deployment_address
 
+        did = True
+        stable = deployment_address("MockStablecoin")
+        amount = DEMO_BUYER_USD * 10 ** int(gateway.call("MockStablecoin", stable, "decimals"))
         with transaction.atomic():
-            outbox_enqueue(actor=None, idempotency_key=f"demo:usd:{wallet.address.lower()}", kind="tokens.demo_usd",
-                           contract_name="MockStablecoin", function="mint", to_address=deployment_address(
-                               "MockStablecoin"), args=[wallet.address, DEMO_BUYER_USD * 10**6], sender="operator",
+            outbox_enqueue(actor=None, idempotency_key=key, kind="tokens.demo_usd",
+                           contract_name="MockStablecoin", function="mint", to_address=stable,
+                           args=[wallet.address, amount], sender="operator",
                            reason="demo stablecoin to try a purchase on the market")
+    if not did:
+        return
     processor.drain(timeout=60)
     offering.refresh_from_db()
     stdout.write(f"tokens: market ready to try: {offering.token_symbol} lock-up "

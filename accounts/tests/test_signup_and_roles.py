@@ -91,7 +91,7 @@ def test_seed_demo_is_idempotent_and_prints_logins():
     text = out.getvalue()
     for role in Role:
         assert str(role.label) in text
-    assert User.objects.filter(email__endswith="@demo.medrwa.local").count() == 8
+    assert User.objects.filter(email__endswith="@demo.medrwa.local").count() == 9  # two investors: a market trade
 
 
 def test_password_guessing_is_throttled_per_account(client):
