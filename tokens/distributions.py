@@ -22,7 +22,6 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from chain import selectors as chain_selectors
 from chain.services import outbox_enqueue
 from core.errors import ApplicationError, check_transition
 from core.permissions import Role, user_clinic_ids, user_has_role
@@ -340,10 +339,9 @@ def _refund_duplicate(d: Distribution, *, session_id: str, reason: str) -> None:
 
 def _stablecoin() -> tuple[str, bool]:
     """(address, local mock?) — CHAIN_STABLECOIN_ADDRESS on real chains; the mock locally."""
-    configured = getattr(settings, "CHAIN_STABLECOIN_ADDRESS", "")
-    if configured:
-        return configured, False
-    return chain_selectors.deployment_address("MockStablecoin"), True
+    from tokens.services import stablecoin_address
+
+    return stablecoin_address(), not getattr(settings, "CHAIN_STABLECOIN_ADDRESS", "")
 
 
 def canonical_json(data: dict) -> bytes:

@@ -174,14 +174,15 @@ def token_params(offering: Offering) -> dict:
         "name": offering.token_name, "symbol": offering.token_symbol,
         "owner": gateway.address_of("operator"), "agent": gateway.address_of("agent"),
         "identityRegistry": chain_selectors.deployment_address("IdentityRegistry"),
-        "stablecoin": _stablecoin_address(),
+        "stablecoin": stablecoin_address(),
         "supplyCap": offering.units, "maxBalance": offering.max_per_investor,
         "maxHolders": offering.holder_cap, "lockupUntil": _lockup_ts(offering.lockup_until),
         "allowedCountries": list(offering.allowed_countries),
     }
 
 
-def _stablecoin_address() -> str:
+def stablecoin_address() -> str:
+    """CHAIN_STABLECOIN_ADDRESS on real chains; the locally deployed MockStablecoin otherwise."""
     configured = getattr(settings, "CHAIN_STABLECOIN_ADDRESS", "")
     return configured or chain_selectors.deployment_address("MockStablecoin")
 
