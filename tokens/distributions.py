@@ -40,9 +40,11 @@ from tokens.models import (
 logger = logging.getLogger(__name__)
 
 REPORT_SCHEMA = "medrwa.distribution-report/1"
-# Statuses whose reserve counts as held (the clinic has paid it to the platform).
-RESERVE_HELD = (DistributionStatus.WAITING_FUNDS, DistributionStatus.DEPOSITING, DistributionStatus.DISTRIBUTED,
-                DistributionStatus.FAILED)
+# Statements whose reserve counts towards the target: paid ones and those still to be paid
+# (so two open statements cannot both fill the reserve up to its target).
+RESERVE_HELD = (DistributionStatus.AWAITING_CLINIC, DistributionStatus.DISPUTED, DistributionStatus.AWAITING_PAYMENT,
+                DistributionStatus.WAITING_FUNDS, DistributionStatus.DEPOSITING, DistributionStatus.DISTRIBUTED,
+                DistributionStatus.FAILED, DistributionStatus.NOTHING_DUE)
 PAYABLE = (DistributionStatus.AWAITING_PAYMENT,)
 S = DistributionStatus
 
@@ -117,8 +119,14 @@ def _gross_to_bill(period, terms: waterfall.Terms) -> tuple[Decimal, list[dict]]
         total += g
         if p.pk == period.pk:
             notes = n
-    billed = (Distribution.objects.filter(period__in=periods).exclude(
-        status__in=[S.WITHDRAWN, S.NOTHING_DUE]).aggregate(s=Sum("gross"))["s"] or Decimal(0))
+    if Distribution.objects.filter(period__in=periods, status=S.DISPUTED).exists():
+        # The hook raising rolls the adjustment back: decide the dispute first, then correct.
+        raise ApplicationError("statement_disputed", gettext(
+            "A statement of this month is disputed; resolve the dispute before correcting the month."), status=409)
+    # A downward correction (nothing due) counts as billed too: its difference is settled with
+    # the clinic by an admin when it is closed, so later corrections must not net it again.
+    billed = (Distribution.objects.filter(period__in=periods).exclude(status=S.WITHDRAWN)
+              .aggregate(s=Sum("gross"))["s"] or Decimal(0))
     if billed or len(periods) > 1:
         notes.append({"line": "correction", "amount": str(total - billed),
                       "explanation": f"Month as corrected: {total}; already billed by earlier statements: {billed}"})
@@ -242,9 +250,15 @@ def distribution_checkout(*, actor, distribution: Distribution, success_url: str
     if d.status not in PAYABLE:
         raise ApplicationError("not_payable", gettext('This statement is %(get_status_display)s.') %
             {"get_status_display": d.get_status_display().lower()}, status=409)
+    from payments.models import Payment
+
     with transaction.atomic():
+        # A checkout that expired or was abandoned is replaced by a new one (a new key).
+        attempt = Payment.objects.filter(client_reference_id=f"distribution:{d.public_id}").exclude(
+            status=Payment.Status.OPEN).count()
         payment = checkout_create(
-            actor=actor, client_reference_id=f"distribution:{d.public_id}", idempotency_key=f"{d.key}:checkout",
+            actor=actor, client_reference_id=f"distribution:{d.public_id}",
+            idempotency_key=f"{d.key}:checkout:{attempt}",
             description=f"{d.offering.token_symbol} revenue {d.period.period_start:%Y-%m}: amount due",
             amount=d.amount_due, currency=d.currency, success_url=success_url, cancel_url=cancel_url,
             metadata={"distribution": str(d.public_id)})
@@ -405,20 +419,24 @@ def _fund(*, actor, d: Distribution) -> Distribution:
         return _wait(actor=actor, d=d, why=f"The chain node is unreachable ({exc}); retrying.")
     if supply == 0:
         return _wait(actor=actor, d=d, why="The token has no holders yet; the deposit waits for the first units.")
+    # One deposit of a token in flight at a time: the report states the token's accumulator
+    # before the deposit, which must still hold when it is mined (the verifier checks it).
+    in_flight = Distribution.objects.filter(status=S.DEPOSITING).exclude(pk=d.pk)
+    if in_flight.filter(offering=d.offering).exists():
+        return _wait(actor=actor, d=d, why="The previous deposit of this token is being confirmed; this one follows.")
     report = build_report(d=d, decimals=decimals, stablecoin=stablecoin, supply=supply, pps_before=pps,
                           magnitude=magnitude)
     base = int(report["amount_base_units"])
-    if not local and balance < base:
+    committed = sum(int(a) for a in in_flight.exclude(amount_base_units="").values_list("amount_base_units",
+                                                                                        flat=True))
+    if not local and balance - committed < base:
         return _wait(actor=actor, d=d, why=(f"The treasury wallet {treasury} holds {balance} base units of the "
-                                            f"stablecoin; this deposit needs {base}. Fund it; the deposit then "
-                                            "goes out on its own."))
+                                            f"stablecoin ({committed} committed to deposits in flight); this "
+                                            f"deposit needs {base}. Fund it; the deposit then goes out on its own."))
     body = canonical_json(report)
     digest = hashlib.sha256(body).hexdigest()
-    previous = (Distribution.objects.filter(offering=d.offering, deposit_tx__isnull=False)
-                .exclude(pk=d.pk).exclude(deposit_tx__status__in=["confirmed", "failed"])
-                .select_related("deposit_tx").order_by("-pk").first())
     key = f"{d.key}:{d.deposit_attempt}"
-    first = previous.deposit_tx if previous else None
+    first = None
     if local:
         first = outbox_enqueue(actor=actor, idempotency_key=f"{key}:mint", kind="tokens.distribution_fund",
                                contract_name="MockStablecoin", function="mint", args=[treasury, base],
@@ -482,6 +500,7 @@ def on_deposit_final(row) -> None:
         return
     if row.status != row.Status.CONFIRMED:
         _move(actor=None, d=d, target=S.FAILED, action="tokens.distribution_failed", error=row.error or "reverted")
+        _release_waiting()
         return
     event = next((log for log in (row.receipt or {}).get("logs", []) if log.get("event") == "RevenueDistributed"), None)
     if event is None or event["args"].get("reportHash", "").lower().removeprefix("0x") != d.report_sha256:
@@ -499,12 +518,16 @@ def on_deposit_final(row) -> None:
     from chain.services import index_address
 
     index_address(d.offering.token_address)
+    _release_waiting()
     _notify_holders(d)
 
 
 def _notify_holders(d: Distribution) -> None:
     """Each investor holding units at the deposit block hears once that income is claimable."""
     from django.db.models.functions import Lower
+    from django.urls import reverse
+    from django.utils.text import format_lazy
+    from django.utils.translation import gettext_lazy
 
     from compliance.models import Wallet
     from core.money import from_token_units
@@ -515,7 +538,13 @@ def _notify_holders(d: Distribution) -> None:
     for w in Wallet.objects.annotate(a=Lower("address")).filter(a__in=list(holders)).select_related("profile__user"):
         shares[w.profile.user] = shares.get(w.profile.user, 0) + holders[w.address.lower()]["base_units"]
     for user, base in shares.items():
-        notify(recipient=user, category=NoticeCategory.INCOME, event_key=f"distribution:{d.public_id}:claimable",
-               title=f"Income from {d.offering.device} is claimable", url="/income/",
-               body=f"Your share of this period's revenue, {from_token_units(base, d.stablecoin_decimals or 6)} in "
-               "stablecoin, is claimable now.")
+        # Claimable and statement ready are one event: the notice links the statement PDF.
+        notify(recipient=user, category=NoticeCategory.INCOME, event_key=f"distribution:{d.public_id}:claimable", url=reverse("tokens:income-statement", args=[d.public_id]), title=format_lazy(gettext_lazy("Income from {device} is claimable; your {month} statement is ready"), device=str(d.offering.device), month=f"{d.period.period_start:%Y-%m}"), body=format_lazy(gettext_lazy("Your share of this period's revenue, {amount} in stablecoin, is claimable now on your Income page. Your statement for the period (revenue, waterfall, your share) can be downloaded as a PDF from this link."), amount=from_token_units(base, d.stablecoin_decimals or 6)))  # noqa: E501
+
+
+def _release_waiting() -> None:
+    """A deposit is final: statements waiting behind it are funded now, not at the next tick."""
+    from core.tasks import enqueue_on_commit
+    from tokens.tasks import distributions_tick
+
+    enqueue_on_commit(distributions_tick)

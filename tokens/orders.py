@@ -421,7 +421,7 @@ def order_dispute_resolve(*, actor, order: Order, outcome: str, reason: str) -> 
         raise ApplicationError("invalid_outcome", "Choose won or lost.", details={"outcome": ["Choose won or lost."]})
     if not reason:
         raise ApplicationError("reason_required", "Say why.", details={"reason": ["Say why."]})
-    order = Order.objects.select_for_update().select_related("offering", "mint_tx").get(pk=order.pk)
+    order = Order.objects.select_for_update(of=("self",)).select_related("offering", "mint_tx").get(pk=order.pk)
     if order.status != OrderStatus.DISPUTED:
         raise ApplicationError("order_not_disputed", "This order has no open payment dispute.", status=409)
     if outcome == "won" and (order.mint_tx is None or order.mint_tx.status != order.mint_tx.Status.CONFIRMED):
