@@ -29,6 +29,8 @@ class TokensConfig(AppConfig):
         payment_handlers.register("checkout.session.completed", "tokens.distributions.on_checkout_completed")
         payment_handlers.register("checkout.session.async_payment_succeeded",
                                   "tokens.distributions.on_checkout_completed")
+        for event_type in ("charge.refunded", "charge.dispute.created"):
+            payment_handlers.register(event_type, "tokens.distributions.on_charge_reversed")
         register_nav(gettext_lazy("Offerings"), "tokens:offering-list", roles=[Role.PLATFORM_ADMIN, Role.CLINIC_ADMIN],
             order=400)
         register_panel("tokens/panels/platform.html", roles=[Role.PLATFORM_ADMIN], context=panels.platform_panel,
@@ -54,3 +56,12 @@ class TokensConfig(AppConfig):
 
         register_key_provider("tokens.market.custodial_key")
         register_nav(gettext_lazy("Market"), "tokens:market", roles=[Role.INVESTOR], order=407)
+        # Card payment for a secondary purchase: checkout events by "market-card:" reference; the
+        # take of a card purchase settles or refunds it (after market.on_transfer_final).
+        for event_type, fn in (("checkout.session.completed", "on_checkout_completed"),
+                               ("checkout.session.async_payment_succeeded", "on_checkout_completed"),
+                               ("checkout.session.expired", "on_checkout_closed"),
+                               ("checkout.session.async_payment_failed", "on_checkout_closed"),
+                               ("charge.refunded", "on_charge_refunded")):
+            payment_handlers.register(event_type, f"tokens.market_payments.{fn}")
+        hooks.register("tokens.market_take", "tokens.market_payments.on_take_final")

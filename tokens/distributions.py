@@ -279,6 +279,25 @@ def on_checkout_completed(event) -> None:
                       reference=event.session_id, actor=None, session_id=event.session_id)
 
 
+def on_charge_reversed(event) -> None:
+    """payments hook: a refund or a chargeback of the card payment that paid a statement. The
+    deposit may already be on chain and cannot be taken back from holders: the statement is
+    flagged for a platform admin (audited, visible on the statement), never silently kept."""
+    ref = event.client_reference_id or ""
+    if not ref.startswith("distribution:"):
+        return
+    d = Distribution.objects.select_for_update().filter(public_id=ref.split(":", 1)[1]).first()
+    if d is None or d.payment_method != "card" or event.session_id != d.payment_session_id:
+        return  # e.g. our own refund of a duplicate payment
+    what = "chargeback opened" if event.type.startswith("charge.dispute") else "card payment refunded"
+    d.error = (f"The clinic's {what} ({event.type}, {event.event_id}) after the statement was paid; a platform "
+               "admin must recover the amount from the clinic.")
+    d.save(update_fields=["error", "updated_at"])
+    audit(actor=None, action="tokens.distribution_payment_reversed", obj=d,
+          after={"event": event.type, "event_id": event.event_id, "status": d.status}, reason=what)
+    logger.error("Distribution %s: %s", d.public_id, what)
+
+
 @transaction.atomic
 def distribution_record_bank_transfer(*, actor, distribution: Distribution, reference: str,
                                       amount: Decimal) -> Distribution:

@@ -253,3 +253,18 @@ def test_an_upheld_dispute_is_rebilled_whole_by_the_corrected_month(chain_ready,
     # Nothing was billed for the withdrawn statement: the corrected month is billed whole.
     assert d2.gross == d.gross + delta and d2.status == "awaiting_clinic"
     assert any(ln["line"] == "correction" for ln in d2.waterfall["lines"])
+
+
+def test_a_chargeback_of_a_paid_statement_is_flagged_for_an_admin(world):
+    from payments import stripe_api
+    from payments.models import Payment
+    from payments.services import deliver_signed
+
+    w, d = world
+    payment = Payment.objects.get(session_id=d.payment_session_id)
+    deliver_signed(stripe_api.dispute_created_event(
+        payment_intent=payment.payment_intent, client_reference_id=f"distribution:{d.public_id}",
+        amount_minor=int(d.amount_due * 100), currency=d.currency))
+    d.refresh_from_db()
+    assert d.status == "distributed" and "chargeback" in d.error
+    assert AuditEvent.objects.filter(action="tokens.distribution_payment_reversed", object_id=str(d.pk)).exists()
