@@ -21,13 +21,14 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.http import Http404
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from chain import gateway
-from chain.models import ChainEvent
+from chain.models import ChainEvent, ChainTransaction
 from chain.services import index_address, index_follow, outbox_enqueue, outbox_enqueue_gas_topup
 from core.errors import ApplicationError, check_transition
 from core.money import from_token_units, to_token_units
@@ -163,10 +164,11 @@ def _balance(offering: Offering, wallet: str) -> int:
     return int(gateway.call(TOKEN, offering.token_address, "balanceOf", wallet))
 
 
-def _custodial_calls(*, actor, key: str, wallet: str, calls: list[tuple], kind: str, reason: str):
-    """Top-up (operator) → each call signed by the custodial wallet, in order. Returns the last row."""
+def _custodial_calls(*, actor, key: str, wallet: str, calls: list[tuple], kind: str, reason: str, after=None):
+    """Top-up (operator) → each call signed by the custodial wallet, in order (all of it after
+    `after`, e.g. the treasury's stablecoin credit of a card purchase). Returns the last row."""
     prev = outbox_enqueue_gas_topup(actor=actor, idempotency_key=f"{key}:gas", wallet=wallet,
-                                    gas=sum(GAS[c[0]] for c in calls), reason=f"gas for {reason}")
+                                    gas=sum(GAS[c[0]] for c in calls), reason=f"gas for {reason}", after=after)
     for i, (budget, contract_name, to, function, args) in enumerate(calls):
         last = i == len(calls) - 1
         prev = outbox_enqueue(actor=actor, idempotency_key=f"{key}:{i}:{function}",
@@ -298,10 +300,7 @@ def transfer_refresh(*, t: MarketTransfer) -> MarketTransfer:
     receipt = _receipt(t.tx_hash, [BOARD, TOKEN])
     if receipt is None:
         return t
-    token = _norm(t.offering.token_address)
-    moved = next((lg for lg in receipt["logs"] if lg.get("event") == "Transfer" and _norm(lg["address"]) == token
-                  and _norm(lg["args"]["from"]) == _norm(t.from_wallet)
-                  and _norm(lg["args"]["to"]) == _norm(t.to_wallet)), None)
+    moved = _moved(t, receipt["logs"])
     taken = next((lg for lg in receipt["logs"] if lg.get("event") == "OfferTaken"), None)
     ok = receipt["status"] == 1 and moved is not None and _norm(receipt["from"]) == _norm(
         t.to_wallet if t.kind == MarketTransfer.Kind.FILL else t.from_wallet)
@@ -318,17 +317,20 @@ def transfer_refresh(*, t: MarketTransfer) -> MarketTransfer:
         _reindex(t.offering)
         if t.offer_id:
             _sync_offer(t.offer)
+        _notify_fill(t)
     return t
 
 
 def on_transfer_final(row) -> None:
     """chain hook for custodial transfers and fills (the last row of each chain of calls)."""
-    ok = row.status == row.Status.CONFIRMED
+    confirmed = row.status == row.Status.CONFIRMED
     for t in MarketTransfer.objects.select_for_update().filter(chain_tx=row, status=T.PENDING):
+        # Confirmed means this token's units moved seller → buyer, not merely "mined".
+        ok = confirmed and _moved(t, (row.receipt or {}).get("logs", [])) is not None
         t.status = T.CONFIRMED if ok else T.FAILED
         t.tx_hash = t.tx_hash or row.tx_hash or ""
         t.block_number = row.block_number
-        t.error = "" if ok else explain(row.error or "failed", t.offering)
+        t.error = "" if ok else explain(row.error or "the transaction did not move these units", t.offering)
         if ok:
             taken = next((lg for lg in (row.receipt or {}).get("logs", []) if lg.get("event") == "OfferTaken"), None)
             if taken is not None:
@@ -338,6 +340,57 @@ def on_transfer_final(row) -> None:
             _reindex(t.offering)
         if t.offer_id:
             _sync_offer(t.offer)
+        if ok:
+            _notify_fill(t)
+
+
+def _notify_fill(t: MarketTransfer) -> None:
+    """The seller hears of each confirmed fill of their offer, once (keyed by the fill)."""
+    from notifications.models import Category
+    from notifications.services import notify
+    from tokens.templatetags.market_tags import usd_price
+
+    if t.kind != MarketTransfer.Kind.FILL or t.offer_id is None:
+        return
+    offer = t.offer
+    paid = int(t.paid_base_units or 0)
+    fee = int(t.fee_base_units or 0)
+    notify(recipient=offer.seller, category=Category.MARKET, event_key=f"market:fill:{t.pk}:filled",
+           url="/market/", title=format_lazy(gettext_lazy("Your {token} offer was filled: {units} units sold"),
+                                             token=offer.offering.token_symbol, units=t.units),
+           body=format_lazy(gettext_lazy("{units} units sold at {price} USD each; {net} USD (after the platform fee "
+                                         "of {fee} USD) are in your wallet {wallet}. Units left on the offer: {left}."),
+                            units=t.units, price=usd_price(offer.price_per_unit),
+                            net=usd_price(from_token_units(paid - fee, offer.stablecoin_decimals)),
+                            fee=usd_price(from_token_units(fee, offer.stablecoin_decimals)), wallet=offer.seller_wallet,
+                            left=offer.units_remaining))
+
+
+def offers_expire_due(*, now=None) -> int:
+    """Periodic: open offers past their expiry are marked expired (the board refuses takes
+    after it) and their seller is told, once per offer."""
+    from notifications.models import Category
+    from notifications.services import notify
+
+    now = now or timezone.now()
+    n = 0
+    for pk in MarketOffer.objects.filter(status=S.OPEN, expires_at__lte=now).values_list("pk", flat=True):
+        with transaction.atomic():
+            offer = MarketOffer.objects.select_for_update().select_related("offering", "seller").get(pk=pk)
+            if offer.status != S.OPEN or offer.expires_at > now:
+                continue
+            _set_status(offer, S.EXPIRED)
+            audit(actor=None, action="tokens.market_offer_expire", obj=offer, before={"status": S.OPEN},
+                  after={"status": S.EXPIRED, "units_remaining": offer.units_remaining})
+            notify(recipient=offer.seller, category=Category.MARKET, event_key=f"market:offer:{offer.pk}:expired",
+                   url="/market/", title=format_lazy(gettext_lazy("Your {token} offer expired"),
+                                                     token=offer.offering.token_symbol),
+                   body=format_lazy(gettext_lazy("{left} of {units} units were not sold by {expiry} UTC. They stay "
+                                                 "in your wallet; list them again if you still want to sell."),
+                                    left=offer.units_remaining, units=offer.units,
+                                    expiry=offer.expires_at.strftime("%Y-%m-%d %H:%M")))
+            n += 1
+    return n
 
 
 def _reindex(offering: Offering) -> None:
@@ -468,16 +521,31 @@ def offer_track(*, actor, offering: Offering, wallet: str, units, price_per_unit
 
 
 def _set_status(offer: MarketOffer, target: str, **fields) -> None:
+    """Every offer status change goes through the transition table and the audit trail (hooks
+    and receipt reads included: their actor is the system)."""
     check_transition(entity="offer", table=MARKET_OFFER_TRANSITIONS, current=offer.status, target=target)
+    before = offer.status
     MarketOffer.objects.filter(pk=offer.pk, status=offer.status).update(status=target, updated_at=timezone.now(),
                                                                         **fields)
     offer.refresh_from_db()
+    audit(actor=None, action="tokens.market_offer_status", obj=offer, before={"status": before},
+          after={"status": offer.status, **{k: v for k, v in fields.items() if isinstance(v, str | int)}})
 
 
 def _posted(offer: MarketOffer, receipt_logs: list) -> dict | None:
+    # The token too: an offer of another (worthless) token must never be listed under this one.
     return next((lg for lg in receipt_logs if lg.get("event") == "OfferPosted"
                  and _norm(lg["address"]) == _norm(offer.board_address)
-                 and _norm(lg["args"]["seller"]) == _norm(offer.seller_wallet)), None)
+                 and _norm(lg["args"]["seller"]) == _norm(offer.seller_wallet)
+                 and _norm(lg["args"]["token"]) == _norm(offer.offering.token_address)), None)
+
+
+def _moved(t: MarketTransfer, logs: list) -> dict | None:
+    """The offering's own token Transfer from the seller to the buyer in a receipt."""
+    token = _norm(t.offering.token_address)
+    return next((lg for lg in logs if lg.get("event") == "Transfer" and _norm(lg["address"]) == token
+                 and _norm(lg["args"]["from"]) == _norm(t.from_wallet)
+                 and _norm(lg["args"]["to"]) == _norm(t.to_wallet)), None)
 
 
 def offer_refresh(*, offer: MarketOffer) -> MarketOffer:
@@ -516,8 +584,8 @@ def _sync_offer(offer: MarketOffer, *, gone: str = S.FILLED) -> MarketOffer:
     offer.refresh_from_db()
     if offer.board_offer_id is None or offer.status not in (S.OPEN, S.CANCELLING):
         return offer
-    seller, _, units, _, _ = gateway.call(BOARD, offer.board_address, "offer", offer.board_offer_id)
-    if int(seller, 16) == 0:
+    seller, token, units, _, _ = gateway.call(BOARD, offer.board_address, "offer", offer.board_offer_id)
+    if int(seller, 16) == 0 or _norm(token) != _norm(offer.offering.token_address):
         _set_status(offer, gone, units_remaining=0)
     else:
         MarketOffer.objects.filter(pk=offer.pk).update(units_remaining=int(units), updated_at=timezone.now())
@@ -543,7 +611,10 @@ def offer_cancel(*, actor, offer: MarketOffer, reason: str = "") -> MarketOffer:
     agent, e.g. frozen tokens; a reason is required) cancels an open offer."""
     offer = MarketOffer.objects.select_for_update().get(pk=offer.pk)
     _cancellable(offer)
-    key = f"market:offer:{offer.pk}:cancel"
+    # Per attempt: after a failed cancel the next one is a new intent, not the failed row again.
+    attempt = ChainTransaction.objects.filter(idempotency_key__startswith=f"market:offer:{offer.pk}:cancel",
+                                              kind="tokens.market_cancel").count()
+    key = f"market:offer:{offer.pk}:cancel:{attempt}"
     if offer.seller_id == actor.pk:
         if offer.self_custody:
             raise ApplicationError("self_custody_wallet", gettext("Cancel with your browser wallet."), status=409)
@@ -590,7 +661,7 @@ def on_cancel_final(row) -> None:
             _set_status(offer, S.CANCELLED, units_remaining=0)
             _reindex(offer.offering)
         else:  # e.g. filled meanwhile: the board decides
-            MarketOffer.objects.filter(pk=offer.pk).update(status=S.OPEN, error=explain(row.error, offer.offering))
+            _set_status(offer, S.OPEN, error=explain(row.error, offer.offering))
             _sync_offer(offer)
 
 
@@ -607,9 +678,22 @@ def offer_for_buyer(*, offer_id) -> MarketOffer:
     return offer
 
 
-def _available(offer: MarketOffer) -> int:
+def card_reserved_units(offer: MarketOffer, *, exclude_pk=None) -> int:
+    """Units held for card buyers: an open checkout (until it lapses) or a paid purchase
+    waiting for the treasury; once settling, its fill row counts them instead."""
+    from tokens.models import MarketCardPurchase, MarketCardStatus
+
+    qs = MarketCardPurchase.objects.filter(offer=offer).filter(
+        models.Q(status=MarketCardStatus.RESERVED, reserved_until__gt=timezone.now())
+        | models.Q(status=MarketCardStatus.WAITING_FUNDS))
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    return sum(qs.values_list("units", flat=True))
+
+
+def _available(offer: MarketOffer, *, exclude_card_pk=None) -> int:
     pending = sum(MarketTransfer.objects.filter(offer=offer, status=T.PENDING).values_list("units", flat=True))
-    return max(0, offer.units_remaining - pending)
+    return max(0, offer.units_remaining - pending - card_reserved_units(offer, exclude_pk=exclude_card_pk))
 
 
 def take_check(*, actor, offer: MarketOffer, wallet: str, units) -> dict:

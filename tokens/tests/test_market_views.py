@@ -8,6 +8,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from chain import gateway
 from chain.models import ChainTransaction
 from chain.services import outbox_enqueue
 from core.errors import ApplicationError
@@ -101,7 +102,7 @@ def test_outbox_accepts_custodial_wallet_senders_only_in_the_wallet_form():
         row = outbox_enqueue(actor=None, idempotency_key="t:wallet-sender", kind="t", contract_name="SecurityToken",
                              function="transfer", args=["0x" + "11" * 20, 1], to_address="0x" + "22" * 20,
                              sender="wallet:0x" + "ab" * 20)
-    assert row.sender == "wallet:0x" + "Ab" * 20 or row.sender.lower() == "wallet:0x" + "ab" * 20
+    assert row.sender == gateway.wallet_sender("0x" + "ab" * 20)  # stored in checksum form
     for bad in ("wallet:nope", "custodian", "wallet:"):
         with pytest.raises(ApplicationError) as exc, transaction.atomic():
             outbox_enqueue(actor=None, idempotency_key=f"t:{bad}", kind="t", contract_name="SecurityToken",
@@ -138,3 +139,18 @@ def test_compliance_params_page_and_api_are_for_compliance_officers_and_fail_clo
     assert not ComplianceChange.objects.exists()
     offering.refresh_from_db()
     assert offering.max_per_investor != 10
+
+
+def test_an_offer_posted_for_another_token_is_never_listed_under_this_one():
+    """A self-custody seller could post a worthless token on the board and track it against a
+    real offering: the OfferPosted event must name this offering's token."""
+    from types import SimpleNamespace
+
+    from tokens.market import _posted
+
+    board, seller, real, fake = ("0x" + c * 40 for c in "abcd")
+    offer = SimpleNamespace(board_address=board, seller_wallet=seller,
+                            offering=SimpleNamespace(token_address=real))
+    log = {"event": "OfferPosted", "address": board, "args": {"seller": seller, "token": fake, "offerId": 1}}
+    assert _posted(offer, [log]) is None
+    assert _posted(offer, [{**log, "args": {**log["args"], "token": real}}]) is not None
