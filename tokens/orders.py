@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _lazy
 
+from chain.models import ChainTransaction
 from chain.services import outbox_enqueue
 from core.errors import ApplicationError, check_transition
 from core.money import format_money, quantize
@@ -396,11 +397,11 @@ def order_payment_disputed(*, order: Order, session_id: str, dispute_id: str, re
             OrderStatus.PAID, OrderStatus.MINTING, OrderStatus.COMPLETED):
         audit(actor=None, action="tokens.order_dispute_noted", obj=order, reason=ref, after={"status": order.status})
         return order
-    # Enqueued after the mint by the same agent sender, so it is mined after it.
+    # Ordered after the mint (outbox `after`): nothing to freeze before the units exist.
     tx = outbox_enqueue(actor=None, idempotency_key=f"order:{order.pk}:dispute-freeze", kind=DISPUTE_KIND,
                         contract_name="SecurityToken", function="freezePartialTokens",
                         args=[order.wallet, order.units], to_address=order.offering.token_address, sender="agent",
-                        reason=f"payment dispute on order {order.public_id}")
+                        reason=f"payment dispute on order {order.public_id}", after=order.mint_tx)
     error = (f"The payment was disputed with your bank ({reason or 'no reason given'}). Your {order.units} units "
              "are frozen until a compliance officer reviews the dispute.")
     return _transition(actor=None, order=order, target=OrderStatus.DISPUTED, action="tokens.order_disputed",
@@ -427,12 +428,19 @@ def order_dispute_resolve(*, actor, order: Order, outcome: str, reason: str) -> 
     if outcome == "won" and (order.mint_tx is None or order.mint_tx.status != order.mint_tx.Status.CONFIRMED):
         raise ApplicationError("mint_pending", "The units are not minted yet; decide once the mint is confirmed.",
                                status=409)
-    function = "unfreezePartialTokens" if outcome == "won" else "burn"  # burn unfreezes what it takes
-    tx = outbox_enqueue(actor=actor, idempotency_key=f"order:{order.pk}:dispute-{outcome}", kind=DISPUTE_KIND,
-                        contract_name="SecurityToken", function=function, args=[order.wallet, order.units],
-                        to_address=order.offering.token_address, sender="agent",
-                        reason=f"dispute {outcome} on order {order.public_id}: {reason}")
-    why = f"dispute {outcome} ({DISPUTE_OUTCOMES[outcome]}): {reason}; outbox #{tx.pk}"
+    minted = order.mint_tx is not None and order.mint_tx.status == order.mint_tx.Status.CONFIRMED
+    why = f"dispute {outcome} ({DISPUTE_OUTCOMES[outcome]}): {reason}"
+    if minted:
+        # Only this order's own, minted units: never units the investor paid for in other orders.
+        freeze = ChainTransaction.objects.filter(idempotency_key=f"order:{order.pk}:dispute-freeze").first()
+        function = "unfreezePartialTokens" if outcome == "won" else "burn"  # burn unfreezes what it takes
+        tx = outbox_enqueue(actor=actor, idempotency_key=f"order:{order.pk}:dispute-{outcome}", kind=DISPUTE_KIND,
+                            contract_name="SecurityToken", function=function, args=[order.wallet, order.units],
+                            to_address=order.offering.token_address, sender="agent",
+                            reason=f"dispute {outcome} on order {order.public_id}: {reason}", after=freeze)
+        why += f"; outbox #{tx.pk}"
+    else:
+        why += "; nothing was minted, so nothing is burned"
     if outcome == "won":
         return _transition(actor=actor, order=order, target=OrderStatus.COMPLETED, action="tokens.order_dispute_won",
                            reason=why, error="")
