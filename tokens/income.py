@@ -365,7 +365,6 @@ def income_withdraw(*, actor, to_wallet: str, amount: int | None = None) -> Inco
     permit and the transfer (in that order, through the outbox) and pays the gas."""
     from compliance.selectors import custodial_wallet
     from core.crypto import decrypt_str
-    from tokens.distributions import _stablecoin
 
     dest = _wallet_of(actor, to_wallet)
     if dest.kind != "self_custody":
@@ -374,7 +373,17 @@ def income_withdraw(*, actor, to_wallet: str, amount: int | None = None) -> Inco
     source = custodial_wallet(user=actor)
     if source is None:
         raise ApplicationError("no_custodial_wallet", gettext("You have no custodial wallet."), status=409)
-    stablecoin, _ = _stablecoin()
+    # One withdrawal at a time per custodial wallet: a double click must not sign two permits.
+    from compliance.models import Wallet
+
+    Wallet.objects.select_for_update().filter(pk=source.pk).first()
+    if IncomeClaim.objects.filter(kind=IncomeClaim.Kind.WITHDRAW, wallet__iexact=source.address,
+                                  status=IncomeClaim.Status.PENDING).exists():
+        raise ApplicationError("withdrawal_pending", gettext(
+            "A withdrawal from your custodial wallet is still being confirmed; wait for it to finish."), status=409)
+    from tokens.services import stablecoin_address
+
+    stablecoin = stablecoin_address()
     balance = int(gateway.call("MockStablecoin", stablecoin, "balanceOf", source.address))
     amount = balance if amount is None else int(amount)
     if amount <= 0 or amount > balance:

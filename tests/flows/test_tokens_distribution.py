@@ -117,6 +117,9 @@ def test_claims_custodial_self_custody_and_frozen(world, drain_outbox, chain_rea
     Wallet.objects.create(profile=w.custodial.investor_profile, address=dest, kind=Wallet.Kind.SELF_CUSTODY)
     assert web3.eth.get_balance(w.wallets["custodial"]) == 0  # custodial wallets never hold ETH
     out = income.income_withdraw(actor=w.custodial, to_wallet=dest)
+    with pytest.raises(ApplicationError) as err:  # a double click signs no second permit
+        income.income_withdraw(actor=w.custodial, to_wallet=dest)
+    assert err.value.code == "withdrawal_pending"
     world_mod._drain(drain_outbox)
     out.refresh_from_db()
     assert out.status == "confirmed"
