@@ -51,6 +51,8 @@ lint: venv
 messages: venv
 	$(VPY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=node_modules --ignore='.venv*' \
 		--ignore=var --ignore=build --ignore=reports --ignore='*/tests/*' --ignore=tests
+	$(VPY) manage.py makemessages -d djangojs -l zh_Hans --no-obsolete --ignore=node_modules --ignore='.venv*' \
+		--ignore=var --ignore=build --ignore=reports --ignore=static/vendor --ignore='*/tests/*' --ignore=tests
 	$(VPY) manage.py compilemessages -l zh_Hans --ignore=node_modules --ignore='.venv*'
 
 bench: setup brownie

@@ -45,7 +45,8 @@ class ClinicSignupApi(APIView):
         user = services.clinic_signup(email=d["email"], password=d["password"], full_name=d["full_name"],
                                       clinic_name=d["clinic_name"], country=d["country"].upper(), city=d["city"])
         return Response({"id": user.pk, "email": user.email, "full_name": user.full_name,
-                         "roles": sorted(user_roles(user))}, status=status.HTTP_201_CREATED)
+                         "roles": sorted(user_roles(user)), "time_zone": user.time_zone},
+                        status=status.HTTP_201_CREATED)
 
 
 class TeamMemberSerializer(serializers.Serializer):
@@ -80,10 +81,16 @@ class TeamApi(APIView):
         role = serializers.ChoiceField(choices=[Role.CLINIC_STAFF, Role.CLINIC_ADMIN], default=Role.CLINIC_STAFF)
         clinic = serializers.IntegerField(required=False)
 
+    class TeamQuerySerializer(serializers.Serializer):
+        clinic = serializers.IntegerField(required=False)
+
     @extend_schema(tags=TAG, summary="My clinic's team (clinic admins)", parameters=[CLINIC_PARAM],
                    responses=TeamMemberSerializer(many=True))
     def get(self, request):
-        clinic = _clinic(request, request.query_params.get("clinic"))
+        # A non-numeric ?clinic= is the caller's mistake (400), not a failed database lookup (500).
+        q = self.TeamQuerySerializer(data=request.query_params)
+        q.is_valid(raise_exception=True)
+        clinic = _clinic(request, q.validated_data.get("clinic"))
         members = Membership.objects.filter(organization=clinic).select_related("user", "organization")
         return Response(TeamMemberSerializer(members.order_by("user__email"), many=True).data)
 

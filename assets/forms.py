@@ -126,9 +126,11 @@ class CertificationForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for key, label in services.CHECKLIST:
+        for key, english in services.CHECKLIST:
+            label = gettext(english)
             self.fields[f"{key}_passed"] = forms.ChoiceField(
-                label=label, choices=[("pass", "Pass"), ("fail", "Fail")], widget=forms.RadioSelect)
+                label=label, choices=[("pass", gettext_lazy("Pass")), ("fail", gettext_lazy("Fail"))],
+                widget=forms.RadioSelect)
             self.fields[f"{key}_notes"] = forms.CharField(required=False, max_length=1000,
                                                           label=gettext('Notes: %(lower)s') % {"lower": label.lower()})
 

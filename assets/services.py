@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from assets import usage as usage_port
 from assets import valuation
@@ -58,12 +58,13 @@ UDI_FIELDS = ["udi_issuer", "udi_di", "udi_serial", "udi_lot", "udi_production_d
               "udi_expiry_date", "udi_warnings"]
 EU_MDR_CLASSES = {"I", "IIa", "IIb", "III"}
 
+# Labels stay English here (they are stored in Certification.checklist); forms and PDFs translate them.
 CHECKLIST = [
-    ("identity", "Identity matches UDI and serial number"),
-    ("ownership", "Ownership evidence reviewed"),
-    ("regulatory", "Regulatory clearance verified"),
-    ("qa_calibration", "QA / calibration within the allowed period"),
-    ("photos", "Photos reviewed"),
+    ("identity", gettext_noop("Identity matches UDI and serial number")),
+    ("ownership", gettext_noop("Ownership evidence reviewed")),
+    ("regulatory", gettext_noop("Regulatory clearance verified")),
+    ("qa_calibration", gettext_noop("QA / calibration within the allowed period")),
+    ("photos", gettext_noop("Photos reviewed")),
 ]
 
 

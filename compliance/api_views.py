@@ -305,7 +305,8 @@ class DocumentDownloadApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(tags=["compliance"], summary="Download a KYC document",
-                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+                   # The types an upload may have (services.ALLOWED_TYPES), served as stored.
+                   responses={(200, ctype): OpenApiTypes.BINARY for ctype in services.ALLOWED_TYPES.values()})
     def get(self, request, pk: int):
         doc = selectors.document_get_for_user(user=request.user, document_id=pk)
         data = services.kyc_document_read(actor=request.user, document=doc)

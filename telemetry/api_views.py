@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from core.api import PAGE_PARAMS, paginated
 from core.errors import ApplicationError
 from core.money import CURRENCIES
-from core.permissions import HasRole, Role
+from core.permissions import HasRole, Role, user_has_role
 from telemetry import ingest, selectors, services
 from telemetry.models import DeviceCredential
 from telemetry.schema import BATCH_SCHEMA, RESULT_SCHEMA, to_openapi30
@@ -393,6 +393,10 @@ class PayerMixApi(APIView):
                    request=PayerMixInputSerializer, responses=PayerMixOutputSerializer)
     def put(self, request, device_id: int):
         device = selectors.device_get_for_user(user=request.user, device_id=device_id)
+        # The clinic may read its mix but not set it: refused before the body is judged.
+        if not user_has_role(request.user, Role.PLATFORM_ADMIN):
+            raise ApplicationError("permission_denied", gettext("Only a platform admin sets a device's payer mix."),
+                                   status=403)
         s = self.PayerMixInputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         services.payer_mix_set(actor=request.user, device=device,

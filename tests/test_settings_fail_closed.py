@@ -100,9 +100,18 @@ def test_staging_may_use_test_keys_and_the_simulator_but_never_the_public_webhoo
     assert refused.returncode != 0 and "STRIPE_WEBHOOK_SECRET" in refused.stderr
 
 
-def test_local_chain_may_use_the_deployed_mock_stablecoin():
-    result = run_check(CHAIN_ID="31337", CHAIN_STABLECOIN_ADDRESS=None)
+def test_a_local_chain_and_its_mock_stablecoin_only_outside_production():
+    result = run_check(CHAIN_ID="31337", CHAIN_STABLECOIN_ADDRESS=None, MEDRWA_ENVIRONMENT="demo")
     assert result.returncode == 0, result.stderr[-1500:]
+    refused = run_check(CHAIN_ID="31337", CHAIN_STABLECOIN_ADDRESS=None)
+    assert refused.returncode != 0 and "CHAIN_ID 31337" in refused.stderr
+
+
+def test_production_needs_three_confirmations_and_an_https_site_url():
+    refused = run_check(CHAIN_CONFIRMATIONS="1")
+    assert refused.returncode != 0 and "CHAIN_CONFIRMATIONS" in refused.stderr
+    refused = run_check(SITE_URL="http://127.0.0.1:8000")
+    assert refused.returncode != 0 and "SITE_URL" in refused.stderr
 
 
 def test_webhook_secret_has_no_public_fallback_outside_dev_and_test(settings):

@@ -122,3 +122,14 @@ urlpatterns += [
     path("tokens/offerings/<int:offering_id>/compliance/", compliance_params_api.ComplianceParamsApi.as_view(),
          name="api-token-compliance-params"),
 ]
+
+# Secondary market: paying for a purchase by card.
+urlpatterns += [
+    path("tokens/market/offers/<int:offer_id>/card/", market_api.CardCreateApi.as_view(),
+         name="api-token-market-card-create"),
+    path("tokens/market/offers/<int:offer_id>/card/check/", market_api.CardCheckApi.as_view(),
+         name="api-token-market-card-check"),
+    path("tokens/market/card-purchases/", market_api.CardListApi.as_view(), name="api-token-market-card-list"),
+    path("tokens/market/card-purchases/<uuid:public_id>/", market_api.CardDetailApi.as_view(),
+         name="api-token-market-card-detail"),
+]

@@ -162,10 +162,11 @@ class DistributionDisputeApi(APIView):
                    request=DistributionDisputeInputSerializer, responses=DistributionDetailSerializer,
                    operation_id="v1_tokens_distributions_dispute")
     def post(self, request, public_id):
+        # Another clinic's statement is a 404 whatever the body says: look it up before validating.
+        d = _distribution(request, public_id)
         s = self.DistributionDisputeInputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
-        d = distributions.distribution_dispute(actor=request.user, distribution=_distribution(request, public_id),
-                                               reason=s.validated_data["reason"])
+        d = distributions.distribution_dispute(actor=request.user, distribution=d, reason=s.validated_data["reason"])
         return _out(request, d)
 
 

@@ -450,3 +450,103 @@ class TakeTrackApi(APIView):
     def post(self, request, offer_id):
         t = market.take_track(actor=request.user, offer_id=offer_id, **_valid(TakeTrackInputSerializer, request))
         return Response(MarketTransferSerializer(t).data, status=status.HTTP_201_CREATED)
+
+
+# ----------------------------------------------------------------------------- paying by card
+
+
+class CardInputSerializer(serializers.Serializer):
+    units = serializers.IntegerField(min_value=1)
+
+
+class CardCheckSerializer(serializers.Serializer):
+    wallet = serializers.CharField(help_text="Your custodial wallet: credited with the stablecoin, receives the units.")
+    units = serializers.IntegerField()
+    available = serializers.IntegerField()
+    token = RestrictionSerializer(help_text="The token's answer for seller → your custodial wallet, read live.")
+    paid = serializers.DecimalField(max_digits=30, decimal_places=6, help_text="units × price (what the take moves).")
+    paid_base_units = serializers.IntegerField()
+    fee = serializers.DecimalField(max_digits=30, decimal_places=6,
+                                   help_text="The platform fee, paid by the seller out of the price.")
+    fee_base_units = serializers.IntegerField()
+    fee_paid_by = serializers.CharField(help_text="Always 'seller': the card is charged units × price only.")
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2,
+                                      help_text="Charged to the card: units × price rounded up to the cent.")
+    currency = serializers.CharField()
+    credit_base_units = serializers.IntegerField(help_text="Stablecoin credited to your custodial wallet.")
+    allowed = serializers.BooleanField()
+
+
+class CardPurchaseSerializer(serializers.Serializer):
+    public_id = serializers.UUIDField()
+    status = serializers.CharField(help_text="reserved | expired | waiting_funds | settling | settled | refunding | "
+                                   "refunded")
+    status_display = serializers.CharField(source="get_status_display")
+    offer_id = serializers.IntegerField()
+    offering_id = serializers.IntegerField()
+    token_symbol = serializers.CharField(source="offering.token_symbol")
+    wallet = serializers.CharField()
+    units = serializers.IntegerField()
+    price_per_unit_base_units = serializers.IntegerField()
+    paid_base_units = serializers.CharField()
+    fee_base_units = serializers.CharField()
+    credit_base_units = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    currency = serializers.CharField()
+    reserved_until = serializers.DateTimeField()
+    checkout_url = serializers.CharField(help_text="Where to pay (the local simulator's page in dev).")
+    fill_id = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(help_text="Why it waits or was refunded.")
+
+
+class CardCheckApi(APIView):
+    permission_classes = [INVESTOR]
+
+    @extend_schema(tags=TAG, summary="Before paying by card: the token's answer for seller → your custodial wallet, "
+                   "the card amount (units × price) and the fee (paid by the seller)", request=CardInputSerializer,
+                   responses=CardCheckSerializer, operation_id="v1_tokens_market_card_check")
+    def post(self, request, offer_id):
+        from tokens import market_payments
+
+        offer = market.offer_for_buyer(offer_id=offer_id)
+        check = market_payments.card_check(actor=request.user, offer=offer, **_valid(CardInputSerializer, request))
+        return Response(CardCheckSerializer(check).data)
+
+
+class CardCreateApi(APIView):
+    permission_classes = [INVESTOR]
+
+    @extend_schema(tags=TAG, summary="Pay for units by card: the units are held for you while the checkout is open; "
+                   "the paid webhook credits your custodial wallet and settles on chain, or refunds with the reason",
+                   request=CardInputSerializer, responses={201: CardPurchaseSerializer},
+                   operation_id="v1_tokens_market_card_create")
+    def post(self, request, offer_id):
+        from tokens import market_payments
+
+        p = market_payments.card_purchase_create(actor=request.user, offer_id=offer_id,
+                                                 base_url=request.build_absolute_uri("/"),
+                                                 **_valid(CardInputSerializer, request))
+        return Response(CardPurchaseSerializer(p).data, status=status.HTTP_201_CREATED)
+
+
+class CardListApi(APIView):
+    permission_classes = [INVESTOR]
+
+    @extend_schema(tags=TAG, summary="My card purchases", responses=CardPurchaseSerializer(many=True),
+                   operation_id="v1_tokens_market_card_list")
+    def get(self, request):
+        from tokens import market_payments
+
+        return Response(CardPurchaseSerializer(market_payments.my_card_purchases(user=request.user), many=True).data)
+
+
+class CardDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=TAG, summary="One card purchase: status and, if refunded, why",
+                   responses=CardPurchaseSerializer, operation_id="v1_tokens_market_card_retrieve")
+    def get(self, request, public_id):
+        from tokens import market_payments
+
+        p = market_payments.card_purchase_get_for_user(user=request.user, public_id=public_id)
+        return Response(CardPurchaseSerializer(p).data)

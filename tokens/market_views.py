@@ -28,9 +28,11 @@ def market_context(user) -> dict:
     for offering in market.tradable_offerings():
         tokens.append({"offering": offering, "stats": market.market_stats(offering=offering),
                        "offers": market.board_offers(offering=offering)})
+    from tokens.market_payments import my_card_purchases
+
     return {"tokens": tokens, "offers": market.board_offers(), "my_offers": market.my_offers(user=user),
             "my_transfers": market.my_transfers(user=user), "portfolio": market.portfolio(user=user),
-            "wallets": _wallets(user)}
+            "wallets": _wallets(user), "my_card_purchases": my_card_purchases(user=user)}
 
 
 def _wallets(user) -> list:
@@ -156,3 +158,37 @@ def market_offer_cancel(request, offer_id):
     else:
         messages.success(request, gettext("Cancellation sent to the board."))
     return redirect("tokens:market")
+
+
+@role_required(Role.INVESTOR)
+def market_card(request, offer_id):
+    """Pay by card: step 1 the units; step 2 (POST) the token's answer, the card amount and who
+    pays the fee; step 3 (POST confirm) the units are held and the checkout opens."""
+    from tokens import market_payments
+
+    try:
+        offer = market.offer_for_buyer(offer_id=offer_id)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("tokens:market")
+    form = _form(request)
+    ctx = {"offer": offer, "form": form, "check": None}
+    if request.method == "POST":
+        try:
+            if form["confirm"]:
+                p = market_payments.card_purchase_create(actor=request.user, offer_id=offer.pk, units=form["units"],
+                                                         base_url=request.build_absolute_uri("/"))
+                return redirect(p.checkout_url)
+            ctx["check"] = market_payments.card_check(actor=request.user, offer=offer, units=form["units"])
+        except ApplicationError as exc:
+            _fail(request, exc)
+    return render(request, "tokens/market/card.html", ctx)
+
+
+@role_required(Role.INVESTOR, Role.PLATFORM_ADMIN)
+def market_card_detail(request, public_id):
+    from tokens import market_payments
+
+    p = market_payments.card_purchase_get_for_user(user=request.user, public_id=public_id)
+    return render(request, "tokens/market/card_detail.html", {"p": p, "paid": request.GET.get("paid"),
+                                                              "cancelled": request.GET.get("cancelled")})

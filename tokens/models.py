@@ -355,11 +355,14 @@ class MarketOfferStatus(models.TextChoices):
     CANCELLING = "cancelling", gettext_lazy("Cancelling")
     CANCELLED = "cancelled", gettext_lazy("Cancelled")
     FAILED = "failed", gettext_lazy("Failed")
+    EXPIRED = "expired", gettext_lazy("Expired")  # past its expiry unfilled (the board refuses takes)
 
 
 MARKET_OFFER_TRANSITIONS = {
     MarketOfferStatus.POSTING: {MarketOfferStatus.OPEN, MarketOfferStatus.FAILED},
-    MarketOfferStatus.OPEN: {MarketOfferStatus.FILLED, MarketOfferStatus.CANCELLING, MarketOfferStatus.CANCELLED},
+    MarketOfferStatus.OPEN: {MarketOfferStatus.FILLED, MarketOfferStatus.CANCELLING, MarketOfferStatus.CANCELLED,
+                             MarketOfferStatus.EXPIRED},
+    MarketOfferStatus.EXPIRED: set(),
     MarketOfferStatus.CANCELLING: {MarketOfferStatus.CANCELLED, MarketOfferStatus.OPEN, MarketOfferStatus.FILLED},
     MarketOfferStatus.FILLED: set(),
     MarketOfferStatus.CANCELLED: set(),
@@ -484,3 +487,72 @@ class ComplianceChange(BaseModel):
 
     def __str__(self) -> str:
         return f"Compliance change on {self.offering.token_symbol} ({self.status})"
+
+
+class MarketCardStatus(models.TextChoices):
+    RESERVED = "reserved", gettext_lazy("Units reserved, awaiting card payment")
+    EXPIRED = "expired", gettext_lazy("Expired unpaid")
+    WAITING_FUNDS = "waiting_funds", gettext_lazy("Paid; waiting for the platform's stablecoin")
+    SETTLING = "settling", gettext_lazy("Paid; settling on chain")
+    SETTLED = "settled", gettext_lazy("Settled")
+    REFUNDING = "refunding", gettext_lazy("Refund under way")
+    REFUNDED = "refunded", gettext_lazy("Refunded")
+
+
+MARKET_CARD_TRANSITIONS = {
+    # A late payment (after the reservation lapsed) is checked again like a timely one.
+    MarketCardStatus.RESERVED: {MarketCardStatus.EXPIRED, MarketCardStatus.WAITING_FUNDS, MarketCardStatus.SETTLING,
+                                MarketCardStatus.REFUNDING},
+    MarketCardStatus.EXPIRED: {MarketCardStatus.WAITING_FUNDS, MarketCardStatus.SETTLING, MarketCardStatus.REFUNDING},
+    MarketCardStatus.WAITING_FUNDS: {MarketCardStatus.SETTLING, MarketCardStatus.REFUNDING},
+    MarketCardStatus.SETTLING: {MarketCardStatus.SETTLED, MarketCardStatus.REFUNDING},
+    MarketCardStatus.REFUNDING: {MarketCardStatus.REFUNDED},
+    MarketCardStatus.SETTLED: set(),
+    MarketCardStatus.REFUNDED: set(),
+}
+
+
+class MarketCardPurchase(BaseModel):
+    """A custodial buyer pays for units of a board offer by card (tokens.market_payments):
+    units held for the checkout's lifetime → paid webhook → the treasury credits the buyer's
+    custodial wallet with the stablecoin → approve + take signed by that wallet (one atomic
+    settlement), or the card is refunded with the reason."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="market_card_purchases")
+    offer = models.ForeignKey(MarketOffer, on_delete=models.PROTECT, related_name="card_purchases")
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="market_card_purchases")
+    wallet = models.CharField(max_length=42)  # the buyer's custodial wallet: credited, then pays and receives
+    status = models.CharField(max_length=16, choices=MarketCardStatus.choices, default=MarketCardStatus.RESERVED,
+                              db_index=True)
+    units = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    price_per_unit_base_units = models.PositiveBigIntegerField(validators=[MinValueValidator(1)])
+    stablecoin_address = models.CharField(max_length=42)
+    stablecoin_decimals = models.PositiveSmallIntegerField(default=6)
+    paid_base_units = models.CharField(max_length=80)  # units x price: what the take moves
+    fee_base_units = models.CharField(max_length=80)  # the seller's fee out of it (shown, not charged)
+    credit_base_units = models.CharField(max_length=80)  # the card amount in stablecoin (>= paid)
+    amount = models.DecimalField(max_digits=16, decimal_places=2)  # charged by card
+    currency = models.CharField(max_length=3, choices=CURRENCIES, default="USD")
+    reserved_until = models.DateTimeField()
+    checkout_session_id = models.CharField(max_length=255, blank=True, db_index=True)
+    checkout_url = models.CharField(max_length=1000, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    credit_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    fill = models.OneToOneField(MarketTransfer, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="card_purchase")
+    return_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    error = models.TextField(blank=True)  # why it waits or was refunded, for the buyer
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Card purchase {self.units} {self.offering.token_symbol} ({self.status})"
+
+    @property
+    def key(self) -> str:
+        return f"market-card:{self.public_id}"

@@ -16,6 +16,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.http import Http404
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from chain.models import ChainEvent
 from core.money import format_money, from_token_units
@@ -25,9 +28,12 @@ from tokens.models import Distribution, DistributionStatus, Offering
 
 CENT = Decimal("0.01")
 PCT_STEP = Decimal("0.0001")
-LINE_LABELS = {"gross": "Gross revenue", "platform_fee": "Platform fee", "reserve": "Maintenance reserve",
-               "clinic_share": "Clinic's operating share", "holders": "Holders' share",
-               "compute_excluded": "Compute revenue (not in terms)"}
+LINE_LABELS = {"gross": gettext_lazy("Gross revenue"), "platform_fee": gettext_lazy("Platform fee"),
+               "reserve": gettext_lazy("Maintenance reserve"),
+               "clinic_share": gettext_lazy("Clinic's operating share"), "holders": gettext_lazy("Holders' share"),
+               "compute_excluded": gettext_lazy("Compute revenue (not in terms)")}
+CLAIM_STATUS_LABELS = {"claimed": gettext_lazy("claimed"), "claimable": gettext_lazy("claimable"),
+                       "nothing to claim": gettext_lazy("nothing to claim")}
 CSV_HEADER = ["row", "token", "token_address", "period_start", "period_end", "wallet", "units", "supply", "amount",
               "currency", "base_units", "stablecoin_decimals", "tax_withheld", "deposit_tx", "deposit_block",
               "report_sha256"]
@@ -40,10 +46,21 @@ def verify_url(d: Distribution) -> str:
 
 def _period_label(d: Distribution) -> str:
     p = d.period
-    label = f"{p.period_start:%Y-%m-%d} to {p.period_end:%Y-%m-%d} (end exclusive)"
+    label = _("%(start)s to %(end)s (end exclusive)") % {"start": f"{p.period_start:%Y-%m-%d}",
+                                                        "end": f"{p.period_end:%Y-%m-%d}"}
     if getattr(p, "kind", "regular") != "regular":
-        label += f", adjustment of {p.adjusts.period_start:%Y-%m}" if p.adjusts_id else ", adjustment"
+        label += (_(", adjustment of %(month)s") % {"month": f"{p.adjusts.period_start:%Y-%m}"} if p.adjusts_id
+                  else _(", adjustment"))
     return label
+
+
+def _month(day) -> str:
+    """'January 2026' / '2026年1月': the month in the active language."""
+    return date_format(day, "YEAR_MONTH_FORMAT")
+
+
+def _bold(label: str) -> str:
+    return f"<b>{label}</b>"
 
 
 def _money(amount, currency: str) -> str:
@@ -58,13 +75,13 @@ def _stable(amount: Decimal, currency: str) -> str:
 def _deposit_rows(d: Distribution) -> list[tuple[str, str]]:
     tx = d.deposit_tx
     return [
-        ("Deposit transaction", (tx.tx_hash if tx and tx.tx_hash else "not sent yet")),
-        ("Block", str(d.deposit_block) if d.deposit_block else "not mined yet"),
-        ("Chain id", str(d.offering.chain_id or settings.CHAIN_ID)),
-        ("Token contract", d.offering.token_address),
-        ("Stablecoin", d.stablecoin_address or "—"),
-        ("Report SHA-256", d.report_sha256 or "report not frozen yet"),
-        ("Verify", verify_url(d)),
+        (_("Deposit transaction"), (tx.tx_hash if tx and tx.tx_hash else _("not sent yet"))),
+        (_("Block"), str(d.deposit_block) if d.deposit_block else _("not mined yet")),
+        (_("Chain id"), str(d.offering.chain_id or settings.CHAIN_ID)),
+        (_("Token contract"), d.offering.token_address),
+        (_("Stablecoin"), d.stablecoin_address or "—"),
+        (_("Report SHA-256"), d.report_sha256 or _("report not frozen yet")),
+        (_("Verify"), verify_url(d)),
     ]
 
 
@@ -72,7 +89,8 @@ def _waterfall_rows(d: Distribution, share: tuple[int, int] | None = None) -> li
     rows = []
     for line in d.waterfall.get("lines", []):
         amount = Decimal(line["amount"])
-        row = [LINE_LABELS.get(line["line"], line["line"]), line.get("explanation", ""), _money(amount, d.currency)]
+        row = [str(LINE_LABELS.get(line["line"], line["line"])), line.get("explanation", ""),
+               _money(amount, d.currency)]
         if share is not None:
             units, supply = share
             row.append(_money((amount * units / supply).quantize(CENT, rounding=ROUND_HALF_UP), d.currency)
@@ -95,56 +113,61 @@ def clinic_statement_pdf(distribution: Distribution) -> bytes:
     o, p, device = d.offering, d.period, d.offering.device
     c = d.currency
     usage = [
-        ("Clinic", device.organization.name),
-        ("Device", f"{device.manufacturer} {device.model_name} ({device.modality}), serial {device.serial_number}"),
-        ("Token", f"{o.token_name} ({o.token_symbol})"),
-        ("Period", _period_label(d)),
-        ("Procedures (completed, unflagged)", str(p.procedures)),
-        ("Procedures without a price", str(getattr(p, "unpriced_procedures", 0))),
-        ("Procedures excluded (flagged)", str(getattr(p, "excluded_flagged", 0))),
+        (_("Clinic"), device.organization.name),
+        (_("Device"), _("%(manufacturer)s %(model)s (%(modality)s), serial %(serial)s") % {
+            "manufacturer": device.manufacturer, "model": device.model_name, "modality": device.modality,
+            "serial": device.serial_number}),
+        (_("Token"), f"{o.token_name} ({o.token_symbol})"),
+        (_("Period"), _period_label(d)),
+        (_("Procedures (completed, unflagged)"), str(p.procedures)),
+        (_("Procedures without a price"), str(getattr(p, "unpriced_procedures", 0))),
+        (_("Procedures excluded (flagged)"), str(getattr(p, "excluded_flagged", 0))),
     ]
     if getattr(p, "compute_jobs", 0):
-        usage += [("Compute jobs", str(p.compute_jobs)), ("Compute GPU-seconds", str(p.compute_gpu_seconds))]
+        usage += [(_("Compute jobs"), str(p.compute_jobs)), (_("Compute GPU-seconds"), str(p.compute_gpu_seconds))]
     revenue = [[line.get("kind", ""), line.get("explanation", ""), _money(line.get("amount") or 0, c)]
                for line in (p.lines or [])]
     platform_part = d.platform_fee + d.reserve
     due = [
-        ("Gross revenue", _money(d.gross, c)),
-        ("Kept by the clinic (operating share)", _money(d.clinic_share, c)),
-        ("Due to holders", _money(d.holders_amount, c)),
-        ("Due to the platform (fee and reserve)", _money(platform_part, c)),
-        ("Amount due from the clinic", _money(d.amount_due, c)),
-        ("Status", d.get_status_display()),
-        ("Confirm or dispute by", local_current(d.confirm_deadline)),
+        (_("Gross revenue"), _money(d.gross, c)),
+        (_("Kept by the clinic (operating share)"), _money(d.clinic_share, c)),
+        (_("Due to holders"), _money(d.holders_amount, c)),
+        (_("Due to the platform (fee and reserve)"), _money(platform_part, c)),
+        (_("Amount due from the clinic"), _money(d.amount_due, c)),
+        (_("Status"), d.get_status_display()),
+        (_("Confirm or dispute by"), local_current(d.confirm_deadline)),
     ]
     if d.dispute_reason:
-        due.append(("Dispute", d.dispute_reason))
+        due.append((_("Dispute"), d.dispute_reason))
     if d.resolution:
-        due.append(("Resolution", d.resolution))
+        due.append((_("Resolution"), d.resolution))
     payment = [
-        ("Payment method", {"card": "Card (Stripe Checkout)", "bank": "Bank transfer"}.get(d.payment_method,
-                                                                                            "not paid yet")),
-        ("Payment reference", d.payment_reference or "—"),
-        ("Amount paid", _money(d.paid_amount, c) if d.paid_amount is not None else "—"),
-        ("Paid at", local_current(d.paid_at)),
+        (_("Payment method"), {"card": _("Card (Stripe Checkout)"), "bank": _("Bank transfer")}.get(
+            d.payment_method, _("not paid yet"))),
+        (_("Payment reference"), d.payment_reference or "—"),
+        (_("Amount paid"), _money(d.paid_amount, c) if d.paid_amount is not None else "—"),
+        (_("Paid at"), local_current(d.paid_at)),
     ]
     if d.report_sha256 and d.amount_base_units is not None:
-        label = "Deposited to holders" if d.status == DistributionStatus.DISTRIBUTED else "To deposit for holders"
-        payment.append((label, f"{int(d.amount_base_units)} base units ({d.stablecoin_decimals} decimals)"))
+        label = _("Deposited to holders") if d.status == DistributionStatus.DISTRIBUTED else _("To deposit for holders")
+        payment.append((label, _("%(base_units)s base units (%(decimals)s decimals)") % {
+            "base_units": int(d.amount_base_units), "decimals": d.stablecoin_decimals}))
     story = [
-        para(f"Revenue statement of {o.token_symbol} for {p.period_start:%B %Y}. Gross revenue is split by the "
-             f"offering's terms fixed at tokenization; the clinic keeps its operating share and pays the rest."),
+        para(_("Revenue statement of %(symbol)s for %(month)s. Gross revenue is split by the offering's terms fixed "
+               "at tokenization; the clinic keeps its operating share and pays the rest.") % {
+            "symbol": o.token_symbol, "month": _month(p.period_start)}),
         kv_table(usage),
-        para("<b>Revenue lines</b>"),
-        grid_table(["Kind", "How it was computed", "Amount"], revenue or [["—", "No priced usage", _money(0, c)]]),
-        para("<b>Waterfall</b>"),
-        grid_table(["Line", "Rule", "Amount"], _waterfall_rows(d)),
-        para("<b>Amounts due</b>"),
+        para(_bold(_("Revenue lines"))),
+        grid_table([_("Kind"), _("How it was computed"), _("Amount")],
+                   revenue or [["—", _("No priced usage"), _money(0, c)]]),
+        para(_bold(_("Waterfall"))),
+        grid_table([_("Line"), _("Rule"), _("Amount")], _waterfall_rows(d)),
+        para(_bold(_("Amounts due"))),
         kv_table(due),
-        para("<b>Payment and deposit</b>"),
+        para(_bold(_("Payment and deposit"))),
         kv_table(payment + _deposit_rows(d)),
     ]
-    return build_pdf(title="Clinic revenue statement", subject=f"Distribution {d.public_id}", story=story)
+    return build_pdf(title=_("Clinic revenue statement"), subject=f"Distribution {d.public_id}", story=story)
 
 
 # --------------------------------------------------------------------------- investors
@@ -255,7 +278,15 @@ def investor_statement_pdf(distribution: Distribution, *, user, ledger: Ledger |
     deposit block, the units, share of supply, the waterfall (period totals and the pro-rata
     share), the amount in USD and base units, tax withheld, net, claim status, and the
     deposit's proof; with the income of the year to date. 404 when the user held nothing.
-    A batch of statements shares one `ledger`."""
+    A batch of statements shares one `ledger`. Written in the investor's language (a batch runs
+    outside any request)."""
+    from core.i18n import in_language_of
+
+    with in_language_of(user):
+        return _investor_statement_pdf(distribution, user=user, ledger=ledger)
+
+
+def _investor_statement_pdf(distribution: Distribution, *, user, ledger: Ledger | None) -> bytes:
     from core.pdf import build_pdf, grid_table, kv_table, para
 
     d = Distribution.objects.select_related("offering", "offering__device", "period", "deposit_tx").get(
@@ -267,42 +298,47 @@ def investor_statement_pdf(distribution: Distribution, *, user, ledger: Ledger |
         raise Http404("You held no units of this token when this distribution was deposited.")
     o, c = d.offering, d.currency
     story = [
-        para(f"Income statement of {o.token_name} ({o.token_symbol}) for {d.period.period_start:%B %Y}, "
-             f"for {user.email}. Amounts are paid in stablecoin ({d.stablecoin_decimals} decimals, 1 unit = 1 {c}) "
-             "to the holding wallet; they are read from the deposit on chain."),
-        kv_table([("Device", str(o.device)), ("Period", _period_label(d)),
-                  ("Distribution", str(d.public_id)), ("Status", d.get_status_display())]),
+        para(_("Income statement of %(name)s (%(symbol)s) for %(month)s, for %(email)s. Amounts are paid in "
+               "stablecoin (%(decimals)s decimals, 1 unit = 1 %(currency)s) to the holding wallet; they are read "
+               "from the deposit on chain.") % {
+            "name": o.token_name, "symbol": o.token_symbol, "month": _month(d.period.period_start),
+            "email": user.email, "decimals": d.stablecoin_decimals, "currency": c}),
+        kv_table([(_("Device"), str(o.device)), (_("Period"), _period_label(d)),
+                  (_("Distribution"), str(d.public_id)), (_("Status"), d.get_status_display())]),
     ]
     for line in lines:
         st = claim_status(line, ledger)
+        # The status stays an English key for callers; only the PDF shows it translated.
+        status = CLAIM_STATUS_LABELS.get(st["status"], st["status"])
         rows = [
-            ("Wallet", f"{line.wallet} ({wallets[line.wallet.lower()].get_kind_display()})"),
-            ("Units held at the deposit block", str(line.units)),
-            ("Supply at the deposit block", str(line.supply)),
-            ("Share of supply", f"{line.share_pct}%"),
-            ("Amount (USD)", _stable(line.amount, c)),
-            ("Amount (stablecoin base units)", str(line.base_units)),
-            ("Tax withheld", f"{_money(0, c)} (no withholding configured)"),
-            ("Net income", _stable(line.amount, c)),
-            ("Claim status", st["status"] + (f", claim transaction {st['tx_hash']} (block {st['block']})"
-                                             if st["tx_hash"] else "")),
+            (_("Wallet"), f"{line.wallet} ({wallets[line.wallet.lower()].get_kind_display()})"),
+            (_("Units held at the deposit block"), str(line.units)),
+            (_("Supply at the deposit block"), str(line.supply)),
+            (_("Share of supply"), f"{line.share_pct}%"),
+            (_("Amount (USD)"), _stable(line.amount, c)),
+            (_("Amount (stablecoin base units)"), str(line.base_units)),
+            (_("Tax withheld"), _("%(amount)s (no withholding configured)") % {"amount": _money(0, c)}),
+            (_("Net income"), _stable(line.amount, c)),
+            (_("Claim status"), _("%(status)s, claim transaction %(tx)s (block %(block)s)") % {
+                "status": status, "tx": st["tx_hash"], "block": st["block"]} if st["tx_hash"] else str(status)),
         ]
-        story += [para(f"<b>Wallet {line.wallet}</b>"), kv_table(rows),
-                  grid_table(["Line", "Rule", "Period total", "Your share (pro rata)"],
+        story += [para(_bold(_("Wallet %(wallet)s") % {"wallet": line.wallet})), kv_table(rows),
+                  grid_table([_("Line"), _("Rule"), _("Period total"), _("Your share (pro rata)")],
                              _waterfall_rows(d, share=(line.units, line.supply)))]
     ytd = [s for s in year_lines(user=user, year=d.period.period_start.year, wallets=wallets, ledger=ledger)
            if s.distribution.period.period_start <= d.period.period_start]
     story += [
-        para("<b>Deposit and proof</b>"),
+        para(_bold(_("Deposit and proof"))),
         kv_table(_deposit_rows(d)),
-        para("<b>Income this year to date</b>"),
-        kv_table([(f"{d.period.period_start.year} through {d.period.period_start:%Y-%m}",
+        para(_bold(_("Income this year to date"))),
+        kv_table([(_("%(year)s through %(month)s") % {"year": d.period.period_start.year,
+                                                      "month": f"{d.period.period_start:%Y-%m}"},
                    _stable(sum((s.amount for s in ytd), Decimal(0)), c)),
-                  ("Periods counted", str(len({s.distribution.pk for s in ytd})))]),
-        para("Pro-rata shares of the waterfall lines are informational (rounded to the cent); the amount paid is "
-             "the holder's entitlement on chain: units × accumulator increase ÷ MAGNITUDE, in base units."),
+                  (_("Periods counted"), str(len({s.distribution.pk for s in ytd})))]),
+        para(_("Pro-rata shares of the waterfall lines are informational (rounded to the cent); the amount paid is "
+               "the holder's entitlement on chain: units × accumulator increase ÷ MAGNITUDE, in base units.")),
     ]
-    return build_pdf(title="Investor income statement", subject=f"Distribution {d.public_id}", story=story)
+    return build_pdf(title=_("Investor income statement"), subject=f"Distribution {d.public_id}", story=story)
 
 
 def _year_totals(lines: list[StatementLine]) -> dict[tuple[str, str, str], tuple[Decimal, int]]:
@@ -335,6 +371,13 @@ def yearly_summary_csv(*, user, year: int) -> str:
 
 
 def yearly_summary_pdf(*, user, year: int) -> bytes:
+    from core.i18n import in_language_of
+
+    with in_language_of(user):
+        return _yearly_summary_pdf(user=user, year=year)
+
+
+def _yearly_summary_pdf(*, user, year: int) -> bytes:
     from core.pdf import build_pdf, grid_table, kv_table, para
 
     lines = year_lines(user=user, year=year)
@@ -343,16 +386,18 @@ def yearly_summary_pdf(*, user, year: int) -> bytes:
              s.distribution.deposit_tx.tx_hash if s.distribution.deposit_tx_id else ""] for s in lines]
     totals = _year_totals(lines)
     story = [
-        para(f"Revenue distributions paid in {year} (by period start) to the wallets of {user.email}: the figures "
-             "for a 1099-DIV-style summary. No tax was withheld (withholding is not configured)."),
-        grid_table(["Token", "Period", "Wallet", "Units", "Amount", "Base units", "Deposit tx"],
-                   rows or [["—", "—", "No distributions this year", "", "", "", ""]]),
-        para("<b>Totals</b>"),
+        para(_("Revenue distributions paid in %(year)s (by period start) to the wallets of %(email)s: the figures "
+               "for a 1099-DIV-style summary. No tax was withheld (withholding is not configured).") % {
+            "year": year, "email": user.email}),
+        grid_table([_("Token"), _("Period"), _("Wallet"), _("Units"), _("Amount"), _("Base units"), _("Deposit tx")],
+                   rows or [["—", "—", _("No distributions this year"), "", "", "", ""]]),
+        para(_bold(_("Totals"))),
         kv_table([(f"{symbol} {address}", _stable(total, currency))
-                  for (symbol, address, currency), (total, _) in sorted(totals.items())]
-                 + [("Periods", str(len({s.distribution.pk for s in lines}))), ("Tax withheld", "0")]),
+                  for (symbol, address, currency), (total, _base) in sorted(totals.items())]
+                 + [(_("Periods"), str(len({s.distribution.pk for s in lines}))), (_("Tax withheld"), "0")]),
     ]
-    return build_pdf(title=f"Yearly income summary {year}", subject=f"{user.email} {year}", story=story)
+    return build_pdf(title=_("Yearly income summary %(year)s") % {"year": year}, subject=f"{user.email} {year}",
+                     story=story)
 
 
 def report_of(d: Distribution) -> dict:

@@ -18,3 +18,13 @@ def distributions_tick() -> None:
 
     distributions.distributions_confirm_overdue()
     distributions.distributions_fund_waiting()
+
+
+@shared_task(ignore_result=True)
+def market_tick() -> None:
+    """Open offers past their expiry are marked expired and their sellers told once; lapsed
+    card reservations are released; paid card purchases waiting for treasury funds settle."""
+    from tokens import market, market_payments
+
+    market.offers_expire_due()
+    market_payments.card_purchases_tick()

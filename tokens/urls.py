@@ -82,3 +82,9 @@ from tokens import compliance_params_views  # noqa: E402
 urlpatterns += [
     path("token-actions/<int:pk>/compliance/", compliance_params_views.compliance_params, name="compliance-params"),
 ]
+
+# Secondary market: paying for a purchase by card (checkout through the payments port).
+urlpatterns += [
+    path("market/offers/<int:offer_id>/card/", market_views.market_card, name="market-card"),
+    path("market/card/<uuid:public_id>/", market_views.market_card_detail, name="market-card-detail"),
+]

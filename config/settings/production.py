@@ -88,6 +88,16 @@ if CHAIN_ID not in LOCAL_CHAIN_IDS and not re.fullmatch(r"0x[0-9a-fA-F]{40}", CH
     _refuse(f"CHAIN_STABLECOIN_ADDRESS (0x…) is required on chain {CHAIN_ID}: the local MockStablecoin "
             "exists only on a development chain.")
 
+if CHAIN_ID in LOCAL_CHAIN_IDS and not _NON_PRODUCTION:
+    _refuse(f"CHAIN_ID {CHAIN_ID} is a local development chain (its stablecoin is a freely mintable mock); "
+            f"use it only with MEDRWA_ENVIRONMENT in {', '.join(NON_PRODUCTION_ENVIRONMENTS)}.")
+CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=3)
+if CHAIN_ID not in LOCAL_CHAIN_IDS and CHAIN_CONFIRMATIONS < 3:
+    _refuse("CHAIN_CONFIRMATIONS must be at least 3 on a public chain: orders and deposits are settled on it.")
+SITE_URL = env.str("SITE_URL", default="")
+if not re.fullmatch(r"https://[^\s/]+(/.*)?", SITE_URL):
+    _refuse("SITE_URL must be the platform's https:// address (links in emails and PDFs use it).")
+
 # ------------------------------------------------------------------ web
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

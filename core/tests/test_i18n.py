@@ -23,6 +23,7 @@ from core.permissions import Role
 
 PO = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 MO = PO.with_suffix(".mo")
+JS_PO = PO.with_name("djangojs.po")
 
 
 def _po_entries(path: Path) -> list[dict]:
@@ -64,11 +65,16 @@ def _template_msgids() -> dict[str, str]:
     return found
 
 
-def test_every_catalogue_entry_has_a_chinese_translation():
-    entries = _po_entries(PO)
-    assert len(entries) > 500
+@pytest.mark.parametrize(("po", "at_least"), [(PO, 500), (JS_PO, 15)], ids=["django", "djangojs"])
+def test_every_catalogue_entry_has_a_chinese_translation(po, at_least):
+    entries = _po_entries(po)
+    assert len(entries) > at_least
     untranslated = [e["msgid"] for e in entries if not e["msgstr"].strip() or "fuzzy" in e["flags"]]
     assert untranslated == [], f"{len(untranslated)} msgids without a zh-hans translation: {untranslated[:10]}"
+    # Plurals are real msgid_plural entries, not English "s" suffixes hidden in an HTML comment.
+    workarounds = [e["msgid"] for e in entries if "<!--" in e["msgstr"]]
+    assert workarounds == [], f"use {{% blocktranslate count %}}: {workarounds}"
+    assert po.with_suffix(".mo").stat().st_mtime >= po.stat().st_mtime - 1, f"run compilemessages for {po.name}"
 
 
 def test_every_template_string_is_translated_in_zh_hans():
@@ -79,8 +85,10 @@ def test_every_template_string_is_translated_in_zh_hans():
     assert len(msgids) > 300
     missing = {m: where for m, where in msgids.items() if not catalogue.get(m)}
     assert missing == {}, f"template strings missing from locale/zh_Hans django.po: {list(missing.items())[:10]}"
+    plurals = {e["msgid"]: e["msgid_plural"] for e in _po_entries(PO) if "msgid_plural" in e}
     with translation.override("zh-hans"):
-        stale = [m for m in msgids if translation.gettext(m) == m and catalogue[m] != m]
+        stale = [m for m in msgids if catalogue[m] != m and (
+            translation.ngettext(m, plurals[m], 2) if m in plurals else translation.gettext(m)) in (m, plurals.get(m))]
     assert stale == [], f"django.mo is older than django.po (run compilemessages): {stale[:10]}"
     assert MO.stat().st_size > 0
 
@@ -250,3 +258,130 @@ def test_pdf_data_with_cjk_renders_even_in_english():
     with translation.override("en"):
         pdf = build_pdf(title="Case file", story=[kv_table([("Legal name", "王小明")])])
     assert "王小明" in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+
+
+@pytest.mark.parametrize(("lang", "one", "two"), [
+    ("en", "1 device waiting for appraisal.", "2 devices waiting for appraisal."),
+    ("zh-hans", "1 台设备等待评估。", "2 台设备等待评估。"),
+])
+def test_counted_phrases_use_the_languages_plural_forms(lang, one, two):
+    from django.template import Context, Template
+
+    tpl = Template("{% load i18n %}{% blocktranslate count waiting=n %}{{ waiting }} device waiting for appraisal."
+                   "{% plural %}{{ waiting }} devices waiting for appraisal.{% endblocktranslate %}")
+    with translation.override(lang):
+        assert tpl.render(Context({"n": 1})) == one
+        assert tpl.render(Context({"n": 2})) == two
+    page = (Path(settings.BASE_DIR) / "templates/assets/panels/appraiser.html").read_text(encoding="utf-8")
+    assert "{% blocktranslate count waiting=ctx.waiting %}" in page  # the panel uses that very entry
+
+
+def _js_msgids() -> set[str]:
+    """gettext("…") literals in static/js (adjacent "a" + "b" joined, as xgettext joins them)."""
+    found = set()
+    call = re.compile(r"""\bgettext\(\s*((?:"(?:[^"\\]|\\.)*"\s*\+?\s*)+)\)""")
+    for path in sorted((Path(settings.BASE_DIR) / "static" / "js").glob("*.js")):
+        for args in call.findall(path.read_text(encoding="utf-8")):
+            found.add("".join(ast.literal_eval(s) for s in re.findall(r'"(?:[^"\\]|\\.)*"', args)))
+    return found
+
+
+def test_javascript_strings_are_served_in_chinese(client):
+    """static/js strings come from Django's JavaScript catalogue: a new gettext() in a script fails
+    here until it is in djangojs.po (make messages) and translated."""
+    catalogue = {e["msgid"]: e["msgstr"] for e in _po_entries(JS_PO)}
+    msgids = _js_msgids()
+    assert {"Preparing the claim…", "Income (%(currency)s)", "Value (%(currency)s)"} <= msgids
+    assert sorted(m for m in msgids if not catalogue.get(m)) == []
+
+    zh = client.get(reverse("core:jsi18n"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "\\u6b63\\u5728\\u51c6\\u5907\\u9886\\u53d6" in zh or "正在准备领取" in zh  # 正在准备领取…
+    en = client.get(reverse("core:jsi18n"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "globals.gettext" in en and "正在准备领取" not in en and "\\u6b63\\u5728" not in en
+
+
+@pytest.mark.django_db
+def test_pages_with_scripts_load_the_catalogue_before_them(client, identity_registry_row):
+    from tokens.tests.factories import make_investor
+
+    user = make_investor()
+    client.force_login(user)
+    html = client.get(reverse("tokens:income")).content.decode()
+    assert html.index(reverse("core:jsi18n")) < html.index("js/wallet.js")
+
+
+def _pdf_text(data: bytes) -> str:
+    # Table cells wrap and extract unevenly: compare without whitespace.
+    return "".join("".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages).split())
+
+
+@pytest.mark.django_db
+def test_statements_are_written_in_the_investors_language():
+    from tokens import statements
+    from tokens.tests.test_statements import World, investor_with_wallets
+
+    world = World()
+    investor, (wallet,) = investor_with_wallets()
+    world.mint(wallet, 40)
+    world.mint("0x" + "12" * 20, 60)
+    d = world.distribute(month=dt.date(2026, 3, 1), gross=Decimal("10000.00"))
+
+    investor.language = "zh-hans"
+    investor.save(update_fields=["language"])
+    with translation.override("en"):  # a worker's default: the investor's saved choice wins
+        text = _pdf_text(statements.investor_statement_pdf(d, user=investor))
+    for chinese in ("投资者收益对账单", "2026年3月", "存入区块时持有的份数40", "占供应量比例40.0000%", "领取状态可领取",
+                    "收益分配瀑布", "总收入", "本年迄今收益", "预扣税款"):
+        assert chinese in text, chinese
+    assert "Investor income statement" not in text and "Units held" not in text
+    summary = _pdf_text(statements.yearly_summary_pdf(user=investor, year=2026))
+    assert "2026年度收益汇总" in summary and "合计" in summary
+
+    with translation.override("zh-hans"):  # the clinic's request, in Chinese
+        clinic = _pdf_text(statements.clinic_statement_pdf(d))
+    for chinese in ("诊所收入对账单", "应付持有人3,000.00USD", "诊所应付金额4,000.00USD", "银行转账", "平台费",
+                    "付款与存入"):
+        assert chinese in clinic, chinese
+    assert "Amount due from the clinic" not in clinic
+
+    investor.language = "en"
+    investor.save(update_fields=["language"])
+    assert "Investorincomestatement" in _pdf_text(statements.investor_statement_pdf(d, user=investor))
+
+
+@pytest.mark.django_db
+def test_appraisal_report_and_certificate_in_chinese(clinic_device_factory):
+    from assets import selectors
+    from assets.pdfs import appraisal_report_pdf, certificate_pdf
+
+    device, _admin = clinic_device_factory("certified")
+    appraisal = selectors.device_signed_appraisal(device=device)
+    cert = selectors.device_current_certification(device=device)
+    with translation.override("zh-hans"):
+        report = _pdf_text(appraisal_report_pdf(appraisal))
+        certificate = _pdf_text(certificate_pdf(cert))
+    for chinese in ("评估报告", "委托方", "成本法", "市场法", "收益法", "调和价值", "评估师", "指示价值"):
+        assert chinese in report, chinese
+    assert "Cost approach" not in report and f"{appraisal.reconciled_value:,}USD" in report
+    for chinese in ("检验证书", "证书编号", "通过——已认证", "检查清单", "设备身份与UDI和序列号一致", "验证本证书"):
+        assert chinese in certificate, chinese
+    assert str(cert.public_id) in certificate and "Checklist" not in certificate
+    # The stored checklist keeps its English labels: only the rendering is translated.
+    assert cert.checklist[0]["label"] == "Identity matches UDI and serial number"
+
+
+@pytest.mark.django_db
+def test_kyc_case_file_follows_the_officers_language(client, investor, identity_registry_row):
+    from compliance.models import KycCase
+    from compliance.tests.factories import make_case
+
+    officer = make_user(Role.COMPLIANCE_OFFICER, language="zh-hans")
+    case = make_case(investor, status=KycCase.Status.APPROVED, officer=officer)
+    client.force_login(officer)
+    resp = client.get(reverse("compliance:case-export", args=[case.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    assert resp.status_code == 200
+    text = _pdf_text(resp.content)
+    for chinese in (f"KYC案例档案#{case.pk}", "法定姓名", "制裁筛查", "没有可能的匹配", "决定", "文件",
+                    "政治公众人物否"):
+        assert chinese in text, chinese
+    assert "Sanctions screening" not in text

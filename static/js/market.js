@@ -7,6 +7,9 @@
   var API = "/api/v1/tokens/market/";
   var POLL_MS = 1500;
   var POLL_LIMIT = 200; // about five minutes
+  // Django's JavaScript catalogue (/jsi18n/, loaded before this file) translates; without it, English.
+  var gettext = window.gettext || function (s) { return s; };
+  function fmt(s, o) { return s.replace(/%\((\w+)\)s/g, function (m, k) { return String(o[k]); }); }
 
   function csrfToken() {
     var m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -20,13 +23,15 @@
   function api(method, url, body) {
     return fetch(url, {
       method: method, credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken() },
+      // The API answers errors in the page's language, not the browser's default.
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken(),
+                 "Accept-Language": document.documentElement.lang || "en" },
       body: body ? JSON.stringify(body) : undefined,
     }).then(function (resp) {
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (!resp.ok) {
           var err = (data && data.error) || {};
-          throw new Error(err.message || ("The server answered " + resp.status + "."));
+          throw new Error(err.message || fmt(gettext("The server answered %(status)s."), { status: resp.status }));
         }
         return data;
       });
@@ -36,7 +41,7 @@
   function say(out, text, kind) { out.textContent = text; out.dataset.state = kind || ""; }
 
   function walletError(e) {
-    if (e && e.code === 4001) return "You rejected the request in your wallet; nothing was sent.";
+    if (e && e.code === 4001) return gettext("You rejected the request in your wallet; nothing was sent.");
     return (e && e.message) || String(e);
   }
 
@@ -47,10 +52,14 @@
     function tick() {
       return eth.request({ method: "eth_getTransactionReceipt", params: [hash] }).then(function (rc) {
         if (rc) {
-          if (parseInt(rc.status, 16) !== 1) throw new Error("Transaction " + hash + " reverted; nothing moved.");
+          if (parseInt(rc.status, 16) !== 1) {
+            throw new Error(fmt(gettext("Transaction %(hash)s reverted; nothing moved."), { hash: hash }));
+          }
           return rc;
         }
-        if (++n >= POLL_LIMIT) throw new Error("Transaction " + hash + " is not mined yet; reload later.");
+        if (++n >= POLL_LIMIT) {
+          throw new Error(fmt(gettext("Transaction %(hash)s is not mined yet; reload later."), { hash: hash }));
+        }
         return sleep(POLL_MS).then(tick);
       });
     }
@@ -68,8 +77,9 @@
       var base = API + (d.action === "transfer" ? "transfers/" : "offers/");
       return { prepare: base + "prepare/", body: body, track: base + "track/", follow: function (id) { return base + id + "/"; },
                done: d.action === "transfer" ? transferDone : function (o) {
-                 return o.status === "open" ? "Offer posted on the board (offer " + o.board_offer_id + ")." :
-                   (o.status === "failed" ? "failed: " + (o.error || "the transaction reverted") : null);
+                 return o.status === "open" ? fmt(gettext("Offer posted on the board (offer %(id)s)."),
+                                                  { id: o.board_offer_id }) :
+                   (o.status === "failed" ? "failed: " + (o.error || gettext("the transaction reverted")) : null);
                } };
     }
     if (d.action === "take") {
@@ -80,16 +90,20 @@
     var cancel = API + "offers/" + d.offer + "/cancel/";
     return { prepare: cancel + "prepare/", body: {}, track: cancel + "track/",
              follow: function () { return API + "offers/" + d.offer + "/"; },
-             done: function (o) { return o.status === "cancelled" ? "Offer cancelled." :
+             done: function (o) { return o.status === "cancelled" ? gettext("Offer cancelled.") :
                (o.status === "open" && o.error ? "failed: " + o.error : null); } };
   }
 
   function transferDone(t) {
     if (t.status === "confirmed") {
-      return "Confirmed in block " + t.block_number + ": " + t.units + " units to " + t.to_wallet +
-        (t.paid_base_units ? ", paid " + t.paid_base_units + " base units (fee " + t.fee_base_units + ")" : "") + ".";
+      var where = { block: t.block_number, units: t.units, wallet: t.to_wallet, paid: t.paid_base_units,
+                    fee: t.fee_base_units };
+      return t.paid_base_units
+        ? fmt(gettext("Confirmed in block %(block)s: %(units)s units to %(wallet)s, paid %(paid)s base units " +
+                      "(fee %(fee)s)."), where)
+        : fmt(gettext("Confirmed in block %(block)s: %(units)s units to %(wallet)s."), where);
     }
-    return t.status === "failed" ? "failed: " + (t.error || "the transaction reverted") : null;
+    return t.status === "failed" ? "failed: " + (t.error || gettext("the transaction reverted")) : null;
   }
 
   function follow(p, id, out, button) {
@@ -99,10 +113,11 @@
         var text = p.done(obj);
         if (text) {
           var failed = text.indexOf("failed: ") === 0;
-          say(out, failed ? "The transaction " + text : text, failed ? "failed" : "confirmed");
+          say(out, failed ? fmt(gettext("The transaction failed: %(reason)s"), { reason: text.slice(8) }) : text,
+              failed ? "failed" : "confirmed");
           if (failed) button.disabled = false;
         } else if (++n >= POLL_LIMIT) {
-          say(out, "Still waiting for the chain; this page will show it once it is final.", "pending");
+          say(out, gettext("Still waiting for the chain; this page will show it once it is final."), "pending");
         } else { setTimeout(tick, POLL_MS); }
       }).catch(function (e) {
         if (++n >= POLL_LIMIT) { say(out, e.message, "failed"); return; }
@@ -116,36 +131,38 @@
     var out = button.parentElement.querySelector(".market-result") || button.nextElementSibling;
     var eth = window.ethereum;
     if (!eth || typeof eth.request !== "function") {
-      say(out, "No browser wallet found. Install or unlock one (e.g. MetaMask) and reload the page.", "failed");
+      say(out, gettext("No browser wallet found. Install or unlock one (e.g. MetaMask) and reload the page."),
+          "failed");
       return;
     }
     var p = plan(button);
     var prepared;
     button.disabled = true;
-    say(out, "Preparing…", "pending");
+    say(out, gettext("Preparing…"), "pending");
     api("POST", p.prepare, p.body).then(function (tx) {
       prepared = tx;
       return eth.request({ method: "eth_requestAccounts" });
     }).then(function (accounts) {
       var from = (accounts || []).map(function (a) { return String(a).toLowerCase(); });
       if (from.indexOf(prepared.from.toLowerCase()) < 0) {
-        throw new Error("Select wallet " + prepared.from + " in your browser wallet: it holds these units.");
+        throw new Error(fmt(gettext("Select wallet %(wallet)s in your browser wallet: it holds these units."),
+                            { wallet: prepared.from }));
       }
       return eth.request({ method: "eth_chainId" });
     }).then(function (chainId) {
       if (chainId && prepared.chainId && parseInt(chainId, 16) !== parseInt(prepared.chainId, 16)) {
-        throw new Error("Your wallet is on chain " + parseInt(chainId, 16) + "; switch it to chain " +
-                        parseInt(prepared.chainId, 16) + ".");
+        throw new Error(fmt(gettext("Your wallet is on chain %(current)s; switch it to chain %(wanted)s."),
+                            { current: parseInt(chainId, 16), wanted: parseInt(prepared.chainId, 16) }));
       }
       var last = null;
       return prepared.steps.reduce(function (chain, step, i) {
         return chain.then(function () {
-          say(out, "Confirm step " + (i + 1) + " of " + prepared.steps.length + " (" + step.label + ") in your wallet…",
-              "pending");
+          say(out, fmt(gettext("Confirm step %(step)s of %(steps)s (%(label)s) in your wallet…"),
+                       { step: i + 1, steps: prepared.steps.length, label: step.label }), "pending");
           return eth.request({ method: "eth_sendTransaction", params: [{ from: prepared.from, to: step.to, data: step.data }] });
         }).then(function (hash) {
           last = hash;
-          say(out, "Transaction " + hash + " sent; waiting for it to be mined…", "pending");
+          say(out, fmt(gettext("Transaction %(hash)s sent; waiting for it to be mined…"), { hash: hash }), "pending");
           return waitMined(eth, hash);
         });
       }, Promise.resolve()).then(function () { return last; });

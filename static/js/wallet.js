@@ -8,6 +8,9 @@
   var API = (script && script.dataset.api) || "/api/v1/tokens/income/claims/";
   var POLL_MS = 1500;
   var POLL_LIMIT = 200; // about five minutes
+  // Django's JavaScript catalogue (/jsi18n/, loaded before this file) translates; without it, English.
+  var gettext = window.gettext || function (s) { return s; };
+  function fmt(s, o) { return s.replace(/%\((\w+)\)s/g, function (m, k) { return String(o[k]); }); }
 
   function csrfToken() {
     var m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -19,13 +22,15 @@
   function api(method, url, body) {
     return fetch(url, {
       method: method, credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken() },
+      // The API answers errors in the page's language, not the browser's default.
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken(),
+                 "Accept-Language": document.documentElement.lang || "en" },
       body: body ? JSON.stringify(body) : undefined,
     }).then(function (resp) {
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (!resp.ok) {
           var err = (data && data.error) || {};
-          throw new Error(err.message || ("The server answered " + resp.status + "."));
+          throw new Error(err.message || fmt(gettext("The server answered %(status)s."), { status: resp.status }));
         }
         return data;
       });
@@ -38,7 +43,7 @@
   }
 
   function walletError(e) {
-    if (e && e.code === 4001) return "You rejected the request in your wallet; nothing was sent.";
+    if (e && e.code === 4001) return gettext("You rejected the request in your wallet; nothing was sent.");
     return (e && e.message) || String(e);
   }
 
@@ -47,17 +52,19 @@
     function tick() {
       api("GET", API + id + "/").then(function (claim) {
         if (claim.status === "confirmed") {
-          say(out, "Claim confirmed in block " + claim.block_number + ": " + claim.amount_base_units +
-              " base units paid to your wallet. Transaction " + hash + ".", "confirmed");
-          button.textContent = "Claimed";
+          say(out, fmt(gettext("Claim confirmed in block %(block)s: %(amount)s base units paid to your wallet. " +
+                               "Transaction %(hash)s."),
+                       { block: claim.block_number, amount: claim.amount_base_units, hash: hash }), "confirmed");
+          button.textContent = gettext("Claimed");
         } else if (claim.status === "failed") {
-          say(out, "The claim failed: " + (claim.error || "the transaction reverted") + ".", "failed");
+          say(out, fmt(gettext("The claim failed: %(reason)s."),
+                       { reason: claim.error || gettext("the transaction reverted") }), "failed");
           button.disabled = false;
         } else if (++n >= POLL_LIMIT) {
-          say(out, "Still waiting for transaction " + hash + " to be mined; this page will show it once it is.",
-              "pending");
+          say(out, fmt(gettext("Still waiting for transaction %(hash)s to be mined; this page will show it once " +
+                               "it is."), { hash: hash }), "pending");
         } else {
-          say(out, "Transaction " + hash + " sent; waiting for it to be mined…", "pending");
+          say(out, fmt(gettext("Transaction %(hash)s sent; waiting for it to be mined…"), { hash: hash }), "pending");
           setTimeout(tick, POLL_MS);
         }
       }).catch(function (e) {
@@ -72,31 +79,33 @@
     var out = button.parentElement.querySelector(".wallet-claim-result") || button.nextElementSibling;
     var eth = window.ethereum;
     if (!eth || typeof eth.request !== "function") {
-      say(out, "No browser wallet found. Install or unlock one (e.g. MetaMask) and reload the page.", "failed");
+      say(out, gettext("No browser wallet found. Install or unlock one (e.g. MetaMask) and reload the page."),
+          "failed");
       return;
     }
     var holding = { offering_id: Number(button.dataset.offering), wallet: button.dataset.wallet };
     var tx;
     button.disabled = true;
-    say(out, "Preparing the claim…", "pending");
+    say(out, gettext("Preparing the claim…"), "pending");
     api("POST", API + "prepare/", holding).then(function (prepared) {
       tx = prepared;
       return eth.request({ method: "eth_requestAccounts" });
     }).then(function (accounts) {
       var from = (accounts || []).map(function (a) { return String(a).toLowerCase(); });
       if (from.indexOf(tx.from.toLowerCase()) < 0) {
-        throw new Error("Select wallet " + tx.from + " in your browser wallet: this holding belongs to it.");
+        throw new Error(fmt(gettext("Select wallet %(wallet)s in your browser wallet: this holding belongs to it."),
+                            { wallet: tx.from }));
       }
       return eth.request({ method: "eth_chainId" }).then(function (chainId) {
         if (chainId && tx.chainId && parseInt(chainId, 16) !== parseInt(tx.chainId, 16)) {
-          throw new Error("Your wallet is on chain " + parseInt(chainId, 16) + "; switch it to chain " +
-                          parseInt(tx.chainId, 16) + ".");
+          throw new Error(fmt(gettext("Your wallet is on chain %(current)s; switch it to chain %(wanted)s."),
+                              { current: parseInt(chainId, 16), wanted: parseInt(tx.chainId, 16) }));
         }
-        say(out, "Confirm the transaction in your wallet…", "pending");
+        say(out, gettext("Confirm the transaction in your wallet…"), "pending");
         return eth.request({ method: "eth_sendTransaction", params: [{ from: tx.from, to: tx.to, data: tx.data }] });
       });
     }).then(function (hash) {
-      say(out, "Transaction " + hash + " sent; waiting for it to be mined…", "pending");
+      say(out, fmt(gettext("Transaction %(hash)s sent; waiting for it to be mined…"), { hash: hash }), "pending");
       return api("POST", API + "track/", { offering_id: holding.offering_id, wallet: holding.wallet, tx_hash: hash })
         .then(function (tracked) { follow(tracked.id, out, button, hash); });
     }).catch(function (e) {

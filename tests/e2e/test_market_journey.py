@@ -147,3 +147,45 @@ def test_a_transfer_the_token_refuses_shows_its_code_and_message(
     expect(page.get_by_role("button", name="Confirm the transfer")).to_have_count(0)
     assert not MarketTransfer.objects.exists()
     assert _units(world, world.wallets["custodial"]) == 100
+
+
+def test_a_buyer_without_stablecoin_pays_by_card_and_the_purchase_settles(
+        transactional_db, chain_ready, page, login, platform_admin, drain_outbox):
+    """Issue 10 item 3 in the browser: Buy → "Pay by card instead" → the token's answer, the card
+    amount and who pays the fee → the simulator's checkout → the purchase page follows it to
+    "Settled" once the worker has credited the custodial wallet and sent approve + take."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from compliance.selectors import custodial_wallet
+    from tokens import market
+
+    world = world_mod.build_holders(platform_admin=platform_admin, drain=drain_outbox)
+    offer = market.offer_create(actor=world.custodial, offering=world.offering, wallet=world.wallets["custodial"],
+                                units=20, price_per_unit=Decimal("2.50"),
+                                expires_at=timezone.now() + dt.timedelta(days=7))
+    world_mod._drain(drain_outbox)
+    wallet = custodial_wallet(user=world.self_custody).address
+    assert _usd(wallet) == 0
+
+    login(world.self_custody.email, PASSWORD)
+    _go_market(page)
+    page.get_by_test_id(f"offer-{offer.pk}").get_by_role("link", name="Buy").click()
+    page.get_by_test_id("pay-by-card").click()
+    page.get_by_label("Units").fill("4")
+    page.get_by_role("button", name="Check before paying").click()
+    check = page.get_by_test_id("card-check")
+    expect(check.get_by_test_id("restriction")).to_contain_text("The token allows it")
+    expect(check.get_by_test_id("card-amount")).to_have_text("10.00 USD")
+    expect(check.get_by_test_id("card-fee")).to_contain_text("paid by the seller")
+    page.get_by_role("button", name="Pay 10.00 USD by card").click()
+    expect(page.get_by_role("heading", name="Checkout")).to_be_visible()
+    page.get_by_role("button", name="Pay").click()
+    expect(page.get_by_test_id("card-status")).to_contain_text("settling on chain")
+    processor.drain(timeout=60)  # what the Celery worker does
+    page.reload()
+    expect(page.get_by_test_id("card-status")).to_contain_text("Settled")
+    assert _units(world, wallet) == 4 and _units(world, world.wallets["custodial"]) == 96
+    assert _usd(deployment_address("Settlement")) == 0

@@ -7,27 +7,51 @@ Uploads: a PHP script named .jpg, an SVG, and a PNG whose header claims a pixel 
 enough to be a decompression bomb are refused on every upload endpoint, web and API."""
 
 import datetime as dt
+import hashlib
 import io
+import json
+import re
 import zipfile
+from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.test import Client
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
+from web3 import Web3
 
 from accounts.models import Membership
 from accounts.tests.factories import make_user
 from assets import services as asset_services
 from assets.models import Appraisal, AppraisalStatus, DevicePhoto
 from assets.samples import jpeg_bytes, png_header_only
-from compliance.models import KycCase, KycDocument, WalletChallenge
+from chain.models import ChainEvent, IndexedContract
+from compliance.models import KycCase, KycDocument, Wallet, WalletChallenge
 from compliance.tests.factories import make_case
 from core.roles import Role
+from notifications.models import Notification
+from notifications.services import notify
 from telemetry.ingest import ingest_batch
-from telemetry.models import PlausibilityFlag
+from telemetry.models import PlausibilityFlag, RevenuePeriod
 from telemetry.services import credential_issue
 from tests.fixtures.telemetry import procedure
+from tokens import distributions
+from tokens import services as token_services
+from tokens.models import (
+    Distribution,
+    DistributionStatus,
+    IncomeClaim,
+    MarketOffer,
+    MarketTransfer,
+    Offering,
+    OfferingStatus,
+    Order,
+    OrderStatus,
+)
+from tokens.tests.factories import offering_terms
 
 pytestmark = pytest.mark.django_db
 
@@ -106,6 +130,75 @@ def world(clinic_device_factory):
     w["inspector"] = make_user(Role.INSPECTOR)
     w["anon"] = None
     return w
+
+
+def _live_offering(w, device, symbol: str) -> Offering:
+    offering = token_services.offering_create(actor=w["padmin"], device=device,
+                                              data=offering_terms(token_symbol=symbol))
+    # No chain in this test: the deployment is written in as if it had been confirmed.
+    address = "0x" + hashlib.sha256(symbol.encode()).hexdigest()[:40]
+    Offering.objects.filter(pk=offering.pk).update(status=OfferingStatus.LIVE, chain_id=31337, token_address=address)
+    offering.refresh_from_db()
+    return offering
+
+
+def _closed_month(offering, start: dt.date) -> Distribution:
+    """A month closed the way telemetry closes it: the period-closed hook opens the statement."""
+    period = RevenuePeriod.objects.create(
+        device=offering.device, period_start=start, period_end=(start + dt.timedelta(days=32)).replace(day=1),
+        procedures=40, procedure_amount=Decimal("10000.00"), amount=Decimal("10000.00"), currency="USD",
+        lines=[{"kind": "procedure", "cpt_code": "74177", "payer": "default", "year": start.year, "count": 40,
+                "apportioned": 0, "fee": "250.00", "amount": "10000.00", "currency": "USD",
+                "tariff_year": start.year, "explanation": "40 × CPT 74177 (default, $250.00)"}])
+    with transaction.atomic():
+        return distributions.on_period_closed(period)
+
+
+def add_token_objects(w) -> None:
+    """Today's objects, each owned by one clinic or one investor: both clinics' monthly
+    statements (clinic A's February distributed with its report frozen), investor 1's wallet
+    holding clinic A's token at the deposit block, a claim, an open market offer, a transfer,
+    an order, and a notification for each investor."""
+    w["offering_a"] = _live_offering(w, w["device_a"], "MATA")
+    w["offering_b"] = _live_offering(w, w["device_b"], "MATB")
+    w["dist_a"] = _closed_month(w["offering_a"], dt.date(2026, 1, 1))
+    w["dist_b"] = _closed_month(w["offering_b"], dt.date(2026, 1, 1))
+    done = _closed_month(w["offering_a"], dt.date(2026, 2, 1))
+    # Frozen and deposited as _fund and the deposit hook would leave it (40 units in supply).
+    body = distributions.canonical_json(distributions.build_report(
+        d=done, decimals=6, stablecoin="0x" + "d4" * 20, supply=40, pps_before=0, magnitude=2**128))
+    Distribution.objects.filter(pk=done.pk).update(
+        status=DistributionStatus.DISTRIBUTED, report=body.decode(), deposit_block=10,
+        report_sha256=hashlib.sha256(body).hexdigest(), stablecoin_decimals=6,
+        amount_base_units=str(int(done.holders_amount * 10**6)), points_per_share_after="0")
+    w["dist_done_a"] = done
+    address = "0x" + "a1" * 20
+    Wallet.objects.create(profile=w["case_1"].profile, address=address, kind=Wallet.Kind.CUSTODIAL,
+                          registered_on_chain=True)
+    token = IndexedContract.objects.create(chain_id=settings.CHAIN_ID, address=w["offering_a"].token_address,
+                                           contract_name="SecurityToken")
+    ChainEvent.objects.create(contract=token, block_number=5, tx_hash="0x" + "5" * 64, log_index=0, event="Transfer",
+                              args={"from": "0x" + "0" * 40, "to": Web3.to_checksum_address(address), "value": 40})
+    inv1 = w["investor_1"]
+    w["claim_1"] = IncomeClaim.objects.create(investor=inv1, offering=w["offering_a"], kind=IncomeClaim.Kind.CLAIM,
+                                              status=IncomeClaim.Status.CONFIRMED, wallet=address,
+                                              amount_base_units="1500000")
+    w["offer_1"] = MarketOffer.objects.create(
+        offering=w["offering_a"], seller=inv1, seller_wallet=address, status="open", units=5, units_remaining=5,
+        price_per_unit_base_units=260_000_000, expires_at=timezone.now() + dt.timedelta(days=30),
+        board_address="0x" + "b2" * 20, board_offer_id=1)
+    w["transfer_1"] = MarketTransfer.objects.create(
+        kind=MarketTransfer.Kind.TRANSFER, status=MarketTransfer.Status.CONFIRMED, offering=w["offering_a"],
+        actor=inv1, from_wallet=address, to_wallet="0x" + "c3" * 20, units=1)
+    w["order_1"] = Order.objects.create(
+        investor=inv1, offering=w["offering_a"], units=2, unit_price=Decimal("250.00"), total=Decimal("500.00"),
+        currency="USD", status=OrderStatus.FAILED, wallet=address, idempotency_key="matrix:order:1",
+        reserved_until=timezone.now(), error="mint failed")
+    for key in ("investor_1", "investor_2"):
+        notify(recipient=w[key], category="income", event_key=f"matrix:{key}", title="Income", body="Hello.",
+               email=False)
+    w["notice_1"] = Notification.objects.get(recipient=inv1, event_key="matrix:investor_1")
+    w["notice_2"] = Notification.objects.get(recipient=w["investor_2"], event_key="matrix:investor_2")
 
 
 def _client(user) -> Client:
@@ -253,6 +346,215 @@ def rows(w):
         ("anon", "get", "/api/v1/tokens/offerings/", ANON_API),
         ("anon", "get", "/api/v1/me/", ANON_API),
     ]
+    r += token_rows(w) + kyc_team_telemetry_rows(w)
+    return r
+
+
+def token_rows(w):
+    """Distributions, statements, income, market, orders, compliance parameters, notifications."""
+    da, db, done = w["dist_a"].public_id, w["dist_b"].public_id, w["dist_done_a"].public_id
+    oa = w["offering_a"].pk
+    claim, offer, transfer, order = w["claim_1"].pk, w["offer_1"].pk, w["transfer_1"].pk, w["order_1"].public_id
+    n1, n2 = w["notice_1"].pk, w["notice_2"].pk
+    year = dt.date(2026, 2, 1).year
+    r = []
+
+    # -- clinic statements: the clinic's admins and platform admins; nobody else -----------
+    dist_web = [("get", f"/distributions/{da}/"), ("get", f"/distributions/{da}/status/"),
+                ("get", f"/distributions/{da}/statement.pdf"), ("post", f"/distributions/{da}/confirm/"),
+                ("post", f"/distributions/{da}/dispute/"), ("post", f"/distributions/{da}/pay/")]
+    dist_api = [("get", f"/api/v1/tokens/distributions/{da}/"),
+                ("get", f"/api/v1/tokens/distributions/{da}/statement/"),
+                ("post", f"/api/v1/tokens/distributions/{da}/confirm/"),
+                ("post", f"/api/v1/tokens/distributions/{da}/dispute/"),
+                ("post", f"/api/v1/tokens/distributions/{da}/checkout/")]
+    for method, url in dist_web + dist_api:
+        api = url.startswith("/api/")
+        r.append(("admin_b", method, url, DENIED))
+        r.append(("staff_a", method, url, DENIED))
+        r.append(("investor_1", method, url, DENIED))
+        r.append(("officer", method, url, DENIED))
+        r.append(("anon", method, url, ANON_API if api else ANON_WEB))
+    r += [
+        ("admin_a", "get", f"/distributions/{da}/", OK),
+        ("admin_a", "get", f"/distributions/{da}/statement.pdf", OK),
+        ("admin_a", "get", f"/api/v1/tokens/distributions/{da}/", OK),
+        ("admin_a", "get", f"/api/v1/tokens/distributions/{da}/statement/", OK),
+        ("admin_b", "get", f"/api/v1/tokens/distributions/{db}/", OK),
+        ("padmin", "get", f"/api/v1/tokens/distributions/{da}/statement/", OK),
+        ("admin_a", "get", "/distributions/", OK),
+        ("investor_1", "get", "/distributions/", DENIED),
+        ("investor_1", "get", "/api/v1/tokens/distributions/", DENIED),
+        ("anon", "get", "/api/v1/tokens/distributions/", ANON_API),
+    ]
+    # platform admin's desk: resolve, bank transfer, retry, batch claim
+    for url in [f"/distributions/{da}/resolve/", f"/distributions/{da}/bank-transfer/",
+                f"/distributions/{da}/retry/", "/distributions/batch-claim/",
+                f"/api/v1/tokens/distributions/{da}/resolve/", f"/api/v1/tokens/distributions/{da}/bank-transfer/",
+                f"/api/v1/tokens/distributions/{da}/retry/", f"/api/v1/tokens/offerings/{oa}/batch-claim/"]:
+        api = url.startswith("/api/")
+        r += [("admin_a", "post", url, DENIED), ("investor_1", "post", url, DENIED),
+              ("officer", "post", url, DENIED), ("anon", "post", url, ANON_API if api else ANON_WEB)]
+
+    # -- investors' income: own claims and statements only ---------------------------------
+    income_own = [("get", f"/api/v1/tokens/income/claims/{claim}/"),
+                  ("get", f"/income/statements/{done}.pdf"),
+                  ("get", f"/api/v1/tokens/income/statements/{done}/")]
+    for method, url in income_own:
+        r.append(("investor_1", method, url, OK))
+        r.append(("investor_2", method, url, DENIED))
+        r.append(("admin_a", method, url, DENIED))
+        r.append(("anon", method, url, ANON_API if url.startswith("/api/") else ANON_WEB))
+    r += [
+        # A statement exists only for a distributed month: an open one is no statement at all.
+        ("investor_1", "get", f"/api/v1/tokens/income/statements/{da}/", DENIED),
+        ("padmin", "get", f"/api/v1/tokens/income/claims/{claim}/", OK),
+        # The yearly summary is always the caller's own: no id to swap, only roles to check.
+        ("investor_2", "get", f"/income/summary/{year}.pdf", OK),
+        ("investor_2", "get", f"/api/v1/tokens/income/summary/{year}/", OK),
+        ("admin_a", "get", f"/income/summary/{year}.pdf", DENIED),
+        ("admin_a", "get", f"/income/summary/{year}.csv", DENIED),
+        ("admin_a", "get", f"/api/v1/tokens/income/summary/{year}/", DENIED),
+        ("anon", "get", f"/income/summary/{year}.csv", ANON_WEB),
+        ("anon", "get", f"/api/v1/tokens/income/summary/{year}/", ANON_API),
+        ("admin_a", "get", "/income/", DENIED),
+        ("admin_a", "get", "/api/v1/tokens/income/", DENIED),
+        ("admin_a", "post", "/api/v1/tokens/income/claims/", DENIED),
+        ("admin_a", "post", "/api/v1/tokens/income/withdrawals/", DENIED),
+        ("anon", "get", "/income/", ANON_WEB),
+        ("anon", "post", "/api/v1/tokens/income/claims/", ANON_API),
+    ]
+
+    # -- market: another investor's offer and transfer are not there ------------------------
+    offer_own = [("get", f"/api/v1/tokens/market/offers/{offer}/"),
+                 ("post", f"/api/v1/tokens/market/offers/{offer}/cancel/"),
+                 ("post", f"/api/v1/tokens/market/offers/{offer}/cancel/prepare/"),
+                 ("post", f"/api/v1/tokens/market/offers/{offer}/cancel/track/"),
+                 ("post", f"/market/offers/{offer}/cancel/"),
+                 ("get", f"/api/v1/tokens/market/transfers/{transfer}/")]
+    for method, url in offer_own:
+        r.append(("investor_2", method, url, DENIED))
+        r.append(("admin_a", method, url, DENIED))
+        r.append(("padmin", method, url, DENIED) if "offers" in url else ("padmin", method, url, OK))
+        r.append(("anon", method, url, ANON_API if url.startswith("/api/") else ANON_WEB))
+    r += [
+        ("investor_1", "get", f"/api/v1/tokens/market/offers/{offer}/", OK),
+        ("investor_1", "get", f"/api/v1/tokens/market/transfers/{transfer}/", OK),
+        ("officer", "get", f"/api/v1/tokens/market/offers/{offer}/", OK),
+        ("admin_a", "get", "/market/", DENIED),
+        ("admin_a", "get", "/api/v1/tokens/market/", DENIED),
+        ("admin_a", "post", f"/api/v1/tokens/market/offers/{offer}/take/", DENIED),
+        ("anon", "get", "/market/", ANON_WEB),
+        ("anon", "get", "/api/v1/tokens/market/", ANON_API),
+        ("anon", "post", f"/api/v1/tokens/market/offers/{offer}/take/", ANON_API),
+    ]
+
+    # -- orders: the investor's own; administration for platform admins --------------------
+    for method, url in [("get", f"/investments/orders/{order}/"), ("get", f"/api/v1/tokens/orders/{order}/"),
+                        ("post", f"/api/v1/tokens/orders/{order}/cancel/"),
+                        ("get", f"/investments/orders/{order}/receipt.pdf")]:
+        r.append(("investor_2", method, url, DENIED))
+        r.append(("anon", method, url, ANON_API if url.startswith("/api/") else ANON_WEB))
+    r += [("investor_1", "get", f"/api/v1/tokens/orders/{order}/", OK),
+          ("investor_2", "get", f"/investments/orders/{order}/status/", DENIED),
+          ("investor_2", "post", f"/investments/orders/{order}/cancel/", DENIED)]
+    order_admin = [("get", "/orders/"), ("get", "/orders/reconciliation/"), ("post", f"/orders/{order}/refund/"),
+                   ("get", "/api/v1/tokens/admin/orders/"), ("get", "/api/v1/tokens/admin/reconciliation/"),
+                   ("post", f"/api/v1/tokens/admin/orders/{order}/refund/")]
+    for method, url in order_admin:
+        api = url.startswith("/api/")
+        r += [("investor_1", method, url, DENIED), ("admin_a", method, url, DENIED),
+              ("officer", method, url, DENIED), ("anon", method, url, ANON_API if api else ANON_WEB)]
+    r += [("padmin", "get", "/orders/", OK), ("padmin", "get", "/api/v1/tokens/admin/orders/", OK),
+          ("investor_1", "post", f"/orders/{order}/dispute/", DENIED),
+          ("padmin", "post", f"/api/v1/tokens/orders/{order}/dispute/resolve/", DENIED),
+          ("investor_1", "post", f"/api/v1/tokens/orders/{order}/dispute/resolve/", DENIED)]
+
+    # -- compliance parameters: compliance officers only ------------------------------------
+    for method, url in [("get", f"/token-actions/{oa}/compliance/"), ("post", f"/token-actions/{oa}/compliance/"),
+                        ("get", f"/api/v1/tokens/offerings/{oa}/compliance/"),
+                        ("post", f"/api/v1/tokens/offerings/{oa}/compliance/")]:
+        api = url.startswith("/api/")
+        r += [("padmin", method, url, DENIED), ("admin_a", method, url, DENIED),
+              ("investor_1", method, url, DENIED), ("anon", method, url, ANON_API if api else ANON_WEB)]
+    r.append(("officer", "get", f"/token-actions/{oa}/compliance/", OK))
+
+    # -- notifications: each user's own ------------------------------------------------------
+    r += [
+        ("investor_2", "post", f"/api/v1/notifications/{n1}/read/", DENIED),
+        ("investor_2", "post", f"/notifications/{n1}/read/", DENIED),
+        ("padmin", "post", f"/api/v1/notifications/{n1}/read/", DENIED),
+        ("investor_1", "post", f"/api/v1/notifications/{n2}/read/", DENIED),
+        ("investor_1", "post", f"/api/v1/notifications/{n1}/read/", OK),
+        ("anon", "post", f"/api/v1/notifications/{n1}/read/", ANON_API),
+        ("anon", "post", f"/notifications/{n1}/read/", ANON_WEB),
+        ("anon", "get", "/notifications/", ANON_WEB),
+        ("anon", "get", "/api/v1/notifications/", ANON_API),
+        ("anon", "get", "/api/v1/notifications/unread-count/", ANON_API),
+        ("anon", "put", "/api/v1/notifications/preferences/", ANON_API),
+        ("anon", "post", "/api/v1/notifications/read-all/", ANON_API),
+    ]
+
+    # -- public proof of a distribution: no login, and only once its report is frozen --------
+    r += [
+        ("anon", "get", f"/verify/distributions/{done}/", OK),
+        ("anon", "get", f"/verify/distributions/{done}/report.json", OK),
+        ("anon", "get", f"/api/v1/public/distributions/{done}/", OK),
+        ("anon", "get", f"/verify/distributions/{da}/report.json", {404}),
+    ]
+    return r
+
+
+def kyc_team_telemetry_rows(w):
+    """KYC API twins, the clinic team API, and telemetry's payer mix, compute tariffs, adjustments."""
+    a = w["device_a"].pk
+    c1, kd1 = w["case_1"].pk, w["kyc_doc_1"].pk
+    m = w["staff_membership_a"].pk
+    org_a = w["device_a"].organization_id
+    period = RevenuePeriod.objects.filter(device=w["device_a"]).order_by("pk").first().pk
+    r = [
+        ("investor_2", "get", f"/api/v1/compliance/documents/{kd1}/", DENIED),
+        ("admin_a", "get", f"/api/v1/compliance/documents/{kd1}/", DENIED),
+        ("padmin", "get", f"/api/v1/compliance/documents/{kd1}/", DENIED),
+        ("anon", "get", f"/api/v1/compliance/documents/{kd1}/", ANON_API),
+        ("investor_1", "get", f"/api/v1/compliance/documents/{kd1}/", OK),
+        ("officer", "get", f"/api/v1/compliance/documents/{kd1}/", OK),
+        ("officer", "get", f"/api/v1/compliance/cases/{c1}/", OK),
+        ("anon", "get", "/api/v1/compliance/case/", ANON_API),
+        ("anon", "get", "/api/v1/compliance/profile/", ANON_API),
+    ]
+    for verb in ("", "export/", "start-review/", "revoke/", "resync/"):
+        method = "get" if verb in ("", "export/") else "post"
+        url = f"/api/v1/compliance/cases/{c1}/{verb}"
+        r += [("investor_1", method, url, DENIED), ("investor_2", method, url, DENIED),
+              ("admin_a", method, url, DENIED), ("anon", method, url, ANON_API)]
+    r += [
+        ("admin_b", "post", f"/api/v1/accounts/team/{m}/remove/", DENIED),
+        ("staff_a", "post", f"/api/v1/accounts/team/{m}/remove/", DENIED),
+        ("anon", "post", f"/api/v1/accounts/team/{m}/remove/", ANON_API),
+        ("admin_b", "get", f"/api/v1/accounts/team/?clinic={org_a}", DENIED),
+        ("admin_a", "get", f"/api/v1/accounts/team/?clinic={org_a}", OK),
+        ("staff_a", "get", "/api/v1/accounts/team/", DENIED),
+        ("investor_1", "get", "/api/v1/accounts/team/", DENIED),
+        ("anon", "get", "/api/v1/accounts/team/", ANON_API),
+    ]
+    for method, url in [("get", f"/telemetry/devices/{a}/payer-mix/"), ("post", f"/telemetry/devices/{a}/payer-mix/"),
+                        ("get", f"/api/v1/telemetry/devices/{a}/payer-mix/"),
+                        ("put", f"/api/v1/telemetry/devices/{a}/payer-mix/")]:
+        api = url.startswith("/api/")
+        r += [("admin_b", method, url, DENIED), ("investor_1", method, url, DENIED),
+              ("anon", method, url, ANON_API if api else ANON_WEB)]
+    r += [("admin_a", "get", f"/api/v1/telemetry/devices/{a}/payer-mix/", OK),
+          # Setting the mix is the platform admin's, even on the clinic's own device.
+          ("admin_a", "put", f"/api/v1/telemetry/devices/{a}/payer-mix/", DENIED)]
+    for method, url in [("get", "/telemetry/compute-tariffs/"), ("post", "/telemetry/compute-tariffs/"),
+                        ("get", "/api/v1/telemetry/compute-tariffs/"), ("post", "/api/v1/telemetry/compute-tariffs/"),
+                        ("post", f"/telemetry/periods/{period}/adjust/"),
+                        ("post", f"/api/v1/telemetry/periods/{period}/adjust/")]:
+        api = url.startswith("/api/")
+        r += [("admin_a", method, url, DENIED), ("admin_b", method, url, DENIED),
+              ("investor_1", method, url, DENIED), ("anon", method, url, ANON_API if api else ANON_WEB)]
+    r.append(("padmin", "get", "/api/v1/telemetry/compute-tariffs/", OK))
     return r
 
 
@@ -273,6 +575,7 @@ def _error_shape_ok(response) -> bool:
 
 
 def test_nobody_reaches_what_is_not_theirs(world):
+    add_token_objects(world)
     table = rows(world)
     clients = {}
     problems = []
@@ -308,6 +611,70 @@ def test_lists_show_only_what_is_yours(world):
     assert world["device_a"].serial_number not in page and world["device_b"].serial_number in page
     queue = _client(world["officer"]).get("/api/v1/compliance/queue/").json()
     assert {world["case_1"].pk, world["case_2"].pk} <= {c["id"] for c in queue}
+
+
+# Pages anyone may open (sign-in and sign-up, public proofs, schema docs, health, signed webhooks
+# and the HMAC telemetry ingest, which refuse by their own signatures).
+PUBLIC = re.compile(r"^/($|accounts/(login|logout|password-reset|reset|signup)|api/(docs|redoc|schema)/"
+                    r"|api/v1/auth/|api/v1/public/|api/v1/devices/verify/|verify/|healthz|i18n/|jsi18n/"
+                    r"|payments/webhooks/|payments/simulator/|api/v1/telemetry/batches)")
+
+
+def _routes(patterns, prefix=""):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            yield from _routes(p.url_patterns, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern):
+            yield prefix + str(p.pattern)
+
+
+def test_anonymous_reaches_only_the_public_pages(world):
+    """Every route in the URLconf, now and as routes are added, asked anonymously with ids that
+    exist: a login redirect (web) or 401/403 (API), except the public pages."""
+    add_token_objects(world)
+    ids = {"public_id": str(world["dist_done_a"].public_id), "order_id": str(world["order_1"].public_id),
+           "offer_id": str(world["offer_1"].pk), "device_id": str(world["device_a"].pk)}
+    by_type = {"int": "1", "uuid": str(world["order_1"].public_id)}
+
+    def fill(m):
+        return ids.get(m.group(2)) or by_type.get(m.group(1), "x")
+
+    client = Client()
+    problems, checked = [], 0
+    for route in _routes(get_resolver().url_patterns):
+        if route.startswith(("admin/", "^")):
+            continue
+        url = "/" + re.sub(r"<(?:(\w+):)?(\w+)>", fill, route)
+        if PUBLIC.match(url):
+            continue
+        for method in ("get", "post"):
+            checked += 1
+            resp = _call(client, method, url)
+            if url.startswith("/api/"):
+                if resp.status_code not in ANON_API | {405}:
+                    problems.append(f"{method.upper()} {url} -> {resp.status_code}")
+            elif resp.status_code not in {302, 405} or (
+                    resp.status_code == 302 and "/accounts/login/" not in resp["Location"]):
+                problems.append(f"{method.upper()} {url} -> {resp.status_code} {resp.get('Location', '')}")
+    assert checked > 300
+    assert not problems, f"{len(problems)} of {checked} anonymous calls not refused:\n" + "\n".join(problems)
+
+
+def test_todays_lists_show_only_what_is_yours(world):
+    add_token_objects(world)
+    b = _client(world["admin_b"])
+    ids = {d["id"] for d in b.get("/api/v1/tokens/distributions/").json()["results"]}
+    assert str(world["dist_b"].public_id) in ids and str(world["dist_a"].public_id) not in ids
+    assert world["offering_a"].token_symbol not in b.get("/distributions/").content.decode()
+    i2 = _client(world["investor_2"])
+    notices = [n["id"] for n in i2.get("/api/v1/notifications/").json()["results"]]
+    assert world["notice_2"].pk in notices and world["notice_1"].pk not in notices
+    market = i2.get("/api/v1/tokens/market/").json()
+    assert market["my_offers"] == [] and market["my_transfers"] == []
+    mine = _client(world["investor_1"]).get("/api/v1/tokens/market/").json()
+    assert [o["id"] for o in mine["my_offers"]] == [world["offer_1"].pk]
+    # Board rows are anonymised: another investor sees the offer, never who or which wallet.
+    assert world["offer_1"].seller_wallet.lower() not in json.dumps(market).lower()
 
 
 @pytest.mark.parametrize(("name", "ctype", "data"), BAD_UPLOADS, ids=[u[0] for u in BAD_UPLOADS])
