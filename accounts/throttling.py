@@ -9,31 +9,15 @@ header itself are never trusted."""
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 
-from django.conf import settings
 from django.core.cache import cache
+
+from core.clientip import client_ip
 
 ACCOUNT_MAX_FAILURES = 10
 ADDRESS_MAX_FAILURES = 50  # many accounts from one address: credential stuffing
 WINDOW_SECONDS = 15 * 60
 LOCKED_MESSAGE = "Too many failed attempts for this account. Wait 15 minutes or reset your password."
-
-
-def client_ip(request) -> str:
-    """The client's address as seen by the outermost proxy we trust."""
-    remote = request.META.get("REMOTE_ADDR", "") or ""
-    trusted = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
-    if trusted <= 0:
-        return remote
-    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
-    if len(hops) < trusted:
-        return remote  # the request did not come through all our proxies
-    candidate = hops[-trusted]
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
-        return remote
 
 
 def _key(kind: str, value: str) -> str:

@@ -12,8 +12,9 @@ def verify_rate_per_minute() -> int:
 
 
 def client_address(request) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy sets it.
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    from core.clientip import client_ip
+
+    return client_ip(request) or "unknown"
 
 
 def verify_throttled(request) -> bool:

@@ -53,7 +53,7 @@ ROLES = {
     "platform_admin": "admin@demo.medrwa.local",
 }
 # The fuzz server has no chain: these documented 503s are the environment, not a defect.
-NO_CHAIN_CODES = {"chain_not_bootstrapped", "identity_registry_missing", "chain_bootstrap_failed"}
+NO_CHAIN_CODES = {"chain_not_bootstrapped", "identity_registry_missing", "chain_bootstrap_failed", "chain_unavailable"}
 DEFAULT_ROLES = "anonymous,investor,clinic_admin,appraiser,compliance,platform_admin"
 
 # The fuzz server has no chain, so seed_demo stops short of an offering. These are the objects

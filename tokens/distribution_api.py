@@ -18,8 +18,8 @@ from rest_framework.views import APIView
 from core.api import Pagination, paginated
 from core.permissions import HasRole, Role
 from tokens import distribution_selectors as sel
-from tokens import distributions, income
-from tokens.distribution_views import pdf_response, statements_module
+from tokens import distributions, income, statements
+from tokens.distribution_views import pdf_response
 from tokens.income_views import holding_rows
 from tokens.models import Distribution, DistributionStatus, IncomeClaim, Offering
 
@@ -251,7 +251,7 @@ class DistributionStatementApi(APIView):
                    responses={(200, "application/pdf"): bytes}, operation_id="v1_tokens_distributions_statement")
     def get(self, request, public_id):
         d = _distribution(request, public_id)
-        return pdf_response(statements_module().clinic_statement_pdf(d),
+        return pdf_response(statements.clinic_statement_pdf(d),
                             f"statement-{d.offering.token_symbol}-{d.period.period_start:%Y-%m}.pdf")
 
 
@@ -460,7 +460,7 @@ class IncomeStatementApi(APIView):
                    responses={(200, "application/pdf"): bytes}, operation_id="v1_tokens_income_statement")
     def get(self, request, public_id):
         d = sel.distribution_get_for_investor(user=request.user, public_id=public_id)
-        return pdf_response(statements_module().investor_statement_pdf(d, user=request.user),
+        return pdf_response(statements.investor_statement_pdf(d, user=request.user),
                             f"income-{d.offering.token_symbol}-{d.period.period_start:%Y-%m}.pdf")
 
 
@@ -477,7 +477,7 @@ class IncomeYearlySummaryApi(APIView):
         year = _year(year)
         # Not `format`: DRF reserves it for renderer negotiation.
         fmt = request.query_params.get("kind", "pdf")
-        mod = statements_module()
+        mod = statements
         if fmt == "csv":
             resp = HttpResponse(mod.yearly_summary_csv(user=request.user, year=year),
                                 content_type="text/csv; charset=utf-8")

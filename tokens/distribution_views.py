@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext
@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from core.errors import ApplicationError
 from core.permissions import Role, role_required, user_clinic_ids, user_has_role
 from tokens import distribution_selectors as sel
-from tokens import distributions
+from tokens import distributions, statements
 from tokens.models import DistributionStatus, Offering
 
 S = DistributionStatus
@@ -28,15 +28,6 @@ def pdf_response(body: bytes, filename: str) -> HttpResponse:
     resp["Content-Disposition"] = f'attachment; filename="{filename}"'
     resp["Cache-Control"] = "private, no-store"
     return resp
-
-
-def statements_module():
-    """tokens.statements renders the PDFs (another engineer's module); absent → 404, not 500."""
-    try:
-        from tokens import statements
-    except ImportError as exc:
-        raise Http404("Statements are not available yet.") from exc
-    return statements
 
 
 def _fail(request, exc: ApplicationError):
@@ -204,7 +195,7 @@ def distribution_retry(request, public_id):
 @role_required(*VIEWER_ROLES)
 def distribution_statement_pdf(request, public_id):
     d = sel.distribution_get_for_user(user=request.user, public_id=public_id)
-    body = statements_module().clinic_statement_pdf(d)
+    body = statements.clinic_statement_pdf(d)
     return pdf_response(body, f"statement-{d.offering.token_symbol}-{d.period.period_start:%Y-%m}.pdf")
 
 

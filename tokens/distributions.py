@@ -94,10 +94,7 @@ def reserve_balance(offering: Offering, *, exclude_pk: int | None = None) -> Dec
 
 def period_gross(period, terms: waterfall.Terms) -> tuple[Decimal, list[dict]]:
     """Gross for the waterfall: procedure revenue, plus compute revenue when the terms include it."""
-    procedure = Decimal(getattr(period, "procedure_amount", None) or 0)
-    compute = Decimal(getattr(period, "compute_amount", None) or 0)
-    if not hasattr(period, "procedure_amount"):  # periods closed before the split
-        procedure = Decimal(period.amount)
+    procedure, compute = Decimal(period.procedure_amount), Decimal(period.compute_amount)
     included = procedure + (compute if terms.includes_compute_revenue else Decimal(0))
     notes = []
     if compute and not terms.includes_compute_revenue:
@@ -111,8 +108,8 @@ def _gross_to_bill(period, terms: waterfall.Terms) -> tuple[Decimal, list[dict]]
     adjustments) minus what earlier statements of the month already billed. A withdrawn
     statement (dispute upheld) billed nothing, so the corrected month is billed whole; a
     downward correction nets against what was billed."""
-    original = period.adjusts if getattr(period, "adjusts_id", None) else period
-    periods = [original, *original.adjustments.all()] if hasattr(original, "adjustments") else [original]
+    original = period.adjusts if period.adjusts_id else period
+    periods = [original, *original.adjustments.all()]
     total, notes = Decimal(0), []
     for p in periods:
         g, n = period_gross(p, terms)
@@ -398,8 +395,8 @@ def build_report(*, d: Distribution, decimals: int, stablecoin: str, supply: int
         "device": {"modality": device.modality, "manufacturer": device.manufacturer, "model": device.model_name,
                    "clinic": device.organization.name},
         "period": {"start": period.period_start.isoformat(), "end": period.period_end.isoformat(),
-                   "kind": getattr(period, "kind", "regular"),
-                   "adjusts": str(period.adjusts.period_start) if getattr(period, "adjusts_id", None) else None},
+                   "kind": period.kind,
+                   "adjusts": str(period.adjusts.period_start) if period.adjusts_id else None},
         "usage": {"daily": [{k: (str(v) if not isinstance(v, int | str) else v) for k, v in row.items()}
                             for row in daily_usage(device=device, start=period.period_start, end=period.period_end)]},
         "revenue_lines": period.lines,

@@ -17,8 +17,8 @@ from core.errors import ApplicationError
 from core.money import from_token_units
 from core.permissions import Role, role_required
 from tokens import distribution_selectors as sel
-from tokens import income
-from tokens.distribution_views import pdf_response, statements_module
+from tokens import income, statements
+from tokens.distribution_views import pdf_response
 from tokens.models import IncomeClaim, Offering
 
 
@@ -125,7 +125,7 @@ def income_withdraw(request):
 @role_required(Role.INVESTOR, Role.PLATFORM_ADMIN)
 def income_statement_pdf(request, public_id):
     d = sel.distribution_get_for_investor(user=request.user, public_id=public_id)
-    body = statements_module().investor_statement_pdf(d, user=request.user)
+    body = statements.investor_statement_pdf(d, user=request.user)
     return pdf_response(body, f"income-{d.offering.token_symbol}-{d.period.period_start:%Y-%m}.pdf")
 
 
@@ -137,13 +137,13 @@ def _year(year: int) -> int:
 
 @role_required(Role.INVESTOR)
 def income_yearly_pdf(request, year):
-    body = statements_module().yearly_summary_pdf(user=request.user, year=_year(year))
+    body = statements.yearly_summary_pdf(user=request.user, year=_year(year))
     return pdf_response(body, f"income-{year}.pdf")
 
 
 @role_required(Role.INVESTOR)
 def income_yearly_csv(request, year):
-    body = statements_module().yearly_summary_csv(user=request.user, year=_year(year))
+    body = statements.yearly_summary_csv(user=request.user, year=_year(year))
     resp = HttpResponse(body, content_type="text/csv; charset=utf-8")
     resp["Content-Disposition"] = f'attachment; filename="income-{year}.csv"'
     resp["Cache-Control"] = "private, no-store"

@@ -13,7 +13,7 @@ from tokens.models import Order
 
 logger = logging.getLogger(__name__)
 
-# Revenue periods and other payers use prefixed references ("period:…"); orders use a bare UUID.
+# Revenue periods and other payers use prefixed references ("distribution:…"); orders use a bare UUID.
 EVENT_HANDLERS = {
     "checkout.session.completed": "tokens.payment_hooks.on_checkout_completed",
     "checkout.session.async_payment_succeeded": "tokens.payment_hooks.on_checkout_completed",
@@ -35,7 +35,7 @@ def _order(event) -> Order | None:
     try:
         public_id = uuid.UUID(event.client_reference_id)
     except ValueError:
-        return None  # not an order (e.g. "period:…"): another app's payment
+        return None  # not an order (e.g. "distribution:…"): another app's payment
     order = Order.objects.filter(public_id=public_id).first()
     if order is None:
         logger.warning("Payment event %s references unknown order %s", event.event_id, public_id)

@@ -41,10 +41,12 @@ def rate_per_minute() -> int:
 
 
 def throttled(request) -> bool:
-    """Counts this request against its address's fixed one-minute window (REMOTE_ADDR only:
-    X-Forwarded-For is client-controlled); True once over the budget. Every page reads the
+    """Counts this request against its address's fixed one-minute window (as our trusted
+    proxies saw it: core.clientip); True once over the budget. Every page reads the
     chain, so the public surface must not be a free RPC relay."""
-    addr = request.META.get("REMOTE_ADDR", "") or "unknown"
+    from core.clientip import client_ip
+
+    addr = client_ip(request) or "unknown"
     key = f"tokens.verify:{addr}:{int(time.time() // 60)}"
     cache.add(key, 0, timeout=120)
     try:

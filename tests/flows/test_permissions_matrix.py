@@ -660,6 +660,46 @@ def test_anonymous_reaches_only_the_public_pages(world):
     assert not problems, f"{len(problems)} of {checked} anonymous calls not refused:\n" + "\n".join(problems)
 
 
+def test_nobody_acts_with_another_investors_wallet(world):
+    """Every income and market call that names a wallet, made by an approved (eligible) investor
+    with investor 1's: refused as not their wallet, with the error shape, and nothing recorded."""
+    add_token_objects(world)
+    # Investor 2 approved (no chain here to record it on: the approval is written in), with a wallet.
+    KycCase.objects.filter(pk=world["case_2"].pk).update(
+        status=KycCase.Status.APPROVED, approved_at=timezone.now(), expires_at=timezone.now() + dt.timedelta(days=90))
+    Wallet.objects.create(profile=world["case_2"].profile, address="0x" + "a2" * 20, kind=Wallet.Kind.CUSTODIAL,
+                          registered_on_chain=True)
+    other = world["investor_2"]
+    wallet, oa = world["claim_1"].wallet, world["offering_a"].pk
+    offer = world["offer_1"].pk
+    tx = "0x" + "e" * 64
+    holding = {"offering_id": oa, "wallet": wallet}
+    listing = {**holding, "units": 1, "price_per_unit": "2.5",
+               "expires_at": (timezone.now() + dt.timedelta(days=2)).isoformat()}
+    sending = {**holding, "to": other.email, "units": 1}
+    calls = [("/api/v1/tokens/income/claims/", holding), ("/api/v1/tokens/income/claims/prepare/", holding),
+             ("/api/v1/tokens/income/claims/track/", {**holding, "tx_hash": tx}),
+             ("/api/v1/tokens/market/transfers/", sending), ("/api/v1/tokens/market/transfers/check/", sending),
+             ("/api/v1/tokens/market/transfers/prepare/", sending),
+             ("/api/v1/tokens/market/transfers/track/", {**sending, "tx_hash": tx}),
+             ("/api/v1/tokens/market/offers/", listing), ("/api/v1/tokens/market/offers/check/", listing),
+             ("/api/v1/tokens/market/offers/prepare/", listing),
+             ("/api/v1/tokens/market/offers/track/", {**listing, "tx_hash": tx})]
+    calls += [(f"/api/v1/tokens/market/offers/{offer}/take/{step}", {"wallet": wallet, "units": 1, "tx_hash": tx})
+              for step in ("", "check/", "prepare/", "track/")]
+    c = _client(other)
+    before = (IncomeClaim.objects.count(), MarketOffer.objects.count(), MarketTransfer.objects.count())
+    problems = []
+    for url, body in calls:
+        resp = c.post(url, data=json.dumps(body), content_type="application/json")
+        # income: the wallet is not found among theirs (404); market: "not one of your wallets" (400).
+        refused = (resp.status_code, _error_shape_ok(resp) and resp.json()["error"]["code"])
+        if refused not in {(404, "not_found"), (400, "unknown_wallet")}:
+            problems.append(f"POST {url} -> {resp.status_code} {resp.content[:200]!r}")
+    assert not problems, "\n".join(problems)
+    assert (IncomeClaim.objects.count(), MarketOffer.objects.count(), MarketTransfer.objects.count()) == before
+
+
 def test_todays_lists_show_only_what_is_yours(world):
     add_token_objects(world)
     b = _client(world["admin_b"])

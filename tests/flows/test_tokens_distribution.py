@@ -263,7 +263,7 @@ def test_a_chargeback_of_a_paid_statement_is_flagged_for_an_admin(world):
     from payments.models import Payment
     from payments.services import deliver_signed
 
-    w, d = world
+    _, d = world
     payment = Payment.objects.get(session_id=d.payment_session_id)
     deliver_signed(stripe_api.dispute_created_event(
         payment_intent=payment.payment_intent, client_reference_id=f"distribution:{d.public_id}",

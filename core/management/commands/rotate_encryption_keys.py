@@ -56,9 +56,10 @@ class Command(BaseCommand):
                 return 0
             new = crypto.rotate_bytes(token)
             if not dry_run:
-                name = f.name
-                f.storage.delete(name)
-                saved = f.storage.save(name, ContentFile(new))
-                if saved != name:
-                    model.objects.filter(pk=pk).update(**{field: saved})
+                # Write the new copy first, point the row at it, and only then remove the old
+                # one: a crash in between leaves a readable document (KYC files must be kept).
+                old = f.name
+                saved = f.storage.save(old, ContentFile(new))  # a fresh name: the old file still exists
+                model.objects.filter(pk=pk).update(**{field: saved})
+                transaction.on_commit(lambda: f.storage.delete(old))
             return 1
