@@ -73,8 +73,8 @@ from notifications.services import notify
 from telemetry.models import RevenuePeriod
 from telemetry.services import revenue_period_close
 from tokens import services as token_services
-from tokens.models import (Distribution, IncomeClaim, MarketOffer, MarketTransfer, Offering, OfferingStatus,
-                           Order, OrderStatus)
+from tokens.models import (Distribution, IncomeClaim, MarketCardPurchase, MarketOffer, MarketTransfer, Offering,
+                           OfferingStatus, Order, OrderStatus)
 
 padmin = Membership.objects.filter(role=Role.PLATFORM_ADMIN).select_related("user").first().user
 investor = User.objects.get(email="investor@demo.medrwa.local")
@@ -110,6 +110,14 @@ if offering is not None:
         MarketTransfer.objects.create(kind=MarketTransfer.Kind.TRANSFER, status=MarketTransfer.Status.CONFIRMED,
                                       offering=offering, actor=investor, from_wallet=address,
                                       to_wallet="0x" + "c3" * 20, units=1)
+    buyer = User.objects.filter(email="investor2@demo.medrwa.local").first()
+    if buyer is not None and not MarketCardPurchase.objects.exists():
+        MarketCardPurchase.objects.create(
+            buyer=buyer, offer=MarketOffer.objects.filter(seller=investor).first(), offering=offering,
+            wallet="0x" + "a2" * 20, units=1, price_per_unit_base_units=260_000_000,
+            stablecoin_address="0x" + "d4" * 20, paid_base_units="260000000", fee_base_units="0",
+            credit_base_units="260000000", amount=Decimal("260.00"),
+            reserved_until=timezone.now() + dt.timedelta(minutes=30))
     if not Order.objects.filter(investor=investor).exists():
         Order.objects.create(investor=investor, offering=offering, units=2, unit_price=offering.price_per_unit,
                              total=2 * offering.price_per_unit, currency=offering.currency,
@@ -119,7 +127,8 @@ for user in User.objects.filter(email__endswith="@demo.medrwa.local"):
     notify(recipient=user, category="security", event_key="fuzz:hello", title="Fuzz", body="A notification.",
            email=False)
 print(f"seeded: {Distribution.objects.count()} distribution(s), {IncomeClaim.objects.count()} claim(s), "
-      f"{MarketOffer.objects.count()} offer(s), {Order.objects.count()} order(s), "
+      f"{MarketOffer.objects.count()} offer(s), {MarketCardPurchase.objects.count()} card purchase(s), "
+      f"{Order.objects.count()} order(s), "
       f"{Notification.objects.count()} notification(s)")
 """
 
@@ -132,7 +141,8 @@ from assets.models import Appraisal, Certification, Device
 from compliance.models import KycCase, KycDocument
 from notifications.models import Notification
 from telemetry.models import DeviceCredential, PlausibilityFlag, RevenuePeriod
-from tokens.models import AgentAction, Distribution, IncomeClaim, MarketOffer, MarketTransfer, Offering, Order
+from tokens.models import (AgentAction, Distribution, IncomeClaim, MarketCardPurchase, MarketOffer, MarketTransfer,
+                           Offering, Order)
 ids = lambda m, f="pk": [str(x) for x in m.objects.values_list(f, flat=True)[:20]]
 devices = ids(Device)
 print(json.dumps({
@@ -141,7 +151,8 @@ print(json.dumps({
     "period_id": ids(RevenuePeriod), "offering_id": ids(Offering), "action_id": ids(AgentAction),
     "ref": devices + [str(c) for c in Certification.objects.values_list("public_id", flat=True)[:10]]
     + ids(Device, "public_ref"),
-    "public_id": ids(Distribution, "public_id"), "order_id": ids(Order, "public_id"), "claim_id": ids(IncomeClaim),
+    "public_id": ids(Distribution, "public_id") + ids(MarketCardPurchase, "public_id"),
+    "order_id": ids(Order, "public_id"), "claim_id": ids(IncomeClaim),
     "offer_id": ids(MarketOffer), "transfer_id": ids(MarketTransfer), "membership_id": ids(Membership),
     "year": [str(dt.date.today().year), str(dt.date.today().year - 1)],
 }))

@@ -418,9 +418,9 @@ def offer_check(*, actor, offering: Offering, wallet: str, units, price_per_unit
     units = _units(units)
     try:
         price = Decimal(str(price_per_unit))
-    except Exception:
+    except ArithmeticError:
         price = Decimal(0)
-    if price <= 0:
+    if not price.is_finite() or price <= 0:  # "NaN" and "Infinity" parse as Decimals
         raise ApplicationError("invalid_price", gettext("Enter a price per unit above zero (USD)."),
                                details={"price_per_unit": [gettext("Above zero.")]})
     if expires_at is None or expires_at <= timezone.now() + dt.timedelta(minutes=5):

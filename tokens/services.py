@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -305,7 +306,15 @@ def agent_action_request(*, actor, offering: Offering, kind: str, reason: str, w
                                                                 new_wallet=values["to_wallet"])
     units = confirmations.units_moved(offering=offering, kind=kind, wallet=values["wallet"], amount=values["amount"])
     action = AgentAction(offering=offering, kind=kind, reason=reason.strip(), actor=actor, units=units, **values)
-    if confirmations.needs_confirmation(kind=kind, units=units):
+    # The threshold applies to what leaves a wallet in a day, so splitting a large forced
+    # transfer into small ones still needs a second officer.
+    recent = 0
+    if values["wallet"]:
+        recent = AgentAction.objects.filter(
+            offering=offering, kind=kind, wallet__iexact=values["wallet"],
+            created_at__gte=timezone.now() - dt.timedelta(days=1),
+        ).exclude(state=AgentActionState.REJECTED).aggregate(n=Sum("units"))["n"] or 0
+    if confirmations.needs_confirmation(kind=kind, units=None if units is None else units + recent):
         action.state = AgentActionState.AWAITING_CONFIRMATION
         action.full_clean()
         action.save()

@@ -44,6 +44,7 @@ from tokens.models import (
     Distribution,
     DistributionStatus,
     IncomeClaim,
+    MarketCardPurchase,
     MarketOffer,
     MarketTransfer,
     Offering,
@@ -194,6 +195,11 @@ def add_token_objects(w) -> None:
         investor=inv1, offering=w["offering_a"], units=2, unit_price=Decimal("250.00"), total=Decimal("500.00"),
         currency="USD", status=OrderStatus.FAILED, wallet=address, idempotency_key="matrix:order:1",
         reserved_until=timezone.now(), error="mint failed")
+    w["card_1"] = MarketCardPurchase.objects.create(
+        buyer=inv1, offer=w["offer_1"], offering=w["offering_a"], wallet=address, units=1,
+        price_per_unit_base_units=260_000_000, stablecoin_address="0x" + "d4" * 20, paid_base_units="260000000",
+        fee_base_units="0", credit_base_units="260000000", amount=Decimal("260.00"),
+        reserved_until=timezone.now() + dt.timedelta(minutes=30))
     for key in ("investor_1", "investor_2"):
         notify(recipient=w[key], category="income", event_key=f"matrix:{key}", title="Income", body="Hello.",
                email=False)
@@ -437,6 +443,11 @@ def token_rows(w):
         r.append(("admin_a", method, url, DENIED))
         r.append(("padmin", method, url, DENIED) if "offers" in url else ("padmin", method, url, OK))
         r.append(("anon", method, url, ANON_API if url.startswith("/api/") else ANON_WEB))
+    card = w["card_1"].public_id
+    for url in (f"/api/v1/tokens/market/card-purchases/{card}/", f"/market/card/{card}/"):
+        api = url.startswith("/api/")
+        r += [("investor_1", "get", url, OK), ("investor_2", "get", url, DENIED), ("admin_a", "get", url, DENIED),
+              ("anon", "get", url, ANON_API if api else ANON_WEB)]
     r += [
         ("investor_1", "get", f"/api/v1/tokens/market/offers/{offer}/", OK),
         ("investor_1", "get", f"/api/v1/tokens/market/transfers/{transfer}/", OK),
