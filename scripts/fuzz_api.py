@@ -1,14 +1,19 @@
 """Fuzz the HTTP API against its own OpenAPI schema with schemathesis, once per role.
 
-Throwaway SQLite DB under a temp MEDRWA_VAR_DIR, demo data from `seed_demo`, `runserver` on a
-free 127.0.0.1 port. Every operation is called with generated (valid and invalid) inputs as each
-role; path ids are half the time swapped for ids that exist so requests get past the 404s.
+Throwaway SQLite DB under a temp MEDRWA_VAR_DIR, demo data from `seed_demo` plus the objects a
+chain would have produced (a live offering, a month's distribution, a claim, a market offer and
+card purchase, an order, notifications: _CHAIN_FREE_SEED), `runserver` on a free 127.0.0.1 port.
+Every operation is called with generated (valid and invalid) inputs as each role; path ids are
+half the time swapped for ids that exist so requests get past the 404s.
 Inputs: valid and schema-violating (schemathesis' positive and negative modes).
 Checks: no 5xx, documented responses match the schema, every JSON 4xx has the error shape
 {"error": {"code", "message", "details"}}. The HMAC telemetry endpoint is fuzzed separately,
 each generated body signed with a freshly issued device credential.
 
-    .venv/bin/python scripts/fuzz_api.py [--max-examples 25] [--time-budget 300] [--roles a,b]
+    .venv/bin/python scripts/fuzz_api.py [--max-examples 25] [--time-budget 300] [--roles a,b] [--include path]
+
+The time budget is shared fairly: each operation/role pair gets what is left divided by the
+pairs left, so none is starved (about 12,000 calls in --time-budget 600 --max-examples 15).
 
 Exits 1 when any check failed. Bounded in examples and wall time; talks only to 127.0.0.1.
 """

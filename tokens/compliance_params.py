@@ -158,6 +158,10 @@ def compliance_change_request(*, actor, offering: Offering, supply_cap, max_per_
             "The chain cannot be reached to check the token's current supply and holders; try again."), status=503)
     if supply is not None and supply < live["total_supply"]:
         errors["supply_cap"] = [gettext("At least %(n)s: units already issued.") % {"n": live["total_supply"]}]
+    elif supply is not None and supply > offering.units:
+        # More units would dilute the holders: a change of the terms they bought on, refused.
+        errors["supply_cap"] = [gettext("At most %(n)s: raising the supply would dilute the holders.") % {
+            "n": offering.units}]
     if cap is not None and cap < live["holders"]:
         errors["holder_cap"] = [gettext("At least %(n)s: wallets already holding units.") % {"n": live["holders"]}]
     if per is not None and supply is not None and per > supply:
