@@ -223,8 +223,32 @@ def on_change_final(row) -> None:
             change.status = C.FAILED
             change.error = row.error or gettext("The chain refused the change.")
             change.save(update_fields=["status", "error", "updated_at"])
+            _adopt_chain_terms(offering, change)
             audit(actor=None, action="tokens.compliance_change_failed", obj=offering, reason=change.reason,
                   after={"change": change.pk, "error": change.error})
+
+
+def _adopt_chain_terms(offering: Offering, change: ComplianceChange) -> None:
+    """A change that failed part-way (the parameters set, a country call refused) leaves the
+    chain enforcing something between the old and the new terms: the Offering then states
+    what the chain holds, never a rule the chain does not enforce."""
+    live = chain_terms(offering)
+    if live is None:
+        return  # read again on the next change; the failure is shown on the page meanwhile
+    before = stored_terms(offering)
+    countries = sorted(int(c) for c in {*offering.allowed_countries, *change.allowed_countries}
+                       if gateway.call(TOKEN, offering.token_address, "isCountryAllowed", int(c))) \
+        if live["country_restricted"] else []
+    if 0 < live["supply_cap"] < offering.units:  # a cap is only ever lowered (see the request check)
+        offering.units = live["supply_cap"]
+    offering.max_per_investor, offering.holder_cap = live["max_per_investor"], live["holder_cap"]
+    offering.lockup_until = dt.date.fromisoformat(live["lockup_until"]) if live["lockup_until"] else None
+    offering.allowed_countries = countries
+    offering.save(update_fields=["units", "max_per_investor", "holder_cap", "lockup_until", "allowed_countries",
+                                 "updated_at"])
+    if stored_terms(offering) != before:
+        audit(actor=None, action="tokens.compliance_change_partial", obj=offering, reason=change.reason,
+              before=before, after={**stored_terms(offering), "change": change.pk})
 
 
 def changes_for(offering: Offering) -> list[ComplianceChange]:

@@ -332,3 +332,31 @@ def test_income_follows_the_rules_the_seller_keeps_unclaimed_income_the_buyer_ea
     page = client.get(reverse("tokens:income")).content.decode()
     assert month1_start.strftime("%Y-%m") in page and month2_start.strftime("%Y-%m") in page
     assert f"({owed(seller)} base units)" in page
+
+
+def test_a_compliance_change_failing_part_way_leaves_the_offering_stating_what_the_chain_enforces(
+        world, drain_outbox):
+    from accounts.tests.factories import make_user
+    from chain import processor
+    from chain.models import ChainTransaction
+    from core.permissions import Role
+    from tokens import compliance_params as cp
+
+    w = world
+    officer = make_user(Role.COMPLIANCE_OFFICER)
+    change = cp.compliance_change_request(actor=officer, offering=w.offering, supply_cap=w.offering.units,
+                                          max_per_investor=150, holder_cap=40, allowed_countries=[826],
+                                          reason="Regulator letter 2026-15")
+    params = ChainTransaction.objects.get(function="setComplianceParams", status="pending")
+    drain_outbox(ids=[params.pk])  # the parameters are set on chain…
+    for row in ChainTransaction.objects.filter(function="setCountriesAllowed", status="pending").order_by("pk"):
+        # …and the country calls fail (as a reverted transaction would)
+        ChainTransaction.objects.filter(pk=row.pk).update(status="failed", error="reverted: simulated")
+        processor.process_one(row.pk)
+    change.refresh_from_db()
+    w.offering.refresh_from_db()
+    assert change.status == "failed"
+    # The stored terms are the chain's, not the old ones and not the requested ones.
+    assert (w.offering.max_per_investor, w.offering.holder_cap) == (150, 40)
+    assert sorted(w.offering.allowed_countries) == sorted(
+        c for c in {826, 276} if gateway.call("SecurityToken", w.offering.token_address, "isCountryAllowed", c))
