@@ -419,6 +419,9 @@ class OrderListCreateApi(APIView):
     class OrderCreateInputSerializer(serializers.Serializer):
         offering_id = serializers.IntegerField()
         units = serializers.IntegerField(min_value=1)
+        wallet = serializers.CharField(required=False, allow_blank=True, default="", max_length=42,
+                                       help_text="Destination: one of your linked, registered self-custody "
+                                                 "wallets; empty = your custodial wallet.")
 
     @extend_schema(tags=TAG, summary="My orders (investors)", responses=TOKEN_ORDER_PAGE,
                    operation_id="v1_tokens_orders_list")
@@ -441,6 +444,7 @@ class OrderListCreateApi(APIView):
         s.is_valid(raise_exception=True)
         offering = selectors.offering_for_investor(offering_id=s.validated_data["offering_id"])
         order = orders.order_create(actor=request.user, offering=offering, units=s.validated_data["units"],
+                                    wallet=s.validated_data["wallet"],
                                     idempotency_key=request.headers.get("Idempotency-Key", "")[:100],
                                     base_url=request.build_absolute_uri("/"))
         return Response(TokenOrderSerializer(order, context={"request": request}).data,

@@ -142,7 +142,22 @@ def eligibility_problem(*, user) -> str:
     return "Your KYC verification is not approved. Please contact compliance or start a new verification."
 
 
-def _check_buyer(*, actor, offering: Offering, units, exclude: Order | None = None) -> tuple[int, str]:
+def _destination(actor, address: str = ""):
+    """The wallet the units are minted to: the custodial wallet, or one of the investor's own
+    linked self-custody wallets once it is registered on chain."""
+    from compliance import selectors as kyc
+
+    if not address:
+        return kyc.custodial_wallet(user=actor)
+    wallet = next((w for w in kyc.investor_wallets(user=actor) if w.address.lower() == address.strip().lower()), None)
+    if wallet is None:
+        raise ApplicationError("unknown_wallet", gettext("Choose one of your own wallets."),
+                               details={"wallet": [gettext("Choose one of your own wallets.")]})
+    return wallet
+
+
+def _check_buyer(*, actor, offering: Offering, units, exclude: Order | None = None,
+                 wallet_address: str = "") -> tuple[int, str]:
     """All purchase rules; the offering row must be locked by the caller. Returns (units, wallet)."""
     from compliance import selectors as kyc
 
@@ -163,9 +178,9 @@ def _check_buyer(*, actor, offering: Offering, units, exclude: Order | None = No
     if offering.allowed_countries and country not in offering.allowed_countries:
         raise ApplicationError("country_not_allowed",
                                gettext("This offering is not open to investors resident in your country."), status=403)
-    wallet = kyc.custodial_wallet(user=actor)
+    wallet = _destination(actor, wallet_address)
     if wallet is None or not wallet.registered_on_chain:
-        raise ApplicationError("wallet_not_ready", gettext("Your custodial wallet is still being registered on chain. "
+        raise ApplicationError("wallet_not_ready", gettext("This wallet is still being registered on chain. "
                                "Please try again in a minute."), status=409)
     available = units_offered(offering) - units_taken(offering, exclude=exclude)
     if units > available:
@@ -201,8 +216,10 @@ def _absolute(base: str, path: str) -> str:
 
 
 @transaction.atomic
-def order_create(*, actor, offering: Offering, units, idempotency_key: str = "", base_url: str = "") -> Order:
-    """Reserve units for an eligible investor and open the checkout for them."""
+def order_create(*, actor, offering: Offering, units, idempotency_key: str = "", base_url: str = "",
+                 wallet: str = "") -> Order:
+    """Reserve units for an eligible investor and open the checkout for them. `wallet`: where
+    the units are minted (default: the custodial wallet; or a linked self-custody wallet)."""
     from payments.services import checkout_create
 
     if not user_has_role(actor, Role.INVESTOR):
@@ -213,7 +230,7 @@ def order_create(*, actor, offering: Offering, units, idempotency_key: str = "",
         return existing
     # The lock serializes buyers of one offering, so two reservations cannot oversell it.
     offering = Offering.objects.select_for_update().select_related("device").get(pk=offering.pk)
-    units, wallet = _check_buyer(actor=actor, offering=offering, units=units)
+    units, wallet = _check_buyer(actor=actor, offering=offering, units=units, wallet_address=wallet)
     now = timezone.now()
     order = Order(investor=actor, offering=offering, units=units, unit_price=offering.price_per_unit,
                   total=quantize(offering.price_per_unit * units, offering.currency), currency=offering.currency,
@@ -330,7 +347,8 @@ def order_payment_received(*, order: Order, amount: Decimal | None, currency: st
     # the reservation lapsed, and KYC, the wallet or the offering's rules may have changed.
     offering = Offering.objects.select_for_update().get(pk=order.offering_id)
     try:
-        _check_buyer(actor=order.investor, offering=offering, units=order.units, exclude=order)
+        _check_buyer(actor=order.investor, offering=offering, units=order.units, exclude=order,
+                     wallet_address=order.wallet)
     except ApplicationError as exc:
         if lapsed and exc.code in _UNITS_GONE:
             how = "was cancelled" if order.status == OrderStatus.CANCELLED else "lapsed"
@@ -525,7 +543,7 @@ def _receipt_pdf(*, order: Order, tx_hash: str, block_number: int | None) -> byt
         (_("Price per unit"), format_money(order.unit_price, order.currency)),
         (_("Total paid"), format_money(order.total, order.currency)),
         (_("Payment reference"), order.checkout_session_id),
-        (_("Wallet (custodial)"), order.wallet),
+        (_("Destination wallet"), order.wallet),
         (_("Mint transaction"), tx_hash),
         (_("Block"), str(block_number or "")),
         (_("Chain id"), str(o.chain_id or settings.CHAIN_ID)),

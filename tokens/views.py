@@ -185,11 +185,11 @@ def invest_buy(request, pk):
     from tokens.forms import BuyForm
 
     offering = selectors.offering_for_investor(offering_id=pk)
-    form = BuyForm(request.POST or None)
+    form = BuyForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             order = orders.order_create(actor=request.user, offering=offering, units=form.cleaned_data["units"],
-                                        base_url=request.build_absolute_uri("/"))
+                                        wallet=form.cleaned_data["wallet"], base_url=request.build_absolute_uri("/"))
         except ApplicationError as exc:
             add_application_error(form, exc)
         else:

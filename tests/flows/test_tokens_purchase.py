@@ -11,6 +11,7 @@ from pypdf import PdfReader
 from chain import gateway
 from chain.models import ChainTransaction
 from compliance.selectors import custodial_wallet
+from core.errors import ApplicationError
 from core.models import AuditEvent
 from core.pdf import sha256_hex
 from tokens import orders, selectors, services
@@ -123,3 +124,29 @@ def test_a_mint_refused_on_chain_refunds_the_payment(live_offering, onchain_inve
     assert Payment.objects.get(session_id=order.checkout_session_id).status == Payment.Status.REFUNDED
     assert gateway.call("SecurityToken", live_offering.token_address, "totalSupply") == 0
     assert reconcile()["mismatches"] == []
+
+
+def test_an_investor_chooses_a_linked_self_custody_wallet_as_the_destination(live_offering, drain_outbox,
+                                                                             compliance_officer, client):
+    from accounts.tests.factories import make_user
+    from core.permissions import Role
+    from tokens.tests.factories import approved_investor_wallets
+
+    investor = make_user(Role.INVESTOR)
+    # A German investor (the offering admits GB and DE) with a custodial and a linked self-custody wallet.
+    _custodial, own = approved_investor_wallets(investor, compliance_officer, drain_outbox)
+    client.force_login(investor)
+    page = client.get(reverse("tokens:invest-buy", args=[live_offering.pk])).content.decode()
+    assert own in page  # offered as a destination
+    client.post(reverse("tokens:invest-buy", args=[live_offering.pk]), {"units": "4", "wallet": own})
+    order = investor.token_orders.get()
+    assert order.wallet == own
+    client.post(reverse("payments:simulator-action", args=[order.checkout_session_id]), {"action": "pay"})
+    drain_outbox()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.COMPLETED, order.error
+    assert gateway.call("SecurityToken", live_offering.token_address, "balanceOf", own) == 4
+    # Someone else's address is not a destination.
+    with pytest.raises(ApplicationError) as err:
+        orders.order_create(actor=investor, offering=live_offering, units=1, wallet="0x" + "ab" * 20)
+    assert err.value.code == "unknown_wallet"
