@@ -66,8 +66,8 @@ def waterfall(*, gross: Decimal, platform_fee_pct: Decimal, reserve_pct: Decimal
     if gross > 0:
         room = max(Decimal(0), reserve_target - reserve_balance)
         reserve = min(nominal_reserve, room)
-    else:
-        reserve = nominal_reserve
+    else:  # a correction gives back reserve only up to what is held
+        reserve = max(nominal_reserve, -reserve_balance)
     clinic = _pct(gross, clinic_share_pct)
     holders = gross - fee - reserve - clinic
     return Waterfall(gross=gross, platform_fee=fee, reserve=reserve, reserve_to_holders=nominal_reserve - reserve,

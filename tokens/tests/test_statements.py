@@ -347,6 +347,7 @@ def _script():
     ("99999.99", "2.5", "7.25", "1000", "40.25", "990"),  # the reserve reaches its target mid-period
     ("5000.00", "5", "5", "1000", "60", "1000"),  # target already reached: all to holders
     ("-1234.56", "5", "5", "10000", "60", "500"),  # a downward correction
+    ("-1234.56", "5", "5", "10000", "60", "20"),  # gives back no more reserve than is held
     ("10.005", "33.33", "0", "0", "33.33", "0"),  # gross itself rounds half up
     ("1", "0", "0", "0", "0", "0"),
 ])
