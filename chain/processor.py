@@ -116,13 +116,7 @@ def _build_tx(row: ChainTransaction, web3) -> dict:
     tx["chainId"] = int(web3.eth.chain_id)
     for k in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice"):
         tx.pop(k, None)
-    base = web3.eth.get_block("latest").get("baseFeePerGas")
-    if base is not None:
-        tip = web3.to_wei(1, "gwei")
-        tx["maxPriorityFeePerGas"] = tip
-        tx["maxFeePerGas"] = int(base) * 2 + tip
-    else:
-        tx["gasPrice"] = web3.eth.gas_price
+    tx.update(_fee_fields(web3))
     return tx
 
 
