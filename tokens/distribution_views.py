@@ -6,7 +6,6 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,6 +13,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
+from core.forms import message_application_error
 from core.permissions import Role, role_required, user_clinic_ids, user_has_role
 from tokens import distribution_selectors as sel
 from tokens import distributions, statements
@@ -28,12 +28,6 @@ def pdf_response(body: bytes, filename: str) -> HttpResponse:
     resp["Content-Disposition"] = f'attachment; filename="{filename}"'
     resp["Cache-Control"] = "private, no-store"
     return resp
-
-
-def _fail(request, exc: ApplicationError):
-    if exc.status == 403:
-        raise PermissionDenied(exc.message) from exc
-    messages.error(request, exc.message)
 
 
 @role_required(*VIEWER_ROLES)
@@ -94,7 +88,7 @@ def distribution_confirm(request, public_id):
     try:
         distributions.distribution_confirm(actor=request.user, distribution=d)
     except ApplicationError as exc:
-        _fail(request, exc)
+        message_application_error(request, exc)
     else:
         messages.success(request, gettext("Statement confirmed. Pay the amount due to distribute it to the holders."))
     return _back(public_id)
@@ -107,7 +101,7 @@ def distribution_dispute(request, public_id):
     try:
         distributions.distribution_dispute(actor=request.user, distribution=d, reason=request.POST.get("reason", ""))
     except ApplicationError as exc:
-        _fail(request, exc)
+        message_application_error(request, exc)
     else:
         messages.success(request, gettext("Dispute sent to the platform. You will see its decision on this page."))
     return _back(public_id)
@@ -122,7 +116,7 @@ def distribution_checkout(request, public_id):
         payment = distributions.distribution_checkout(actor=request.user, distribution=d,
                                                       success_url=f"{here}?paid=1", cancel_url=here)
     except ApplicationError as exc:
-        _fail(request, exc)
+        message_application_error(request, exc)
         return _back(public_id)
     return redirect(payment.checkout_url)
 
@@ -139,7 +133,7 @@ def distribution_resolve(request, public_id):
         distributions.distribution_resolve(actor=request.user, distribution=d, uphold=decision == "uphold",
                                            resolution=request.POST.get("resolution", ""))
     except ApplicationError as exc:
-        _fail(request, exc)
+        message_application_error(request, exc)
     else:
         messages.success(request, "Dispute upheld: the statement is withdrawn." if decision == "uphold"
                          else "Dispute rejected: the statement stands and is payable.")
@@ -167,7 +161,7 @@ def distribution_bank_transfer(request, public_id):
                                                             reference=request.POST.get("reference", ""),
                                                             amount=amount)
     except ApplicationError as exc:
-        _fail(request, exc)
+        message_application_error(request, exc)
     else:
         if d.status == S.WAITING_FUNDS:
             messages.warning(request, gettext('Payment recorded; the deposit waits: %(error)s') % {"error": d.error})
@@ -183,7 +177,7 @@ def distribution_retry(request, public_id):
     try:
         d = distributions.distribution_retry(actor=request.user, distribution=d)
     except ApplicationError as exc:
-        _fail(request, exc)
+        message_application_error(request, exc)
     else:
         if d.status == S.WAITING_FUNDS:
             messages.warning(request, gettext('Retry queued, but the deposit waits: %(error)s') % {"error": d.error})
@@ -211,7 +205,7 @@ def offering_batch_claim(request):
     try:
         claims = income.income_claim_batch(actor=request.user, offering=offering)
     except ApplicationError as exc:
-        _fail(request, exc)
+        message_application_error(request, exc)
     else:
         messages.success(request, gettext('Batch claim queued for %(token_symbol)s: %(len)s transaction%(s__if_len)s.')
             % {"token_symbol": offering.token_symbol, "len": len(claims), "s__if_len": 's' if len(claims) != 1 else ''})

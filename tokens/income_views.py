@@ -6,7 +6,6 @@ against the API twins in tokens.distribution_api."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -14,6 +13,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
+from core.forms import message_application_error
 from core.money import from_token_units
 from core.permissions import Role, role_required
 from tokens import distribution_selectors as sel
@@ -80,12 +80,6 @@ def income_page(request):
     return render(request, "tokens/income/income.html", ctx)
 
 
-def _fail(request, exc: ApplicationError):
-    if exc.status == 403:
-        raise PermissionDenied(exc.message) from exc
-    messages.error(request, exc.message)
-
-
 @role_required(Role.INVESTOR)
 @require_POST
 def income_claim(request):
@@ -95,7 +89,7 @@ def income_claim(request):
     try:
         income.income_claim(actor=request.user, offering=offering, wallet=request.POST.get("wallet", ""))
     except ApplicationError as exc:
-        _fail(request, exc)
+        message_application_error(request, exc)
     else:
         messages.success(request, gettext(
             'Claim of your %(token_symbol)s income sent; it lands in your custodial wallet once confirmed.') %
@@ -116,7 +110,7 @@ def income_withdraw(request):
     try:
         income.income_withdraw(actor=request.user, to_wallet=request.POST.get("to_wallet", ""), amount=amount)
     except ApplicationError as exc:
-        _fail(request, exc)
+        message_application_error(request, exc)
     else:
         messages.success(request, gettext("Withdrawal queued. The platform pays the gas."))
     return redirect("tokens:income")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,6 +17,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
+from core.forms import message_application_error
 from core.permissions import Role, role_required
 from tokens import market
 from tokens.models import Offering
@@ -39,12 +39,6 @@ def _wallets(user) -> list:
     from compliance.selectors import investor_wallets
 
     return [w for w in investor_wallets(user=user) if w.registered_on_chain]
-
-
-def _fail(request, exc: ApplicationError) -> None:
-    if exc.status == 403 and exc.code != "not_eligible":
-        raise PermissionDenied(exc.message) from exc
-    messages.error(request, exc.message)
 
 
 def _offering(value) -> Offering:
@@ -88,7 +82,7 @@ def market_transfer(request):
             ctx["check"] = market.transfer_check(actor=request.user, **args)
             ctx["offering"] = offering
         except ApplicationError as exc:
-            _fail(request, exc)
+            message_application_error(request, exc, shown_codes=("not_eligible",))
     return render(request, "tokens/market/transfer.html", ctx)
 
 
@@ -120,7 +114,7 @@ def market_sell(request):
             ctx["offering"] = offering
             ctx["income"] = market.income_note(offering=offering, wallet=ctx["check"]["wallet"])
         except ApplicationError as exc:
-            _fail(request, exc)
+            message_application_error(request, exc, shown_codes=("not_eligible",))
     return render(request, "tokens/market/sell.html", ctx)
 
 
@@ -143,7 +137,7 @@ def market_take(request, offer_id):
                 return redirect("tokens:market")
             ctx["check"] = market.take_check(actor=request.user, offer=offer, **args)
         except ApplicationError as exc:
-            _fail(request, exc)
+            message_application_error(request, exc, shown_codes=("not_eligible",))
     return render(request, "tokens/market/take.html", ctx)
 
 
@@ -154,7 +148,7 @@ def market_offer_cancel(request, offer_id):
     try:
         market.offer_cancel(actor=request.user, offer=offer, reason=request.POST.get("reason", ""))
     except ApplicationError as exc:
-        _fail(request, exc)
+        message_application_error(request, exc, shown_codes=("not_eligible",))
     else:
         messages.success(request, gettext("Cancellation sent to the board."))
     return redirect("tokens:market")
@@ -181,7 +175,7 @@ def market_card(request, offer_id):
                 return redirect(p.checkout_url)
             ctx["check"] = market_payments.card_check(actor=request.user, offer=offer, units=form["units"])
         except ApplicationError as exc:
-            _fail(request, exc)
+            message_application_error(request, exc, shown_codes=("not_eligible",))
     return render(request, "tokens/market/card.html", ctx)
 
 
