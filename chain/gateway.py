@@ -369,9 +369,22 @@ def sign_permit(*, private_key: str, token: str, owner: str, spender: str, value
             "s": "0x" + signed.s.to_bytes(32, "big").hex(), "nonce": nonce}
 
 
-def receipt_status(tx_hash: str) -> dict | None:
+def parse_tx_hash(value: str) -> str:
+    """A transaction hash a browser reports (0x + 64 hex digits), lower-cased; a clear error otherwise."""
+    from django.utils.translation import gettext
+
+    from core.errors import ApplicationError
+
+    value = (value or "").strip().lower()
+    if len(value) != 66 or not value.startswith("0x"):
+        raise ApplicationError("invalid_tx_hash", gettext("A transaction hash is 0x followed by 64 hex digits."),
+                               details={"tx_hash": [gettext("Invalid transaction hash.")]})
+    return value
+
+
+def receipt_status(tx_hash: str, names: tuple[str, ...] = ("SecurityToken",)) -> dict | None:
     """A transaction sent by someone else (a browser wallet): None while unknown or pending,
-    else {status, blockNumber, logs (decoded with the SecurityToken ABI)}."""
+    else {status, blockNumber, from, to, logs (decoded with the ABIs of `names`)}."""
     web3 = w3()
     try:
         receipt = web3.eth.get_transaction_receipt(tx_hash)
@@ -381,7 +394,7 @@ def receipt_status(tx_hash: str) -> dict | None:
         raise ChainUnavailable(str(exc)) from exc
     return {"status": int(receipt["status"]), "blockNumber": int(receipt["blockNumber"]),
             "from": receipt["from"], "to": receipt.get("to") or "",
-            "logs": decode_logs(receipt["logs"], ["SecurityToken"])}
+            "logs": decode_logs(receipt["logs"], list(names))}
 
 
 __all__ = ["DISCARD", "ZERO_ADDRESS", "ChainUnavailable", "abi", "account", "address_of", "artifact",

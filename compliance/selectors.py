@@ -85,6 +85,12 @@ def investor_wallets(*, user) -> list[Wallet]:
     return sorted(profile.wallets.all(), key=lambda w: (w.kind != Wallet.Kind.CUSTODIAL, w.created_at))
 
 
+def investor_wallet(*, user, address: str) -> Wallet | None:
+    """One of the user's own wallets by address (any case), or None."""
+    address = (address or "").strip().lower()
+    return next((w for w in investor_wallets(user=user) if w.address.lower() == address), None) if address else None
+
+
 def custodial_wallet(*, user) -> Wallet | None:
     return next((w for w in investor_wallets(user=user) if w.kind == Wallet.Kind.CUSTODIAL), None)
 

@@ -218,10 +218,12 @@ def offering_history(offering: Offering) -> list[Distribution]:
 
 
 def _wallet_of(user, address: str):
-    for w in _investor_wallets(user):
-        if _norm(w.address) == _norm(address):
-            return w
-    raise Http404("No such wallet.")
+    from compliance.selectors import investor_wallet
+
+    wallet = investor_wallet(user=user, address=address)
+    if wallet is None:
+        raise Http404("No such wallet.")
+    return wallet
 
 
 def _withdrawable(offering: Offering, wallet: str) -> int:
@@ -316,10 +318,7 @@ def income_claim_prepare(*, actor, offering: Offering, wallet: str) -> dict:
 def income_claim_track(*, actor, offering: Offering, wallet: str, tx_hash: str) -> IncomeClaim:
     """Follow a claim the holder sent from their browser wallet (idempotent on the hash)."""
     w = _wallet_of(actor, wallet)
-    tx_hash = (tx_hash or "").strip().lower()
-    if len(tx_hash) != 66 or not tx_hash.startswith("0x"):
-        raise ApplicationError("invalid_tx_hash", gettext("A transaction hash is 0x followed by 64 hex digits."),
-                               details={"tx_hash": [gettext("Invalid transaction hash.")]})
+    tx_hash = gateway.parse_tx_hash(tx_hash)
     existing = IncomeClaim.objects.filter(tx_hash=tx_hash).first()
     if existing is not None:
         if existing.investor_id != actor.pk:

@@ -119,11 +119,11 @@ def _norm(address: str) -> str:
 
 
 def _wallet_of(user, address: str):
-    from compliance.selectors import investor_wallets
+    from compliance.selectors import investor_wallet
 
-    for w in investor_wallets(user=user):
-        if _norm(w.address) == _norm(address or ""):
-            return w
+    wallet = investor_wallet(user=user, address=address)
+    if wallet is not None:
+        return wallet
     raise ApplicationError("unknown_wallet", gettext("Choose one of your own wallets."),
                            details={"wallet": [gettext("Not one of your wallets.")]})
 
@@ -152,14 +152,6 @@ def _units(value) -> int:
     return units
 
 
-def _tx_hash(value: str) -> str:
-    value = (value or "").strip().lower()
-    if len(value) != 66 or not value.startswith("0x"):
-        raise ApplicationError("invalid_tx_hash", gettext("A transaction hash is 0x followed by 64 hex digits."),
-                               details={"tx_hash": [gettext("Invalid transaction hash.")]})
-    return value
-
-
 def _balance(offering: Offering, wallet: str) -> int:
     return int(gateway.call(TOKEN, offering.token_address, "balanceOf", wallet))
 
@@ -185,15 +177,12 @@ def _browser_tx(wallet: str, steps: list[tuple]) -> dict:
 
 
 def _receipt(tx_hash: str, names: list[str]) -> dict | None:
+    """The receipt of a browser-sent transaction; None while pending or the node is unreachable
+    (the page keeps following it)."""
     try:
-        web3 = gateway.w3()
-        receipt = web3.eth.get_transaction_receipt(tx_hash)
-    except gateway.TransactionNotFound:
+        return gateway.receipt_status(tx_hash, tuple(names))
+    except gateway.ChainUnavailable:
         return None
-    except (OSError, ConnectionError):
-        return None
-    return {"status": int(receipt["status"]), "blockNumber": int(receipt["blockNumber"]), "from": receipt["from"],
-            "logs": gateway.decode_logs(receipt["logs"], names)}
 
 
 # --------------------------------------------------------------------------- recipients and transfers
@@ -278,7 +267,7 @@ def transfer_prepare(*, actor, offering: Offering, wallet: str, to: str, units) 
 
 @transaction.atomic
 def transfer_track(*, actor, offering: Offering, wallet: str, to: str, units, tx_hash: str) -> MarketTransfer:
-    tx_hash = _tx_hash(tx_hash)
+    tx_hash = gateway.parse_tx_hash(tx_hash)
     existing = MarketTransfer.objects.filter(tx_hash=tx_hash).first()
     if existing is not None:
         if existing.actor_id != actor.pk:
@@ -505,7 +494,7 @@ def offer_prepare(*, actor, offering: Offering, wallet: str, units, price_per_un
 @transaction.atomic
 def offer_track(*, actor, offering: Offering, wallet: str, units, price_per_unit, expires_at,
                 tx_hash: str) -> MarketOffer:
-    tx_hash = _tx_hash(tx_hash)
+    tx_hash = gateway.parse_tx_hash(tx_hash)
     existing = MarketOffer.objects.filter(tx_hash=tx_hash).first()
     if existing is not None:
         if existing.seller_id != actor.pk:
@@ -650,7 +639,7 @@ def offer_cancel_track(*, actor, offer: MarketOffer, tx_hash: str) -> MarketOffe
     if offer.seller_id != actor.pk:
         raise Http404("No such offer.")
     _cancellable(offer)
-    _set_status(offer, S.CANCELLING, cancel_tx_hash=_tx_hash(tx_hash))
+    _set_status(offer, S.CANCELLING, cancel_tx_hash=gateway.parse_tx_hash(tx_hash))
     audit(actor=actor, action="tokens.market_offer_cancel_track", obj=offer, after={"tx_hash": offer.cancel_tx_hash})
     return offer_refresh(offer=offer)
 
@@ -806,7 +795,7 @@ def _jsonable_check(check: dict) -> dict:
 
 @transaction.atomic
 def take_track(*, actor, offer_id, wallet: str, units, tx_hash: str) -> MarketTransfer:
-    tx_hash = _tx_hash(tx_hash)
+    tx_hash = gateway.parse_tx_hash(tx_hash)
     existing = MarketTransfer.objects.filter(tx_hash=tx_hash).first()
     if existing is not None:
         if existing.actor_id != actor.pk:

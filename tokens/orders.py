@@ -149,7 +149,7 @@ def _destination(actor, address: str = ""):
 
     if not address:
         return kyc.custodial_wallet(user=actor)
-    wallet = next((w for w in kyc.investor_wallets(user=actor) if w.address.lower() == address.strip().lower()), None)
+    wallet = kyc.investor_wallet(user=actor, address=address)
     if wallet is None:
         raise ApplicationError("unknown_wallet", gettext("Choose one of your own wallets."),
                                details={"wallet": [gettext("Choose one of your own wallets.")]})
