@@ -7,6 +7,7 @@ platform's agent sends and pays the gas, so custodial wallets never need ETH).""
 
 from __future__ import annotations
 
+import bisect
 import json
 import time
 from collections import defaultdict
@@ -173,20 +174,32 @@ def _claimed_by_wallet(checks: list[str]) -> dict[tuple[str, str], int]:
 
 
 def holding_periods(offering: Offering, wallet: str) -> list[dict]:
-    """Per distributed period: the wallet's units at the deposit block and its entitlement."""
+    """Per distributed period (newest first): the wallet's units at the deposit block and its
+    entitlement. Two queries whatever the number of periods: the wallet's transfers and the
+    token's distributions (the accumulator increase of each is the difference to the one before)."""
     w = _norm(wallet)
-    deltas = _deltas(offering)
-    rows = []
+    blocks, balances, units = [], [], 0
+    for block, args in (ChainEvent.objects.filter(contract__chain_id=settings.CHAIN_ID,
+                                                  contract__address__iexact=offering.token_address, event="Transfer")
+                        .filter(_to_or_from([gateway.to_checksum(w)])).order_by("block_number", "log_index")
+                        .values_list("block_number", "args")):
+        value = int(args["value"])
+        units += (value if _norm(args["to"]) == w else 0) - (value if _norm(args["from"]) == w else 0)
+        blocks.append(block)
+        balances.append(units)
+    rows, before = [], 0
     for d in (Distribution.objects.filter(offering=offering, status=DistributionStatus.DISTRIBUTED)
-              .select_related("period", "deposit_tx").order_by("-deposit_block")):
-        units = balances_at(offering, block=d.deposit_block, wallets={w}).get(w, 0)
-        if not units:
+              .select_related("period", "deposit_tx").order_by("deposit_block", "pk")):
+        after = int(d.points_per_share_after)
+        delta, before = after - before, after
+        i = bisect.bisect_right(blocks, d.deposit_block)
+        held = balances[i - 1] if i else 0
+        if held <= 0:
             continue
-        mag = magnitude(d)
-        base = units * deltas[d.pk] // mag
-        rows.append({"distribution": d, "units": units, "base_units": base, "decimals": d.stablecoin_decimals,
+        base = held * delta // magnitude(d)
+        rows.append({"distribution": d, "units": held, "base_units": base, "decimals": d.stablecoin_decimals,
                      "amount": from_token_units(base, d.stablecoin_decimals)})
-    return rows
+    return rows[::-1]
 
 
 def income_summary(holdings: list[Holding]) -> dict:
