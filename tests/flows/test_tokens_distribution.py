@@ -10,13 +10,14 @@ import sys
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from eth_account import Account
 
 from chain import gateway
 from chain.models import ChainEvent, ChainTransaction
 from core.errors import ApplicationError
 from core.models import AuditEvent
+from tests.fixtures.core import subprocess_database_url
 from tokens import distributions, income
 from tokens.models import Distribution, IncomeClaim
 from tokens.tests import distribution_world as world_mod
@@ -156,14 +157,6 @@ def test_a_second_payment_for_the_same_period_is_never_distributed_twice(world, 
                                      event="RevenueDistributed").count() == 1
 
 
-def _database_url() -> str:
-    s = connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{s['NAME']}"
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 DIE_AFTER_BROADCAST = """
 import os, django
 django.setup()
@@ -188,7 +181,7 @@ def test_worker_killed_between_approval_and_deposit_deposits_once(transactional_
     fund_rows = ChainTransaction.objects.filter(kind="tokens.distribution_fund", idempotency_key__startswith=d.key)
     drain_outbox(ids=list(fund_rows.values_list("pk", flat=True)))  # mint + approve confirmed
     assert all(r.status == "confirmed" for r in fund_rows)
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": _database_url(),
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": subprocess_database_url(),
            "CHAIN_RPC_URL": settings.CHAIN_RPC_URL, "ROW": str(deposit.pk)}
     proc = subprocess.run([sys.executable, "-c", DIE_AFTER_BROADCAST], env=env, cwd=settings.BASE_DIR,
                           capture_output=True, timeout=120)
