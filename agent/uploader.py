@@ -27,6 +27,7 @@ from agent.signing import signed_headers
 from agent.spool import Spool
 
 log = logging.getLogger("medrwa.agent.uploader")
+RETRY_AFTER_CEILING_S = 600.0
 
 MAX_BATCH = 1000
 ACK_STATUSES = ("accepted", "duplicate", "rejected")
@@ -220,7 +221,9 @@ class Uploader:
         ceiling = min(self.backoff_cap_s, self.backoff_base_s * (2 ** min(attempt, 30)))
         delay = ceiling / 2 + self.rng.uniform(0, ceiling / 2)
         if retry_after_s is not None:
-            delay = max(delay, min(retry_after_s, self.backoff_cap_s))
+            # The platform knows when its window reopens; retrying sooner only spends the next
+            # window's budget. Our own cap does not shorten it, a sanity ceiling does.
+            delay = max(delay, min(retry_after_s, RETRY_AFTER_CEILING_S))
         return delay
 
     def drain(

@@ -41,7 +41,11 @@ _CODES = {
 
 def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+        response = Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+        if exc.status == 429 and "retry_after_s" in exc.details:
+            # Clients (the device agent among them) read the standard header, not our body.
+            response["Retry-After"] = str(int(exc.details["retry_after_s"]))
+        return response
     if isinstance(exc, DjangoValidationError):
         details = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response(

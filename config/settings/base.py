@@ -276,6 +276,7 @@ SANCTIONS_MATCH_THRESHOLD = env.int("SANCTIONS_MATCH_THRESHOLD", default=88)
 # Telemetry
 TELEMETRY_MAX_SKEW_SECONDS = env.int("TELEMETRY_MAX_SKEW_SECONDS", default=300)
 TELEMETRY_MAX_BATCH_EVENTS = 1000
+TELEMETRY_BATCHES_PER_MINUTE = env.int("TELEMETRY_BATCHES_PER_MINUTE", default=120)  # per device key
 
 # Login throttling: client addresses are read from X-Forwarded-For only as far as this many
 # reverse proxies we run ourselves appended to it (0 = REMOTE_ADDR), never as the client set it.

@@ -86,6 +86,7 @@ def test_per_key_rate_limit_answers_429(telemetry_credential, post_batch, settin
     assert statuses == [200, 200, 200, 429]
     r = post_batch(telemetry_credential, [heartbeat(9)])
     assert r.json()["error"]["code"] == "rate_limited" and r.json()["error"]["details"]["retry_after_s"] <= 60
+    assert r["Retry-After"] == str(r.json()["error"]["details"]["retry_after_s"])  # what agents read
     # Bad signatures do not spend the device's budget (counted only after authentication).
     cache.clear()
     for _ in range(5):

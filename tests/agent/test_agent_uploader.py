@@ -77,6 +77,13 @@ def test_backoff_grows_with_jitter_and_cap(spool):
     assert up.backoff_s(0, retry_after_s=5) >= 5
 
 
+def test_retry_after_is_honoured_beyond_the_backoff_cap(spool):
+    # A 429's Retry-After says when the platform's window reopens; a short cap must not undercut it.
+    up = make(spool, "http://127.0.0.1:9", backoff_base_s=0.05, backoff_cap_s=0.5)
+    assert up.backoff_s(0, retry_after_s=42) == 42
+    assert up.backoff_s(0, retry_after_s=10**6) == 600
+
+
 @pytest.mark.parametrize("code", [400, 401, 403])
 def test_no_retry_on_4xx_events_kept(ingest, spool, code):
     fill(spool, 3)

@@ -296,7 +296,7 @@ class PlatformProcess:
     """The platform as `make run` serves it (gunicorn, platform/gunicorn.conf.py) in its own
     process on the test database, so it can really be killed and started again."""
 
-    def __init__(self):
+    def __init__(self, **settings_env: str):
         import os
         import sys
         from pathlib import Path
@@ -316,7 +316,7 @@ class PlatformProcess:
             url = f"sqlite:///{db['NAME']}"
         self.env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.test",
                     "GUNICORN_BIND": f"127.0.0.1:{self.port}", "GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "2",
-                    "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS)}
+                    "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS), **settings_env}
         self.cmd = [str(Path(sys.executable).with_name("gunicorn")), "-c", "platform/gunicorn.conf.py",
                     "--access-logfile", "/dev/null", "config.wsgi:application"]
         self.cwd = str(settings.BASE_DIR)
@@ -371,7 +371,9 @@ class PlatformProcess:
 def test_platform_killed_and_restarted_while_the_agent_produces(issued, tmp_path):
     """A real outage: the platform's gunicorn is SIGKILLed (mid-upload, whatever it was
     doing) while the agent keeps producing; after a restart everything arrives exactly once."""
-    platform = PlatformProcess()
+    # The agent below uploads back to back (a few events a batch) to be mid-request when the
+    # kill lands: far above the per-key budget, which has its own test and is not under test here.
+    platform = PlatformProcess(TELEMETRY_BATCHES_PER_MINUTE="1000000")
     spool_path = tmp_path / "spool.db"
     stop = threading.Event()
     produced: list[str] = []
