@@ -17,7 +17,8 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import is_address, to_checksum_address
@@ -119,7 +120,8 @@ def _log(*, case: KycCase, actor, action: str, from_status: str = "", to_status:
     )
 
 
-def _tell_investor(case: KycCase, what: str, title: str, body: str) -> None:
+def _tell_investor(case: KycCase, what: str, title, body) -> None:
+    # title and body are lazy: notify() renders them in the investor's language.
     # Keyed by the case's saved state: one notice per transition, none for a replayed call.
     notify(recipient=case.profile.user, category=NoticeCategory.KYC, title=title, body=body,
            event_key=f"kyc:{case.pk}:{what}:{case.updated_at.isoformat()}", url="/investor/onboarding/")
@@ -476,8 +478,8 @@ def kyc_case_submit(*, actor, case: KycCase) -> KycCase:
     _screen(case=case)
     audit(actor=actor, action="compliance.kyc_case_submit", obj=case, before={"status": before},
           after={"status": case.status, "risk": case.risk_level})
-    _tell_investor(case, "submitted", "We received your KYC application",
-                   "A compliance officer will review it. We will tell you when they decide.")
+    _tell_investor(case, "submitted", gettext_lazy("We received your KYC application"),
+                   gettext_lazy("A compliance officer will review it. We will tell you when they decide."))
     return case
 
 
@@ -730,8 +732,9 @@ def kyc_case_approve(*, actor, case: KycCase, reason: str = "") -> KycCase:
                                        reason="Residence country changed")
     # Wallets still registered from an earlier approval only need the new expiry.
     _sync_wallets_on_chain(actor=actor, case=case, key_suffix="expiry", reason="KYC renewed")
-    _tell_investor(case, "approved", "Your KYC is approved",
-                   f"You can invest on MedRWA. Your approval is valid until {case.expires_at:%Y-%m-%d}.")
+    _tell_investor(case, "approved", gettext_lazy("Your KYC is approved"),
+                   format_lazy(gettext_lazy("You can invest on MedRWA. Your approval is valid until {date}."),
+                               date=f"{case.expires_at:%Y-%m-%d}"))
     return case
 
 
@@ -745,7 +748,8 @@ def kyc_case_reject(*, actor, case: KycCase, reason: str) -> KycCase:
     case.save()
     audit(actor=actor, action="compliance.kyc_case_reject", obj=case, before={"status": before},
           after={"status": case.status}, reason=reason)
-    _tell_investor(case, "rejected", "Your KYC application was rejected", f"The compliance officer wrote: {reason}")
+    _tell_investor(case, "rejected", gettext_lazy("Your KYC application was rejected"),
+                   format_lazy(gettext_lazy("The compliance officer wrote: {reason}"), reason=reason))
     return case
 
 
@@ -760,8 +764,8 @@ def kyc_case_request_info(*, actor, case: KycCase, reason: str) -> KycCase:
     case.save()
     audit(actor=actor, action="compliance.kyc_case_request_info", obj=case, before={"status": before},
           after={"status": case.status}, reason=reason)
-    _tell_investor(case, "needs_more_info", "Your KYC application needs more information",
-                   f"The compliance officer asks: {reason}")
+    _tell_investor(case, "needs_more_info", gettext_lazy("Your KYC application needs more information"),
+                   format_lazy(gettext_lazy("The compliance officer asks: {reason}"), reason=reason))
     return case
 
 
@@ -815,8 +819,10 @@ def kyc_cases_expire_due() -> int:
     for case in KycCase.objects.filter(status=S.APPROVED, expires_at__lte=timezone.now() + dt.timedelta(days=30),
                                        expires_at__gt=timezone.now()).select_related("profile__user"):
         notify(recipient=case.profile.user, category=NoticeCategory.KYC, url="/investor/onboarding/",
-               event_key=f"kyc:{case.pk}:expiring:{case.expires_at:%Y-%m-%d}", title="Your KYC expires in 30 days",
-               body=f"Your approval ends on {case.expires_at:%Y-%m-%d}. Renew it to keep investing.")
+               event_key=f"kyc:{case.pk}:expiring:{case.expires_at:%Y-%m-%d}",
+               title=gettext_lazy("Your KYC expires in 30 days"),
+               body=format_lazy(gettext_lazy("Your approval ends on {date}. Renew it to keep investing."),
+                                date=f"{case.expires_at:%Y-%m-%d}"))
     return n
 
 

@@ -18,6 +18,8 @@ from django.db import transaction
 from django.db.models import Count, Min, Q, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from assets.models import Device
 from telemetry.models import (
@@ -210,7 +212,8 @@ def _tell_clinic(device_id: int, flags: list[PlausibilityFlag]) -> None:
     device = Device.objects.get(pk=device_id)
     notify_organization(organization_id=device.organization_id, category=Category.DEVICES,
                         event_key=f"telemetry.flag:{flags[0].event_id}:{flags[0].code}",
-                        title=f"Usage of {device} was flagged for review",
-                        body=f"{len(flags)} event(s) look implausible ({', '.join(sorted({f.code for f in flags}))}). "
-                        "They are kept out of revenue until a platform admin reviews them.",
+                        title=format_lazy(gettext_lazy("Usage of {device} was flagged for review"), device=str(device)),
+                        body=format_lazy(gettext_lazy("{count} event(s) look implausible ({codes}). They are kept out "
+                                                      "of revenue until a platform admin reviews them."),
+                                         count=len(flags), codes=", ".join(sorted({f.code for f in flags}))),
                         url=f"/telemetry/devices/{device_id}/")

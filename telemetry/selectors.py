@@ -9,8 +9,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.http import Http404
-from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy
 
 from assets import selectors as assets_selectors
 from assets.models import Device
@@ -211,6 +211,73 @@ def _money(amount: Decimal, currency: str) -> str:
     return f"${q:,}" if currency == "USD" else f"{q:,} {currency}"
 
 
+def signed_money(amount, currency: str) -> str:
+    amount = Decimal(amount or 0)
+    return f"{'+' if amount >= 0 else '−'}{abs(amount)} {currency}"
+
+
+def _describe_difference(line: dict) -> str:
+    """An adjusting period's line: what changed since the close (telemetry.services._difference_lines)."""
+    signed = signed_money(line.get("amount"), line["currency"])
+    if line["kind"] == "compute":
+        return gettext("%(jobs)s compute jobs, %(hours)s GPU-hours: %(amount)s (recomputed since the close)") % {
+            "jobs": f"{int(line['jobs']):+d}", "hours": f"{Decimal(line['gpu_seconds']) / _HOUR:+.4f}",
+            "amount": signed}
+    price = (f"{line['fee']} {line['currency']}" if line.get("fee") is not None else gettext("unpriced"))
+    return gettext("%(n)s × CPT %(cpt)s (%(payer)s %(year)s, %(price)s): %(amount)s (recomputed since the "
+                   "close)") % {"n": f"{int(line['count']):+d}", "cpt": line["cpt_code"] or "—",
+                                "payer": line["payer"], "year": line.get("year") or "", "price": price,
+                                "amount": signed}
+
+
+KIND_LABELS = {"procedure": gettext_lazy("Procedures"), "compute": gettext_lazy("Compute jobs")}
+
+
+def describe_line(line: dict) -> str:
+    """A revenue line's explanation in the reader's language, rebuilt from its fields. The
+    stored English `explanation` is frozen with the period (and hashed into distribution
+    reports); it is what shows for a line of a shape this code does not know."""
+    try:
+        if line.get("difference"):
+            return _describe_difference(line)
+        if line["kind"] == "procedure":
+            n, cpt, payer = line["count"], line["cpt_code"], line["payer"]
+            if line.get("amount") is None and "reason" in line:
+                reason = (gettext("no CPT code reported") if not cpt else
+                          gettext("no fee for CPT %(cpt)s from payer %(payer)s for %(year)s or earlier") % {
+                              "cpt": cpt, "payer": payer, "year": line["year"]})
+                return gettext("%(n)s × CPT %(cpt)s (%(payer)s %(year)s): unpriced, %(reason)s") % {
+                    "n": n, "cpt": cpt or "—", "payer": payer, "year": line["year"], "reason": reason}
+            if line.get("amount") is None:  # an unmarked difference line (older data): its stored text
+                return line.get("explanation", "")
+            text = gettext("%(n)s × CPT %(cpt)s (%(payer)s %(year)s, %(fee)s)") % {
+                "n": n, "cpt": cpt, "payer": payer, "year": line["tariff_year"],
+                "fee": _money(Decimal(line["fee"]), line["currency"])}
+            if line.get("apportioned"):
+                text += gettext(", %(n)s by payer mix") % {"n": line["apportioned"]}
+            return text
+        if line["kind"] == "compute":
+            if line.get("amount") is None:
+                return gettext("%(jobs)s compute jobs, %(hours)s GPU-hours: unpriced, no compute tariff for %(year)s "
+                               "or earlier") % {"jobs": line["jobs"], "hours": line["gpu_hours"], "year": line["year"]}
+            return gettext("%(jobs)s compute jobs, %(hours)s GPU-hours × %(price)s %(currency)s/GPU-hour "
+                           "(%(year)s)") % {
+                "jobs": line["jobs"], "hours": line["gpu_hours"],
+                "price": f"{Decimal(line['price_per_gpu_hour']).normalize():f}", "currency": line["currency"],
+                "year": line["tariff_year"]}
+    except (KeyError, TypeError, ArithmeticError):
+        pass
+    return line.get("explanation", "")
+
+
+def explained(line: dict) -> dict:
+    """`line` with its stored `explanation`: describe_line's English, the frozen record."""
+    with translation.override("en"):
+        line["explanation"] = describe_line(line)
+    return line
+
+
+
 def compute_revenue(*, device: Device, start: date, end: date) -> dict:
     """The month's figures as RevenuePeriod fields. Procedures: completed ones ending in
     [start, end) without an open flag, per CPT × payer (the event's payer, else the device's
@@ -247,19 +314,15 @@ def compute_revenue(*, device: Device, start: date, end: date) -> dict:
             unpriced += n
             reason = ("no CPT code reported" if not cpt
                       else f"no fee for CPT {cpt} from payer {payer} for {year} or earlier")
-            line.update(fee=None, amount=None, currency=None, reason=reason,
-                        explanation=f"{n} × CPT {cpt or '—'} ({payer} {year}): unpriced, {reason}")
-            lines.append(line)
+            line.update(fee=None, amount=None, currency=None, reason=reason)
+            lines.append(explained(line))
             continue
         amount = quantize(tariff.technical_fee * n, tariff.currency)
         procedure_amount += amount
         currencies.add(tariff.currency)
-        fee = _money(tariff.technical_fee, tariff.currency)
         line.update(fee=str(tariff.technical_fee), amount=str(amount), currency=tariff.currency,
-                    tariff_year=tariff.year,
-                    explanation=f"{n} × CPT {cpt} ({payer} {tariff.year}, {fee})"
-                                + (f", {apportioned} by payer mix" if apportioned else ""))
-        lines.append(line)
+                    tariff_year=tariff.year)
+        lines.append(explained(line))
 
     jobs = TelemetryEvent.objects.filter(device=device, kind=EventKind.COMPUTE_JOB, occurred_at__gte=lo,
                                          occurred_at__lt=hi)
@@ -274,16 +337,13 @@ def compute_revenue(*, device: Device, start: date, end: date) -> dict:
         ct = compute_tariff_for(year)
         if ct is None:
             reason = f"no compute tariff for {year} or earlier"
-            line.update(price_per_gpu_hour=None, amount=None, currency=None, reason=reason,
-                        explanation=f"{n_jobs} compute jobs, {gpu_h:.4f} GPU-hours: unpriced, {reason}")
+            line.update(price_per_gpu_hour=None, amount=None, currency=None, reason=reason)
         else:
             compute_amount = quantize(gpu_s * ct.price_per_gpu_hour / _HOUR, ct.currency)
             currencies.add(ct.currency)
             line.update(price_per_gpu_hour=str(ct.price_per_gpu_hour), amount=str(compute_amount),
-                        currency=ct.currency, tariff_year=ct.year,
-                        explanation=f"{n_jobs} compute jobs, {gpu_h:.4f} GPU-hours × "
-                                    f"{ct.price_per_gpu_hour.normalize():f} {ct.currency}/GPU-hour ({ct.year})")
-        lines.append(line)
+                        currency=ct.currency, tariff_year=ct.year)
+        lines.append(explained(line))
     if len(currencies) > 1:
         from core.errors import ApplicationError
 
@@ -317,6 +377,11 @@ class RevenuePeriodView:
     excluded_flagged_jobs: int = 0
     adjusts_id: int | None = None
     reason: str = ""
+
+    @property
+    def shown_lines(self) -> list[dict]:
+        """The lines with explanations in the reader's language (the stored ones stay English)."""
+        return [{**line, "explanation": describe_line(line)} for line in self.lines or []]
 
     @classmethod
     def of(cls, period: RevenuePeriod) -> RevenuePeriodView:

@@ -10,7 +10,8 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from assets.models import Device, DeviceStatus
 from core.crypto import encrypt_str
@@ -77,11 +78,15 @@ def credential_issue(*, actor, device: Device, label: str = "") -> IssuedCredent
           after={"key_id": cred.key_id, "device": device.pk, "label": cred.label})
     notify_organization(organization_id=device.organization_id, category=NoticeCategory.SECURITY,
                         event_key=f"telemetry.credential:{cred.key_id}:issued",
-                        title=f"A device key was issued for {device}",
+                        title=format_lazy(gettext_lazy("A device key was issued for {device}"), device=str(device)),
                         url=f"/telemetry/devices/{device.pk}/credentials/",
-                        body=f"Key {cred.key_id} was issued by {getattr(actor, 'email', 'the platform')}. "
-                        "If you did not expect this, revoke it.")
+                        body=format_lazy(gettext_lazy("Key {key} was issued by {actor}. If you did not expect this, "
+                                                      "revoke it."), key=cred.key_id, actor=_actor_label(actor)))
     return IssuedCredential(cred, secret)
+
+
+def _actor_label(actor):
+    return getattr(actor, "email", "") or gettext_lazy("the platform")
 
 
 @transaction.atomic
@@ -96,10 +101,12 @@ def credential_revoke(*, actor, credential: DeviceCredential, reason: str = "") 
           after={"active": False, "key_id": credential.key_id}, reason=reason)
     notify_organization(organization_id=credential.device.organization_id, category=NoticeCategory.SECURITY,
                         event_key=f"telemetry.credential:{credential.key_id}:revoked",
-                        title=f"A device key was revoked for {credential.device}",
+                        title=format_lazy(gettext_lazy("A device key was revoked for {device}"),
+                                          device=str(credential.device)),
                         url=f"/telemetry/devices/{credential.device_id}/credentials/",
-                        body=f"Key {credential.key_id} was revoked by {getattr(actor, 'email', 'the platform')}"
-                        f"{': ' + reason if reason else ''}.")
+                        body=format_lazy(gettext_lazy("Key {key} was revoked by {actor}: {reason}") if reason
+                                         else gettext_lazy("Key {key} was revoked by {actor}."),
+                                         key=credential.key_id, actor=_actor_label(actor), reason=reason))
     return credential
 
 
@@ -289,12 +296,9 @@ def _line_totals(lines: list[dict]) -> dict[tuple, dict]:
     return out
 
 
-def _signed_money(amount: Decimal, currency: str) -> str:
-    sign = "+" if amount >= 0 else "−"
-    return f"{sign}{abs(amount)} {currency}"
-
-
 def _difference_lines(before: list[dict], now: list[dict], currency: str) -> list[dict]:
+    from telemetry.selectors import explained
+
     old, new = _line_totals(before), _line_totals(now)
     out = []
     for key in sorted(set(old) | set(new)):
@@ -306,24 +310,21 @@ def _difference_lines(before: list[dict], now: list[dict], currency: str) -> lis
             d_jobs, d_s = n["jobs"] - o["jobs"], n["gpu_seconds"] - o["gpu_seconds"]
             if not (d_jobs or d_s or d_amount):
                 continue
-            out.append({"kind": "compute", "year": ref.get("year"), "jobs": d_jobs, "gpu_seconds": str(d_s),
-                        "gpu_hours": str((d_s / 3600).quantize(Decimal("0.0001"))),
-                        "price_per_gpu_hour": ref.get("price_per_gpu_hour"), "amount": str(d_amount),
-                        "currency": currency,
-                        "explanation": f"{d_jobs:+d} compute jobs, {d_s / 3600:+.4f} GPU-hours: "
-                                       f"{_signed_money(d_amount, currency)} (recomputed since the close)"})
+            out.append(explained({
+                "kind": "compute", "year": ref.get("year"), "jobs": d_jobs, "gpu_seconds": str(d_s),
+                "gpu_hours": str((d_s / 3600).quantize(Decimal("0.0001"))),
+                "price_per_gpu_hour": ref.get("price_per_gpu_hour"), "amount": str(d_amount), "currency": currency,
+                "difference": True}))
             continue
         d_count = n["count"] - o["count"]
         if not (d_count or d_amount):
             continue
         _, cpt, payer = key
         priced = ref.get("fee") is not None
-        out.append({"kind": "procedure", "cpt_code": cpt, "payer": payer, "year": ref.get("year"), "count": d_count,
-                    "fee": ref.get("fee"), "amount": str(d_amount) if priced or d_amount else None,
-                    "currency": currency,
-                    "explanation": f"{d_count:+d} × CPT {cpt or '—'} ({payer} {ref.get('year', '')}"
-                                   + (f", {ref['fee']} {currency}" if priced else ", unpriced")
-                                   + f"): {_signed_money(d_amount, currency)} (recomputed since the close)"})
+        out.append(explained({
+            "kind": "procedure", "cpt_code": cpt, "payer": payer, "year": ref.get("year"), "count": d_count,
+            "fee": ref.get("fee"), "amount": str(d_amount) if priced or d_amount else None, "currency": currency,
+            "difference": True}))
     return out
 
 

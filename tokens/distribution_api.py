@@ -103,7 +103,7 @@ class DistributionDetailSerializer(DistributionListItemSerializer):
         return DistributionUsageLineSerializer(sel.usage_lines(obj), many=True).data
 
     def get_lines(self, obj: Distribution) -> list[dict]:
-        return DistributionLineSerializer(obj.waterfall.get("lines", []), many=True).data
+        return DistributionLineSerializer(sel.waterfall_lines(obj), many=True).data
 
     def get_verify_url(self, obj: Distribution) -> str | None:
         return f"/verify/distributions/{obj.public_id}/" if obj.report_sha256 else None

@@ -8,6 +8,7 @@ import json
 from django.http import Http404
 
 from core.permissions import Role, user_clinic_ids, user_has_role
+from tokens import waterfall
 from tokens.models import Distribution, DistributionStatus, Offering
 
 LIST_LIMIT = 200
@@ -53,11 +54,21 @@ def distribution_get_for_investor(*, user, public_id) -> Distribution:
 
 
 def usage_lines(d: Distribution) -> list[dict]:
-    """The period's revenue lines with their explanations, as the statement shows them."""
-    return [{"kind": line.get("kind", ""), "amount": line.get("amount", ""),
-             "explanation": line.get("explanation", ""),
+    """The period's revenue lines with their explanations (in the reader's language), as the
+    statement shows them."""
+    from telemetry.selectors import KIND_LABELS, describe_line
+
+    return [{"kind": line.get("kind", ""), "label": str(KIND_LABELS.get(line.get("kind"), line.get("kind", ""))),
+             "amount": line.get("amount", ""), "explanation": describe_line(line),
              "detail": {k: v for k, v in line.items() if k not in ("kind", "amount", "explanation")}}
             for line in (d.period.lines or [])]
+
+
+def waterfall_lines(d: Distribution) -> list[dict]:
+    """The waterfall's lines with their labels and rules in the reader's language."""
+    return [{"line": line["line"], "label": str(waterfall.LABELS.get(line["line"], line["line"])),
+             "amount": line["amount"], "explanation": waterfall.describe(line, d.waterfall, d.currency)}
+            for line in d.waterfall.get("lines", [])]
 
 
 def report_data(d: Distribution) -> dict | None:

@@ -47,7 +47,7 @@ def _detail_context(request, d) -> dict:
     is_clinic_admin = d.offering.device.organization_id in user_clinic_ids(user, roles={Role.CLINIC_ADMIN})
     is_admin = user_has_role(user, Role.PLATFORM_ADMIN)
     return {
-        "d": d, "usage": sel.usage_lines(d), "lines": d.waterfall.get("lines", []),
+        "d": d, "usage": sel.usage_lines(d), "lines": sel.waterfall_lines(d),
         "platform_amount": d.amount_due - d.holders_amount,
         "is_clinic_admin": is_clinic_admin, "is_admin": is_admin,
         "can_confirm": is_clinic_admin and d.status == S.AWAITING_CLINIC,

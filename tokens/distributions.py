@@ -20,7 +20,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from chain.services import outbox_enqueue
 from core.errors import ApplicationError, check_transition
@@ -98,8 +99,7 @@ def period_gross(period, terms: waterfall.Terms) -> tuple[Decimal, list[dict]]:
     included = procedure + (compute if terms.includes_compute_revenue else Decimal(0))
     notes = []
     if compute and not terms.includes_compute_revenue:
-        notes.append({"line": "compute_excluded", "amount": str(compute),
-                      "explanation": "Compute revenue is not part of this offering's terms"})
+        notes.append(waterfall.explained({"line": "compute_excluded", "amount": str(compute)}, {}, period.currency))
     return included, notes
 
 
@@ -125,8 +125,8 @@ def _gross_to_bill(period, terms: waterfall.Terms) -> tuple[Decimal, list[dict]]
     billed = (Distribution.objects.filter(period__in=periods).exclude(status=S.WITHDRAWN)
               .aggregate(s=Sum("gross"))["s"] or Decimal(0))
     if billed or len(periods) > 1:
-        notes.append({"line": "correction", "amount": str(total - billed),
-                      "explanation": f"Month as corrected: {total}; already billed by earlier statements: {billed}"})
+        notes.append(waterfall.explained({"line": "correction", "amount": str(total - billed),
+                                          "corrected_total": str(total), "billed": str(billed)}, {}, period.currency))
     return total - billed, notes
 
 
@@ -152,8 +152,7 @@ def on_period_closed(period) -> Distribution | None:
         offering=offering, period=period, status=status, currency=offering.currency, gross=w.gross,
         platform_fee=w.platform_fee, reserve=w.reserve, clinic_share=w.clinic_share,
         holders_amount=w.holders_amount, amount_due=w.amount_due,
-        waterfall={"terms": terms.as_json(), "lines": lines, "reserve_balance_before": str(held),
-                   "reserve_to_holders": str(w.reserve_to_holders)},
+        waterfall={**w.frozen(terms, held), "lines": lines},
         confirm_deadline=timezone.now() + confirm_window(),
         error="" if status == S.AWAITING_CLINIC else (
             "A downward correction: nothing is collected or deposited; the difference is settled with the "
@@ -167,9 +166,12 @@ def on_period_closed(period) -> Distribution | None:
     if status == S.AWAITING_CLINIC:
         notify_organization(
             organization_id=offering.device.organization_id, category=NoticeCategory.CLINIC_STATEMENTS,
-            event_key=f"distribution:{d.public_id}:awaiting_clinic", title=f"Month closed for {offering.device}: "
-            "confirm the statement", body=f"{d.amount_due} {d.currency} is due. Confirm or dispute the statement by "
-            f"{d.confirm_deadline:%Y-%m-%d}; then pay it.", url=f"/distributions/{d.public_id}/")
+            event_key=f"distribution:{d.public_id}:awaiting_clinic",
+            title=format_lazy(gettext_lazy("Month closed for {device}: confirm the statement"),
+                              device=str(offering.device)),
+            body=format_lazy(gettext_lazy("{amount} {currency} is due. Confirm or dispute the statement by {date}; "
+                                          "then pay it."), amount=d.amount_due, currency=d.currency,
+                             date=f"{d.confirm_deadline:%Y-%m-%d}"), url=f"/distributions/{d.public_id}/")
     return d
 
 
@@ -214,8 +216,8 @@ def distribution_resolve(*, actor, distribution: Distribution, uphold: bool, res
               resolution=resolution, resolved_by=actor, resolved_at=timezone.now())
     notify_organization(organization_id=d.offering.device.organization_id, category=NoticeCategory.CLINIC_STATEMENTS,
                         event_key=f"distribution:{d.public_id}:resolved", url=f"/distributions/{d.public_id}/",
-                        title="Your dispute was " + ("upheld: the statement is withdrawn" if uphold
-                                                     else "rejected: the statement is payable"), body=resolution)
+                        title=gettext_lazy("Your dispute was upheld: the statement is withdrawn") if uphold
+                        else gettext_lazy("Your dispute was rejected: the statement is payable"), body=resolution)
     return d
 
 
@@ -405,6 +407,7 @@ def build_report(*, d: Distribution, decimals: int, stablecoin: str, supply: int
         "terms": d.waterfall["terms"],
         "waterfall": {"lines": d.waterfall["lines"], "platform_fee": str(d.platform_fee), "reserve": str(d.reserve),
                       "reserve_balance_before": d.waterfall.get("reserve_balance_before", "0"),
+                      "reserve_to_holders": d.waterfall.get("reserve_to_holders", "0"),
                       "clinic_share": str(d.clinic_share), "holders_amount": str(d.holders_amount),
                       "amount_due": str(d.amount_due)},
         "amount_base_units": str(base),
@@ -542,8 +545,6 @@ def _notify_holders(d: Distribution) -> None:
     """Each investor holding units at the deposit block hears once that income is claimable."""
     from django.db.models.functions import Lower
     from django.urls import reverse
-    from django.utils.text import format_lazy
-    from django.utils.translation import gettext_lazy
 
     from compliance.models import Wallet
     from core.money import from_token_units
@@ -555,7 +556,14 @@ def _notify_holders(d: Distribution) -> None:
         shares[w.profile.user] = shares.get(w.profile.user, 0) + holders[w.address.lower()]["base_units"]
     for user, base in shares.items():
         # Claimable and statement ready are one event: the notice links the statement PDF.
-        notify(recipient=user, category=NoticeCategory.INCOME, event_key=f"distribution:{d.public_id}:claimable", url=reverse("tokens:income-statement", args=[d.public_id]), title=format_lazy(gettext_lazy("Income from {device} is claimable; your {month} statement is ready"), device=str(d.offering.device), month=f"{d.period.period_start:%Y-%m}"), body=format_lazy(gettext_lazy("Your share of this period's revenue, {amount} in stablecoin, is claimable now on your Income page. Your statement for the period (revenue, waterfall, your share) can be downloaded as a PDF from this link."), amount=from_token_units(base, d.stablecoin_decimals or 6)))  # noqa: E501
+        notify(recipient=user, category=NoticeCategory.INCOME, event_key=f"distribution:{d.public_id}:claimable",
+               url=reverse("tokens:income-statement", args=[d.public_id]),
+               title=format_lazy(gettext_lazy("Income from {device} is claimable; your {month} statement is ready"),
+                                 device=str(d.offering.device), month=f"{d.period.period_start:%Y-%m}"),
+               body=format_lazy(gettext_lazy(
+                   "Your share of this period's revenue, {amount} in stablecoin, is claimable now on your Income "
+                   "page. Your statement for the period (revenue, waterfall, your share) can be downloaded as a "
+                   "PDF from this link."), amount=from_token_units(base, d.stablecoin_decimals or 6)))
 
 
 def _release_waiting() -> None:

@@ -20,12 +20,14 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy, override
 
 from chain.models import ChainTransaction
 from chain.services import outbox_enqueue
 from core.errors import ApplicationError, check_transition
+from core.i18n import in_language_of
 from core.money import format_money, quantize
 from core.permissions import Role, user_has_role
 from core.services import audit, snapshot
@@ -86,14 +88,14 @@ def units_available(offering: Offering) -> int:
 
 # What the investor is told when their order reaches these states ("" body: the order's error says why).
 _ORDER_NOTICES = {
-    OrderStatus.PAID: (_lazy("Payment received for your order"),
-                       _lazy("We received your payment. Your units are being issued on chain; we will tell you "
-                             "when they are in your wallet.")),
-    OrderStatus.COMPLETED: (_lazy("Your units were issued"),
-                            _lazy("Your units are in your wallet. The receipt is ready.")),
-    OrderStatus.REFUNDING: (_lazy("Your order failed: refund under way"), ""),
-    OrderStatus.FAILED: (_lazy("Your order failed"), ""),
-    OrderStatus.REFUNDED: (_lazy("Your order was refunded"), ""),
+    OrderStatus.PAID: (gettext_lazy("Payment received for your order"),
+                       gettext_lazy("We received your payment. Your units are being issued on chain; we will tell you "
+                                    "when they are in your wallet.")),
+    OrderStatus.COMPLETED: (gettext_lazy("Your units were issued"),
+                            gettext_lazy("Your units are in your wallet. The receipt is ready.")),
+    OrderStatus.REFUNDING: (gettext_lazy("Your order failed: refund under way"), ""),
+    OrderStatus.FAILED: (gettext_lazy("Your order failed"), ""),
+    OrderStatus.REFUNDED: (gettext_lazy("Your order was refunded"), ""),
 }
 
 
@@ -102,6 +104,9 @@ def _transition(*, actor, order: Order, target: str, action: str, reason: str = 
     before = snapshot(order, ORDER_AUDIT_FIELDS)
     order.status = target
     for k, v in changes.items():
+        if isinstance(v, Promise):  # what the investor is told (error): stored in their language
+            with in_language_of(order.investor):
+                v = str(v)
         setattr(order, k, v)
     order.save()
     audit(actor=actor, action=action, obj=order, before=before, after=snapshot(order, ORDER_AUDIT_FIELDS),
@@ -280,8 +285,17 @@ def orders_expire_due() -> int:
     return n
 
 
-REFUNDING_NOTE = "No tokens were issued; the full payment is being refunded to you."
-REFUNDED_NOTE = "No tokens were issued; your payment was refunded in full."
+REFUNDING_NOTE = gettext_lazy("No tokens were issued; the full payment is being refunded to you.")
+REFUNDED_NOTE = gettext_lazy("No tokens were issued; your payment was refunded in full.")
+
+
+def _refunded_note(error: str) -> str:
+    # The stored text is in the investor's language of the time, whichever that was.
+    for code, _name in settings.LANGUAGES:
+        with override(code):
+            error = error.replace(str(REFUNDING_NOTE), str(REFUNDED_NOTE))
+    return error
+
 _UNITS_GONE = {"insufficient_units", "max_per_investor", "holder_cap_reached"}
 
 
@@ -299,14 +313,16 @@ def _refund_payment(*, order: Order, session_id: str, reason: str) -> bool:
     return True
 
 
-def _refund_order(*, order: Order, session_id: str, error: str, action: str, ref: str,
+def _refund_order(*, order: Order, session_id: str, error, action: str, ref: str,
                   amount: Decimal | None = None) -> Order:
-    """The payment cannot become units: the order says why and the money goes back."""
-    changes = {"error": f"{error} {REFUNDING_NOTE}"}
+    """The payment cannot become units: the order says why (`error`, lazy: in the investor's
+    language) and the money goes back."""
+    changes = {"error": format_lazy("{} {}", error, REFUNDING_NOTE)}
     if amount is not None:
         changes["amount_received"] = amount
-    if not _refund_payment(order=order, session_id=session_id, reason=error):
-        error = f"{error} No payment record was found to refund; a platform admin investigates."
+    if not _refund_payment(order=order, session_id=session_id, reason=str(error)):
+        error = format_lazy("{} {}", error, gettext_lazy("No payment record was found to refund; a platform admin "
+                                                         "investigates."))
         logger.error("Order %s: %s (%s)", order.public_id, error, ref)
         return _transition(actor=None, order=order, target=OrderStatus.FAILED, action=action, reason=ref,
                            **{**changes, "error": error})
@@ -334,13 +350,14 @@ def order_payment_received(*, order: Order, amount: Decimal | None, currency: st
     if not own:
         return _refund_order(
             order=order, session_id=session_id, action="tokens.order_session_mismatch", ref=ref, amount=amount,
-            error=(f"The payment arrived through checkout session {session_id}, not this order's checkout "
-                   f"{order.checkout_session_id}."))
+            error=format_lazy(gettext_lazy("The payment arrived through checkout session {session}, not this order's "
+                                           "checkout {own}."), session=session_id, own=order.checkout_session_id))
     if amount is None or amount != order.total or currency != order.currency:
-        got = format_money(amount, currency) if amount is not None and currency else "an unknown amount"
+        got = format_money(amount, currency) if amount is not None and currency else gettext_lazy("an unknown amount")
         return _refund_order(
             order=order, session_id=session_id, action="tokens.order_payment_mismatch", ref=ref, amount=amount,
-            error=f"The payment of {got} does not match the order total {format_money(order.total, order.currency)}.")
+            error=format_lazy(gettext_lazy("The payment of {got} does not match the order total {total}."), got=got,
+                              total=format_money(order.total, order.currency)))
     lapsed = order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED) or (
         order.status == OrderStatus.RESERVED and order.reserved_until <= timezone.now())
     # Every rule is checked again under the offering lock: units may have gone to others after
@@ -351,13 +368,16 @@ def order_payment_received(*, order: Order, amount: Decimal | None, currency: st
                      wallet_address=order.wallet)
     except ApplicationError as exc:
         if lapsed and exc.code in _UNITS_GONE:
-            how = "was cancelled" if order.status == OrderStatus.CANCELLED else "lapsed"
+            late = (gettext_lazy("The payment arrived after the reservation was cancelled, and the units were taken "
+                                 "meanwhile ({why}).") if order.status == OrderStatus.CANCELLED else
+                    gettext_lazy("The payment arrived after the reservation lapsed, and the units were taken meanwhile "
+                                 "({why})."))
             return _refund_order(
                 order=order, session_id=session_id, action="tokens.order_late_payment", ref=ref, amount=amount,
-                error=f"The payment arrived after the reservation {how}, and the units were taken meanwhile "
-                      f"({exc.message}).")
+                error=format_lazy(late, why=exc.message))
         return _refund_order(order=order, session_id=session_id, action="tokens.order_mint_impossible", ref=ref,
-                             amount=amount, error=f"The tokens cannot be issued to you: {exc.message}")
+                             amount=amount, error=format_lazy(gettext_lazy("The tokens cannot be issued to you: {why}"),
+                                                              why=exc.message))
     order = _transition(actor=None, order=order, target=OrderStatus.PAID, action="tokens.order_paid", reason=ref,
                         paid_at=timezone.now(), amount_received=amount, error="")
     tx = outbox_enqueue(actor=None, idempotency_key=order.mint_key, kind=MINT_KIND, contract_name="SecurityToken",
@@ -375,7 +395,8 @@ def order_checkout_closed(*, order: Order, session_id: str, event_type: str, eve
                                                 session_id != order.checkout_session_id):
         return order
     if event_type == "checkout.session.async_payment_failed":
-        error, reason = "The payment did not go through (declined by the bank); nothing was charged.", "payment failed"
+        error = gettext_lazy("The payment did not go through (declined by the bank); nothing was charged.")
+        reason = "payment failed"
     else:
         error, reason = "", "checkout session expired unpaid"
     return _transition(actor=None, order=order, target=OrderStatus.EXPIRED, action="tokens.order_expire",
@@ -390,7 +411,7 @@ def order_refund_settled(*, order: Order, session_id: str, fully_refunded: bool,
     if order.status == OrderStatus.REFUNDING and fully_refunded:
         return _transition(actor=None, order=order, target=OrderStatus.REFUNDED, action="tokens.order_refunded",
                            reason=ref, refunded_at=timezone.now(),
-                           error=order.error.replace(REFUNDING_NOTE, REFUNDED_NOTE))
+                           error=_refunded_note(order.error))
     if order.status in (OrderStatus.COMPLETED, OrderStatus.DISPUTED, OrderStatus.MINTING) and (
             session_id == order.checkout_session_id):
         # Refunded outside the platform while the units exist: reconciliation lists it.
@@ -420,8 +441,9 @@ def order_payment_disputed(*, order: Order, session_id: str, dispute_id: str, re
                         contract_name="SecurityToken", function="freezePartialTokens",
                         args=[order.wallet, order.units], to_address=order.offering.token_address, sender="agent",
                         reason=f"payment dispute on order {order.public_id}", after=order.mint_tx)
-    error = (f"The payment was disputed with your bank ({reason or 'no reason given'}). Your {order.units} units "
-             "are frozen until a compliance officer reviews the dispute.")
+    error = format_lazy(gettext_lazy("The payment was disputed with your bank ({reason}). Your {units} units are "
+                                     "frozen until a compliance officer reviews the dispute."),
+                        reason=reason or gettext_lazy("no reason given"), units=order.units)
     return _transition(actor=None, order=order, target=OrderStatus.DISPUTED, action="tokens.order_disputed",
                        reason=f"{ref}; freeze outbox #{tx.pk}", error=error)
 
@@ -464,8 +486,8 @@ def order_dispute_resolve(*, actor, order: Order, outcome: str, reason: str) -> 
                            reason=why, error="")
     return _transition(actor=actor, order=order, target=OrderStatus.REFUNDED, action="tokens.order_dispute_lost",
                        reason=why, refunded_at=timezone.now(),
-                       error=f"Your bank reversed the payment after a dispute, so your {order.units} units were "
-                             "withdrawn.")
+                       error=format_lazy(gettext_lazy("Your bank reversed the payment after a dispute, so your {units} "
+                                                      "units were withdrawn."), units=order.units))
 
 
 @transaction.atomic
@@ -483,7 +505,9 @@ def order_refund(*, actor, order: Order, reason: str) -> Order:
     if not _refund_payment(order=order, session_id=order.checkout_session_id, reason=reason.strip()):
         raise ApplicationError("nothing_to_refund", gettext("No payment was received for this order."), status=409)
     return _transition(actor=actor, order=order, target=OrderStatus.REFUNDING, action="tokens.order_refund",
-                       reason=reason.strip(), error=f"{order.error} Refunded by the platform: {reason.strip()}".strip())
+                       reason=reason.strip(), error=format_lazy(
+                           "{} {}" if order.error else "{}{}", order.error,
+                           format_lazy(gettext_lazy("Refunded by the platform: {reason}"), reason=reason.strip())))
 
 
 @transaction.atomic
@@ -495,11 +519,12 @@ def order_mint_final(*, order: Order, row) -> Order:
         return order
     disputed = order.status == OrderStatus.DISPUTED  # disputed while minting: the officer decides
     if row.status != row.Status.CONFIRMED:
-        error = f"The tokens could not be issued on chain ({row.error or 'unknown error'})."
+        error = format_lazy(gettext_lazy("The tokens could not be issued on chain ({why})."),
+                            why=row.error[:1400] if row.error else gettext_lazy("unknown error"))
         if disputed:
-            audit(actor=None, action="tokens.order_mint_failed", obj=order, reason=error[:500])
+            audit(actor=None, action="tokens.order_mint_failed", obj=order, reason=str(error)[:500])
             return order
-        return _refund_order(order=order, session_id=order.checkout_session_id, error=error[:1500],
+        return _refund_order(order=order, session_id=order.checkout_session_id, error=error,
                              action="tokens.order_mint_failed", ref=f"outbox #{row.pk}")
     order.completed_at = timezone.now()
     pdf = receipt_pdf(order=order, tx_hash=row.tx_hash, block_number=row.block_number)

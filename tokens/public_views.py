@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -28,9 +28,10 @@ from tokens.models import Distribution, DistributionStatus
 logger = logging.getLogger(__name__)
 
 # Statuses that never reach the chain: said plainly instead of "not deposited yet".
-NEVER_DEPOSITED = {DistributionStatus.NOTHING_DUE: "Nothing was due for this period; nothing is deposited.",
-                   DistributionStatus.WITHDRAWN: "The clinic's dispute was upheld; this statement was withdrawn "
-                                                 "and nothing is deposited."}
+NEVER_DEPOSITED = {DistributionStatus.NOTHING_DUE: gettext_lazy("Nothing was due for this period; nothing is "
+                                                                 "deposited."),
+                   DistributionStatus.WITHDRAWN: gettext_lazy("The clinic's dispute was upheld; this statement was "
+                                                              "withdrawn and nothing is deposited.")}
 
 
 # --------------------------------------------------------------------------- throttle
@@ -77,32 +78,34 @@ def deposit_onchain(d: Distribution) -> dict:
     out = {"state": "not_deposited", "reason": "", "onchain_sha256": "", "block": None, "tx_hash": "",
            "amount": None, "points_per_share": None, "dust_magnified": None, "match": None}
     if d.status in NEVER_DEPOSITED:
-        return {**out, "state": "never", "reason": NEVER_DEPOSITED[d.status]}
+        return {**out, "state": "never", "reason": str(NEVER_DEPOSITED[d.status])}
     tx_hash = d.deposit_tx.tx_hash if d.deposit_tx_id and d.deposit_tx else ""
     if not tx_hash:
-        return {**out, "reason": "Not deposited yet." + (" The report is frozen and the deposit is queued."
-                                                          if d.report else "")}
+        return {**out, "reason": gettext("Not deposited yet. The report is frozen and the deposit is queued.")
+                if d.report else gettext("Not deposited yet.")}
     out["tx_hash"] = tx_hash
     try:
         receipt = gateway.receipt_status(tx_hash)
     except gateway.ChainUnavailable as exc:
-        return {**out, "state": "unavailable", "reason": f"The chain node could not be reached ({exc}); "
-                                                          "nothing was checked."}
+        return {**out, "state": "unavailable", "reason": gettext(
+            "The chain node could not be reached (%(exc)s); nothing was checked.") % {"exc": exc}}
     except Exception as exc:  # a node answering garbage is no better than none
         logger.warning("Reading deposit receipt %s failed: %s", tx_hash, exc)
-        return {**out, "state": "unavailable", "reason": f"The chain node did not answer properly ({exc}); "
-                                                          "nothing was checked."}
+        return {**out, "state": "unavailable", "reason": gettext(
+            "The chain node did not answer properly (%(exc)s); nothing was checked.") % {"exc": exc}}
     if receipt is None:
-        return {**out, "state": "pending", "reason": "Not deposited yet: the deposit transaction is not mined."}
+        return {**out, "state": "pending", "reason": gettext("Not deposited yet: the deposit transaction is not "
+                                                             "mined.")}
     out["block"] = receipt["blockNumber"]
     if receipt["status"] != 1:
-        return {**out, "state": "reverted", "reason": "The deposit transaction reverted; nothing was deposited."}
+        return {**out, "state": "reverted", "reason": gettext("The deposit transaction reverted; nothing was "
+                                                              "deposited.")}
     token = d.offering.token_address.lower()
     event = next((lg for lg in receipt["logs"] if lg.get("event") == "RevenueDistributed"
                   and lg["address"].lower() == token), None)
     if event is None:
         return {**out, "state": "no_event", "match": False,
-                "reason": "The transaction has no RevenueDistributed event of this token."}
+                "reason": gettext("The transaction has no RevenueDistributed event of this token.")}
     onchain = str(event["args"]["reportHash"]).lower().removeprefix("0x")
     match = bool(d.report_sha256) and onchain == d.report_sha256
     return {**out, "state": "match" if match else "mismatch", "match": match, "onchain_sha256": onchain,
@@ -133,6 +136,15 @@ def distribution_verify(request, public_id):
         return _too_many(request)
     d = distribution_public_get(public_id)
     report = _report(d)
+    if report:  # shown in the reader's language; the download stays the hashed bytes
+        from telemetry.selectors import describe_line
+        from tokens.waterfall import describe
+
+        for line in report.get("revenue_lines", []):
+            line["explanation"] = describe_line(line)
+        wf = {"terms": report.get("terms"), **report.get("waterfall", {})}
+        for line in report.get("waterfall", {}).get("lines", []):
+            line["explanation"] = describe(line, wf, d.currency)
     resp = render(request, "tokens/public/distribution_verify.html", {
         "d": d, "report": report, "onchain": deposit_onchain(d), "urls": _urls(d),
         "rpc_hint": "--rpc <your node URL>"})

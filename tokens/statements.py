@@ -24,14 +24,11 @@ from chain.models import ChainEvent
 from core.money import format_money, from_token_units
 from core.timefmt import local_current
 from tokens import income
+from tokens.distribution_selectors import usage_lines, waterfall_lines
 from tokens.models import Distribution, DistributionStatus, Offering
 
 CENT = Decimal("0.01")
 PCT_STEP = Decimal("0.0001")
-LINE_LABELS = {"gross": gettext_lazy("Gross revenue"), "platform_fee": gettext_lazy("Platform fee"),
-               "reserve": gettext_lazy("Maintenance reserve"),
-               "clinic_share": gettext_lazy("Clinic's operating share"), "holders": gettext_lazy("Holders' share"),
-               "compute_excluded": gettext_lazy("Compute revenue (not in terms)")}
 CLAIM_STATUS_LABELS = {"claimed": gettext_lazy("claimed"), "claimable": gettext_lazy("claimable"),
                        "nothing to claim": gettext_lazy("nothing to claim")}
 CSV_HEADER = ["row", "token", "token_address", "period_start", "period_end", "wallet", "units", "supply", "amount",
@@ -87,10 +84,9 @@ def _deposit_rows(d: Distribution) -> list[tuple[str, str]]:
 
 def _waterfall_rows(d: Distribution, share: tuple[int, int] | None = None) -> list[list[str]]:
     rows = []
-    for line in d.waterfall.get("lines", []):
+    for line in waterfall_lines(d):
         amount = Decimal(line["amount"])
-        row = [str(LINE_LABELS.get(line["line"], line["line"])), line.get("explanation", ""),
-               _money(amount, d.currency)]
+        row = [line["label"], line["explanation"], _money(amount, d.currency)]
         if share is not None:
             units, supply = share
             row.append(_money((amount * units / supply).quantize(CENT, rounding=ROUND_HALF_UP), d.currency)
@@ -125,8 +121,7 @@ def clinic_statement_pdf(distribution: Distribution) -> bytes:
     ]
     if getattr(p, "compute_jobs", 0):
         usage += [(_("Compute jobs"), str(p.compute_jobs)), (_("Compute GPU-seconds"), str(p.compute_gpu_seconds))]
-    revenue = [[line.get("kind", ""), line.get("explanation", ""), _money(line.get("amount") or 0, c)]
-               for line in (p.lines or [])]
+    revenue = [[line["label"], line["explanation"], _money(line["amount"] or 0, c)] for line in usage_lines(d)]
     platform_part = d.platform_fee + d.reserve
     due = [
         (_("Gross revenue"), _money(d.gross, c)),

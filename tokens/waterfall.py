@@ -13,7 +13,10 @@ holders' share on chain. The same rules are re-implemented in the stand-alone
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.utils import translation
+from django.utils.translation import gettext, gettext_lazy
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
@@ -52,15 +55,16 @@ def validate_terms(terms: Terms) -> None:
               "clinic_share_pct": terms.clinic_share_pct, "revenue_share_pct": terms.holders_share_pct}
     for name, value in shares.items():
         if value is None or not (0 <= value <= HUNDRED):
-            errors[name] = ["Between 0 and 100."]
+            errors[name] = [gettext("Between 0 and 100.")]
     if not errors and sum(shares.values()) != HUNDRED:
         total = sum(shares.values())
-        errors["revenue_share_pct"] = [f"Platform fee, reserve, clinic and holders' shares add up to {total}%, "
-                                       "not 100%."]
+        errors["revenue_share_pct"] = [gettext("Platform fee, reserve, clinic and holders' shares add up to "
+                                               "%(total)s%%, not 100%%.") % {"total": total}]
     if terms.reserve_target is None or terms.reserve_target < 0:
-        errors["reserve_target"] = ["Zero or more."]
+        errors["reserve_target"] = [gettext("Zero or more.")]
     elif terms.reserve_pct and not terms.reserve_target:
-        errors["reserve_target"] = ["A maintenance reserve needs a target (it stops once the reserve holds it)."]
+        errors["reserve_target"] = [gettext("A maintenance reserve needs a target (it stops once the reserve "
+                                              "holds it).")]
     if errors:
         raise TermsError(errors)
 
@@ -81,22 +85,19 @@ class Waterfall:
 
     def lines(self, terms: Terms, currency: str, reserve_balance: Decimal) -> list[dict]:
         """Each line with the rule that produced it, as shown on statements and in the report."""
-        out = [
-            {"line": "gross", "amount": str(self.gross), "explanation": f"Gross revenue of the period ({currency})"},
-            {"line": "platform_fee", "amount": str(-self.platform_fee),
-             "explanation": f"Platform fee {terms.platform_fee_pct}% of gross"},
-            {"line": "reserve", "amount": str(-self.reserve),
-             "explanation": (f"Maintenance reserve {terms.reserve_pct}% of gross, until the reserve holds "
-                             f"{terms.reserve_target} {currency} (held before: {reserve_balance})")},
-            {"line": "clinic_share", "amount": str(-self.clinic_share),
-             "explanation": f"Clinic's operating share {terms.clinic_share_pct}% of gross"},
-            {"line": "holders", "amount": str(self.holders_amount),
-             "explanation": (f"Holders' share {terms.holders_share_pct}% of gross"
-                             + (f", plus {self.reserve_to_holders} of reserve share beyond the target"
-                                if self.reserve_to_holders else "")
-                             + "; takes the rounding remainder")},
-        ]
-        return out
+        wf = self.frozen(terms, reserve_balance)
+        return [explained(line, wf, currency) for line in (
+            {"line": "gross", "amount": str(self.gross)},
+            {"line": "platform_fee", "amount": str(-self.platform_fee)},
+            {"line": "reserve", "amount": str(-self.reserve)},
+            {"line": "clinic_share", "amount": str(-self.clinic_share)},
+            {"line": "holders", "amount": str(self.holders_amount)},
+        )]
+
+    def frozen(self, terms: Terms, reserve_balance: Decimal) -> dict:
+        """What a distribution stores beside its lines, and `describe` reads back."""
+        return {"terms": terms.as_json(), "reserve_balance_before": str(reserve_balance),
+                "reserve_to_holders": str(self.reserve_to_holders)}
 
 
 def compute(*, gross: Decimal, terms: Terms, reserve_balance: Decimal = Decimal(0)) -> Waterfall:
@@ -114,3 +115,50 @@ def compute(*, gross: Decimal, terms: Terms, reserve_balance: Decimal = Decimal(
     holders = gross - fee - reserve - clinic
     return Waterfall(gross=gross, platform_fee=fee, reserve=reserve, reserve_to_holders=nominal_reserve - reserve,
                      clinic_share=clinic, holders_amount=holders, amount_due=gross - clinic)
+
+
+LABELS = {"gross": gettext_lazy("Gross revenue"), "platform_fee": gettext_lazy("Platform fee"),
+          "reserve": gettext_lazy("Maintenance reserve"), "clinic_share": gettext_lazy("Clinic's operating share"),
+          "holders": gettext_lazy("Holders' share"), "compute_excluded": gettext_lazy("Compute revenue (not in terms)"),
+          "correction": gettext_lazy("Correction")}
+
+
+def explained(line: dict, wf: dict, currency: str) -> dict:
+    """`line` with its stored `explanation`: describe's English, the frozen record."""
+    with translation.override("en"):
+        line["explanation"] = describe(line, wf, currency)
+    return line
+
+
+def describe(line: dict, wf: dict, currency: str) -> str:
+    """A waterfall line's rule in the reader's language, rebuilt from the terms frozen with it.
+    The stored English `explanation` is part of the hashed report, so it is never rewritten; it
+    is what shows for a line of a shape this code does not know."""
+    terms = wf.get("terms") or {}
+    try:
+        kind = line["line"]
+        if kind == "gross":
+            return gettext("Gross revenue of the period (%(currency)s)") % {"currency": currency}
+        if kind == "platform_fee":
+            return gettext("Platform fee %(pct)s%% of gross") % {"pct": terms["platform_fee_pct"]}
+        if kind == "reserve":
+            return gettext("Maintenance reserve %(pct)s%% of gross, until the reserve holds %(target)s %(currency)s "
+                           "(held before: %(held)s)") % {
+                "pct": terms["reserve_pct"], "target": terms["reserve_target"], "currency": currency,
+                "held": wf["reserve_balance_before"]}
+        if kind == "clinic_share":
+            return gettext("Clinic's operating share %(pct)s%% of gross") % {"pct": terms["clinic_share_pct"]}
+        if kind == "holders":
+            text = gettext("Holders' share %(pct)s%% of gross") % {"pct": terms["holders_share_pct"]}
+            if Decimal(wf["reserve_to_holders"]):  # absent (older reports): the stored text
+                text += gettext(", plus %(amount)s of reserve share beyond the target") % {
+                    "amount": wf["reserve_to_holders"]}
+            return text + gettext("; takes the rounding remainder")
+        if kind == "compute_excluded":
+            return gettext("Compute revenue is not part of this offering's terms")
+        if kind == "correction":
+            return gettext("Month as corrected: %(total)s; already billed by earlier statements: %(billed)s") % {
+                "total": line["corrected_total"], "billed": line["billed"]}
+    except (KeyError, TypeError, InvalidOperation):
+        pass
+    return line.get("explanation", "")

@@ -385,3 +385,24 @@ def test_kyc_case_file_follows_the_officers_language(client, investor, identity_
                     "政治公众人物否"):
         assert chinese in text, chinese
     assert "Sanctions screening" not in text
+
+
+# Names xgettext extracts in Django's makemessages (its Python defaults and Django's keywords).
+_EXTRACTED = {"gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy",
+              "npgettext", "npgettext_lazy", "_"}
+
+
+def test_translation_functions_keep_names_makemessages_extracts():
+    """`gettext_lazy as _lazy` compiles and runs, but makemessages never sees its strings, so they
+    stay English in every language (order notices did, until this test)."""
+    root = Path(settings.BASE_DIR)
+    bad = []
+    for path in root.rglob("*.py"):
+        rel = path.relative_to(root)
+        if rel.parts[0].startswith((".venv", "node_modules", "build", "var")):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation":
+                bad += [f"{rel}: {a.name} as {a.asname}" for a in node.names
+                        if a.asname and "gettext" in a.name and a.asname not in _EXTRACTED]
+    assert bad == []

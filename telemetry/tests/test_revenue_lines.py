@@ -78,6 +78,14 @@ def test_revenue_lines_explain_payer_mix_event_payer_and_unpriced(telemetry_cred
     assert by[("74177", "BlueCross")]["count"] == 2 and by[("74177", "BlueCross")]["apportioned"] == 0
     assert by[("74177", "Medicare")]["explanation"] == f"3 × CPT 74177 (Medicare {year}, $245.00), 3 by payer mix"
     assert by[("74177", "BlueCross")]["explanation"] == f"2 × CPT 74177 (BlueCross {year}, $280.00)"
+    from django.utils import translation
+
+    with translation.override("zh-hans"):  # shown in the reader's language; stored in English
+        assert selectors.describe_line(by[("74177", "Medicare")]) == \
+            f"3 × CPT 74177（Medicare {year}，$245.00），其中 3 次按付款方构成分摊"
+        assert selectors.describe_line(by[("99999", "Medicare")]).endswith(
+            f"未定价，付款方 Medicare 在 {year} 年及以前没有 CPT 99999 的费用")
+    assert selectors.describe_line({"kind": "procedure", "explanation": "kept"}) == "kept"  # unknown shape
     unpriced = by[("99999", "Medicare")]  # 1 exam: the larger share takes it
     assert unpriced["amount"] is None and "no fee for CPT 99999" in unpriced["reason"]
     assert all(ln["kind"] == "procedure" for ln in f["lines"])

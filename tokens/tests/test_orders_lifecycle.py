@@ -363,3 +363,21 @@ def test_a_lost_dispute_burns_nothing_when_the_units_were_never_minted(approved_
     assert not ChainTransaction.objects.filter(idempotency_key=f"order:{order.pk}:dispute-lost").exists()
     freeze = ChainTransaction.objects.get(idempotency_key=f"order:{order.pk}:dispute-freeze")
     assert freeze.after_id == order.mint_tx_id  # ordered after the mint, never before it
+
+
+def test_a_refund_is_explained_in_the_investors_language(approved_investor, offering, deliver, client):
+    # The order's reason and every notice about it are written in the language the investor
+    # chose, though the webhook that refunds it arrives with no language at all.
+    from notifications.models import Notification
+
+    approved_investor.language = "zh-hans"
+    approved_investor.save(update_fields=["language"])
+    order = orders.order_create(actor=approved_investor, offering=offering, units=1)
+    deliver(_session_event(order, amount_minor=99))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    assert "与订单总额" in order.error and "已全额退还" in order.error and "refund" not in order.error
+    titles = set(Notification.objects.filter(recipient=approved_investor).values_list("title", flat=True))
+    assert {"您的订单失败：正在退款", "您的订单已退款"} <= titles
+    client.force_login(approved_investor)
+    assert "已全额退还" in client.get(f"/investments/orders/{order.public_id}/").content.decode()

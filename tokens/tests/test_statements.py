@@ -108,7 +108,8 @@ class World:
                                        "procedures_discontinued": 0, "gpu_hours": "1.500",
                                        "compute_gpu_hours": "0.000", "online_hours": "10"}]},
                   "revenue_lines": period.lines, "terms": terms.as_json(),
-                  "waterfall": {"lines": w.lines(terms, "USD", Decimal(0)), "holders_amount": str(w.holders_amount)},
+                  "waterfall": {**w.frozen(terms, Decimal(0)), "lines": w.lines(terms, "USD", Decimal(0)),
+                                "holders_amount": str(w.holders_amount)},
                   "token": {"address": o.token_address, "symbol": o.token_symbol},
                   "stablecoin": {"address": _addr(), "decimals": self.decimals},
                   "accumulator": {"magnitude": str(MAG), "total_supply": str(supply),
@@ -126,7 +127,7 @@ class World:
             offering=o, period=period, status=DistributionStatus.DISTRIBUTED, currency="USD", gross=w.gross,
             platform_fee=w.platform_fee, reserve=w.reserve, clinic_share=w.clinic_share,
             holders_amount=w.holders_amount, amount_due=w.amount_due,
-            waterfall={"terms": terms.as_json(), "lines": w.lines(terms, "USD", Decimal(0))},
+            waterfall={**w.frozen(terms, Decimal(0)), "lines": w.lines(terms, "USD", Decimal(0))},
             confirm_deadline=timezone.now(), payment_method="bank", payment_reference="WIRE-42",
             paid_amount=w.amount_due, paid_at=timezone.now(), stablecoin_address=report["stablecoin"]["address"],
             stablecoin_decimals=self.decimals, amount_base_units=base, report=body.decode(),
@@ -316,6 +317,23 @@ def test_clinic_statement_shows_usage_waterfall_amounts_due_payment_and_deposit(
     for value in (d.deposit_tx.tx_hash, str(d.deposit_block), d.report_sha256, statements.verify_url(d),
                   str(int(d.amount_base_units))):
         assert value in text, value
+
+
+def test_statement_rules_follow_the_readers_language_and_the_record_stays_english(world, client):
+    from django.utils import translation
+
+    world.mint(_addr(), 10)
+    d = world.distribute(month=dt.date(2026, 1, 1), gross=Decimal("10000.00"))
+    with translation.override("zh-hans"):
+        text = pdf_text(statements.clinic_statement_pdf(d))
+    assert "平台费，占总收入的 5" in text and "持有人分成，占总收入的 30" in text and "；承担舍入余数" in text
+    assert "Platform fee 5" not in text
+    # The hashed report keeps the English rule it was frozen with.
+    lines = {ln["line"]: ln["explanation"] for ln in json.loads(d.report)["waterfall"]["lines"]}
+    assert lines["platform_fee"].startswith("Platform fee 5") and lines["holders"].endswith("rounding remainder")
+    page = client.get(reverse("tokens_public:distribution-verify", args=[d.public_id]),
+                      HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "平台费，占总收入的 5" in page
 
 
 def test_clinic_statement_before_payment_says_so(world):
