@@ -132,4 +132,6 @@ urlpatterns += [
     path("tokens/market/card-purchases/", market_api.CardListApi.as_view(), name="api-token-market-card-list"),
     path("tokens/market/card-purchases/<uuid:public_id>/", market_api.CardDetailApi.as_view(),
          name="api-token-market-card-detail"),
+    path("tokens/market/card-purchases/<uuid:public_id>/cancel/", market_api.CardCancelApi.as_view(),
+         name="api-token-market-card-cancel"),
 ]

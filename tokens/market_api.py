@@ -550,3 +550,16 @@ class CardDetailApi(APIView):
 
         p = market_payments.card_purchase_get_for_user(user=request.user, public_id=public_id)
         return Response(CardPurchaseSerializer(p).data)
+
+
+class CardCancelApi(APIView):
+    permission_classes = [INVESTOR]
+
+    @extend_schema(tags=TAG, summary="Cancel a card purchase before paying: the units are free again at once",
+                   request=None, responses=CardPurchaseSerializer, operation_id="v1_tokens_market_card_cancel")
+    def post(self, request, public_id):
+        from tokens import market_payments
+
+        p = market_payments.card_purchase_get_for_user(user=request.user, public_id=public_id)
+        return Response(CardPurchaseSerializer(market_payments.card_purchase_cancel(actor=request.user,
+                                                                                     purchase=p)).data)

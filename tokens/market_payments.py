@@ -2,7 +2,7 @@
 
 A custodial buyer asks for units of a board offer → the units are held for them for the
 checkout's lifetime (`market.card_reserved_units` counts them, so no other buyer of the app
-takes them) → Stripe Checkout (the local simulator in dev, same signed webhook) → on the
+takes them; the buyer can cancel before paying to free them at once) → Stripe Checkout (the local simulator in dev, same signed webhook) → on the
 paid webhook everything is checked again (offer still open at the same price with the units,
 buyer still eligible, the token's own ERC-1404 answer for seller → buyer is 0) → the
 treasury credits the buyer's custodial wallet with the stablecoin (locally it mints
@@ -185,6 +185,20 @@ def card_purchase_create(*, actor, offer_id, units, base_url: str = "") -> Marke
     p.checkout_session_id, p.checkout_url = payment.session_id, payment.checkout_url
     p.save(update_fields=["checkout_session_id", "checkout_url", "updated_at"])
     return p
+
+
+@transaction.atomic
+def card_purchase_cancel(*, actor, purchase: MarketCardPurchase) -> MarketCardPurchase:
+    """The buyer gives up before paying: the units are free for other buyers at once, instead
+    of when the checkout lapses."""
+    p = MarketCardPurchase.objects.select_for_update().select_related("offering").get(pk=purchase.pk)
+    if p.buyer_id != actor.pk:
+        raise ApplicationError("forbidden", gettext("Only the buyer can cancel this purchase."), status=403)
+    if p.status != C.RESERVED:
+        raise ApplicationError("purchase_not_cancellable", gettext(
+            "Only a purchase that is not paid yet can be cancelled."), status=409)
+    return _move(p=p, target=C.CANCELLED, action="tokens.market_card_cancel", actor=actor,
+                 error=gettext("You cancelled before paying; the units are free again."))
 
 
 def card_purchase_get_for_user(*, user, public_id) -> MarketCardPurchase:

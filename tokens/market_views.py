@@ -186,3 +186,18 @@ def market_card_detail(request, public_id):
     p = market_payments.card_purchase_get_for_user(user=request.user, public_id=public_id)
     return render(request, "tokens/market/card_detail.html", {"p": p, "paid": request.GET.get("paid"),
                                                               "cancelled": request.GET.get("cancelled")})
+
+
+@role_required(Role.INVESTOR)
+@require_POST
+def market_card_cancel(request, public_id):
+    from tokens import market_payments
+
+    p = market_payments.card_purchase_get_for_user(user=request.user, public_id=public_id)
+    try:
+        market_payments.card_purchase_cancel(actor=request.user, purchase=p)
+    except ApplicationError as exc:
+        message_application_error(request, exc)
+    else:
+        messages.success(request, gettext("Purchase cancelled; the units are free again."))
+    return redirect("tokens:market-card-detail", public_id=p.public_id)

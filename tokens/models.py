@@ -492,6 +492,7 @@ class ComplianceChange(BaseModel):
 class MarketCardStatus(models.TextChoices):
     RESERVED = "reserved", gettext_lazy("Units reserved, awaiting card payment")
     EXPIRED = "expired", gettext_lazy("Expired unpaid")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled by you before paying")
     WAITING_FUNDS = "waiting_funds", gettext_lazy("Paid; waiting for the platform's stablecoin")
     SETTLING = "settling", gettext_lazy("Paid; settling on chain")
     SETTLED = "settled", gettext_lazy("Settled")
@@ -501,9 +502,13 @@ class MarketCardStatus(models.TextChoices):
 
 MARKET_CARD_TRANSITIONS = {
     # A late payment (after the reservation lapsed) is checked again like a timely one.
-    MarketCardStatus.RESERVED: {MarketCardStatus.EXPIRED, MarketCardStatus.WAITING_FUNDS, MarketCardStatus.SETTLING,
-                                MarketCardStatus.REFUNDING},
+    MarketCardStatus.RESERVED: {MarketCardStatus.EXPIRED, MarketCardStatus.CANCELLED, MarketCardStatus.WAITING_FUNDS,
+                                MarketCardStatus.SETTLING, MarketCardStatus.REFUNDING},
     MarketCardStatus.EXPIRED: {MarketCardStatus.WAITING_FUNDS, MarketCardStatus.SETTLING, MarketCardStatus.REFUNDING},
+    # As with a lapsed one: a payment that still lands (the provider's tab was left open) is
+    # checked again, and settles only if the units are still there; otherwise it is refunded.
+    MarketCardStatus.CANCELLED: {MarketCardStatus.WAITING_FUNDS, MarketCardStatus.SETTLING,
+                                 MarketCardStatus.REFUNDING},
     MarketCardStatus.WAITING_FUNDS: {MarketCardStatus.SETTLING, MarketCardStatus.REFUNDING},
     MarketCardStatus.SETTLING: {MarketCardStatus.SETTLED, MarketCardStatus.REFUNDING},
     MarketCardStatus.REFUNDING: {MarketCardStatus.REFUNDED},

@@ -171,7 +171,21 @@ def test_a_buyer_without_stablecoin_pays_by_card_and_the_purchase_settles(
     assert _usd(wallet) == 0
 
     login(world.self_custody.email, PASSWORD)
+    # A first attempt left at the checkout: back on the purchase page, the buyer frees the units.
     _go_market(page)
+    page.get_by_test_id(f"offer-{offer.pk}").get_by_role("link", name="Buy").click()
+    page.get_by_test_id("pay-by-card").click()
+    page.get_by_label("Units").fill("20")
+    page.get_by_role("button", name="Check before paying").click()
+    page.get_by_role("button", name="Pay 50.00 USD by card").click()
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_test_id("checkout-left")).to_contain_text("You left the checkout without paying")
+    page.get_by_role("button", name="Cancel and free the units").click()
+    expect(page.get_by_text("Purchase cancelled; the units are free again.")).to_be_visible()
+    expect(page.get_by_test_id("card-status")).to_contain_text("Cancelled by you before paying")
+
+    _go_market(page)
+    expect(page.get_by_test_id("my-card-purchases")).to_contain_text("Cancelled by you before paying")
     page.get_by_test_id(f"offer-{offer.pk}").get_by_role("link", name="Buy").click()
     page.get_by_test_id("pay-by-card").click()
     page.get_by_label("Units").fill("4")

@@ -150,6 +150,36 @@ def test_offer_cancelled_before_the_payment_lands_is_refunded_and_nothing_moves(
     assert AuditEvent.objects.filter(action="tokens.market_card_refused", object_id=str(p.pk)).exists()
 
 
+def test_buyer_cancels_before_paying_and_the_units_are_free_at_once(
+        world, drain_outbox, django_capture_on_commit_callbacks, client):
+    w = world
+    offer = post_offer(w, drain_outbox, units=10)
+    buyer = w.self_custody
+    p = market_payments.card_purchase_create(actor=buyer, offer_id=offer.pk, units=10)
+    with pytest.raises(ApplicationError) as held:
+        market_payments.card_purchase_create(actor=buyer, offer_id=offer.pk, units=10)
+    assert held.value.code == "units_unavailable"
+    client.force_login(w.custodial)  # another investor (the seller) cannot see or cancel it
+    assert client.post(reverse("api-token-market-card-cancel", args=[p.public_id])).status_code == 404
+    client.force_login(buyer)
+    # Back from the provider's checkout without paying: the page says what is held and how to free it.
+    page = client.get(reverse("tokens:market-card-detail", args=[p.public_id]) + "?cancelled=1").content.decode()
+    assert "You left the checkout without paying" in page and "Cancel and free the units" in page
+    resp = client.post(reverse("tokens:market-card-cancel", args=[p.public_id]), follow=True)
+    assert "Purchase cancelled; the units are free again." in resp.content.decode()
+    p.refresh_from_db()
+    assert p.status == "cancelled" and market.card_reserved_units(offer) == 0
+    again = client.post(reverse("api-token-market-card-cancel", args=[p.public_id]))
+    assert again.status_code == 409 and again.json()["error"]["code"] == "purchase_not_cancellable"
+    assert AuditEvent.objects.filter(action="tokens.market_card_cancel", object_id=str(p.pk),
+                                     actor=buyer).exists()
+    # The units can be taken again at once; the cancelled checkout's payment, if it still lands
+    # from a tab left open, finds them gone and is refunded.
+    market_payments.card_purchase_create(actor=buyer, offer_id=offer.pk, units=10)
+    p = pay(p, django_capture_on_commit_callbacks)
+    assert p.status == "refunded" and "Only 0 units" in p.error
+
+
 def test_buyer_whose_kyc_was_revoked_before_the_payment_is_refunded(
         world, drain_outbox, django_capture_on_commit_callbacks, client):
     from compliance.services import kyc_case_revoke
