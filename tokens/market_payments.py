@@ -2,13 +2,14 @@
 
 A custodial buyer asks for units of a board offer → the units are held for them for the
 checkout's lifetime (`market.card_reserved_units` counts them, so no other buyer of the app
-takes them; the buyer can cancel before paying to free them at once) → Stripe Checkout (the local simulator in dev, same signed webhook) → on the
-paid webhook everything is checked again (offer still open at the same price with the units,
-buyer still eligible, the token's own ERC-1404 answer for seller → buyer is 0) → the
-treasury credits the buyer's custodial wallet with the stablecoin (locally it mints
-MockStablecoin; on a real chain it transfers from its balance, and the purchase waits, with a
-message to platform admins, while that balance is short) → approve + take signed by the
-custodial wallet, ordered after the credit with `after=`: one atomic settlement on chain.
+takes them; the buyer can cancel before paying to free them at once) → Stripe Checkout (the
+local simulator in dev, same signed webhook) → on the paid webhook everything is checked
+again (offer still open at the same price with the units, buyer still eligible, the token's
+own ERC-1404 answer for seller → buyer is 0) → the treasury credits the buyer's custodial
+wallet with the stablecoin (locally it mints MockStablecoin; on a real chain it transfers
+from its balance, and the purchase waits, with a message to platform admins, while that
+balance is short) → approve + take signed by the custodial wallet, ordered after the credit
+with `after=`: one atomic settlement on chain.
 
 Who pays the fee: the buyer pays units × price (rounded up to the cent; the stablecoin
 credited is the whole card amount, so a sub-cent remainder stays in the buyer's wallet); the

@@ -98,8 +98,9 @@ _NOT_WORDS = re.compile(r"\b(?:MedRWA|USD|UDI|UDI-DI|SHA-256|PDF|JSON|CSV|API|GP
 
 
 def _unmarked_text(source: str) -> list[str]:
-    """Text nodes with words that no {% translate %} / {% blocktranslate %} covers (script, style,
-    pre, code and comments excepted): what a Chinese reader would see in English."""
+    """Text nodes and labelling attributes (aria-label, title, alt, placeholder) with words that no
+    {% translate %} / {% blocktranslate %} covers (script, style, pre, code and comments
+    excepted): what a Chinese reader would see, or hear, in English."""
     found, skip, in_comment, in_block = [], [], False, False
     for tok in _TOKEN.split(source):
         if tok.startswith("{%"):
@@ -108,6 +109,11 @@ def _unmarked_text(source: str) -> list[str]:
             in_block = {"blocktranslate": True, "blocktrans": True, "endblocktranslate": False,
                         "endblocktrans": False}.get(name, in_block)
         elif tok.startswith("<") and not tok.startswith("<!--"):
+            if not (skip or in_comment):  # what a screen reader says or a tooltip shows, too
+                bare = re.sub(r"\{%\s*blocktrans(?:late)?\b.*?\{%\s*endblocktrans(?:late)?\s*%\}|\{%.*?%\}|\{\{.*?\}\}",
+                              "", tok, flags=re.S)
+                found += [a.group(0) for a in re.finditer(r'\b(?:aria-label|title|alt|placeholder)="([^"]*)"', bare)
+                          if re.search(r"[A-Za-z]{2,}", _NOT_WORDS.sub("", a.group(1)))]
             m = re.match(r"<(/?)(script|style|pre|code)\b", tok, re.I)
             if m and m.group(1):
                 skip = skip[:-1]

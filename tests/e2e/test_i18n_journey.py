@@ -67,3 +67,20 @@ def test_investor_switches_to_chinese_buys_and_gets_a_chinese_receipt(
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="我的投资").click()
     expect(page.get_by_role("heading", name="我的投资")).to_be_visible()
     expect(page.get_by_test_id("orders").get_by_text("已完成")).to_be_visible()
+
+    # The order's notices, in the app and by email, are in the language the investor chose.
+    page.get_by_role("navigation", name="主导航").get_by_role("link", name=re.compile("^通知")).click()
+    expect(page.get_by_text("已收到您订单的付款")).to_be_visible()
+    expect(page.get_by_text("您的份额已发行")).to_be_visible()
+    expect(page.get_by_role("button", name="打开：您的份额已发行")).to_be_visible()
+    from django.core import mail
+
+    from notifications import services as notices
+    from notifications.models import EmailDelivery
+
+    for delivery in EmailDelivery.objects.filter(notification__recipient=investor):
+        notices.email_delivery_send(delivery_id=delivery.pk)  # what the Celery worker does
+    sent = {m.subject: m.body for m in mail.outbox if investor.email in m.to}
+    assert {"[MedRWA] 已收到您订单的付款", "[MedRWA] 您的份额已发行"} <= set(sent), sorted(sent)
+    assert "您的份额正在链上发行" in sent["[MedRWA] 已收到您订单的付款"]
+    assert "We received your payment" not in "".join(sent.values())
