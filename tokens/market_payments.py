@@ -33,12 +33,14 @@ from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy
 
 from chain import gateway
 from chain.services import outbox_enqueue
 from core.errors import ApplicationError, check_transition
+from core.i18n import in_language_of
 from core.money import from_token_units, to_token_units
 from core.permissions import Role, user_has_role
 from core.services import audit, snapshot
@@ -90,6 +92,9 @@ def _move(*, p: MarketCardPurchase, target: str, action: str, actor=None, reason
     before = snapshot(p, AUDIT_FIELDS)
     p.status = target
     for k, v in changes.items():
+        if isinstance(v, Promise):  # what the buyer is told (error): stored in their language
+            with in_language_of(p.buyer):
+                v = str(v)
         setattr(p, k, v)
     p.full_clean()
     p.save()
@@ -199,7 +204,7 @@ def card_purchase_cancel(*, actor, purchase: MarketCardPurchase) -> MarketCardPu
         raise ApplicationError("purchase_not_cancellable", gettext(
             "Only a purchase that is not paid yet can be cancelled."), status=409)
     return _move(p=p, target=C.CANCELLED, action="tokens.market_card_cancel", actor=actor,
-                 error=gettext("You cancelled before paying; the units are free again."))
+                 error=gettext_lazy("You cancelled before paying; the units are free again."))
 
 
 def card_purchase_get_for_user(*, user, public_id) -> MarketCardPurchase:
@@ -265,7 +270,7 @@ def _refund(p: MarketCardPurchase, *, reason, session_id: str, action: str) -> M
         raise ApplicationError("payment_unknown", f"No paid payment {session_id!r} to refund.", status=500)
     refund_create(actor=None, payment=payment, reason=f"MedRWA market purchase {p.public_id}: {reason}",
                   idempotency_key=f"{p.key}:refund:{payment.session_id}", reference=p.key)
-    return _move(p=p, target=C.REFUNDING, action=action, reason=str(reason), error=str(reason))
+    return _move(p=p, target=C.REFUNDING, action=action, reason=str(reason), error=reason)
 
 
 def on_checkout_completed(event) -> None:
@@ -346,7 +351,8 @@ def _wait_for_funds(p: MarketCardPurchase, *, actor, why: str) -> MarketCardPurc
             MarketCardPurchase.objects.filter(pk=p.pk).update(error=why, updated_at=timezone.now())
         return p
     p = _move(p=p, actor=actor, target=C.WAITING_FUNDS, action="tokens.market_card_waiting_funds", reason=why,
-              error=gettext("Paid. The purchase settles as soon as the platform's stablecoin treasury is funded."))
+              error=gettext_lazy("Paid. The purchase settles as soon as the platform's stablecoin treasury is "
+                                 "funded."))
     admins = User.objects.filter(is_active=True).filter(
         Q(is_superuser=True) | Q(memberships__role=Role.PLATFORM_ADMIN)).distinct()
     for admin in admins:
@@ -390,7 +396,7 @@ def on_checkout_closed(event) -> None:
     p = _purchase(event.client_reference_id)
     if p is not None and p.status == C.RESERVED:
         _move(p=p, target=C.EXPIRED, action="tokens.market_card_expire", reason=event.type,
-              error=gettext("The checkout closed unpaid; the units are free again."))
+              error=gettext_lazy("The checkout closed unpaid; the units are free again."))
 
 
 def card_purchases_tick() -> int:
@@ -402,7 +408,7 @@ def card_purchases_tick() -> int:
             p = MarketCardPurchase.objects.select_for_update().select_related("offering", "buyer").get(pk=pk)
             if p.status == C.RESERVED and p.reserved_until <= timezone.now():
                 _move(p=p, target=C.EXPIRED, action="tokens.market_card_expire", reason="reservation lapsed",
-                      error=gettext("Not paid in time; the units are free again."))
+                      error=gettext_lazy("Not paid in time; the units are free again."))
                 n += 1
     for pk in MarketCardPurchase.objects.filter(status=C.WAITING_FUNDS).values_list("pk", flat=True):
         try:

@@ -176,8 +176,10 @@ def test_buyer_cancels_before_paying_and_the_units_are_free_at_once(
     # The units can be taken again at once; the cancelled checkout's payment, if it still lands
     # from a tab left open, finds them gone and is refunded.
     market_payments.card_purchase_create(actor=buyer, offer_id=offer.pk, units=10)
+    buyer.language = "zh-hans"  # the reason is written in the buyer's language, not the webhook's
+    buyer.save(update_fields=["language"])
     p = pay(p, django_capture_on_commit_callbacks)
-    assert p.status == "refunded" and "Only 0 units" in p.error
+    assert p.status == "refunded" and "该报价仅剩 0 份" in p.error
 
 
 def test_buyer_whose_kyc_was_revoked_before_the_payment_is_refunded(
