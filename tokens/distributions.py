@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.text import format_lazy
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from chain.services import outbox_enqueue
 from core.errors import ApplicationError, check_transition
@@ -154,9 +154,12 @@ def on_period_closed(period) -> Distribution | None:
         holders_amount=w.holders_amount, amount_due=w.amount_due,
         waterfall={**w.frozen(terms, held), "lines": lines},
         confirm_deadline=timezone.now() + confirm_window(),
+        # Stored in English (several people read it, in their own languages); the pages translate
+        # it when shown, so the fixed notes are marked for the catalogue here (gettext_noop).
         error="" if status == S.AWAITING_CLINIC else (
-            "A downward correction: nothing is collected or deposited; the difference is settled with the "
-            "clinic by a platform admin." if w.gross < 0 else "No revenue to distribute for this period."),
+            gettext_noop("A downward correction: nothing is collected or deposited; the difference is settled "
+                         "with the clinic by a platform admin.") if w.gross < 0
+            else gettext_noop("No revenue to distribute for this period.")),
     )
     d.full_clean()
     d.save()
@@ -437,12 +440,14 @@ def _fund(*, actor, d: Distribution) -> Distribution:
     except gateway.ChainUnavailable as exc:
         return _wait(actor=actor, d=d, why=f"The chain node is unreachable ({exc}); retrying.")
     if supply == 0:
-        return _wait(actor=actor, d=d, why="The token has no holders yet; the deposit waits for the first units.")
+        return _wait(actor=actor, d=d,
+                     why=gettext_noop("The token has no holders yet; the deposit waits for the first units."))
     # One deposit of a token in flight at a time: the report states the token's accumulator
     # before the deposit, which must still hold when it is mined (the verifier checks it).
     in_flight = Distribution.objects.filter(status=S.DEPOSITING).exclude(pk=d.pk)
     if in_flight.filter(offering=d.offering).exists():
-        return _wait(actor=actor, d=d, why="The previous deposit of this token is being confirmed; this one follows.")
+        return _wait(actor=actor, d=d,
+                     why=gettext_noop("The previous deposit of this token is being confirmed; this one follows."))
     report = build_report(d=d, decimals=decimals, stablecoin=stablecoin, supply=supply, pps_before=pps,
                           magnitude=magnitude)
     base = int(report["amount_base_units"])
@@ -524,7 +529,7 @@ def on_deposit_final(row) -> None:
     event = next((log for log in (row.receipt or {}).get("logs", []) if log.get("event") == "RevenueDistributed"), None)
     if event is None or event["args"].get("reportHash", "").lower().removeprefix("0x") != d.report_sha256:
         _move(actor=None, d=d, target=S.FAILED, action="tokens.distribution_failed",
-              error="The deposit's RevenueDistributed event does not carry this report's hash.")
+              error=gettext_noop("The deposit's RevenueDistributed event does not carry this report's hash."))
         return
     _move(actor=None, d=d, target=S.DISTRIBUTED, action="tokens.distribution_distributed",
           deposit_block=row.block_number, points_per_share_after=str(int(event["args"]["pointsPerShare"])),

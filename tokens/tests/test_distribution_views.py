@@ -83,6 +83,18 @@ def test_another_clinics_statement_is_404_on_page_and_api(client, api_as, dist):
     assert dist.status == S.AWAITING_CLINIC
 
 
+def test_a_clinic_admin_reading_chinese_sees_the_statement_rules_and_notes_in_chinese(client, clinic, offering, dist):
+    clinic.language = "zh-hans"
+    clinic.save(update_fields=["language"])
+    client.force_login(clinic)
+    page = client.get(detail_url(dist)).content.decode()
+    assert "平台费，占总收入的 5.00%" in page and "诊所运营分成，占总收入的 60.00%" in page
+    assert "Platform fee 5.00% of gross" not in page
+    empty = open_distribution(offering, month=2, gross="0.00")  # nothing earned: a fixed note, translated
+    assert empty.status == S.NOTHING_DUE and empty.error == "No revenue to distribute for this period."
+    assert "本期没有可分配的收入。" in client.get(detail_url(empty)).content.decode()
+
+
 def test_an_investor_cannot_confirm(client, api_as, investor, dist):
     client.force_login(investor)
     assert client.post(reverse("tokens:distribution-confirm", args=[dist.public_id])).status_code == 403
