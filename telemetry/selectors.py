@@ -277,7 +277,6 @@ def explained(line: dict) -> dict:
     return line
 
 
-
 def compute_revenue(*, device: Device, start: date, end: date) -> dict:
     """The month's figures as RevenuePeriod fields. Procedures: completed ones ending in
     [start, end) without an open flag, per CPT × payer (the event's payer, else the device's

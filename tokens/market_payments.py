@@ -33,14 +33,13 @@ from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy
 
 from chain import gateway
 from chain.services import outbox_enqueue
 from core.errors import ApplicationError, check_transition
-from core.i18n import in_language_of
+from core.i18n import in_language_for
 from core.money import from_token_units, to_token_units
 from core.permissions import Role, user_has_role
 from core.services import audit, snapshot
@@ -92,10 +91,7 @@ def _move(*, p: MarketCardPurchase, target: str, action: str, actor=None, reason
     before = snapshot(p, AUDIT_FIELDS)
     p.status = target
     for k, v in changes.items():
-        if isinstance(v, Promise):  # what the buyer is told (error): stored in their language
-            with in_language_of(p.buyer):
-                v = str(v)
-        setattr(p, k, v)
+        setattr(p, k, in_language_for(p.buyer, v))  # what the buyer is told: in their language
     p.full_clean()
     p.save()
     audit(actor=actor, action=action, obj=p, before=before, after=snapshot(p, AUDIT_FIELDS), reason=reason)

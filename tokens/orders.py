@@ -20,14 +20,13 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy, override
 
 from chain.models import ChainTransaction
 from chain.services import outbox_enqueue
 from core.errors import ApplicationError, check_transition
-from core.i18n import in_language_of
+from core.i18n import in_language_for
 from core.money import format_money, quantize
 from core.permissions import Role, user_has_role
 from core.services import audit, snapshot
@@ -104,10 +103,7 @@ def _transition(*, actor, order: Order, target: str, action: str, reason: str = 
     before = snapshot(order, ORDER_AUDIT_FIELDS)
     order.status = target
     for k, v in changes.items():
-        if isinstance(v, Promise):  # what the investor is told (error): stored in their language
-            with in_language_of(order.investor):
-                v = str(v)
-        setattr(order, k, v)
+        setattr(order, k, in_language_for(order.investor, v))  # what the investor is told: in their language
     order.save()
     audit(actor=actor, action=action, obj=order, before=before, after=snapshot(order, ORDER_AUDIT_FIELDS),
           reason=reason)
