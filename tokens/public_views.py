@@ -137,14 +137,15 @@ def distribution_verify(request, public_id):
     d = distribution_public_get(public_id)
     report = _report(d)
     if report:  # shown in the reader's language; the download stays the hashed bytes
-        from telemetry.selectors import describe_line
-        from tokens.waterfall import describe
+        from telemetry.selectors import KIND_LABELS, describe_line
+        from tokens.waterfall import LABELS, describe
 
         for line in report.get("revenue_lines", []):
-            line["explanation"] = describe_line(line)
+            line.update(label=KIND_LABELS.get(line.get("kind"), line.get("kind")), explanation=describe_line(line))
         wf = {"terms": report.get("terms"), **report.get("waterfall", {})}
         for line in report.get("waterfall", {}).get("lines", []):
-            line["explanation"] = describe(line, wf, d.currency)
+            line.update(label=LABELS.get(line.get("line"), line.get("line")),
+                        explanation=describe(line, wf, d.currency))
     resp = render(request, "tokens/public/distribution_verify.html", {
         "d": d, "report": report, "onchain": deposit_onchain(d), "urls": _urls(d),
         "rpc_hint": "--rpc <your node URL>"})
