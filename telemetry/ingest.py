@@ -134,21 +134,13 @@ def check_rate(credential: DeviceCredential, *, now: float | None = None) -> Non
     """Per-key fixed window: more than `TELEMETRY_BATCHES_PER_MINUTE` authenticated batches
     in a minute is 429 (the agent backs off and retries). Counted after authentication, so
     nobody can spend a device's budget without its secret."""
-    from django.core.cache import cache
+    from core.ratelimit import minute_hit
 
-    current = int(time.time() if now is None else now)
-    window = current // 60
-    key = f"telemetry-rate:{credential.key_id}:{window}"
-    cache.add(key, 0, timeout=120)
-    try:
-        n = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=120)
-        n = 1
+    n, retry_after_s = minute_hit(f"telemetry:{credential.key_id}", now=now)
     if n > rate_per_minute():
         raise ApplicationError("rate_limited", gettext(
             'More than %(rate_per_minute)s batches a minute from this key; retry after the minute.') %
-                {"rate_per_minute": rate_per_minute()}, details={"retry_after_s": 60 - current % 60}, status=429)
+                {"rate_per_minute": rate_per_minute()}, details={"retry_after_s": retry_after_s}, status=429)
 
 
 def parse_body(body: bytes) -> list[dict]:

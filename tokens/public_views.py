@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -23,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import ApplicationError
+from core.ratelimit import client_over_budget
 from tokens.models import Distribution, DistributionStatus
 
 logger = logging.getLogger(__name__)
@@ -42,20 +41,9 @@ def rate_per_minute() -> int:
 
 
 def throttled(request) -> bool:
-    """Counts this request against its address's fixed one-minute window (as our trusted
-    proxies saw it: core.clientip); True once over the budget. Every page reads the
-    chain, so the public surface must not be a free RPC relay."""
-    from core.clientip import client_ip
-
-    addr = client_ip(request) or "unknown"
-    key = f"tokens.verify:{addr}:{int(time.time() // 60)}"
-    cache.add(key, 0, timeout=120)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=120)
-        count = 1
-    return count > rate_per_minute()
+    """Counts this request against its address's budget; True once over it. Every page reads
+    the chain, so the public surface must not be a free RPC relay."""
+    return client_over_budget(request, "tokens.verify", rate_per_minute())
 
 
 # --------------------------------------------------------------------------- selectors
