@@ -27,6 +27,7 @@ from core.money import from_token_units
 from core.permissions import Role, user_has_role
 from core.services import audit
 from tokens.models import Distribution, DistributionStatus, IncomeClaim, Offering, OfferingStatus
+from tokens.selectors import tracked_tx
 
 ZERO = "0x" + "0" * 40
 BATCH_SIZE = 100  # wallets per batch-claim transaction (gas stays far below a block)
@@ -331,11 +332,8 @@ def income_claim_prepare(*, actor, offering: Offering, wallet: str) -> dict:
 def income_claim_track(*, actor, offering: Offering, wallet: str, tx_hash: str) -> IncomeClaim:
     """Follow a claim the holder sent from their browser wallet (idempotent on the hash)."""
     w = _wallet_of(actor, wallet)
-    tx_hash = gateway.parse_tx_hash(tx_hash)
-    existing = IncomeClaim.objects.filter(tx_hash=tx_hash).first()
+    tx_hash, existing = tracked_tx(IncomeClaim, tx_hash=tx_hash, owner_field="investor", actor=actor)
     if existing is not None:
-        if existing.investor_id != actor.pk:
-            raise ApplicationError("tx_taken", gettext("This transaction is already recorded."), status=409)
         return existing
     claim = IncomeClaim.objects.create(investor=actor, offering=offering, kind=IncomeClaim.Kind.CLAIM,
                                        wallet=gateway.to_checksum(w.address), self_custody=True, tx_hash=tx_hash)

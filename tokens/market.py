@@ -42,6 +42,7 @@ from tokens.models import (
     Offering,
     OfferingStatus,
 )
+from tokens.selectors import tracked_tx
 
 BOARD = "Settlement"
 TOKEN = "SecurityToken"  # noqa: S105 - a contract name
@@ -267,11 +268,8 @@ def transfer_prepare(*, actor, offering: Offering, wallet: str, to: str, units) 
 
 @transaction.atomic
 def transfer_track(*, actor, offering: Offering, wallet: str, to: str, units, tx_hash: str) -> MarketTransfer:
-    tx_hash = gateway.parse_tx_hash(tx_hash)
-    existing = MarketTransfer.objects.filter(tx_hash=tx_hash).first()
+    tx_hash, existing = tracked_tx(MarketTransfer, tx_hash=tx_hash, owner_field="actor", actor=actor)
     if existing is not None:
-        if existing.actor_id != actor.pk:
-            raise ApplicationError("tx_taken", gettext("This transaction is already recorded."), status=409)
         return existing
     w = _wallet_of(actor, wallet)
     address, recipient = resolve_recipient(to)
@@ -494,11 +492,8 @@ def offer_prepare(*, actor, offering: Offering, wallet: str, units, price_per_un
 @transaction.atomic
 def offer_track(*, actor, offering: Offering, wallet: str, units, price_per_unit, expires_at,
                 tx_hash: str) -> MarketOffer:
-    tx_hash = gateway.parse_tx_hash(tx_hash)
-    existing = MarketOffer.objects.filter(tx_hash=tx_hash).first()
+    tx_hash, existing = tracked_tx(MarketOffer, tx_hash=tx_hash, owner_field="seller", actor=actor)
     if existing is not None:
-        if existing.seller_id != actor.pk:
-            raise ApplicationError("tx_taken", gettext("This transaction is already recorded."), status=409)
         return existing
     check = offer_check(actor=actor, offering=offering, wallet=wallet, units=units, price_per_unit=price_per_unit,
                         expires_at=expires_at)
@@ -795,11 +790,8 @@ def _jsonable_check(check: dict) -> dict:
 
 @transaction.atomic
 def take_track(*, actor, offer_id, wallet: str, units, tx_hash: str) -> MarketTransfer:
-    tx_hash = gateway.parse_tx_hash(tx_hash)
-    existing = MarketTransfer.objects.filter(tx_hash=tx_hash).first()
+    tx_hash, existing = tracked_tx(MarketTransfer, tx_hash=tx_hash, owner_field="actor", actor=actor)
     if existing is not None:
-        if existing.actor_id != actor.pk:
-            raise ApplicationError("tx_taken", gettext("This transaction is already recorded."), status=409)
         return existing
     offer = MarketOffer.objects.select_related("offering").filter(pk=offer_id).first()
     if offer is None:

@@ -183,3 +183,18 @@ def investor_holdings(*, user) -> list[dict]:
         out.append({"offering": h.offering, "wallet": h.wallet, "wallet_kind": h.wallet_kind, "units": h.units,
                     "share_pct": row.get("share_pct", Decimal(0)), "frozen": row.get("frozen", False)})
     return out
+
+
+def tracked_tx(model, *, tx_hash: str, owner_field: str, actor):
+    """(the normalised hash, the row already following this browser-sent transaction or None):
+    tracking is idempotent on the hash, and another user's row is refused, not shown."""
+    from django.utils.translation import gettext
+
+    from chain import gateway
+    from core.errors import ApplicationError
+
+    tx_hash = gateway.parse_tx_hash(tx_hash)
+    existing = model.objects.filter(tx_hash=tx_hash).first()
+    if existing is not None and getattr(existing, f"{owner_field}_id") != actor.pk:
+        raise ApplicationError("tx_taken", gettext("This transaction is already recorded."), status=409)
+    return tx_hash, existing
