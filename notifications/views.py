@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
@@ -47,6 +48,6 @@ def preferences(request):
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, "Your notification preferences are saved.")
+            messages.success(request, gettext("Your notification preferences are saved."))
         return redirect("notifications:preferences")
     return render(request, "notifications/preferences.html", {"rows": rows})

@@ -24,15 +24,10 @@ from core.errors import ApplicationError
 from core.permissions import Role, user_has_role
 from core.services import audit
 from tokens.models import ComplianceChange, Offering, OfferingStatus, OrderStatus
+from tokens.services import lockup_ts
 
 TOKEN = "SecurityToken"  # noqa: S105 - a contract name
 C = ComplianceChange.Status
-
-
-def _lockup_ts(day: dt.date | None) -> int:
-    if day is None:
-        return 0
-    return int(dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC).timestamp())
 
 
 def stored_terms(offering: Offering) -> dict:
@@ -176,7 +171,7 @@ def compliance_change_request(*, actor, offering: Offering, supply_cap, max_per_
     key = f"tokens.compliance:{change.pk}"
     added = sorted(set(countries) - set(before["allowed_countries"]))
     removed = sorted(set(before["allowed_countries"]) - set(countries))
-    calls = [("setComplianceParams", [supply, per, cap, _lockup_ts(lockup), bool(countries)])]
+    calls = [("setComplianceParams", [supply, per, cap, lockup_ts(lockup), bool(countries)])]
     if added:
         calls.append(("setCountriesAllowed", [added, True]))
     if removed:

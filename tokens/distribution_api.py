@@ -106,7 +106,7 @@ class DistributionDetailSerializer(DistributionListItemSerializer):
         return DistributionLineSerializer(sel.waterfall_lines(obj), many=True).data
 
     def get_verify_url(self, obj: Distribution) -> str | None:
-        return f"/verify/distributions/{obj.public_id}/" if obj.report_sha256 else None
+        return reverse("tokens_public:distribution-verify", args=[obj.public_id]) if obj.report_sha256 else None
 
     def get_statement_url(self, obj: Distribution) -> str:
         return reverse("api-token-distribution-statement", args=[obj.public_id])

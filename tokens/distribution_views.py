@@ -56,7 +56,7 @@ def _detail_context(request, d) -> dict:
         "can_resolve": is_admin and d.status == S.DISPUTED,
         "can_record_bank": is_admin and d.status == S.AWAITING_PAYMENT and d.paid_at is None,
         "can_retry": is_admin and d.status == S.FAILED,
-        "verify_url": f"/verify/distributions/{d.public_id}/" if d.report_sha256 else "",
+        "verify_url": reverse("tokens_public:distribution-verify", args=[d.public_id]) if d.report_sha256 else "",
         # A checkout opened: the webhook may land any moment; a deposit: the chain confirms it.
         "polling": d.status in (S.DEPOSITING, S.WAITING_FUNDS)
         or (d.status == S.AWAITING_PAYMENT and bool(d.payment_session_id)),
@@ -135,8 +135,8 @@ def distribution_resolve(request, public_id):
     except ApplicationError as exc:
         message_application_error(request, exc)
     else:
-        messages.success(request, "Dispute upheld: the statement is withdrawn." if decision == "uphold"
-                         else "Dispute rejected: the statement stands and is payable.")
+        messages.success(request, gettext("Dispute upheld: the statement is withdrawn.") if decision == "uphold"
+                         else gettext("Dispute rejected: the statement stands and is payable."))
     return _back(public_id)
 
 

@@ -86,11 +86,9 @@ def _require_platform_admin(actor, what: str) -> None:
 # --------------------------------------------------------------------------- opening
 
 
-def reserve_balance(offering: Offering, *, exclude_pk: int | None = None) -> Decimal:
-    qs = Distribution.objects.filter(offering=offering, status__in=RESERVE_HELD)
-    if exclude_pk:
-        qs = qs.exclude(pk=exclude_pk)
-    return qs.aggregate(s=Sum("reserve"))["s"] or Decimal(0)
+def reserve_balance(offering: Offering) -> Decimal:
+    return (Distribution.objects.filter(offering=offering, status__in=RESERVE_HELD)
+            .aggregate(s=Sum("reserve"))["s"] or Decimal(0))
 
 
 def period_gross(period, terms: waterfall.Terms) -> tuple[Decimal, list[dict]]:

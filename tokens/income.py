@@ -79,7 +79,7 @@ def magnitude(d: Distribution) -> int:
     return int(json.loads(d.report)["accumulator"]["magnitude"])
 
 
-def distribution_entitlements(d: Distribution, *, wallets: set[str] | None = None) -> dict:
+def distribution_entitlements(d: Distribution) -> dict:
     """Each holder's share of a distributed deposit: units at the deposit block × accumulator
     increase ÷ MAGNITUDE, floored to the base unit (fractions stay in the holder's on-chain
     correction and are paid with later claims). Σ magnified shares + dust = deposit exactly."""
@@ -90,7 +90,7 @@ def distribution_entitlements(d: Distribution, *, wallets: set[str] | None = Non
     balances = balances_at(d.offering, block=d.deposit_block)
     supply = sum(balances.values())
     holders = {w: {"units": u, "base_units": u * delta // mag, "magnified": u * delta}
-               for w, u in balances.items() if wallets is None or w in wallets}
+               for w, u in balances.items()}
     return {"holders": holders, "supply": supply, "delta": delta, "magnitude": mag}
 
 
@@ -110,11 +110,12 @@ class Holding:
         return next((p["decimals"] for p in self.periods), 6)
 
 
-def investor_holdings(*, user, live: bool = True) -> list[Holding]:
+def investor_holdings(*, user, live: bool = True, periods: bool = True) -> list[Holding]:
     """Every unit the investor holds in any of their wallets (custodial and self-custody),
     from the indexed Transfer events of every live token — so units received by forced
     transfer or recovery show too, not only purchases. With `live`, the claimable income is
-    read from the chain."""
+    read from the chain; with `periods`, each holding's per-period income rows are built (two
+    queries per holding: pages that show units only leave them out)."""
     wallets = {_norm(w.address): w for w in _investor_wallets(user)}
     if not wallets:
         return []
@@ -144,7 +145,8 @@ def investor_holdings(*, user, live: bool = True) -> list[Holding]:
                                    wallet_kind=wallet.get_kind_display(), self_custody=wallet.kind == "self_custody",
                                    units=0, claimed=claimed.get((address, w), 0)))
     for h in out:
-        h.periods = holding_periods(h.offering, h.wallet)
+        if periods:
+            h.periods = holding_periods(h.offering, h.wallet)
         if live:
             try:
                 h.accrued = int(gateway.call("SecurityToken", h.offering.token_address, "withdrawableIncomeOf",

@@ -870,7 +870,7 @@ def portfolio(*, user) -> dict:
 
     by_token: dict[int, dict] = {}
     units: dict[int, int] = defaultdict(int)
-    for h in investor_holdings(user=user, live=False):
+    for h in investor_holdings(user=user, live=False, periods=False):
         units[h.offering.pk] += h.units
         by_token[h.offering.pk] = {"offering": h.offering}
     rows, total_last, total_offer = [], Decimal(0), Decimal(0)

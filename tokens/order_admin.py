@@ -5,8 +5,8 @@ lives in tokens.orders and tokens.reconciliation, shared by web and API."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from core.api import Pagination
 from core.errors import ApplicationError
+from core.forms import message_application_error
 from core.permissions import HasRole, Role, role_required
 from tokens import orders, reconciliation, selectors
 from tokens.api_views import TOKEN_ORDER_PAGE, TokenOrderSerializer
@@ -34,11 +35,9 @@ def order_admin_refund(request, order_id):
     try:
         orders.order_refund(actor=request.user, order=order, reason=request.POST.get("reason", ""))
     except ApplicationError as exc:
-        if exc.status == 403:
-            raise PermissionDenied(exc.message) from exc
-        messages.error(request, exc.message)
+        message_application_error(request, exc)
     else:
-        messages.success(request, "Refund sent to the payment provider.")
+        messages.success(request, gettext("Refund sent to the payment provider."))
     return redirect("tokens:order-detail", order_id=order_id)
 
 
@@ -122,11 +121,9 @@ def order_dispute_resolve(request, order_id):
         orders.order_dispute_resolve(actor=request.user, order=order, outcome=request.POST.get("outcome", ""),
                                      reason=request.POST.get("reason", ""))
     except ApplicationError as exc:
-        if exc.status == 403:
-            raise PermissionDenied(exc.message) from exc
-        messages.error(request, exc.message)
+        message_application_error(request, exc)
     else:
-        messages.success(request, "Dispute decided; the token action was sent to the chain.")
+        messages.success(request, gettext("Dispute decided; the token action was sent to the chain."))
     return redirect("tokens:order-detail", order_id=order_id)
 
 

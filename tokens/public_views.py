@@ -6,7 +6,6 @@ patterns (web page, report download and the API twin)."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 from django.conf import settings
@@ -22,6 +21,7 @@ from rest_framework.views import APIView
 
 from core.errors import ApplicationError
 from core.ratelimit import client_over_budget
+from tokens.distribution_selectors import report_data
 from tokens.models import Distribution, DistributionStatus
 
 logger = logging.getLogger(__name__)
@@ -101,10 +101,6 @@ def deposit_onchain(d: Distribution) -> dict:
             "dust_magnified": int(event["args"]["dustMagnified"])}
 
 
-def _report(d: Distribution) -> dict | None:
-    return json.loads(d.report) if d.report else None
-
-
 def _urls(d: Distribution) -> dict:
     return {"page": reverse("tokens_public:distribution-verify", args=[d.public_id]),
             "report": reverse("tokens_public:distribution-report", args=[d.public_id]) if d.report else None}
@@ -123,7 +119,7 @@ def distribution_verify(request, public_id):
     if throttled(request):
         return _too_many(request)
     d = distribution_public_get(public_id)
-    report = _report(d)
+    report = report_data(d)
     if report:  # shown in the reader's language; the download stays the hashed bytes
         from telemetry.selectors import KIND_LABELS, describe_line
         from tokens.waterfall import LABELS, describe
@@ -210,7 +206,7 @@ class PublicDistributionApi(APIView):
         return Response(PublicDistributionSerializer({
             "public_id": d.public_id, "status": d.status, "status_display": d.get_status_display(),
             "token_symbol": d.offering.token_symbol, "token_address": d.offering.token_address,
-            "period_start": d.period.period_start, "period_end": d.period.period_end, "report": _report(d),
+            "period_start": d.period.period_start, "period_end": d.period.period_end, "report": report_data(d),
             "report_sha256": d.report_sha256, "report_url": urls["report"], "page_url": urls["page"],
             "deposit_tx_hash": onchain["tx_hash"], "deposit_block": d.deposit_block or onchain["block"],
             "onchain": onchain}).data)

@@ -174,7 +174,7 @@ def investor_holdings(*, user) -> list[dict]:
     from tokens import income
 
     out, tables = [], {}
-    for h in income.investor_holdings(user=user, live=False):
+    for h in income.investor_holdings(user=user, live=False, periods=False):
         if h.units <= 0:
             continue
         if h.offering.pk not in tables:

@@ -162,7 +162,8 @@ def offering_record_consent(*, actor, offering: Offering, statement: str = "") -
                        consent_statement=statement)
 
 
-def _lockup_ts(day: dt.date | None) -> int:
+def lockup_ts(day: dt.date | None) -> int:
+    """A lock-up date as the contract's `lockupUntil` (unix seconds at 00:00 UTC; 0 = none)."""
     if day is None:
         return 0
     return int(dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC).timestamp())
@@ -177,7 +178,7 @@ def token_params(offering: Offering) -> dict:
         "identityRegistry": chain_selectors.deployment_address("IdentityRegistry"),
         "stablecoin": stablecoin_address(),
         "supplyCap": offering.units, "maxBalance": offering.max_per_investor,
-        "maxHolders": offering.holder_cap, "lockupUntil": _lockup_ts(offering.lockup_until),
+        "maxHolders": offering.holder_cap, "lockupUntil": lockup_ts(offering.lockup_until),
         "allowedCountries": list(offering.allowed_countries),
     }
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -393,7 +392,3 @@ def _yearly_summary_pdf(*, user, year: int) -> bytes:
     ]
     return build_pdf(title=_("Yearly income summary %(year)s") % {"year": year}, subject=f"{user.email} {year}",
                      story=story)
-
-
-def report_of(d: Distribution) -> dict:
-    return json.loads(d.report) if d.report else {}

@@ -116,9 +116,10 @@ def agent_actions(request, pk):
         except ApplicationError as exc:
             add_application_error(form, exc)
         else:
-            messages.success(request, "Action submitted to the chain." if action.chain_tx_id else
-                             f"{action.units if action.units is not None else 'Unknown number of'} units: "
-                             "a second compliance officer must confirm this action before it is sent.")
+            messages.success(request, gettext("Action submitted to the chain.") if action.chain_tx_id else
+                             gettext("%(units)s units: a second compliance officer must confirm this action before "
+                                     "it is sent.") % {"units": action.units if action.units is not None
+                                                       else gettext("Unknown number of")})
             return redirect("tokens:agent-actions", pk=pk)
     actions = selectors.offering_agent_actions(offering=offering)
     return render(request, "tokens/agent_actions.html", {
