@@ -41,7 +41,12 @@ def investor_is_eligible(*, user) -> bool:
     if case is None or case.open_hits.exists():
         return False
     # A profile change after approval suspends eligibility until the change is approved.
-    return not profile.cases.filter(purpose=KycCase.Purpose.CHANGE).exclude(
+    return not change_pending(profile)
+
+
+def change_pending(profile: InvestorProfile) -> bool:
+    """A profile change after approval awaits its own approval: eligibility is suspended."""
+    return profile.cases.filter(purpose=KycCase.Purpose.CHANGE).exclude(
         status__in=[KycCase.Status.APPROVED, KycCase.Status.SUPERSEDED, KycCase.Status.EXPIRED,
                     KycCase.Status.REVOKED]).exists()
 
@@ -61,19 +66,47 @@ def registry_failures(*, profile) -> list:
     return failed
 
 
-def profiles_with_registry_failures() -> set[int]:
-    """Profiles whose newest final registry write failed (the review queue lists them)."""
-    from chain.models import ChainTransaction
+def _registry_key_case_id(key: str) -> int | None:
+    """The case id of a registry write key `kyc:<case id>:…` (the prefix already matched by
+    the database), in the exact form `onchain._profile_rows` matches it, else None."""
+    head, sep, _ = key[4:].partition(":")
+    if sep and head.isascii() and head.isdigit() and str(int(head)) == head:
+        return int(head)
+    return None
 
+
+def profiles_with_registry_failures() -> set[int]:
+    """Profiles whose newest final registry write failed (the review queue lists them).
+
+    The same rule as `registry_failures` for every profile at once, in three queries: a
+    failed write counts unless a later write of that investor was confirmed."""
+    from chain.models import ChainTransaction
+    from compliance import onchain
+
+    registry_rows = ChainTransaction.objects.filter(contract_name=onchain.REGISTRY,
+                                                    idempotency_key__startswith="kyc:")
     case_ids = set()
-    for key in ChainTransaction.objects.filter(contract_name="IdentityRegistry", status="failed",
-                                               idempotency_key__startswith="kyc:").values_list(
-                                                   "idempotency_key", flat=True):
+    first_failed = None
+    for pk, key in registry_rows.filter(status="failed").values_list("pk", "idempotency_key"):
+        first_failed = pk if first_failed is None else min(first_failed, pk)
         parts = key.split(":")
         if len(parts) > 1 and parts[1].isdigit():
             case_ids.add(int(parts[1]))
-    profiles = InvestorProfile.objects.filter(cases__pk__in=case_ids).distinct()
-    return {p.pk for p in profiles if registry_failures(profile=p)}
+    if not case_ids:
+        return set()
+    # Every case of the investors concerned: a later confirmed write may be under another case.
+    case_profile = dict(KycCase.objects.filter(
+        profile_id__in=KycCase.objects.filter(pk__in=case_ids).values("profile_id"))
+        .values_list("pk", "profile_id"))
+    # Only failed and confirmed writes decide; a confirmed write older than every failed one
+    # changes nothing.
+    failing: dict[int, bool] = {}
+    for key, status in (registry_rows.filter(status__in=["failed", "confirmed"], pk__gte=first_failed)
+                        .order_by("id").values_list("idempotency_key", "status")):
+        profile_id = case_profile.get(_registry_key_case_id(key))
+        if profile_id is not None:
+            failing[profile_id] = status == "failed"
+    return {profile_id for profile_id, failed in failing.items() if failed}
 
 
 def investor_wallets(*, user) -> list[Wallet]:
@@ -117,8 +150,10 @@ def document_get_for_user(*, user, document_id: int) -> KycDocument:
     raise Http404
 
 
-def review_queue(*, status: str = "", country: str = "", risk: str = "", hits: str = "") -> QuerySet[KycCase]:
-    """Cases awaiting (or under) review, oldest submission first."""
+def review_queue(*, status: str = "", country: str = "", risk: str = "", hits: str = "",
+                 failing: set[int] | None = None) -> QuerySet[KycCase]:
+    """Cases awaiting (or under) review, oldest submission first. `failing` is
+    `profiles_with_registry_failures()` when the caller has it already."""
     qs = (KycCase.objects.select_related("profile", "profile__user")
           .annotate(open_hit_count=Count("hits", filter=Q(hits__status="open")))
           .exclude(status=KycCase.Status.DRAFT))
@@ -127,7 +162,8 @@ def review_queue(*, status: str = "", country: str = "", risk: str = "", hits: s
     else:
         # Waiting work: new cases, and approved investors put on hold by a re-screen.
         # Waiting work also includes investors whose on-chain registry write failed.
-        failing = profiles_with_registry_failures()
+        if failing is None:
+            failing = profiles_with_registry_failures()
         latest = list(KycCase.objects.filter(profile_id__in=failing).order_by("profile_id", "-created_at")
                       .values_list("profile_id", "pk"))
         newest = {}

@@ -23,7 +23,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import is_address, to_checksum_address
 
-from compliance import onchain, sanctions
+from compliance import onchain, sanctions, selectors
 from compliance.models import (
     InvestorProfile,
     KycCase,
@@ -363,7 +363,7 @@ def _wallet_link_commit(*, actor, address: str, nonce: str) -> Wallet:
     case = profile.cases.filter(status=S.APPROVED).order_by("-approved_at").first()
     # On hold (open sanctions hit): the wallet is registered when the hit is cleared.
     if (case is not None and case.is_active_approval and not case.open_hits.exists()
-            and not _change_pending(profile)):
+            and not selectors.change_pending(profile)):
         onchain.register_wallet(actor=actor, case=case, wallet=wallet, reason="Wallet linked after approval")
     return wallet
 
@@ -589,7 +589,7 @@ def screening_hit_clear(*, actor, hit: ScreeningHit, reason: str) -> ScreeningHi
     case.save(update_fields=["risk_score", "risk_level", "was_high_risk", "updated_at"])
     audit(actor=actor, action="compliance.screening_hit_clear", obj=case,
           before={"hit": hit.entry_uid, "status": "open"}, after={"status": "cleared"}, reason=reason)
-    if case.is_active_approval and not case.open_hits.exists() and not _change_pending(case.profile):
+    if case.is_active_approval and not case.open_hits.exists() and not selectors.change_pending(case.profile):
         _sync_wallets_on_chain(actor=actor, case=case, key_suffix=f"release:{hit.pk}",
                                reason="Sanctions hit cleared: hold released")
     return hit
@@ -598,12 +598,6 @@ def screening_hit_clear(*, actor, hit: ScreeningHit, reason: str) -> ScreeningHi
 def _registered_wallets(profile: InvestorProfile) -> list[Wallet]:
     """Wallets the registry holds or will hold once queued writes land."""
     return [w for w in profile.wallets.all() if onchain.wallet_intends_registered(w)]
-
-
-def _change_pending(profile: InvestorProfile) -> bool:
-    """A profile change after approval awaits its own approval: eligibility is suspended."""
-    return profile.cases.filter(purpose=KycCase.Purpose.CHANGE).exclude(
-        status__in=[S.APPROVED, S.SUPERSEDED, S.EXPIRED, S.REVOKED]).exists()
 
 
 def _sync_wallets_on_chain(*, actor, case: KycCase, key_suffix: str, reason: str,
@@ -843,7 +837,7 @@ def investor_registry_resync(*, actor, profile: InvestorProfile, key_tag: str = 
     tag = key_tag or f"resync{secrets.token_hex(4)}"
     before = {r.pk for r in onchain._profile_rows(profile)}
     eligible = (live is not None and live.is_active_approval and not profile.processing_restricted
-                and not live.open_hits.exists() and not _change_pending(profile))
+                and not live.open_hits.exists() and not selectors.change_pending(profile))
     held = []
     for wallet in profile.wallets.all():
         on_chain = onchain.live_contains(wallet.address)

@@ -208,9 +208,9 @@ def document_view(request, pk: int):
 def queue(request):
     form = QueueFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    cases = selectors.review_queue(**{k: v for k, v in filters.items() if v})
-    return render(request, "compliance/queue.html", {"form": form, "cases": cases[:200],
-                                                     "failing": selectors.profiles_with_registry_failures()})
+    failing = selectors.profiles_with_registry_failures()
+    cases = selectors.review_queue(**{k: v for k, v in filters.items() if v}, failing=failing)
+    return render(request, "compliance/queue.html", {"form": form, "cases": cases[:200], "failing": failing})
 
 
 @officer_only
