@@ -5,19 +5,15 @@ the fee per exam from the fee schedule applied to the device's own CPT mix."""
 from __future__ import annotations
 
 import datetime as dt
-from datetime import UTC, timedelta
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.conf import settings
 from django.db.models import Count, Max, Min, Sum
 
-from telemetry.models import DailyRollup, EventKind, Tariff, TelemetryEvent
+from telemetry.models import DailyRollup, EventKind, TelemetryEvent
+from telemetry.selectors import _default_payer, _dt, _tariff_for, _tariffs
 
 WINDOW_DAYS = 90
-
-
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def device_usage(*, device, on: dt.date, currency: str) -> dict | None:
@@ -34,16 +30,16 @@ def device_usage(*, device, on: dt.date, currency: str) -> dict | None:
 
     # Fee: the tariff of each CPT code performed in the same period (the year's fee, else the
     # latest earlier one), weighted by how often the device performed it.
-    payer = getattr(settings, "TELEMETRY_DEFAULT_PAYER", "default")
-    mix = (TelemetryEvent.objects.filter(device=device, kind=EventKind.PROCEDURE, status="COMPLETED",
-                                         occurred_at__gte=_midnight(agg["first"]),
-                                         occurred_at__lt=_midnight(agg["last"] + timedelta(days=1)))
-           .values("cpt_code").annotate(n=Count("id")).order_by("cpt_code"))
+    payer = _default_payer()
+    mix = list(TelemetryEvent.objects.filter(device=device, kind=EventKind.PROCEDURE, status="COMPLETED",
+                                              occurred_at__gte=_dt(agg["first"]),
+                                              occurred_at__lt=_dt(agg["last"] + timedelta(days=1)))
+               .values("cpt_code").annotate(n=Count("id")).order_by("cpt_code"))
+    tariffs = _tariffs() if mix else {}  # the fee schedule, loaded once
     priced = unpriced = 0
     amount = Decimal(0)
     for row in mix:
-        tariff = (Tariff.objects.filter(cpt_code=row["cpt_code"], payer=payer, year__lte=agg["last"].year)
-                  .order_by("-year").first())
+        tariff = _tariff_for(tariffs, row["cpt_code"], payer, agg["last"].year)
         if tariff is None or tariff.currency != currency:
             unpriced += row["n"]
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -114,24 +115,27 @@ def health_rows(*, user) -> list[HealthRow]:
     return rows
 
 
+def _rollup_days(*, device: Device, start: date, end: date) -> Iterator[tuple[date, DailyRollup | None]]:
+    """(day, its DailyRollup or None) per UTC day in [start, end), oldest first, one query."""
+    by_day = {r.day: r for r in DailyRollup.objects.filter(device=device, day__gte=start, day__lt=end)}
+    day = start
+    while day < end:
+        yield day, by_day.get(day)
+        day += timedelta(days=1)
+
+
 def device_daily_procedures(*, device: Device, days: int) -> list[dict]:
     """The last `days` UTC days (today included), oldest first, zero-filled:
     {"day", "procedures" (completed), "discontinued", "gpu_hours", "online_hours"}."""
     today = timezone.now().astimezone(UTC).date()
     first = today - timedelta(days=days - 1)
-    by_day = {r.day: r for r in DailyRollup.objects.filter(device=device, day__gte=first, day__lte=today)}
-    out = []
-    for i in range(days):
-        day = first + timedelta(days=i)
-        r = by_day.get(day)
-        out.append({
-            "day": day,
-            "procedures": r.procedures_completed if r else 0,
-            "discontinued": r.procedures_discontinued if r else 0,
-            "gpu_hours": (r.gpu_seconds / 3600).quantize(Decimal("0.01")) if r else Decimal("0.00"),
-            "online_hours": r.online_hours if r else 0,
-        })
-    return out
+    return [{
+        "day": day,
+        "procedures": r.procedures_completed if r else 0,
+        "discontinued": r.procedures_discontinued if r else 0,
+        "gpu_hours": (r.gpu_seconds / 3600).quantize(Decimal("0.01")) if r else Decimal("0.00"),
+        "online_hours": r.online_hours if r else 0,
+    } for day, r in _rollup_days(device=device, start=first, end=today + timedelta(days=1))]
 
 
 def utilization_chart(*, device: Device, days: int = 30) -> dict:
@@ -446,21 +450,12 @@ def daily_usage(*, device: Device, start: date, end: date) -> list[dict]:
     day, procedures_completed, procedures_discontinued, gpu_hours (the scanner's own
     reconstruction work), compute_gpu_hours (compute jobs sold), online_hours (hours with
     a heartbeat). Hours are Decimal."""
-    by_day = {r["day"]: r for r in DailyRollup.objects.filter(device=device, day__gte=start, day__lt=end).values(
-        "day", "procedures_completed", "procedures_discontinued", "gpu_seconds", "compute_gpu_seconds",
-        "online_hours")}
     step = Decimal("0.001")
-    out = []
-    day = start
-    while day < end:
-        r = by_day.get(day)
-        out.append({
-            "day": day,
-            "procedures_completed": r["procedures_completed"] if r else 0,
-            "procedures_discontinued": r["procedures_discontinued"] if r else 0,
-            "gpu_hours": (Decimal(r["gpu_seconds"]) / _HOUR).quantize(step) if r else Decimal("0.000"),
-            "compute_gpu_hours": (Decimal(r["compute_gpu_seconds"]) / _HOUR).quantize(step) if r else Decimal("0.000"),
-            "online_hours": Decimal(r["online_hours"]) if r else Decimal(0),
-        })
-        day += timedelta(days=1)
-    return out
+    return [{
+        "day": day,
+        "procedures_completed": r.procedures_completed if r else 0,
+        "procedures_discontinued": r.procedures_discontinued if r else 0,
+        "gpu_hours": (Decimal(r.gpu_seconds) / _HOUR).quantize(step) if r else Decimal("0.000"),
+        "compute_gpu_hours": (Decimal(r.compute_gpu_seconds) / _HOUR).quantize(step) if r else Decimal("0.000"),
+        "online_hours": Decimal(r.online_hours) if r else Decimal(0),
+    } for day, r in _rollup_days(device=device, start=start, end=end)]
