@@ -389,11 +389,9 @@ def _reindex(offering: Offering) -> None:
 # --------------------------------------------------------------------------- offers (seller)
 
 
-def _open_units(wallet: str, offering: Offering, exclude_pk=None) -> int:
+def _open_units(wallet: str, offering: Offering) -> int:
     qs = MarketOffer.objects.filter(offering=offering, seller_wallet__iexact=wallet,
                                     status__in=[S.POSTING, S.OPEN, S.CANCELLING], expires_at__gt=timezone.now())
-    if exclude_pk:
-        qs = qs.exclude(pk=exclude_pk)
     return sum(qs.values_list("units_remaining", flat=True))
 
 
@@ -675,9 +673,12 @@ def card_reserved_units(offer: MarketOffer, *, exclude_pk=None) -> int:
     return sum(qs.values_list("units", flat=True))
 
 
-def _available(offer: MarketOffer, *, exclude_card_pk=None) -> int:
+def _available(offer: MarketOffer, *, remaining: int | None = None, exclude_card_pk=None) -> int:
+    """Units of the offer a buyer can still get: what remains (our row's count, or `remaining`
+    as the board reports it) less fills in flight and units held for card buyers."""
     pending = sum(MarketTransfer.objects.filter(offer=offer, status=T.PENDING).values_list("units", flat=True))
-    return max(0, offer.units_remaining - pending - card_reserved_units(offer, exclude_pk=exclude_card_pk))
+    left = offer.units_remaining if remaining is None else remaining
+    return max(0, left - pending - card_reserved_units(offer, exclude_pk=exclude_card_pk))
 
 
 def take_check(*, actor, offer: MarketOffer, wallet: str, units) -> dict:
@@ -829,7 +830,7 @@ def my_offers(*, user) -> list[MarketOffer]:
 
 def my_transfers(*, user) -> list[MarketTransfer]:
     return [transfer_refresh(t=t) if t.self_custody and t.status == T.PENDING else t
-            for t in MarketTransfer.objects.select_related("offering", "offer").filter(actor=user)[:50]]
+            for t in MarketTransfer.objects.select_related("offering", "offer", "chain_tx").filter(actor=user)[:50]]
 
 
 def _trades(offering: Offering) -> list[dict]:
@@ -864,8 +865,19 @@ def market_stats(*, offering: Offering, decimals: int = 6) -> dict:
             "currency": offering.currency}
 
 
-def portfolio(*, user) -> dict:
-    """Holdings valued at the token's last trade, with the offering price beside it."""
+def market_overview(*, user) -> dict:
+    """The market page and its API twin: each tradable token with its market data, the open
+    offers (sellers anonymised), the user's offers and transfers, and their portfolio."""
+    offerings = tradable_offerings()
+    stats = {o.pk: market_stats(offering=o) for o in offerings}
+    return {"tokens": [{"offering": o, "stats": stats[o.pk]} for o in offerings], "offers": board_offers(),
+            "my_offers": my_offers(user=user), "my_transfers": my_transfers(user=user),
+            "portfolio": portfolio(user=user, stats=stats)}
+
+
+def portfolio(*, user, stats: dict | None = None) -> dict:
+    """Holdings valued at the token's last trade, with the offering price beside it. `stats`:
+    market_stats by offering id where the caller has them already."""
     from tokens.income import investor_holdings
 
     by_token: dict[int, dict] = {}
@@ -877,12 +889,14 @@ def portfolio(*, user) -> dict:
     for pk, row in by_token.items():
         if not units[pk]:
             continue
-        stats = market_stats(offering=row["offering"])
+        token_stats = (stats or {}).get(pk) or market_stats(offering=row["offering"])
         at_offer = units[pk] * row["offering"].price_per_unit
-        at_last = units[pk] * stats["last_price"] if stats["last_price"] is not None else None
+        last = token_stats["last_price"]
+        at_last = units[pk] * last if last is not None else None
         total_offer += at_offer
         total_last += at_last if at_last is not None else at_offer
-        rows.append({"offering": row["offering"], "units": units[pk], "stats": stats, "value_at_last_trade": at_last,
+        rows.append({"offering": row["offering"], "units": units[pk], "stats": token_stats,
+                     "value_at_last_trade": at_last,
                      "value_at_offering_price": at_offer})
     return {"rows": rows, "total_at_last_trade": total_last, "total_at_offering_price": total_offer}
 

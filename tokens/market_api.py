@@ -224,9 +224,7 @@ class MarketApi(APIView):
                    "trade beside the offering price", responses=MarketOverviewSerializer,
                    operation_id="v1_tokens_market_retrieve")
     def get(self, request):
-        from tokens.market_views import market_context
-
-        ctx = market_context(request.user)
+        ctx = market.market_overview(user=request.user)
         folio = ctx["portfolio"]
         data = {
             "tokens": [{"offering_id": t["offering"].pk, "token_symbol": t["offering"].token_symbol,

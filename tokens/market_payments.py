@@ -123,7 +123,7 @@ def card_amount(paid_base_units: int, decimals: int) -> tuple[Decimal, int]:
     return amount, to_token_units(amount, decimals)
 
 
-def card_check(*, actor, offer: MarketOffer, units, exclude_pk=None) -> dict:
+def card_check(*, actor, offer: MarketOffer, units) -> dict:
     """What the buyer sees before paying by card: the token's answer for seller → their
     custodial wallet, the units still free, what the card is charged and who pays the fee."""
     market._require_eligible(actor)
@@ -131,7 +131,7 @@ def card_check(*, actor, offer: MarketOffer, units, exclude_pk=None) -> dict:
     units = market._units(units)
     if offer.seller_id == actor.pk:
         raise ApplicationError("own_offer", gettext("This is your own offer."), status=409)
-    available = market._available(offer, exclude_card_pk=exclude_pk)
+    available = market._available(offer)
     if units > available:
         raise ApplicationError("units_unavailable", gettext(
             'Only %(available)s units of this offer are still available.') % {"available": available},
@@ -241,12 +241,10 @@ def _why_not(p: MarketCardPurchase):
         return gettext_lazy("The seller changed the offer's price after you started paying.")
     if int(expiry) <= int(timezone.now().timestamp()) + 60:
         return gettext_lazy("The offer expired before your payment arrived.")
-    pending = sum(MarketTransfer.objects.filter(offer=offer, status=MarketTransfer.Status.PENDING)
-                  .values_list("units", flat=True))
-    free = int(units) - pending - market.card_reserved_units(offer, exclude_pk=p.pk)
+    free = market._available(offer, remaining=int(units), exclude_card_pk=p.pk)
     if p.units > free:
         return format_lazy(gettext_lazy("Only {free} units of the offer were left when your payment arrived."),
-                           free=max(free, 0))
+                           free=free)
     if not investor_is_eligible(user=p.buyer):
         return gettext_lazy("Your KYC approval is no longer active, so you cannot receive the units.")
     r = market.restriction(p.offering, offer.seller_wallet, p.wallet, p.units)

@@ -23,18 +23,6 @@ from tokens import market
 from tokens.models import Offering
 
 
-def market_context(user) -> dict:
-    tokens = []
-    for offering in market.tradable_offerings():
-        tokens.append({"offering": offering, "stats": market.market_stats(offering=offering),
-                       "offers": market.board_offers(offering=offering)})
-    from tokens.market_payments import my_card_purchases
-
-    return {"tokens": tokens, "offers": market.board_offers(), "my_offers": market.my_offers(user=user),
-            "my_transfers": market.my_transfers(user=user), "portfolio": market.portfolio(user=user),
-            "wallets": _wallets(user), "my_card_purchases": my_card_purchases(user=user)}
-
-
 def _wallets(user) -> list:
     from compliance.selectors import investor_wallets
 
@@ -51,9 +39,10 @@ def _offering(value) -> Offering:
 @role_required(Role.INVESTOR, Role.COMPLIANCE_OFFICER)
 def market_page(request):
     from core.permissions import user_has_role
+    from tokens.market_payments import my_card_purchases
 
-    ctx = market_context(request.user)
-    ctx["is_officer"] = user_has_role(request.user, Role.COMPLIANCE_OFFICER)
+    ctx = {**market.market_overview(user=request.user), "my_card_purchases": my_card_purchases(user=request.user),
+           "is_officer": user_has_role(request.user, Role.COMPLIANCE_OFFICER)}
     return render(request, "tokens/market/market.html", ctx)
 
 
