@@ -81,19 +81,24 @@ def _is_topup(row: ChainTransaction) -> bool:
     return row.contract_name == GAS_TOPUP_CONTRACT and row.function == GAS_TOPUP_FUNCTION
 
 
-def _topup_amount(row: ChainTransaction, web3) -> int:
-    """Wei the wallet lacks for `args[0]` gas at the fee a transaction signed now would offer
-    (the same formula as `_build_tx`; the node wants gas limit x max fee up front)."""
-    fee = _fee_fields(web3)
+def _topup_amount(row: ChainTransaction, web3, fee: dict) -> int:
+    """Wei the wallet lacks for `args[0]` gas at `fee` (the `_fee_fields` of the transaction
+    that sends it; the node wants gas limit x max fee up front)."""
     per_gas = fee.get("maxFeePerGas", fee.get("gasPrice", 0))
     balance = web3.eth.get_balance(row.to_address)
     return max(0, int(row.args[0]) * int(per_gas) - int(balance))
 
 
-def _build_topup_tx(row: ChainTransaction, web3) -> dict:
-    tx = {"from": gateway.address_of(row.sender), "to": row.to_address, "value": _topup_amount(row, web3),
+def _build_topup_tx(row: ChainTransaction, web3, fee: dict | None = None, value: int | None = None) -> dict:
+    """The ETH sent is priced at the very max fee this transaction offers. `fee` and `value` are
+    the ones `_step` already read (read here when not given)."""
+    if fee is None:
+        fee = _fee_fields(web3)
+    if value is None:
+        value = _topup_amount(row, web3, fee)
+    tx = {"from": gateway.address_of(row.sender), "to": row.to_address, "value": value,
           "gas": 21_000, "chainId": int(web3.eth.chain_id)}
-    tx.update(_fee_fields(web3))
+    tx.update(fee)
     return tx
 
 
@@ -120,9 +125,11 @@ def _build_tx(row: ChainTransaction, web3) -> dict:
     return tx
 
 
-def _sign(row: ChainTransaction, web3) -> None:
-    """Allocate a nonce, sign, and persist raw bytes + hash in one DB transaction."""
-    tx = _build_tx(row, web3)
+def _sign(row: ChainTransaction, web3, tx: dict | None = None) -> None:
+    """Allocate a nonce, sign, and persist raw bytes + hash in one DB transaction. `tx`: the
+    unsigned transaction when the caller already built it (built here otherwise)."""
+    if tx is None:
+        tx = _build_tx(row, web3)
     acct = gateway.account(row.sender)
     with transaction.atomic():
         locked = ChainTransaction.objects.select_for_update().get(pk=row.pk)
@@ -292,16 +299,21 @@ def _wait_for_predecessor(row: ChainTransaction) -> bool:
 def _step(row: ChainTransaction, web3) -> None:
     if _wait_for_predecessor(row):
         return
-    if row.status == S.PENDING and not row.raw_tx and _is_topup(row) and _topup_amount(row, web3) == 0:
-        # The wallet already holds enough ETH: nothing to send, the rows after it may go.
-        _open(row).filter(status=S.PENDING, raw_tx="").update(
-            status=S.CONFIRMED, error="", receipt={"skipped": "balance suffices"},
-            confirmed_at=timezone.now(), updated_at=timezone.now())
-        row.refresh_from_db()
-        return
+    topup = None  # (fee, value) a top-up was just priced at: it is signed at that, not read again
+    if row.status == S.PENDING and not row.raw_tx and _is_topup(row):
+        fee = _fee_fields(web3)
+        value = _topup_amount(row, web3, fee)
+        topup = (fee, value)
+        if value == 0:
+            # The wallet already holds enough ETH: nothing to send, the rows after it may go.
+            _open(row).filter(status=S.PENDING, raw_tx="").update(
+                status=S.CONFIRMED, error="", receipt={"skipped": "balance suffices"},
+                confirmed_at=timezone.now(), updated_at=timezone.now())
+            row.refresh_from_db()
+            return
     if row.status == S.PENDING and not row.raw_tx:
         try:
-            _sign(row, web3)
+            _sign(row, web3, _build_topup_tx(row, web3, *topup) if topup is not None else None)
         except ContractLogicError as exc:
             # The node says this call reverts now: fail without spending a nonce or gas, unless
             # another worker signed the row meanwhile (its own transaction is why it reverts).
