@@ -1,4 +1,5 @@
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, password_validation
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -13,6 +14,22 @@ from core.errors import ApplicationError
 from core.permissions import user_roles
 
 
+def user_body(user) -> dict:
+    """A user as the API shows it: the fields of `MeApi.MeOutputSerializer`."""
+    return {"id": user.pk, "email": user.email, "full_name": user.full_name, "roles": sorted(user_roles(user)),
+            "time_zone": user.time_zone}
+
+
+def check_new_password(password: str) -> None:
+    """Django's password validators for a signup; a failure is a 400 validation_error listing
+    the reasons under details.password."""
+    try:
+        password_validation.validate_password(password)
+    except ValidationError as exc:
+        raise ApplicationError("validation_error", gettext("The request is invalid."),
+                               details={"password": exc.messages}) from exc
+
+
 class MeApi(APIView):
     class MeOutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -24,11 +41,7 @@ class MeApi(APIView):
     @extend_schema(tags=["accounts"], summary="The signed-in user and their roles",
                    responses=MeOutputSerializer)
     def get(self, request):
-        u = request.user
-        return Response(self.MeOutputSerializer(
-            {"id": u.pk, "email": u.email, "full_name": u.full_name, "roles": sorted(user_roles(u)),
-             "time_zone": u.time_zone}
-        ).data)
+        return Response(self.MeOutputSerializer(user_body(request.user)).data)
 
 
 class MeTimeZoneApi(APIView):
@@ -92,20 +105,11 @@ class InvestorSignupApi(APIView):
     @extend_schema(tags=["accounts"], summary="Sign up as an investor", request=InvestorSignupInputSerializer,
                    responses={201: MeApi.MeOutputSerializer})
     def post(self, request):
-        from django.contrib.auth import password_validation
-        from django.core.exceptions import ValidationError
-
         s = self.InvestorSignupInputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
-        try:
-            password_validation.validate_password(s.validated_data["password"])
-        except ValidationError as exc:
-            raise ApplicationError("validation_error", gettext("The request is invalid."),
-                                   details={"password": exc.messages}) from exc
+        check_new_password(s.validated_data["password"])
         user = services.investor_signup(**s.validated_data)
-        return Response({"id": user.pk, "email": user.email, "full_name": user.full_name,
-                         "roles": sorted(user_roles(user)), "time_zone": user.time_zone},
-                        status=status.HTTP_201_CREATED)
+        return Response(user_body(user), status=status.HTTP_201_CREATED)
 
 
 class LanguageApi(APIView):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import password_validation
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -12,10 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services
-from accounts.api_views import MeApi
+from accounts.api_views import MeApi, check_new_password, user_body
 from accounts.models import Membership, Organization
-from core.errors import ApplicationError
-from core.permissions import HasRole, Role, user_clinic_ids, user_roles
+from core.permissions import HasRole, Role, user_clinic_ids
 
 TAG = ["accounts"]
 
@@ -37,16 +34,10 @@ class ClinicSignupApi(APIView):
         s = self.ClinicSignupInputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         d = s.validated_data
-        try:
-            password_validation.validate_password(d["password"])
-        except ValidationError as exc:
-            raise ApplicationError("validation_error", "The request is invalid.",
-                                   details={"password": exc.messages}) from exc
+        check_new_password(d["password"])
         user = services.clinic_signup(email=d["email"], password=d["password"], full_name=d["full_name"],
                                       clinic_name=d["clinic_name"], country=d["country"].upper(), city=d["city"])
-        return Response({"id": user.pk, "email": user.email, "full_name": user.full_name,
-                         "roles": sorted(user_roles(user)), "time_zone": user.time_zone},
-                        status=status.HTTP_201_CREATED)
+        return Response(user_body(user), status=status.HTTP_201_CREATED)
 
 
 class TeamMemberSerializer(serializers.Serializer):
