@@ -55,18 +55,11 @@ def holder_wallets(offering: Offering, *, exclude=None) -> set[str]:
     """Wallets that hold units or are about to (lower-case), as the contract counts holders:
     indexed balances, plus the wallets of primary orders not yet minted (or minted but not
     indexed yet: fail closed)."""
-    from django.conf import settings
-
-    from chain.models import ChainEvent
     from tokens.income import balances_at
     from tokens.orders import _holding
 
-    wallets = set(balances_at(offering))
-    seen = set()
-    for args in ChainEvent.objects.filter(contract__chain_id=settings.CHAIN_ID,
-                                          contract__address__iexact=offering.token_address,
-                                          event="Transfer").values_list("args", flat=True):
-        seen.update({str(args.get("to", "")).lower(), str(args.get("from", "")).lower()})
+    seen: set[str] = set()
+    wallets = set(balances_at(offering, touched=seen))
     orders = _holding(offering.orders.all())
     if exclude is not None:  # the order being checked again does not count itself
         orders = orders.exclude(pk=exclude.pk)

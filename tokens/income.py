@@ -46,8 +46,10 @@ def _investor_wallets(user) -> list:
 # --------------------------------------------------------------------------- reads
 
 
-def balances_at(offering: Offering, *, block: int | None = None, wallets: set[str] | None = None) -> dict[str, int]:
-    """Units per wallet (lower-case) from indexed, confirmed Transfer events up to `block`."""
+def balances_at(offering: Offering, *, block: int | None = None, wallets: set[str] | None = None,
+                touched: set[str] | None = None) -> dict[str, int]:
+    """Units per wallet (lower-case) from indexed, confirmed Transfer events up to `block`.
+    `touched`, when given, collects every wallet any of those transfers named (lower-case)."""
     qs = ChainEvent.objects.filter(contract__chain_id=settings.CHAIN_ID,
                                    contract__address__iexact=offering.token_address, event="Transfer")
     if block is not None:
@@ -57,6 +59,8 @@ def balances_at(offering: Offering, *, block: int | None = None, wallets: set[st
     out: dict[str, int] = defaultdict(int)
     for args in qs.order_by("block_number", "log_index").values_list("args", flat=True).iterator(chunk_size=5000):
         value = int(args["value"])
+        if touched is not None:
+            touched.update({_norm(str(args.get("from", ""))), _norm(str(args.get("to", "")))})
         if args["from"] != ZERO:
             out[_norm(args["from"])] -= value
         if args["to"] != ZERO:
