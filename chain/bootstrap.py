@@ -8,9 +8,9 @@ from django.db import transaction
 from chain import gateway, processor
 from chain.models import ChainTransaction, Deployment
 from chain.services import outbox_enqueue
+from core.chains import LOCAL_CHAIN_IDS
 from core.errors import ApplicationError
 
-LOCAL_CHAIN_IDS = {31337, 1337}
 # name -> (artifact, constructor args builder)
 SHARED = ["IdentityRegistry", "SecurityToken", "TokenFactory", "AssetRegistry", "MockStablecoin"]
 AGENT_ON = ["IdentityRegistry", "TokenFactory", "AssetRegistry"]
@@ -36,7 +36,9 @@ def _constructor_args(name: str, addresses: dict[str, str]) -> list:
         stablecoin = getattr(settings, "CHAIN_STABLECOIN_ADDRESS", "") or addresses["MockStablecoin"]
         # Fee in basis points (0 allowed) to the fee wallet; the owner (operator) can change both.
         fee_bps = int(getattr(settings, "MARKET_FEE_BPS", 50))
-        return [operator, stablecoin, getattr(settings, "MARKET_FEE_WALLET", "") or operator, fee_bps]
+        # Only the factory's tokens can be offered on the board.
+        return [operator, stablecoin, getattr(settings, "MARKET_FEE_WALLET", "") or operator, fee_bps,
+                addresses["TokenFactory"]]
     return []
 
 

@@ -11,6 +11,12 @@ interface IRestrictedToken {
     function transferFrom(address from, address to, uint256 value) external returns (bool);
     function allowance(address owner_, address spender) external view returns (uint256);
     function detectTransferRestriction(address from, address to, uint256 amount) external view returns (uint8);
+    function deviceId() external view returns (bytes32);
+}
+
+/// @notice The part of `TokenFactory` the settlement uses.
+interface ITokenRegistry {
+    function tokenForDevice(bytes32 deviceId) external view returns (address);
 }
 
 /// @title Settlement
@@ -25,7 +31,13 @@ interface IRestrictedToken {
 ///         wallet, so the contract holds no balance after any call.
 /// @dev Sellers keep their units (no escrow) until a fill; an offer whose seller moved the
 ///      units or withdrew the allowance simply fails to fill. Agents can cancel any offer
-///      (frozen tokens, a token being wound down).
+///      (frozen tokens, a token being wound down). Only tokens deployed by the platform's
+///      factory can be posted (a look-alike token cannot borrow the board's market data), and
+///      the fee is bound when an offer is posted: a fill pays that fee or the current one if
+///      lower, so the seller never pays more than they saw.
+///      `takeFor` lets an agent pay from its own balance for a buyer's units (a card-funded
+///      purchase): the payment never rests in a wallet the buyer controls, so it cannot be
+///      spent elsewhere before the trade settles.
 contract Settlement is AgentRoles, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -38,10 +50,13 @@ contract Settlement is AgentRoles, ReentrancyGuardTransient {
         address token;
         uint64 units; // units still on offer
         uint128 pricePerUnit; // stablecoin base units per token unit
+        uint16 feeBps; // the fee when posted (same slot as the price)
     }
 
     /// @notice The stablecoin every offer is priced and paid in.
     IERC20 public immutable stablecoin;
+    /// @notice The factory whose tokens can be offered here.
+    ITokenRegistry public immutable factory;
     address public feeWallet;
     uint16 public feeBps;
     uint256 public nextOfferId = 1;
@@ -80,11 +95,16 @@ contract Settlement is AgentRoles, ReentrancyGuardTransient {
     /// @notice The seller cannot transfer these units now (ERC-1404 code of the token).
     error TransferRestricted(uint8 code);
     error AllowanceTooLow(uint256 allowance, uint256 units);
+    /// @notice The token was not deployed by the platform's factory.
+    error UnknownToken(address token);
+    /// @notice The token's `transferFrom` returned false.
+    error TokenLegFailed();
 
-    constructor(address owner_, IERC20 stablecoin_, address feeWallet_, uint16 feeBps_) {
-        if (address(stablecoin_) == address(0)) revert ZeroAddress();
+    constructor(address owner_, IERC20 stablecoin_, address feeWallet_, uint16 feeBps_, ITokenRegistry factory_) {
+        if (address(stablecoin_) == address(0) || address(factory_) == address(0)) revert ZeroAddress();
         _initOwner(owner_);
         stablecoin = stablecoin_;
+        factory = factory_;
         _setFee(feeBps_, feeWallet_);
     }
 
@@ -100,10 +120,22 @@ contract Settlement is AgentRoles, ReentrancyGuardTransient {
         return (o.seller, o.token, o.units, o.pricePerUnit, o.expiry);
     }
 
-    /// @notice Total and fee for `units` of offer `offerId` at its current price.
+    /// @notice Total and fee for `units` of offer `offerId` at its price and fee.
     function quote(uint256 offerId, uint256 units) external view returns (uint256 paid, uint256 fee) {
-        paid = units * _offers[offerId].pricePerUnit;
-        fee = (paid * feeBps) / 10_000;
+        Offer memory o = _offers[offerId];
+        paid = units * o.pricePerUnit;
+        fee = (paid * _feeOf(o.feeBps)) / 10_000;
+    }
+
+    /// @notice The fee (basis points) offer `offerId` pays: the one when it was posted, or the
+    ///         current one if lower.
+    function offerFeeBps(uint256 offerId) external view returns (uint16) {
+        return _feeOf(_offers[offerId].feeBps);
+    }
+
+    function _feeOf(uint16 postedBps) private view returns (uint16) {
+        uint16 current = feeBps;
+        return postedBps < current ? postedBps : current;
     }
 
     // ---------------------------------------------------------------- seller
@@ -120,6 +152,7 @@ contract Settlement is AgentRoles, ReentrancyGuardTransient {
             token == address(0) || units == 0 || units > type(uint64).max || pricePerUnit == 0
                 || pricePerUnit > type(uint128).max || expiry <= block.timestamp || expiry > type(uint64).max
         ) revert InvalidOffer();
+        if (factory.tokenForDevice(IRestrictedToken(token).deviceId()) != token) revert UnknownToken(token);
         // from == to asks the token about the sender side only (pause, freezes, unfrozen
         // balance, lock-up, seller verified): the buyer is not known yet.
         uint8 code = IRestrictedToken(token).detectTransferRestriction(msg.sender, msg.sender, units);
@@ -127,7 +160,7 @@ contract Settlement is AgentRoles, ReentrancyGuardTransient {
         uint256 allowed = IRestrictedToken(token).allowance(msg.sender, address(this));
         if (allowed < units) revert AllowanceTooLow(allowed, units);
         offerId = nextOfferId++;
-        _offers[offerId] = Offer(msg.sender, uint64(expiry), token, uint64(units), uint128(pricePerUnit));
+        _offers[offerId] = Offer(msg.sender, uint64(expiry), token, uint64(units), uint128(pricePerUnit), feeBps);
         emit OfferPosted(offerId, msg.sender, token, units, pricePerUnit, expiry);
     }
 
@@ -147,6 +180,22 @@ contract Settlement is AgentRoles, ReentrancyGuardTransient {
     ///         then `units * pricePerUnit` of stablecoin goes caller -> seller, minus the fee
     ///         which goes caller -> fee wallet. Any failing leg reverts the whole call.
     function take(uint256 offerId, uint256 units, uint256 pricePerUnit) external nonReentrant {
+        _take(offerId, units, pricePerUnit, msg.sender);
+    }
+
+    /// @notice `take` paid by the calling agent for `buyer`, who receives the units: the
+    ///         stablecoin goes from the agent (the platform's treasury, paid by card) straight
+    ///         to the seller, in the same transaction as the units, or nothing moves.
+    function takeFor(uint256 offerId, uint256 units, uint256 pricePerUnit, address buyer)
+        external
+        onlyAgent
+        nonReentrant
+    {
+        if (buyer == address(0)) revert ZeroAddress();
+        _take(offerId, units, pricePerUnit, buyer);
+    }
+
+    function _take(uint256 offerId, uint256 units, uint256 pricePerUnit, address buyer) private {
         Offer storage o = _offers[offerId];
         address seller = o.seller;
         if (seller == address(0)) revert OfferNotFound(offerId);
@@ -154,8 +203,10 @@ contract Settlement is AgentRoles, ReentrancyGuardTransient {
         if (pricePerUnit != o.pricePerUnit) revert PriceChanged(offerId, pricePerUnit, o.pricePerUnit);
         uint256 available = o.units;
         if (units == 0 || units > available) revert InsufficientUnits(offerId, available, units);
-        if (msg.sender == seller) revert SelfTrade();
+        if (buyer == seller) revert SelfTrade();
         address token = o.token;
+        uint256 paid = units * pricePerUnit;
+        uint256 fee = (paid * _feeOf(o.feeBps)) / 10_000;
         if (units == available) {
             delete _offers[offerId];
         } else {
@@ -163,12 +214,10 @@ contract Settlement is AgentRoles, ReentrancyGuardTransient {
         }
 
         // Token leg first: a compliance refusal reverts with the token's TransferRestricted(code).
-        IRestrictedToken(token).transferFrom(seller, msg.sender, units);
-        uint256 paid = units * pricePerUnit;
-        uint256 fee = (paid * feeBps) / 10_000;
+        if (!IRestrictedToken(token).transferFrom(seller, buyer, units)) revert TokenLegFailed();
         stablecoin.safeTransferFrom(msg.sender, seller, paid - fee);
         if (fee != 0) stablecoin.safeTransferFrom(msg.sender, feeWallet, fee);
-        emit OfferTaken(offerId, msg.sender, seller, token, units, pricePerUnit, paid, fee);
+        emit OfferTaken(offerId, buyer, seller, token, units, pricePerUnit, paid, fee);
     }
 
     // ---------------------------------------------------------------- admin

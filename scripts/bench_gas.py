@@ -106,7 +106,7 @@ def bench_ours(ch: Chain, res: dict):
     res["transfer (existing holder)"] = ch.send(tok.functions.transfer(inv[1], 10), inv[0]).gasUsed
     res["transfer (new holder)"] = ch.send(tok.functions.transfer(inv[2], 10), inv[0]).gasUsed
     res["forced transfer"] = ch.send(tok.functions.forcedTransfer(inv[0], inv[3], 10), agent).gasUsed
-    bench_settlement_ours(ch, res, tok, usd, inv[0], inv[1])
+    bench_settlement_ours(ch, res, tok, usd, inv[0], inv[1], fac)
     ch.send(reg.functions.registerIdentity(acc[10], ident(inv[1]), DE), agent)  # investor's new wallet
     res["recovery"] = ch.send(tok.functions.recoveryAddress(inv[1], acc[10], ident(inv[1])), agent).gasUsed
     # KYC renewal: the expiry lives in each wallet's record, so an investor's renewal
@@ -243,10 +243,10 @@ def _dvp_setup(ch: Chain, tok, seller, buyer, usd):
     return fee_wallet
 
 
-def bench_settlement_ours(ch: Chain, res: dict, tok, usd, seller, buyer):
+def bench_settlement_ours(ch: Chain, res: dict, tok, usd, seller, buyer, factory):
     w3 = ch.w3
     fee_wallet = _dvp_setup(ch, tok, seller, buyer, usd)
-    board, _ = ch.deploy(ours("Settlement"), ch.acc[0], usd.address, fee_wallet, 100)
+    board, _ = ch.deploy(ours("Settlement"), ch.acc[0], usd.address, fee_wallet, 100, factory.address)
     ch.send(tok.functions.approve(board.address, 10), seller)
     ch.send(usd.functions.approve(board.address, 2**256 - 1), buyer)
     expiry = w3.eth.get_block("latest").timestamp + 3600

@@ -81,6 +81,24 @@ def restriction(offering: Offering, sender: str, receiver: str, units: int) -> d
     return {"code": code, "message": message, "allowed": code == 0}
 
 
+def seller_leg(offer: MarketOffer, units: int) -> dict:
+    """Can the seller still deliver `units` of this offer: their balance and the board's
+    allowance on the token, read live. A seller who moved the units or withdrew the allowance
+    would make the fill revert; the buyer is told before paying, not after."""
+    token, board = offer.offering.token_address, offer.board_address
+    balance = int(gateway.call(TOKEN, token, "balanceOf", offer.seller_wallet))
+    allowance = int(gateway.call(TOKEN, token, "allowance", offer.seller_wallet, board))
+    return {"balance": balance, "allowance": allowance, "enough": balance >= units and allowance >= units}
+
+
+def _refuse_seller(leg: dict, units: int) -> None:
+    if not leg["enough"]:
+        raise ApplicationError("seller_cannot_deliver", gettext(
+            "The seller can no longer deliver these units (they moved them or withdrew the board's allowance)."),
+            details={"units": units, "seller_balance": leg["balance"], "seller_allowance": leg["allowance"]},
+            status=409)
+
+
 def _refuse(r: dict, what: str = "this transfer") -> None:
     if not r["allowed"]:
         raise ApplicationError(
@@ -695,6 +713,7 @@ def take_check(*, actor, offer: MarketOffer, wallet: str, units) -> dict:
                                details={"units": [gettext('At most %(available)s.') % {"available": available}]},
                                    status=409)
     token = restriction(offer.offering, offer.seller_wallet, w.address, units)
+    seller = seller_leg(offer, units)
     paid, fee = (int(v) for v in gateway.call(BOARD, offer.board_address, "quote", offer.board_offer_id, units))
     address, decimals = stablecoin()
     balance = int(gateway.call(STABLE, address, "balanceOf", w.address))
@@ -705,11 +724,12 @@ def take_check(*, actor, offer: MarketOffer, wallet: str, units) -> dict:
             "stablecoin": {"address": address, "decimals": decimals, "balance_base_units": balance,
                            "balance": from_token_units(balance, decimals), "allowance_base_units": allowance,
                            "enough": balance >= paid},
-            "allowed": token["allowed"] and balance >= paid}
+            "seller": seller, "allowed": token["allowed"] and seller["enough"] and balance >= paid}
 
 
 def _refuse_take(check: dict) -> None:
     _refuse(check["token"], "this purchase")
+    _refuse_seller(check["seller"], check["units"])
     if not check["stablecoin"]["enough"]:
         s = check["stablecoin"]
         raise ApplicationError("insufficient_stablecoin",

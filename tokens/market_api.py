@@ -471,7 +471,10 @@ class CardCheckSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=16, decimal_places=2,
                                       help_text="Charged to the card: units × price rounded up to the cent.")
     currency = serializers.CharField()
-    credit_base_units = serializers.IntegerField(help_text="Stablecoin credited to your custodial wallet.")
+    credit_base_units = serializers.IntegerField(
+        help_text="The card amount in stablecoin base units. The platform's treasury pays the seller for you "
+                  "(paid_base_units, in the same transaction that delivers the units); nothing is credited to "
+                  "your wallet.")
     allowed = serializers.BooleanField()
 
 
@@ -515,7 +518,8 @@ class CardCreateApi(APIView):
     permission_classes = [INVESTOR]
 
     @extend_schema(tags=TAG, summary="Pay for units by card: the units are held for you while the checkout is open; "
-                   "the paid webhook credits your custodial wallet and settles on chain, or refunds with the reason",
+                   "the paid webhook has the treasury pay the seller for you and deliver the units in one "
+                   "transaction, or refunds with the reason",
                    request=CardInputSerializer, responses={201: CardPurchaseSerializer},
                    operation_id="v1_tokens_market_card_create")
     def post(self, request, offer_id):

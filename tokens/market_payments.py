@@ -4,21 +4,28 @@ A custodial buyer asks for units of a board offer → the units are held for the
 checkout's lifetime (`market.card_reserved_units` counts them, so no other buyer of the app
 takes them; the buyer can cancel before paying to free them at once) → Stripe Checkout (the
 local simulator in dev, same signed webhook) → on the paid webhook everything is checked
-again (offer still open at the same price with the units, buyer still eligible, the token's
-own ERC-1404 answer for seller → buyer is 0) → the treasury credits the buyer's custodial
-wallet with the stablecoin (locally it mints MockStablecoin; on a real chain it transfers
-from its balance, and the purchase waits, with a message to platform admins, while that
-balance is short) → approve + take signed by the custodial wallet, ordered after the credit
-with `after=`: one atomic settlement on chain.
+again (offer still open at the same price with the units, seller still able to deliver,
+buyer still eligible, the token's own ERC-1404 answer for seller → buyer is 0) → the
+platform's treasury pays for the buyer's units itself: it approves the board and calls
+`Settlement.takeFor`, so the stablecoin goes treasury → seller and the units seller → the
+buyer's custodial wallet in one transaction, or nothing moves. (Locally the treasury first
+mints the MockStablecoin it pays with; on a real chain it pays from its balance, and the
+purchase waits, with a message to platform admins, while that balance is short.)
 
-Who pays the fee: the buyer pays units × price (rounded up to the cent; the stablecoin
-credited is the whole card amount, so a sub-cent remainder stays in the buyer's wallet); the
+Why the treasury never credits the buyer's wallet first: a credit that rests in a wallet the
+buyer can spend (withdraw, another take, a transfer) before the trade settles can be taken —
+spend it, let the take fail (a colluding seller only has to withdraw the board's allowance),
+and the card is refunded too. With `takeFor` the card money never reaches a user-controlled
+wallet, so a failed settlement leaves it with the treasury and the card refund is safe. The
+same rule holds for any flow in which the treasury pays for a user.
+
+Who pays the fee: the buyer pays units × price (the card is charged that, rounded up to the
+cent; the sub-cent remainder stays with the treasury that received the card payment); the
 Settlement contract takes the platform fee out of the seller's proceeds, as for any fill.
 
-Anything that prevents the settlement when the payment lands, or a take that reverts on
+Anything that prevents the settlement when the payment lands, or a takeFor that reverts on
 chain, refunds the card through `payments.services.refund_create` (one idempotency key per
-purchase) and tells the buyer why, on the purchase page and by notification. A credit that
-already reached the wallet goes back to the treasury first (signed by the custodial key).
+purchase) and tells the buyer why, on the purchase page and by notification.
 """
 
 from __future__ import annotations
@@ -59,8 +66,7 @@ logger = logging.getLogger(__name__)
 
 PREFIX = "market-card:"
 CURRENCY = "USD"  # the board's stablecoin is USD
-CREDIT_KIND = "tokens.market_card_credit"
-RETURN_KIND = "tokens.market_card_return"
+CREDIT_KIND = "tokens.market_card_credit"  # the treasury's funding rows (mint locally, approve)
 C = MarketCardStatus
 AUDIT_FIELDS = ["status", "units", "amount", "paid_base_units", "credit_base_units", "checkout_session_id",
                 "error", "paid_at", "refunded_at"]
@@ -137,6 +143,7 @@ def card_check(*, actor, offer: MarketOffer, units) -> dict:
             'Only %(available)s units of this offer are still available.') % {"available": available},
             details={"units": [gettext('At most %(available)s.') % {"available": available}]}, status=409)
     token = market.restriction(offer.offering, offer.seller_wallet, w.address, units)
+    seller = market.seller_leg(offer, units)
     paid, fee = (int(v) for v in gateway.call(market.BOARD, offer.board_address, "quote", offer.board_offer_id,
                                               units))
     stable, decimals = market.stablecoin()
@@ -145,7 +152,7 @@ def card_check(*, actor, offer: MarketOffer, units) -> dict:
             "paid_base_units": paid, "fee_base_units": fee, "paid": from_token_units(paid, decimals),
             "fee": from_token_units(fee, decimals), "amount": amount, "currency": CURRENCY,
             "credit_base_units": credit, "stablecoin": {"address": stable, "decimals": decimals},
-            "fee_paid_by": "seller", "allowed": token["allowed"]}
+            "fee_paid_by": "seller", "seller": seller, "allowed": token["allowed"] and seller["enough"]}
 
 
 @transaction.atomic
@@ -160,6 +167,7 @@ def card_purchase_create(*, actor, offer_id, units, base_url: str = "") -> Marke
     offer = MarketOffer.objects.select_for_update().select_related("offering").get(pk=offer.pk)
     check = card_check(actor=actor, offer=offer, units=units)
     market._refuse(check["token"], gettext("this purchase"))
+    market._refuse_seller(check["seller"], check["units"])
     now = timezone.now()
     reserved_until = min(now + dt.timedelta(minutes=reservation_minutes()), offer.expires_at)
     if reserved_until < now + dt.timedelta(minutes=30):
@@ -247,6 +255,9 @@ def _why_not(p: MarketCardPurchase):
                            free=free)
     if not investor_is_eligible(user=p.buyer):
         return gettext_lazy("Your KYC approval is no longer active, so you cannot receive the units.")
+    if not market.seller_leg(offer, p.units)["enough"]:
+        return gettext_lazy("The seller can no longer deliver these units (they moved them or withdrew the "
+                            "board's allowance).")
     r = market.restriction(p.offering, offer.seller_wallet, p.wallet, p.units)
     if not r["allowed"]:
         return format_lazy(gettext_lazy("The token refuses the transfer: code {code} — {message}."), code=r["code"],
@@ -302,39 +313,43 @@ def _refund_extra(p: MarketCardPurchase, *, session_id: str) -> None:
 
 
 def _settle(p: MarketCardPurchase, *, actor=None) -> MarketCardPurchase:
-    """Credit (treasury → buyer's custodial wallet), then approve + take signed by that wallet."""
-    credit = int(p.credit_base_units)
+    """The treasury pays for the buyer's units: (mint locally →) approve the board → takeFor,
+    all signed by the treasury, in that order. Nothing reaches the buyer's wallet but units."""
+    paid = int(p.paid_base_units)
     stable = p.stablecoin_address
     treasury = gateway.address_of("agent")
+    # Card purchases whose takeFor is still in flight: their payment is committed.
+    in_flight = sum(int(v) for v in MarketCardPurchase.objects.filter(
+        status=C.SETTLING, fill__status=MarketTransfer.Status.PENDING).exclude(pk=p.pk).values_list(
+        "paid_base_units", flat=True))
     if not local_stablecoin():
         balance = int(gateway.call(market.STABLE, stable, "balanceOf", treasury))
-        committed = sum(int(v) for v in MarketCardPurchase.objects.filter(
-            status=C.SETTLING, credit_tx__status__in=["pending", "submitted", "mined"]).values_list(
-            "credit_base_units", flat=True))
-        if balance - committed < credit:
+        if balance - in_flight < paid:
             return _wait_for_funds(p, actor=actor, why=(
-                f"The treasury wallet {treasury} holds {balance} stablecoin base units ({committed} already "
-                f"committed); this purchase needs {credit}. Fund it; the purchase then settles on its own."))
+                f"The treasury wallet {treasury} holds {balance} stablecoin base units ({in_flight} already "
+                f"committed); this purchase needs {paid}. Fund it; the purchase then settles on its own."))
     offer = MarketOffer.objects.select_related("offering").get(pk=p.offer_id)
-    credit_row = outbox_enqueue(
-        actor=actor, idempotency_key=f"{p.key}:credit", kind=CREDIT_KIND, contract_name=market.STABLE,
-        function="mint" if local_stablecoin() else "transfer", args=[p.wallet, credit], to_address=stable,
-        sender="agent", reason=f"card purchase {p.public_id}: credit {p.amount} USD to the buyer's custodial wallet")
-    # approve sets the allowance: cover this wallet's other custodial fills still in flight too
-    in_flight = sum(int(v or 0) for v in MarketTransfer.objects.filter(
-        kind=MarketTransfer.Kind.FILL, status=MarketTransfer.Status.PENDING, self_custody=False,
-        to_wallet__iexact=p.wallet).values_list("paid_base_units", flat=True))
-    take = market._custodial_calls(
-        actor=actor, key=f"{p.key}:take", wallet=p.wallet, kind="tokens.market_take", after=credit_row,
-        calls=[("approve", market.STABLE, stable, "approve", [offer.board_address, in_flight + int(p.paid_base_units)]),
-               ("take", market.BOARD, offer.board_address, "take",
-                [offer.board_offer_id, p.units, p.price_per_unit_base_units])],
-        reason=f"card purchase {p.public_id}: buy {p.units} {offer.offering.token_symbol} (offer "
-               f"{offer.board_offer_id})")
+    why = f"card purchase {p.public_id}"
+    funded = None
+    if local_stablecoin():
+        funded = outbox_enqueue(
+            actor=actor, idempotency_key=f"{p.key}:credit", kind=CREDIT_KIND, contract_name=market.STABLE,
+            function="mint", args=[treasury, paid], to_address=stable, sender="agent",
+            reason=f"{why}: the treasury takes in {p.amount} USD paid by card (local stablecoin)")
+    # approve sets the allowance: it covers the treasury's other card fills still in flight too
+    approve = outbox_enqueue(
+        actor=actor, idempotency_key=f"{p.key}:approve", kind=CREDIT_KIND, contract_name=market.STABLE,
+        function="approve", args=[offer.board_address, in_flight + paid], to_address=stable, sender="agent",
+        after=funded, reason=f"{why}: let the board take {paid} base units from the treasury")
+    take = outbox_enqueue(
+        actor=actor, idempotency_key=f"{p.key}:take", kind="tokens.market_take", contract_name=market.BOARD,
+        function="takeFor", args=[offer.board_offer_id, p.units, p.price_per_unit_base_units, p.wallet],
+        to_address=offer.board_address, sender="agent", after=approve,
+        reason=f"{why}: buy {p.units} {offer.offering.token_symbol} (offer {offer.board_offer_id}) for {p.wallet}")
     fill = market._fill_row(p.buyer, offer, {"wallet": p.wallet, "units": p.units},
                             paid_base_units=p.paid_base_units, fee_base_units=p.fee_base_units, chain_tx=take)
-    return _move(p=p, actor=actor, target=C.SETTLING, action="tokens.market_card_settle", credit_tx=credit_row,
-                 fill=fill, error="")
+    return _move(p=p, actor=actor, target=C.SETTLING, action="tokens.market_card_settle",
+                 credit_tx=funded or approve, fill=fill, error="")
 
 
 def _wait_for_funds(p: MarketCardPurchase, *, actor, why: str) -> MarketCardPurchase:
@@ -356,7 +371,8 @@ def _wait_for_funds(p: MarketCardPurchase, *, actor, why: str) -> MarketCardPurc
 
 
 def on_take_final(row) -> None:
-    """chain hook (after market.on_transfer_final) for the take of a card purchase."""
+    """chain hook (after market.on_transfer_final) for the takeFor of a card purchase. A failed
+    takeFor moved nothing out of the treasury, so the card is refunded at once."""
     p = (MarketCardPurchase.objects.select_for_update().select_related("offering", "buyer")
          .filter(fill__chain_tx=row, status=C.SETTLING).first())
     if p is None:
@@ -365,14 +381,6 @@ def on_take_final(row) -> None:
         _move(p=p, target=C.SETTLED, action="tokens.market_card_settled")
         return
     reason = market.explain(row.error or "the settlement failed", p.offering)
-    if p.credit_tx_id and p.credit_tx.status == p.credit_tx.Status.CONFIRMED:
-        # The stablecoin reached the wallet but bought nothing: it goes back to the treasury.
-        p.return_tx = market._custodial_calls(
-            actor=None, key=f"{p.key}:return", wallet=p.wallet, kind=RETURN_KIND,
-            calls=[("transfer", market.STABLE, p.stablecoin_address, "transfer",
-                    [gateway.address_of("agent"), int(p.credit_base_units)])],
-            reason=f"card purchase {p.public_id} did not settle: credit back to the treasury")
-        p.save(update_fields=["return_tx", "updated_at"])
     _refund(p, reason=format_lazy(gettext_lazy("The settlement on chain failed: {reason}"), reason=reason),
             session_id=p.checkout_session_id, action="tokens.market_card_settle_failed")
 

@@ -15,8 +15,8 @@ def fee_wallet(accounts):
 
 
 @pytest.fixture(scope="module")
-def board(owner, agent, usd, fee_wallet):
-    s = Settlement.deploy(owner, usd, fee_wallet, 100, {"from": owner})  # 1 %
+def board(owner, agent, usd, fee_wallet, factory):
+    s = Settlement.deploy(owner, usd, fee_wallet, 100, factory, {"from": owner})  # 1 %
     s.addAgent(agent, {"from": owner})
     return s
 
@@ -246,3 +246,74 @@ def test_zero_balance_invariant_over_a_sequence(board, market, usd, investors, r
         step()
         assert_empty(board, token, usd)
     assert token.balanceOf(buyer) == 30
+
+
+def test_fee_is_bound_when_posted(board, market, usd, owner, fee_wallet):
+    """Raising the fee after an offer is posted does not reach it; lowering it does."""
+    token, seller, buyer = market
+    oid = post(board, token, seller, units=20)  # posted at 1 %
+    board.setFee(500, fee_wallet, {"from": owner})  # 5 %
+    assert board.offerFeeBps(oid) == 100
+    assert tuple(int(v) for v in board.quote(oid, 10)) == (25_000_000, 250_000)
+    tx = board.take(oid, 10, PRICE, {"from": buyer})
+    assert tx.events["OfferTaken"]["fee"] == 250_000
+    board.setFee(10, fee_wallet, {"from": owner})  # 0.1 %: the seller gets the lower fee
+    tx = board.take(oid, 10, PRICE, {"from": buyer})
+    assert tx.events["OfferTaken"]["fee"] == 25_000
+
+
+def test_only_tokens_of_the_factory_can_be_posted(board, funded, investors, registry, owner, agent, usd):
+    """A token deployed outside the platform's factory, even a real SecurityToken, cannot be
+    listed: its trades would otherwise show as market data of the platform's board."""
+    from brownie import SecurityToken, TokenFactory
+
+    impl = SecurityToken.deploy({"from": owner})
+    rogue_factory = TokenFactory.deploy(owner, impl, {"from": owner})
+    rogue_factory.addAgent(agent, {"from": owner})
+    params = ("Rogue", "RGE", owner, agent, registry, usd, 1_000, 0, 0, 0, [DE, US])
+    tx = rogue_factory.deployToken("0x" + "ab" * 32, params, {"from": agent})
+    rogue = SecurityToken.at(tx.events["TokenDeployed"]["token"])
+    seller = investors[0]
+    rogue.mint(seller, 10, {"from": agent})
+    rogue.approve(board, 10, {"from": seller})
+    with reverts_with("UnknownToken"):
+        board.post(rogue, 10, PRICE, chain.time() + 60, {"from": seller})
+
+
+def test_take_for_pays_from_the_agent_and_delivers_to_the_buyer(board, market, usd, agent, fee_wallet):
+    """A card-funded fill: the agent's stablecoin goes straight to the seller, the units to
+    the buyer, in one transaction; the buyer's wallet never holds the payment."""
+    token, seller, buyer = market
+    oid = post(board, token, seller, units=10)
+    usd.mint(agent, 25 * 10**6, {"from": agent})
+    usd.approve(board, 25 * 10**6, {"from": agent})
+    buyer_usd = usd.balanceOf(buyer)
+    tx = board.takeFor(oid, 10, PRICE, buyer, {"from": agent})
+    ev = tx.events["OfferTaken"]
+    assert (ev["buyer"], ev["seller"], ev["units"], ev["paid"]) == (buyer, seller, 10, 25 * 10**6)
+    assert token.balanceOf(buyer) == 10 and usd.balanceOf(buyer) == buyer_usd
+    assert usd.balanceOf(agent) == 0 and usd.balanceOf(fee_wallet) == 250_000
+    assert usd.balanceOf(seller) == 25 * 10**6 - 250_000
+    assert_empty(board, token, usd)
+
+
+def test_take_for_is_agent_only_and_reverts_whole(board, market, usd, agent, investors, register):
+    token, seller, buyer = market
+    oid = post(board, token, seller, units=10)
+    with reverts_with("NotAgent"):
+        board.takeFor(oid, 10, PRICE, buyer, {"from": buyer})
+    with reverts_with("ZeroAddress"):
+        board.takeFor(oid, 10, PRICE, brownie.ZERO_ADDRESS, {"from": agent})
+    with reverts_with("SelfTrade"):
+        board.takeFor(oid, 10, PRICE, seller, {"from": agent})
+    us_buyer = investors[4]
+    register(us_buyer, US)
+    usd.mint(agent, 25 * 10**6, {"from": agent})
+    usd.approve(board, 25 * 10**6, {"from": agent})
+    with reverts_with("TransferRestricted: 6"):  # the token refuses the buyer: nothing moves
+        board.takeFor(oid, 10, PRICE, us_buyer, {"from": agent})
+    token.approve(board, 0, {"from": seller})  # a seller who withdraws the allowance
+    with reverts_with("ERC20InsufficientAllowance"):
+        board.takeFor(oid, 10, PRICE, buyer, {"from": agent})
+    assert usd.balanceOf(agent) == 25 * 10**6 and token.balanceOf(buyer) == 0
+    assert_empty(board, token, usd)

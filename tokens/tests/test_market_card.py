@@ -1,6 +1,7 @@
 """Paying for a secondary purchase by card, on a real anvil through the simulator's signed
-webhook: units held for the checkout → paid → the treasury credits the buyer's custodial
-wallet → approve + take settle atomically; an offer gone or a buyer no longer eligible when
+webhook: units held for the checkout → paid → the treasury pays the seller for the buyer with
+`takeFor` (units to the buyer's custodial wallet in the same transaction; the buyer's wallet
+never holds the card money); an offer gone or a buyer no longer eligible when
 the payment lands is refunded through the provider with the reason; a webhook told twice
 settles once. Plus the market notifications (offer filled / expired, statement ready), each
 sent once per event and recipient."""
@@ -61,7 +62,7 @@ def pay(p, capture):
     return p
 
 
-def test_card_purchase_holds_the_units_credits_the_wallet_and_settles_once(
+def test_card_purchase_holds_the_units_the_treasury_pays_and_it_settles_once(
         world, drain_outbox, django_capture_on_commit_callbacks, client):
     w = world
     offer = post_offer(w, drain_outbox)
@@ -88,14 +89,15 @@ def test_card_purchase_holds_the_units_credits_the_wallet_and_settles_once(
     p = pay(p, django_capture_on_commit_callbacks)
     assert p.status == "settling", p.error
     rows = ChainTransaction.objects.filter(idempotency_key__startswith=p.key)
-    assert {r.function for r in rows} >= {"mint", "approve", "take"}
+    assert {r.function for r in rows} >= {"mint", "approve", "takeFor"}
+    assert all(r.sender == "agent" for r in rows if r.function != "chain.gas_topup")  # the treasury signs
     world_mod._drain(drain_outbox)
     p.refresh_from_db()
     assert p.status == "settled", p.error
     assert units_of(w, wallet) == 10 and units_of(w, w.wallets["custodial"]) == 90
     paid, fee = 25_000_000, 25_000_000 * fee_bps // 10_000
     assert usd_of(w.wallets["custodial"]) == usd_seller + paid - fee
-    assert usd_of(wallet) == usd_buyer  # credited exactly what the take moved
+    assert usd_of(wallet) == usd_buyer  # the card money never passed through the buyer's wallet
     assert usd_of(deployment_address("Settlement")) == 0
     offer.refresh_from_db()
     assert offer.units_remaining == 30 and p.fill.status == "confirmed"
@@ -109,7 +111,7 @@ def test_card_purchase_holds_the_units_credits_the_wallet_and_settles_once(
     deliver_signed(body)
     drain_outbox()
     assert MarketTransfer.objects.filter(offer=offer, actor=buyer).count() == 1
-    assert ChainTransaction.objects.filter(idempotency_key__startswith=p.key, function="take").count() == 1
+    assert ChainTransaction.objects.filter(idempotency_key__startswith=p.key, function="takeFor").count() == 1
     assert units_of(w, wallet) == 10 and not Refund.objects.exists()
 
     notes = Notification.objects.filter(recipient=buyer, event_key=f"{p.key}:settled")
@@ -223,11 +225,11 @@ def test_market_notifications_are_sent_once_per_event_and_recipient(world, drain
     assert AuditEvent.objects.filter(action="tokens.market_offer_expire", object_id=str(offer.pk)).count() == 1
 
 
-def test_a_take_that_reverts_on_chain_returns_the_credit_and_refunds_the_card(
+def test_a_take_that_reverts_on_chain_refunds_the_card_and_nothing_left_the_treasury(
         world, drain_outbox, django_capture_on_commit_callbacks):
     """The chain changed between the webhook's checks and the take: the buyer's wallet is frozen
-    after the payment was accepted. The take reverts with the token's code; the stablecoin credited
-    goes back to the treasury and the card is refunded with the token's reason."""
+    after the payment was accepted. The takeFor reverts with the token's code; the treasury
+    still holds what it would have paid, and the card is refunded with the token's reason."""
     from django.db import transaction
 
     from chain.services import outbox_enqueue
@@ -248,16 +250,107 @@ def test_a_take_that_reverts_on_chain_returns_the_credit_and_refunds_the_card(
     usd_treasury = usd_of(treasury)
     with django_capture_on_commit_callbacks(execute=True):
         drain_outbox()
-    with django_capture_on_commit_callbacks(execute=True):
-        drain_outbox()  # the return transfer queued by the take's hook
     p.refresh_from_db()
     assert p.status == "refunded", (p.status, p.error)
     assert "code" in p.error and "frozen" in p.error.lower()
-    assert p.return_tx.status == "confirmed"
-    assert usd_of(wallet) == 0 and usd_of(treasury) == usd_treasury + int(p.credit_base_units)
+    # Locally the treasury minted the price, then the takeFor reverted: it keeps all of it.
+    assert usd_of(wallet) == 0 and usd_of(treasury) == usd_treasury + int(p.paid_base_units)
     assert units_of(w, wallet) == 0 and units_of(w, w.wallets["custodial"]) == 100
     assert Payment.objects.get(session_id=p.checkout_session_id).status == "refunded"
     assert p.fill.status == "failed"
+
+
+def _real_stablecoin_treasury(settings, amount: int) -> str:
+    """CHAIN_STABLECOIN_ADDRESS set (the treasury pays from its balance, no mint), holding
+    exactly `amount` base units (the session's anvil is shared)."""
+    stable = deployment_address("MockStablecoin")
+    settings.CHAIN_STABLECOIN_ADDRESS = stable
+    treasury = gateway.address_of("agent")
+    web3 = gateway.w3()
+    c = gateway.contract("MockStablecoin", stable)
+    held = usd_of(treasury)
+    if held:
+        web3.provider.make_request("anvil_impersonateAccount", [treasury])
+        web3.eth.wait_for_transaction_receipt(c.functions.transfer(web3.eth.accounts[5], held).transact(
+            {"from": treasury}))
+    if amount:
+        web3.eth.wait_for_transaction_receipt(c.functions.mint(treasury, amount).transact(
+            {"from": web3.eth.accounts[0]}))
+    return treasury
+
+
+def test_card_money_never_rests_in_the_buyers_wallet_so_a_failed_take_costs_the_treasury_nothing(
+        world, drain_outbox, django_capture_on_commit_callbacks, settings):
+    """Regression (issue 15, item 1): the treasury used to credit the buyer's custodial wallet,
+    then approve + take in later rows. In between the buyer could withdraw the credit, and a
+    colluding seller could make the take fail by withdrawing the board's allowance: the card was
+    refunded and the credit was gone. Now, at every step of the settlement the buyer's wallet
+    holds no card money, nothing can be withdrawn, and a take that fails leaves the treasury whole."""
+    from django.db import transaction
+
+    from chain import processor
+    from chain.services import outbox_enqueue
+    from tokens import income
+
+    w = world
+    treasury = _real_stablecoin_treasury(settings, 25_000_000)
+    offer = post_offer(w, drain_outbox, units=10)
+    buyer = w.self_custody
+    wallet = custodial_wallet(user=buyer).address
+    usd_buyer = usd_of(wallet)
+    p = pay(market_payments.card_purchase_create(actor=buyer, offer_id=offer.pk, units=10),
+            django_capture_on_commit_callbacks)
+    assert p.status == "settling", p.error
+    # The seller withdraws the board's allowance before the take is mined.
+    with transaction.atomic():
+        revoke = outbox_enqueue(actor=None, idempotency_key="t-seller-revokes", kind="tokens.market_step",
+                                contract_name="SecurityToken", function="approve",
+                                args=[offer.board_address, 0], to_address=w.offering.token_address,
+                                sender=gateway.wallet_sender(w.wallets["custodial"]))
+    drain_outbox(ids=[revoke.pk])
+    rows = list(ChainTransaction.objects.filter(idempotency_key__startswith=p.key).order_by("pk"))
+    for row in rows:
+        with django_capture_on_commit_callbacks(execute=True):
+            processor.drain(ids=[row.pk], timeout=30)
+        assert usd_of(wallet) == usd_buyer, f"the buyer's wallet received card money at {row.function}"
+        with pytest.raises(ApplicationError) as exc:  # nothing of the card money to withdraw
+            income.income_withdraw(actor=buyer, to_wallet=w.wallets["self_custody"], amount=usd_buyer + 1)
+        assert exc.value.code == "invalid_amount"
+    p.refresh_from_db()
+    assert p.status == "refunded", (p.status, p.error)
+    assert usd_of(treasury) == 25_000_000  # the failed takeFor moved nothing out of the treasury
+    assert usd_of(wallet) == usd_buyer and units_of(w, wallet) == 0
+    assert Payment.objects.get(session_id=p.checkout_session_id).status == "refunded"
+
+
+def test_a_seller_who_withdrew_the_allowance_is_refused_before_paying_and_refunded_after(
+        world, drain_outbox, django_capture_on_commit_callbacks):
+    """The pre-trade checks read the seller's side too: balance and the board's allowance."""
+    from django.db import transaction
+
+    from chain.services import outbox_enqueue
+
+    w = world
+    offer = post_offer(w, drain_outbox, units=10)
+    buyer = w.self_custody
+    p = market_payments.card_purchase_create(actor=buyer, offer_id=offer.pk, units=5)
+    with transaction.atomic():
+        revoke = outbox_enqueue(actor=None, idempotency_key="t-seller-revokes-2", kind="tokens.market_step",
+                                contract_name="SecurityToken", function="approve",
+                                args=[offer.board_address, 0], to_address=w.offering.token_address,
+                                sender=gateway.wallet_sender(w.wallets["custodial"]))
+    drain_outbox(ids=[revoke.pk])
+    check = market_payments.card_check(actor=buyer, offer=offer, units=5)
+    assert not check["allowed"] and check["seller"] == {"balance": 100, "allowance": 0, "enough": False}
+    with pytest.raises(ApplicationError) as exc:
+        market_payments.card_purchase_create(actor=buyer, offer_id=offer.pk, units=5)
+    assert exc.value.code == "seller_cannot_deliver"
+    with pytest.raises(ApplicationError) as exc:
+        market.take_create(actor=buyer, offer_id=offer.pk, wallet=custodial_wallet(user=buyer).address, units=1)
+    assert exc.value.code == "seller_cannot_deliver"
+    p = pay(p, django_capture_on_commit_callbacks)  # the reservation made before the revoke
+    assert p.status == "refunded" and "can no longer deliver" in p.error
+    assert not ChainTransaction.objects.filter(idempotency_key__startswith=p.key).exists()
 
 
 def test_card_pages_and_api_show_the_amount_and_who_pays_the_fee_then_open_the_checkout(world, drain_outbox,
@@ -304,20 +397,11 @@ def test_statement_ready_is_told_once_to_each_holder_and_links_the_pdf(chain_rea
 
 def test_on_a_real_chain_the_purchase_waits_for_treasury_funds_then_settles(
         world, drain_outbox, django_capture_on_commit_callbacks, settings, platform_admin):
-    """CHAIN_STABLECOIN_ADDRESS set: the treasury transfers from its balance (no mint). Short of
+    """CHAIN_STABLECOIN_ADDRESS set: the treasury pays from its balance (no mint). Short of
     funds, the paid purchase waits (units still held) and platform admins are told; once the
     treasury is funded the periodic tick settles it."""
     w = world
-    stable = deployment_address("MockStablecoin")
-    settings.CHAIN_STABLECOIN_ADDRESS = stable
-    treasury = gateway.address_of("agent")
-    web3 = gateway.w3()
-    c = gateway.contract("MockStablecoin", stable)
-    held = usd_of(treasury)
-    if held:  # the session's anvil is shared: start from an empty treasury
-        web3.provider.make_request("anvil_impersonateAccount", [treasury])
-        web3.eth.wait_for_transaction_receipt(c.functions.transfer(web3.eth.accounts[5], held).transact(
-            {"from": treasury}))
+    treasury = _real_stablecoin_treasury(settings, 0)
     offer = post_offer(w, drain_outbox)
     buyer = w.self_custody
     p = market_payments.card_purchase_create(actor=buyer, offer_id=offer.pk, units=2)
@@ -330,11 +414,13 @@ def test_on_a_real_chain_the_purchase_waits_for_treasury_funds_then_settles(
     p.refresh_from_db()
     assert p.status == "waiting_funds"
 
+    web3 = gateway.w3()
+    c = gateway.contract("MockStablecoin", deployment_address("MockStablecoin"))
     web3.eth.wait_for_transaction_receipt(c.functions.mint(treasury, 5_000_000).transact(
         {"from": web3.eth.accounts[0]}))
     market_payments.card_purchases_tick()
     p.refresh_from_db()
-    assert p.status == "settling" and p.credit_tx.function == "transfer"
+    assert p.status == "settling" and p.credit_tx.function == "approve"
     world_mod._drain(drain_outbox)
     p.refresh_from_db()
     assert p.status == "settled", p.error
