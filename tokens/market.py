@@ -306,13 +306,15 @@ def transfer_refresh(*, t: MarketTransfer) -> MarketTransfer:
     if receipt is None:
         return t
     moved = _moved(t, receipt["logs"])
-    taken = next((lg for lg in receipt["logs"] if lg.get("event") == "OfferTaken"), None)
-    ok = receipt["status"] == 1 and moved is not None and _norm(receipt["from"]) == _norm(
-        t.to_wallet if t.kind == MarketTransfer.Kind.FILL else t.from_wallet)
+    fill = t.kind == MarketTransfer.Kind.FILL
+    taken = _taken(t, receipt["logs"]) if fill else None
+    # A fill is the board's settlement of this offer, not any move of the seller's units.
+    ok = receipt["status"] == 1 and moved is not None and (taken is not None or not fill) and _norm(
+        receipt["from"]) == _norm(t.to_wallet if fill else t.from_wallet)
     fields = {"status": T.CONFIRMED if ok else T.FAILED, "block_number": receipt["blockNumber"],
               "error": "" if ok else "The transaction did not move these units (it reverted or did something else)."}
     if ok:
-        fields["units"] = int(moved["args"]["value"])
+        fields["units"] = int((taken or moved)["args"]["units" if taken else "value"])
         if taken is not None:
             fields.update(paid_base_units=str(taken["args"]["paid"]), fee_base_units=str(taken["args"]["fee"]),
                           price_per_unit_base_units=int(taken["args"]["pricePerUnit"]))
@@ -337,7 +339,7 @@ def on_transfer_final(row) -> None:
         t.block_number = row.block_number
         t.error = "" if ok else explain(row.error or "the transaction did not move these units", t.offering)
         if ok:
-            taken = next((lg for lg in (row.receipt or {}).get("logs", []) if lg.get("event") == "OfferTaken"), None)
+            taken = _taken(t, (row.receipt or {}).get("logs", []))
             if taken is not None:
                 t.paid_base_units, t.fee_base_units = str(taken["args"]["paid"]), str(taken["args"]["fee"])
         t.save()
@@ -546,6 +548,20 @@ def _moved(t: MarketTransfer, logs: list) -> dict | None:
     return next((lg for lg in logs if lg.get("event") == "Transfer" and _norm(lg["address"]) == token
                  and _norm(lg["args"]["from"]) == _norm(t.from_wallet)
                  and _norm(lg["args"]["to"]) == _norm(t.to_wallet)), None)
+
+
+def _taken(t: MarketTransfer, logs: list) -> dict | None:
+    """The board's own OfferTaken for this fill's offer in a receipt. Any contract can emit an
+    event of that shape (a helper's fake one would set a trade price): only the board's address
+    and the offer's id count, with the buyer and seller of this fill."""
+    offer = t.offer
+    if offer is None or offer.board_offer_id is None:
+        return None
+    return next((lg for lg in logs if lg.get("event") == "OfferTaken"
+                 and _norm(lg["address"]) == _norm(offer.board_address)
+                 and int(lg["args"]["offerId"]) == offer.board_offer_id
+                 and _norm(lg["args"]["buyer"]) == _norm(t.to_wallet)
+                 and _norm(lg["args"]["seller"]) == _norm(t.from_wallet)), None)
 
 
 def offer_refresh(*, offer: MarketOffer) -> MarketOffer:

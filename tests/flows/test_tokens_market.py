@@ -360,3 +360,41 @@ def test_a_compliance_change_failing_part_way_leaves_the_offering_stating_what_t
     assert (w.offering.max_per_investor, w.offering.holder_cap) == (150, 40)
     assert sorted(w.offering.allowed_countries) == sorted(
         c for c in {826, 276} if gateway.call("SecurityToken", w.offering.token_address, "isCountryAllowed", c))
+
+
+def test_a_fill_reported_from_the_browser_counts_only_the_boards_own_offer_taken(world, drain_outbox):
+    """Regression (issue 15, item 5): the fill's receipt used to be read for the first
+    OfferTaken of any contract. A look-alike board (same code, deployed by anyone) emits one
+    with a price of its own; a colluding seller lets it move the offer's units. Tracked as a
+    fill of the platform board's offer, it must not confirm nor set a trade price."""
+    from django.db import transaction
+
+    from chain.services import outbox_enqueue
+
+    w = world
+    offer = post_custodial(w, drain_outbox, units=10)
+    seller, buyer = w.wallets["custodial"], w.wallets["self_custody"]
+    stable = deployment_address("MockStablecoin")
+    with transaction.atomic():
+        row = outbox_enqueue(actor=None, idempotency_key="t-rogue-board", kind="test.rogue", contract_name="Settlement",
+                             function="constructor", sender="operator",
+                             args=[gateway.address_of("operator"), stable, gateway.address_of("operator"), 0,
+                                   deployment_address("TokenFactory")])
+    (row,) = drain_outbox(ids=[row.pk])
+    rogue = row.contract_address
+    expiry = int(timezone.now().timestamp()) + 3600
+    with transaction.atomic():  # the colluding seller lists on the look-alike board at 0.000001 USD
+        market._custodial_calls(actor=None, key="t-rogue-post", wallet=seller, kind="test.rogue", reason="rogue",
+                                calls=[("approve", "SecurityToken", w.offering.token_address, "approve", [rogue, 5]),
+                                       ("post", "Settlement", rogue, "post", [w.offering.token_address, 5, 1, expiry])])
+    world_mod._drain(drain_outbox)
+    fund_usd(buyer, 10)
+    h = send_from_browser({"from": buyer, "steps": [
+        gateway.encode_call("MockStablecoin", stable, "approve", rogue, 5),
+        gateway.encode_call("Settlement", rogue, "take", 1, 5, 1)]})
+    assert units_of(w, buyer) == 50 + 5  # the units did move, seller → buyer
+
+    fill = market.take_track(actor=w.self_custody, offer_id=offer.pk, wallet=buyer, units=5, tx_hash=h)
+    assert fill.status == "failed" and fill.price_per_unit_base_units == offer.price_per_unit_base_units
+    assert fill.paid_base_units in ("", None)
+    assert market.market_stats(offering=w.offering)["last_price"] is None
