@@ -15,22 +15,29 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
+from payments import guard
+
 
 class SignatureError(Exception):
     """The webhook payload or its Stripe-Signature header did not verify."""
 
 
 def simulator_enabled() -> bool:
-    # Off unless a settings module turned it on (dev/test, or production for staging/demo).
-    return bool(getattr(settings, "PAYMENTS_SIMULATOR", False))
+    # Off unless a settings module turned it on (dev/test, or production for staging/demo),
+    # and never where the chain's money is real (start-up refuses that too; this holds even
+    # if settings change later).
+    return bool(getattr(settings, "PAYMENTS_SIMULATOR", False)) and guard.refusal_for(settings) is None
 
 
 def webhook_secret() -> str:
     """The endpoint's signing secret. No fallback: the simulator's public secret is set by the
-    dev/test settings only, so nothing else can verify an event signed with it."""
+    dev/test settings only, so nothing else can verify an event signed with it, and it is
+    refused where the chain's money is real."""
     secret = getattr(settings, "STRIPE_WEBHOOK_SECRET", "")
     if not secret:
         raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET is not set; webhooks cannot be verified.")
+    if secret == getattr(settings, "LOCAL_SIMULATOR_WEBHOOK_SECRET", None):
+        guard.refuse_play_money_on_real_chain(settings)
     return secret
 
 

@@ -93,11 +93,123 @@ def test_production_refuses_missing_or_development_secret(overrides, named):
 
 
 def test_staging_may_use_test_keys_and_the_simulator_but_never_the_public_webhook_secret():
-    ok = run_check(MEDRWA_ENVIRONMENT="staging", STRIPE_SECRET_KEY="sk_test_" + "x" * 24, PAYMENTS_SIMULATOR="true")
+    ok = run_check(MEDRWA_ENVIRONMENT="staging", STRIPE_SECRET_KEY="sk_test_" + "x" * 24, PAYMENTS_SIMULATOR="true",
+                   **ON_TEST_NETWORK)
     assert ok.returncode == 0, ok.stderr[-1500:]
     refused = run_check(MEDRWA_ENVIRONMENT="staging", PAYMENTS_SIMULATOR="true",
-                        STRIPE_WEBHOOK_SECRET="whsec_local_simulator_secret")
+                        STRIPE_WEBHOOK_SECRET="whsec_local_simulator_secret", **ON_TEST_NETWORK)
     assert refused.returncode != 0 and "STRIPE_WEBHOOK_SECRET" in refused.stderr
+
+
+# ------------------------------------------------------------------ issue 15, item 6
+# Play money (the simulator, Stripe test keys, the simulator's public webhook secret) never on a
+# chain where money is real: whatever the settings module, the environment's name or the process.
+
+ON_TEST_NETWORK = {"CHAIN_ID": "80002", "CHAIN_STABLECOIN_ADDRESS": "0x" + "ab" * 20}  # Polygon Amoy, a test coin
+TEST_KEY = "sk_test_" + "x" * 24
+DEMO_SETTINGS = """from config.settings.base import *
+from config.settings.base import env
+DEBUG = True
+PAYMENTS_SIMULATOR = True
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="") or LOCAL_SIMULATOR_WEBHOOK_SECRET
+"""
+
+
+def run_with(settings_module: str, tmp_path, code: str = "", **variables) -> subprocess.CompletedProcess:
+    """Start Django under `settings_module` with only `variables` set (plus a private var dir)."""
+    env = {"PATH": os.environ.get("PATH", ""), "DJANGO_SETTINGS_MODULE": settings_module,
+           "MEDRWA_VAR_DIR": str(tmp_path / "var"), "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    env.update({k: v for k, v in variables.items() if v is not None})
+    argv = ["-c", code] if code else ["manage.py", "check"]
+    return subprocess.run([sys.executable, *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("module", ["config.settings.dev", "config.settings.test"])
+def test_dev_and_test_settings_refuse_the_simulator_on_a_public_chain(module, tmp_path):
+    result = run_with(module, tmp_path, CHAIN_ID="1")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr, result.stderr[-1500:]
+    assert "PAYMENTS_SIMULATOR" in result.stderr and "CHAIN_ID 1 is not a local or test chain" in result.stderr
+    # Even reading a setting fails: the refusal is raised while the settings load.
+    read = run_with(module, tmp_path, "from django.conf import settings; print(settings.DEBUG)", CHAIN_ID="1")
+    assert read.returncode != 0 and "CHAIN_ID 1" in read.stderr
+
+
+def test_dev_settings_refuse_test_keys_and_the_public_webhook_secret_on_a_public_chain(tmp_path):
+    # A test key with the simulator off: still no real chain.
+    refused = run_with("config.settings.dev", tmp_path, CHAIN_ID="137", STRIPE_SECRET_KEY=TEST_KEY,
+                       PAYMENTS_SIMULATOR="false", STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET)
+    assert refused.returncode != 0 and "STRIPE_SECRET_KEY is a Stripe test-mode key" in refused.stderr
+    # A live key, but the webhook falls back to the simulator's public secret: anyone could sign events.
+    refused = run_with("config.settings.dev", tmp_path, CHAIN_ID="137", STRIPE_SECRET_KEY=LIVE_KEY)
+    assert refused.returncode != 0 and "STRIPE_WEBHOOK_SECRET is the local simulator" in refused.stderr
+    ok = run_with("config.settings.dev", tmp_path, CHAIN_ID="137", STRIPE_SECRET_KEY=LIVE_KEY,
+                  STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET)
+    assert ok.returncode == 0, ok.stderr[-1500:]
+
+
+def test_local_dev_and_test_configuration_still_starts(tmp_path):
+    for module in ("config.settings.dev", "config.settings.test"):
+        result = run_with(module, tmp_path, "import django; django.setup(); from django.conf import settings as s; "
+                          "from payments import stripe_api; print(s.CHAIN_ID, stripe_api.simulator_enabled())")
+        assert result.returncode == 0, result.stderr[-1500:]
+        assert result.stdout.split() == ["31337", "True"]
+    # A public test network is play money too.
+    result = run_with("config.settings.dev", tmp_path, **ON_TEST_NETWORK)
+    assert result.returncode == 0, result.stderr[-1500:]
+
+
+@pytest.mark.parametrize("environment", ["staging", "demo"])
+def test_a_demo_on_a_public_chain_is_refused(environment):
+    refused = run_check(MEDRWA_ENVIRONMENT=environment, STRIPE_SECRET_KEY=TEST_KEY, CHAIN_ID="1",
+                        CHAIN_STABLECOIN_ADDRESS="0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48")
+    assert refused.returncode != 0 and "ImproperlyConfigured" in refused.stderr
+    assert "STRIPE_SECRET_KEY is a Stripe test-mode key" in refused.stderr and "CHAIN_ID 1 " in refused.stderr
+    refused = run_check(MEDRWA_ENVIRONMENT=environment, PAYMENTS_SIMULATOR="true", STRIPE_SECRET_KEY=None)
+    assert refused.returncode != 0 and "PAYMENTS_SIMULATOR is on" in refused.stderr
+    assert "CHAIN_ID 137 " in refused.stderr
+
+
+def test_a_local_chain_id_with_a_real_stablecoin_is_refused_for_play_money():
+    refused = run_check(MEDRWA_ENVIRONMENT="demo", PAYMENTS_SIMULATOR="true", CHAIN_ID="31337",
+                        CHAIN_STABLECOIN_ADDRESS="0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359")
+    assert refused.returncode != 0
+    assert "CHAIN_STABLECOIN_ADDRESS 0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359 is a real stablecoin" in refused.stderr
+
+
+def test_a_custom_demo_settings_module_on_base_cannot_start_on_a_public_chain(tmp_path):
+    (tmp_path / "demo_settings.py").write_text(DEMO_SETTINGS)
+    for code in ("", "from config.wsgi import application"):
+        refused = run_with("demo_settings", tmp_path, code, CHAIN_ID="137")
+        assert refused.returncode != 0, code
+        assert "ImproperlyConfigured" in refused.stderr and "PAYMENTS_SIMULATOR is on" in refused.stderr, code
+    ok = run_with("demo_settings", tmp_path, "from config.wsgi import application")
+    assert ok.returncode == 0, ok.stderr[-1500:]
+
+
+def test_the_simulator_and_its_secret_are_off_at_run_time_on_a_public_chain(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from payments import stripe_api
+
+    settings.PAYMENTS_SIMULATOR = True
+    settings.STRIPE_WEBHOOK_SECRET = settings.LOCAL_SIMULATOR_WEBHOOK_SECRET
+    assert stripe_api.simulator_enabled() and stripe_api.webhook_secret()
+    settings.CHAIN_ID = 1
+    assert not stripe_api.simulator_enabled()
+    with pytest.raises(ImproperlyConfigured, match="CHAIN_ID 1"):
+        stripe_api.webhook_secret()
+
+
+def test_local_chain_ids_are_defined_once():
+    from chain import bootstrap
+    from core import chains
+
+    assert bootstrap.LOCAL_CHAIN_IDS is chains.LOCAL_CHAIN_IDS
+    copies = [path for app in ("config", "chain", "payments", "tokens", "compliance", "core")
+              for path in (ROOT / app).rglob("*.py")
+              if "LOCAL_CHAIN_IDS =" in path.read_text() and path != ROOT / "core" / "chains.py"]
+    assert not copies
 
 
 def test_a_local_chain_and_its_mock_stablecoin_only_outside_production():

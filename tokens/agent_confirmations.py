@@ -1,9 +1,12 @@
 """Four-eyes on the agent actions that move an investor's units: a forced transfer or a
-recovery above AGENT_ACTION_CONFIRM_ABOVE_UNITS waits for a second compliance officer,
-and a recovery may only move units between two wallets of the same investor, as the
-platform's Wallet records say (never what the destination wallet claims on chain)."""
+recovery above AGENT_ACTION_CONFIRM_ABOVE_UNITS waits for a second compliance officer, who
+must confirm it within AGENT_ACTION_CONFIRM_WITHIN_HOURS (after that it expires), and a
+recovery may only move units between two wallets of the same investor, as the platform's
+Wallet records say (never what the destination wallet claims on chain)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
@@ -20,6 +23,19 @@ CONFIRMED_KINDS = {AgentActionKind.FORCED_TRANSFER, AgentActionKind.RECOVER}
 
 def confirm_above_units() -> int:
     return int(getattr(settings, "AGENT_ACTION_CONFIRM_ABOVE_UNITS", 100))
+
+
+def confirm_within() -> dt.timedelta:
+    return dt.timedelta(hours=int(getattr(settings, "AGENT_ACTION_CONFIRM_WITHIN_HOURS", 24)))
+
+
+def confirm_by(action: AgentAction) -> dt.datetime:
+    """When a held action expires unless a second officer has confirmed it."""
+    return (action.created_at or timezone.now()) + confirm_within()
+
+
+def is_expired(action: AgentAction) -> bool:
+    return action.state == AgentActionState.AWAITING_CONFIRMATION and timezone.now() >= confirm_by(action)
 
 
 def recovery_identity(*, lost_wallet: str, new_wallet: str) -> str:
@@ -70,9 +86,21 @@ def _officer(actor) -> None:
             status=403)
 
 
-@transaction.atomic
 def agent_action_confirm(*, actor, action: AgentAction, reason: str = "") -> AgentAction:
-    """The second officer's confirmation: the action is re-checked and sent to the chain."""
+    """The second officer's confirmation: the action is re-checked and sent to the chain. One
+    confirmed too late is marked expired (audited, committed) and refused: file it again."""
+    with transaction.atomic():
+        action, expired = _confirm(actor=actor, action=action, reason=reason)
+    if expired:
+        hours = int(confirm_within().total_seconds() // 3600)
+        raise ApplicationError("confirmation_expired", gettext(
+            "This action was not confirmed in time (%(hours)s h allowed) and has expired; nothing was sent. "
+            "File a new request if it is still needed.") % {"hours": hours},
+            details={"confirm_by": confirm_by(action).isoformat()}, status=409)
+    return action
+
+
+def _confirm(*, actor, action: AgentAction, reason: str) -> tuple[AgentAction, bool]:
     from tokens import services
 
     _officer(actor)
@@ -82,6 +110,15 @@ def agent_action_confirm(*, actor, action: AgentAction, reason: str = "") -> Age
     if action.actor_id == actor.pk:
         raise ApplicationError("four_eyes", gettext("A second, different officer must confirm this action."),
             status=409)
+    if is_expired(action):
+        action.state, action.confirmed_at = AgentActionState.REJECTED, timezone.now()
+        action.decision_reason = gettext("Expired: no second officer confirmed it in time (%(hours)s h allowed).") % {
+            "hours": int(confirm_within().total_seconds() // 3600)}
+        action.save()
+        audit(actor=actor, action="tokens.agent_action_expire", obj=action.offering, reason=action.decision_reason,
+              after={"action": action.pk, "kind": action.kind, "units": action.units,
+                     "requested_at": action.created_at.isoformat(), "confirm_by": confirm_by(action).isoformat()})
+        return action, True
     call_args = {"wallet": action.wallet, "to_wallet": action.to_wallet, "amount": action.amount}
     if action.kind == AgentActionKind.RECOVER:
         call_args["identity"] = recovery_identity(lost_wallet=action.wallet, new_wallet=action.to_wallet)
@@ -93,7 +130,7 @@ def agent_action_confirm(*, actor, action: AgentAction, reason: str = "") -> Age
     audit(actor=actor, action="tokens.agent_action_confirm", obj=action.offering, reason=action.decision_reason,
           after={"action": action.pk, "kind": action.kind, "units": action.units, "outbox": action.chain_tx_id,
                  "requested_by": action.actor_id})
-    return action
+    return action, False
 
 
 @transaction.atomic

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 import secrets
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -38,6 +40,7 @@ OFFERING_FIELDS = ["token_name", "token_symbol", "units", "price_per_unit", "cur
 # Terms that bind investors: editable until the token is deployed, never once units are sold.
 TERMS_LOCKED_STATUSES = (OfferingStatus.DEPLOYING, OfferingStatus.ANCHORING, OfferingStatus.LIVE)
 ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
+logger = logging.getLogger(__name__)
 
 
 def _require(actor, *roles, what: str):
@@ -290,6 +293,67 @@ def _validate_action(kind: str, wallet: str, to_wallet: str, amount, reason: str
             "amount": int(amount) if kind in _NEEDS_AMOUNT else None}
 
 
+# Forced transfers and recoveries take an investor's units without their signature, so they
+# are limited in amount AND in time (issue 15, item 6), as a regulator expects of any
+# privileged operation on client assets:
+# - amount: above AGENT_ACTION_CONFIRM_ABOVE_UNITS moved out of one wallet in the rolling
+#   window, or moved by one officer on their own signature across all wallets and tokens
+#   (so a rogue or phished account cannot empty many wallets one threshold-sized piece at a
+#   time), a second officer must confirm;
+# - velocity: one officer may request at most AGENT_ACTION_MAX_PER_OFFICER of them per
+#   rolling AGENT_ACTION_WINDOW_HOURS, whatever their size (429). They are exceptional (court
+#   orders, lost keys): ten a day is far above honest use and bounds what a compromised
+#   officer account does before anyone notices;
+# - staleness: a held request must be confirmed within AGENT_ACTION_CONFIRM_WITHIN_HOURS
+#   (tokens.agent_confirmations); after that it expires and must be filed again, so a second
+#   officer always confirms facts (balances, court order, wallet ownership) as they are now,
+#   and a request cannot lie dormant until a colluding officer is on duty.
+# No cooling-off delay between confirmation and sending: the outbox has no "not before", and
+# holding a confirmed court order or recovery only leaves the units movable meanwhile; an
+# officer who needs time freezes the wallet first (one signature, undoable).
+
+
+def _agent_window() -> dt.timedelta:
+    return dt.timedelta(hours=int(getattr(settings, "AGENT_ACTION_WINDOW_HOURS", 24)))
+
+
+def _agent_officer_rate_limit(*, actor, kinds, since: dt.datetime) -> None:
+    """At most AGENT_ACTION_MAX_PER_OFFICER forced transfers and recoveries (`kinds`) requested
+    by one officer in the rolling window, held, sent or rejected alike."""
+    limit = int(getattr(settings, "AGENT_ACTION_MAX_PER_OFFICER", 10))
+    # Lock the officer's row: two requests at once must not both see room for one more.
+    get_user_model().objects.select_for_update().filter(pk=actor.pk).first()
+    times = list(AgentAction.objects.filter(actor=actor, kind__in=kinds, created_at__gte=since)
+                 .order_by("created_at").values_list("created_at", flat=True))
+    if len(times) < limit:
+        return
+    retry_after = max(1, int((times[len(times) - limit] + _agent_window() - timezone.now()).total_seconds()) + 1)
+    logger.warning("Officer %s refused a forced transfer/recovery: %s requested in the last %s", actor.pk,
+                   len(times), _agent_window())
+    raise ApplicationError("agent_action_rate_limited", gettext(
+        "You have reached the limit on forced transfers and recoveries per officer (%(limit)s in %(hours)s h). "
+        "Try again later or ask another compliance officer.") % {
+            "limit": limit, "hours": int(_agent_window().total_seconds() // 3600)},
+        details={"limit": limit, "window_hours": int(_agent_window().total_seconds() // 3600),
+                 "retry_after_s": retry_after}, status=429)
+
+
+def _agent_units_recent(*, offering: Offering, kind: str, wallet: str, actor, kinds, since: dt.datetime) -> int:
+    """Units already counted against the threshold in the window: the larger of what left
+    this wallet (any officer, not rejected) and what this officer moved of `kinds` on their
+    own signature."""
+    from_wallet = 0
+    if wallet:
+        from_wallet = AgentAction.objects.filter(
+            offering=offering, kind=kind, wallet__iexact=wallet, created_at__gte=since,
+        ).exclude(state=AgentActionState.REJECTED).aggregate(n=Sum("units"))["n"] or 0
+    by_officer = AgentAction.objects.filter(
+        actor=actor, kind__in=kinds, state=AgentActionState.SUBMITTED, confirmed_by__isnull=True,
+        created_at__gte=since,
+    ).aggregate(n=Sum("units"))["n"] or 0
+    return max(from_wallet, by_officer)
+
+
 @transaction.atomic
 def agent_action_request(*, actor, offering: Offering, kind: str, reason: str, wallet: str = "",
                          to_wallet: str = "", amount: int | None = None) -> AgentAction:
@@ -301,26 +365,28 @@ def agent_action_request(*, actor, offering: Offering, kind: str, reason: str, w
     if not offering.token_address or offering.status not in (OfferingStatus.ANCHORING, OfferingStatus.LIVE):
         raise ApplicationError("token_not_deployed", gettext("This offering has no deployed token yet."), status=409)
     values = _validate_action(kind, wallet, to_wallet, amount, reason)
+    since = timezone.now() - _agent_window()
+    if kind in confirmations.CONFIRMED_KINDS:
+        _agent_officer_rate_limit(actor=actor, kinds=confirmations.CONFIRMED_KINDS, since=since)
     call_args = dict(values)
     if kind == AgentActionKind.RECOVER:
         call_args["identity"] = confirmations.recovery_identity(lost_wallet=values["wallet"],
                                                                 new_wallet=values["to_wallet"])
     units = confirmations.units_moved(offering=offering, kind=kind, wallet=values["wallet"], amount=values["amount"])
     action = AgentAction(offering=offering, kind=kind, reason=reason.strip(), actor=actor, units=units, **values)
-    # The threshold applies to what leaves a wallet in a day, so splitting a large forced
-    # transfer into small ones still needs a second officer.
+    # The threshold applies to what leaves a wallet, and what one officer moves alone, in the
+    # window, so splitting a large forced transfer into small ones still needs a second officer.
     recent = 0
-    if values["wallet"]:
-        recent = AgentAction.objects.filter(
-            offering=offering, kind=kind, wallet__iexact=values["wallet"],
-            created_at__gte=timezone.now() - dt.timedelta(days=1),
-        ).exclude(state=AgentActionState.REJECTED).aggregate(n=Sum("units"))["n"] or 0
+    if kind in confirmations.CONFIRMED_KINDS:
+        recent = _agent_units_recent(offering=offering, kind=kind, wallet=values["wallet"], actor=actor,
+                                     kinds=confirmations.CONFIRMED_KINDS, since=since)
     if confirmations.needs_confirmation(kind=kind, units=None if units is None else units + recent):
         action.state = AgentActionState.AWAITING_CONFIRMATION
         action.full_clean()
         action.save()
         audit(actor=actor, action=f"tokens.agent_{kind}", obj=offering, reason=reason.strip(),
-              after={"kind": kind, **values, "units": units, "state": action.state})
+              after={"kind": kind, **values, "units": units, "state": action.state,
+                     "confirm_by": confirmations.confirm_by(action).isoformat()})
         return action
     action.chain_tx = agent_action_enqueue(actor=actor, action=action, call_args=call_args)
     action.full_clean()

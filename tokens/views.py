@@ -10,6 +10,7 @@ from core.forms import add_application_error
 from core.permissions import Role, role_required, user_clinic_ids, user_has_role
 from tokens import selectors, services
 from tokens.forms import AgentActionForm, ConsentForm, OfferingForm
+from tokens.models import AgentActionState
 
 
 @role_required(Role.PLATFORM_ADMIN, Role.CLINIC_ADMIN, Role.COMPLIANCE_OFFICER)
@@ -121,7 +122,7 @@ def agent_actions(request, pk):
                                      "it is sent.") % {"units": action.units if action.units is not None
                                                        else gettext("Unknown number of")})
             return redirect("tokens:agent-actions", pk=pk)
-    actions = selectors.offering_agent_actions(offering=offering)
+    actions = _with_deadlines(selectors.offering_agent_actions(offering=offering))
     return render(request, "tokens/agent_actions.html", {
         "offering": offering, "form": form, "actions": actions, "polling": _polling(actions),
         "table": selectors.cap_table(offering=offering)})
@@ -129,6 +130,16 @@ def agent_actions(request, pk):
 
 def _polling(actions) -> bool:
     return any(a.chain_tx is not None and not a.chain_tx.is_final for a in actions)
+
+
+def _with_deadlines(actions):
+    """Held actions show until when a second officer may confirm them (then they expire)."""
+    from tokens import agent_confirmations
+
+    for a in actions:
+        if a.state == AgentActionState.AWAITING_CONFIRMATION:
+            a.confirm_by, a.expired = agent_confirmations.confirm_by(a), agent_confirmations.is_expired(a)
+    return actions
 
 
 @role_required(Role.COMPLIANCE_OFFICER)
@@ -156,7 +167,7 @@ def agent_action_decide(request, action_id, decision):
 @role_required(Role.COMPLIANCE_OFFICER)
 def agent_actions_status(request, pk):
     offering = selectors.offering_get_for_user(user=request.user, offering_id=pk)
-    actions = selectors.offering_agent_actions(offering=offering)
+    actions = _with_deadlines(selectors.offering_agent_actions(offering=offering))
     return render(request, "tokens/_agent_actions_table.html", {
         "offering": offering, "actions": actions, "polling": _polling(actions)})
 

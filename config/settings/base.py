@@ -251,7 +251,8 @@ CHAIN_KEYSTORE_DIR = env.str("CHAIN_KEYSTORE_DIR", default="")
 CHAIN_KEYSTORE_PASSWORD = env.str("CHAIN_KEYSTORE_PASSWORD", default="")
 CHAIN_STATE_FILE = env.str("CHAIN_STATE_FILE", default=str(VAR_DIR / "chain" / "state.json"))
 # The stablecoin revenue is paid in; "" = the MockStablecoin deployed by chain_bootstrap
-# (local chains only: production.py requires it on any other chain).
+# (local chains only: production.py requires it on any other chain). Local and test chain ids:
+# core.chains, the one list the settings, the chain port and the payments port share.
 CHAIN_STABLECOIN_ADDRESS = env.str("CHAIN_STABLECOIN_ADDRESS", default="")
 
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
@@ -262,7 +263,8 @@ LOCAL_SIMULATOR_WEBHOOK_SECRET = "whsec_local_simulator_secret"  # noqa: S105 (p
 # settings module can verify a webhook signed with it.
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # The local simulator (checkout page that sends correctly signed events to our own webhook)
-# is off unless a settings module turns it on; production.py allows it only for staging/demo.
+# is off unless a settings module turns it on; production.py allows it only for staging/demo, and
+# every settings module only on a local or test chain (payments.guard, also run at start-up).
 PAYMENTS_SIMULATOR = env.bool("PAYMENTS_SIMULATOR", default=False)
 # A deployment's name; production.py allows the simulator and Stripe test keys only in these.
 MEDRWA_ENVIRONMENT = env.str("MEDRWA_ENVIRONMENT", default="development")
@@ -272,6 +274,16 @@ NON_PRODUCTION_ENVIRONMENTS = ("staging", "demo")
 KYC_VALIDITY_DAYS = env.int("KYC_VALIDITY_DAYS", default=365)
 RETENTION_YEARS_AFTER_RELATIONSHIP = env.int("RETENTION_YEARS_AFTER_RELATIONSHIP", default=5)
 SANCTIONS_MATCH_THRESHOLD = env.int("SANCTIONS_MATCH_THRESHOLD", default=88)
+
+# Compliance officers' forced transfers and wallet recoveries (tokens.services, agent actions):
+# limited in amount and in time. Above CONFIRM_ABOVE_UNITS moved out of one wallet, or by one
+# officer alone, within the rolling window, a second officer confirms; one officer requests at
+# most MAX_PER_OFFICER per window (429 beyond); a held request expires unless confirmed within
+# CONFIRM_WITHIN_HOURS. The reasons are at tokens.services.agent_action_request.
+AGENT_ACTION_CONFIRM_ABOVE_UNITS = env.int("AGENT_ACTION_CONFIRM_ABOVE_UNITS", default=100)
+AGENT_ACTION_WINDOW_HOURS = env.int("AGENT_ACTION_WINDOW_HOURS", default=24)
+AGENT_ACTION_MAX_PER_OFFICER = env.int("AGENT_ACTION_MAX_PER_OFFICER", default=10)
+AGENT_ACTION_CONFIRM_WITHIN_HOURS = env.int("AGENT_ACTION_CONFIRM_WITHIN_HOURS", default=24)
 
 # Telemetry
 TELEMETRY_MAX_SKEW_SECONDS = env.int("TELEMETRY_MAX_SKEW_SECONDS", default=300)

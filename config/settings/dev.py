@@ -1,5 +1,6 @@
 from config.settings.base import *
 from config.settings.base import env
+from payments.guard import refuse_play_money_on_real_chain
 
 DEBUG = env.bool("DEBUG", default=True)
 # Serve static files straight from the finders; no collectstatic needed.
@@ -10,3 +11,6 @@ WHITENOISE_AUTOREFRESH = True
 # secret. Only dev.py and test.py know it; production.py refuses it.
 STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET or LOCAL_SIMULATOR_WEBHOOK_SECRET
 PAYMENTS_SIMULATOR = env.bool("PAYMENTS_SIMULATOR", default=not STRIPE_SECRET_KEY)
+# Play money (the simulator, its public webhook secret, test keys) only on a local or test
+# chain: a laptop pointed at a public chain fails here, not at the first "payment".
+refuse_play_money_on_real_chain(globals())

@@ -15,6 +15,8 @@ from config.settings.base import (
     NON_PRODUCTION_ENVIRONMENTS,
     env,
 )
+from core.chains import is_local_chain
+from payments.guard import refusal_for
 
 
 def _refuse(message: str):
@@ -45,7 +47,7 @@ _NON_PRODUCTION = MEDRWA_ENVIRONMENT in NON_PRODUCTION_ENVIRONMENTS
 
 # ------------------------------------------------------------------ payments
 # The simulator lets anyone "pay" without money: only a named non-production environment
-# may switch it on, explicitly.
+# may switch it on, explicitly, and only on a local or test chain (checked below, with the chain).
 PAYMENTS_SIMULATOR = env.bool("PAYMENTS_SIMULATOR", default=False)
 if PAYMENTS_SIMULATOR and not _NON_PRODUCTION:
     _refuse("PAYMENTS_SIMULATOR=true is allowed only with MEDRWA_ENVIRONMENT in "
@@ -56,7 +58,8 @@ if STRIPE_WEBHOOK_SECRET == LOCAL_SIMULATOR_WEBHOOK_SECRET or not re.fullmatch(
     _refuse("STRIPE_WEBHOOK_SECRET must be the endpoint's signing secret from Stripe (whsec_…); "
             "the local simulator's public secret is refused.")
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
-# Live keys in production; test-mode keys only in staging/demo, where no real money moves.
+# Live keys in production; test-mode keys only in staging/demo, where no real money moves
+# (on a local or test chain: checked below, with the chain).
 _STRIPE_KEY_RE = r"(sk|rk)_(live|test)_[A-Za-z0-9]{20,}" if _NON_PRODUCTION else r"(sk|rk)_live_[A-Za-z0-9]{20,}"
 if not STRIPE_SECRET_KEY and not PAYMENTS_SIMULATOR:
     _refuse("Production settings need STRIPE_SECRET_KEY (a live secret or restricted key).")
@@ -82,18 +85,21 @@ for _role in ("operator", "agent"):
 if CHAIN_KEYSTORE_DIR and not env.str("CHAIN_KEYSTORE_PASSWORD", default=""):
     _refuse("CHAIN_KEYSTORE_DIR is set without CHAIN_KEYSTORE_PASSWORD.")
 CHAIN_ID = env.int("CHAIN_ID")
-LOCAL_CHAIN_IDS = (31337, 1337)
 CHAIN_STABLECOIN_ADDRESS = env.str("CHAIN_STABLECOIN_ADDRESS", default="")
-if CHAIN_ID not in LOCAL_CHAIN_IDS and not re.fullmatch(r"0x[0-9a-fA-F]{40}", CHAIN_STABLECOIN_ADDRESS):
+if not is_local_chain(CHAIN_ID) and not re.fullmatch(r"0x[0-9a-fA-F]{40}", CHAIN_STABLECOIN_ADDRESS):
     _refuse(f"CHAIN_STABLECOIN_ADDRESS (0x…) is required on chain {CHAIN_ID}: the local MockStablecoin "
             "exists only on a development chain.")
 
-if CHAIN_ID in LOCAL_CHAIN_IDS and not _NON_PRODUCTION:
+if is_local_chain(CHAIN_ID) and not _NON_PRODUCTION:
     _refuse(f"CHAIN_ID {CHAIN_ID} is a local development chain (its stablecoin is a freely mintable mock); "
             f"use it only with MEDRWA_ENVIRONMENT in {', '.join(NON_PRODUCTION_ENVIRONMENTS)}.")
 CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=3)
-if CHAIN_ID not in LOCAL_CHAIN_IDS and CHAIN_CONFIRMATIONS < 3:
+if not is_local_chain(CHAIN_ID) and CHAIN_CONFIRMATIONS < 3:
     _refuse("CHAIN_CONFIRMATIONS must be at least 3 on a public chain: orders and deposits are settled on it.")
+# A staging or "demo" environment on a public chain with a real stablecoin is production with
+# free money: the simulator and Stripe test keys only on a local or test chain.
+if _play_money := refusal_for(globals()):
+    _refuse(_play_money)
 SITE_URL = env.str("SITE_URL", default="")
 if not re.fullmatch(r"https://[^\s/]+(/.*)?", SITE_URL):
     _refuse("SITE_URL must be the platform's https:// address (links in emails and PDFs use it).")

@@ -15,6 +15,7 @@ if not os.environ.get("MEDRWA_VAR_DIR"):
 
 from config.settings.base import *
 from config.settings.base import env
+from payments.guard import refuse_play_money_on_real_chain
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only
@@ -35,3 +36,6 @@ WHITENOISE_AUTOREFRESH = True
 # The local simulator and its public webhook secret: dev and test only.
 STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET or LOCAL_SIMULATOR_WEBHOOK_SECRET
 PAYMENTS_SIMULATOR = env.bool("PAYMENTS_SIMULATOR", default=not STRIPE_SECRET_KEY)
+# Play money (the simulator, its public webhook secret, test keys) only on a local or test
+# chain: a laptop pointed at a public chain fails here, not at the first "payment".
+refuse_play_money_on_real_chain(globals())

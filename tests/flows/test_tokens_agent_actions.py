@@ -2,9 +2,11 @@
 outbox; the cap table (built from indexed events) follows once the transactions have
 CHAIN_CONFIRMATIONS confirmations."""
 
+import datetime as dt
 import secrets
 
 import pytest
+from django.utils import timezone
 
 from chain import gateway, processor
 from chain.models import ChainTransaction
@@ -193,3 +195,39 @@ def test_cap_table_waits_for_confirmations(chain_ready, platform_admin, settings
     index_now()
     table = selectors.cap_table(offering=offering)
     assert table["supply"] == 40 and _holdings(offering) == {investor: (40, 0)}
+
+
+def test_forced_transfers_are_limited_in_time(chain_ready, platform_admin, compliance_officer, compliance_officer2,
+                                              drain_outbox, settings):
+    """Issue 15, item 6: one officer alone cannot move more than the threshold across wallets in
+    a day, and a held forced transfer confirmed too late expires without moving anything."""
+    settings.AGENT_ACTION_CONFIRM_ABOVE_UNITS = 50
+    offering = _live_offering(platform_admin, drain_outbox)
+    token = offering.token_address
+    alice, carol, bob = _wallet(), _wallet(), _wallet()
+    for w in (alice, carol, bob):
+        register_identity_via_outbox(w, _wallet())
+    mint_via_outbox(offering, alice, 40)
+    mint_via_outbox(offering, carol, 40)
+    drain_outbox()
+    sent = services.agent_action_request(actor=compliance_officer, offering=offering, kind="forced_transfer",
+                                         wallet=alice, to_wallet=bob, amount=40, reason="Court order 20")
+    held = services.agent_action_request(actor=compliance_officer, offering=offering, kind="forced_transfer",
+                                         wallet=carol, to_wallet=bob, amount=40, reason="Court order 21")
+    assert sent.chain_tx is not None and (held.state, held.chain_tx) == ("awaiting_confirmation", None)
+
+    AgentAction.objects.filter(pk=held.pk).update(created_at=timezone.now() - dt.timedelta(hours=25))
+    with pytest.raises(ApplicationError) as exc:
+        agent_confirmations.agent_action_confirm(actor=compliance_officer2, action=held)
+    assert exc.value.code == "confirmation_expired"
+    drain_outbox()
+    assert gateway.call("SecurityToken", token, "balanceOf", bob) == 40  # only the one sent in time
+    assert gateway.call("SecurityToken", token, "balanceOf", carol) == 40
+    assert AuditEvent.objects.filter(action="tokens.agent_action_expire", actor=compliance_officer2).exists()
+
+    again = services.agent_action_request(actor=compliance_officer, offering=offering, kind="forced_transfer",
+                                          wallet=carol, to_wallet=bob, amount=40, reason="Court order 21, again")
+    assert again.state == "awaiting_confirmation"
+    agent_confirmations.agent_action_confirm(actor=compliance_officer2, action=again, reason="Order checked")
+    drain_outbox()
+    assert gateway.call("SecurityToken", token, "balanceOf", bob) == 80
