@@ -23,7 +23,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import is_address, to_checksum_address
 
-from compliance import onchain, sanctions, selectors
+from compliance import hooks, onchain, sanctions, selectors
 from compliance.models import (
     InvestorProfile,
     KycCase,
@@ -527,6 +527,10 @@ def _screen(*, case: KycCase, candidates: list[sanctions.Candidate] | None = Non
                            reason="Sanctions screening hit: on hold")
         audit(actor=None, action="compliance.kyc_case_hold", obj=case, after={"open_hits": len(new)},
               reason="Sanctions screening hit on an approved investor")
+        # The registry suspension only stops the wallets receiving; the hold also freezes them
+        # on every live token, so a self-custody holder can neither send units nor claim income.
+        hooks.run(hooks.HOLD, profile=case.profile, cause=f"hit:{new[0].pk}", actor=None,
+                  reason=f"Sanctions screening hit: {new[0].entry_name}")
     case.screened_at = timezone.now()
     _risk_assess(case)
     case.save()
@@ -592,6 +596,8 @@ def screening_hit_clear(*, actor, hit: ScreeningHit, reason: str) -> ScreeningHi
     if case.is_active_approval and not case.open_hits.exists() and not selectors.change_pending(case.profile):
         _sync_wallets_on_chain(actor=actor, case=case, key_suffix=f"release:{hit.pk}",
                                reason="Sanctions hit cleared: hold released")
+        hooks.run(hooks.RELEASE, profile=case.profile, cause=f"clear:{hit.pk}", actor=actor,
+                  reason=f"Sanctions hit cleared: {reason}")
     return hit
 
 
@@ -726,6 +732,9 @@ def kyc_case_approve(*, actor, case: KycCase, reason: str = "") -> KycCase:
                                        reason="Residence country changed")
     # Wallets still registered from an earlier approval only need the new expiry.
     _sync_wallets_on_chain(actor=actor, case=case, key_suffix="expiry", reason="KYC renewed")
+    # A new approval ends a hold left by a revocation (no-op when nothing is frozen).
+    hooks.run(hooks.RELEASE, profile=profile, cause=f"approve:{case.pk}", actor=actor,
+              reason=f"KYC case #{case.pk} approved")
     _tell_investor(case, "approved", gettext_lazy("Your KYC is approved"),
                    format_lazy(gettext_lazy("You can invest on MedRWA. Your approval is valid until {date}."),
                                date=f"{case.expires_at:%Y-%m-%d}"))
@@ -797,6 +806,9 @@ def kyc_case_revoke(*, actor, case: KycCase, reason: str, officer_check: bool = 
     # Also wallets whose registration is still queued: the removal is ordered after it.
     for wallet in _registered_wallets(case.profile):
         onchain.remove_wallet(actor=actor, case=case, wallet=wallet, reason=reason)
+    # Removal from the registry stops receiving only; the freeze stops sending and claiming.
+    hooks.run(hooks.HOLD, profile=case.profile, cause=f"revoke:{case.pk}", actor=actor,
+              reason=f"KYC approval revoked: {reason}")
     return case
 
 
