@@ -2,6 +2,7 @@
 """Verify a MedRWA revenue distribution independently of the platform.
 
     python scripts/verify_distribution.py REPORT_URL_OR_FILE --rpc URL [--from-block N] [--abi PATH]
+                                          [--detail DETAIL_URL_OR_FILE]
 
 Stand-alone: needs only web3 and the committed ABI (contracts/build/SecurityToken.json);
 it imports nothing of the platform. It reads the report's exact bytes, hashes them, finds
@@ -11,11 +12,19 @@ hash, and checks against the chain at the deposit block:
 - the deposited amount equals the report's amount_base_units;
 - the waterfall recomputed from the report's gross and terms (same rules as
   tokens/waterfall.py) equals every line, and amount_base_units = holders × 10^decimals;
-- the stablecoin's decimals(), MAGNITUDE, totalSupply, pointsPerShare and dust before the
-  deposit equal the report, and the event's pointsPerShare / dust increase equal
-  amount × MAGNITUDE ÷ supply and its remainder;
+- the stablecoin's decimals(), MAGNITUDE and pointsPerShare before the deposit equal the
+  report, and the event's pointsPerShare / dust increase equal amount × MAGNITUDE ÷ supply
+  and its remainder, the supply being the token's totalSupply at the block before the
+  deposit (read from the chain: a report does not state it, since units minted between
+  freezing the report and mining the deposit share in it; reports of schema /1 did, and it
+  is checked for them);
 - holders enumerated from Transfer logs, each balanceOf at the deposit block: their units
   add up to the supply, and Σ units × increase + dust increase = amount × MAGNITUDE.
+
+With --detail (the detailed usage the clinic and holders can download; the public report
+publishes only totals and cells of at least `revenue.min_cell` procedures): its SHA-256
+equals the report's detail.sha256, it names the same distribution, and its revenue lines
+add up to the public ones (the merged line included).
 
 Prints a table of each holder's entitlement. Exit 0: every check passed; 1: a mismatch
 (named); 2: usage or input errors (bad arguments, unreadable report, node unreachable)."""
@@ -140,8 +149,35 @@ def check_waterfall(checks: Checks, report: dict) -> None:
               _dec(report["amount_base_units"], "amount_base_units"))
 
 
+def _lines_total(lines: list, merged: dict | None = None) -> tuple[Decimal, int]:
+    """(Σ amounts of priced lines, Σ procedure counts) of revenue lines, plus a merged line."""
+    amount, count = Decimal(0), 0
+    for line in [*lines, *([merged] if merged else [])]:
+        if line.get("amount") is not None:
+            amount += _dec(line["amount"], "revenue line amount")
+        if line.get("kind") == "procedure":
+            count += int(line.get("count") or 0)
+    return amount, count
+
+
+def check_detail(checks: Checks, report: dict, detail_body: bytes) -> None:
+    commitment = (report.get("detail") or {}).get("sha256")
+    if not checks.eq("detail: the report commits to a detailed usage", True, bool(commitment)):
+        return
+    checks.eq("detail: SHA-256 = report's detail.sha256", commitment, hashlib.sha256(detail_body).hexdigest())
+    try:
+        detail = json.loads(detail_body)
+        lines = detail["revenue_lines"]
+        public = report["revenue"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"not a distribution report detail: {exc}") from exc
+    checks.eq("detail: same distribution", report.get("distribution"), detail.get("distribution"))
+    checks.eq("detail: revenue lines add up to the public ones (amount, procedures)",
+              _lines_total(public.get("lines", []), public.get("merged")), _lines_total(lines))
+
+
 def verify(body: bytes, rpc: str, *, abi_path: pathlib.Path = DEFAULT_ABI, from_block: int = 0,
-           out=sys.stdout) -> int:
+           detail: bytes | None = None, out=sys.stdout) -> int:
     from web3 import Web3
 
     def say(*a):
@@ -163,6 +199,8 @@ def verify(body: bytes, rpc: str, *, abi_path: pathlib.Path = DEFAULT_ABI, from_
     say(f"report sha256  {digest}")
     say(f"token          {token_address} ({report['token'].get('symbol', '')}), chain {report.get('chain_id')}")
     check_waterfall(checks, report)
+    if detail is not None:
+        check_detail(checks, report, detail)
 
     w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 30}))
     try:
@@ -194,13 +232,16 @@ def verify(body: bytes, rpc: str, *, abi_path: pathlib.Path = DEFAULT_ABI, from_
     dust_before = int(token.functions.dustMagnified().call(block_identifier=before))
     delta, dust_delta = pps_after - pps_before, dust_after - dust_before
     checks.eq("MAGNITUDE", int(acc["magnitude"]), mag)
-    checks.eq("totalSupply before the deposit", int(acc["total_supply"]), supply)
+    say(f"supply         {supply} units at block {before} (the block before the deposit)")
+    if "total_supply" in acc:  # schema /1 stated it
+        checks.eq("totalSupply before the deposit", int(acc["total_supply"]), supply)
     checks.eq("pointsPerShare before the deposit", int(acc["points_per_share_before"]), pps_before)
     checks.eq("pointsPerShare increase = amount × MAGNITUDE ÷ supply", amount * mag // supply if supply else 0,
               delta)
     checks.eq("dust increase = amount × MAGNITUDE mod supply", amount * mag % supply if supply else 0, dust_delta)
-    checks.eq("report's expected pointsPerShare increase", int(acc["expected_points_per_share_delta"]), delta)
-    checks.eq("report's expected dust increase", int(acc["expected_dust_magnified_delta"]), dust_delta)
+    if "expected_points_per_share_delta" in acc:  # schema /1
+        checks.eq("report's expected pointsPerShare increase", int(acc["expected_points_per_share_delta"]), delta)
+        checks.eq("report's expected dust increase", int(acc["expected_dust_magnified_delta"]), dust_delta)
 
     holders: set[str] = set()
     for log in token.events.Transfer().get_logs(from_block=from_block, to_block=block):
@@ -244,12 +285,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rpc", required=True, help="JSON-RPC URL of a node of the report's chain")
     parser.add_argument("--from-block", type=int, default=0, help="first block to search logs from (default 0)")
     parser.add_argument("--abi", type=pathlib.Path, default=DEFAULT_ABI, help="SecurityToken artifact (JSON)")
+    parser.add_argument("--detail", metavar="DETAIL_URL_OR_FILE",
+                        help="the detailed usage (clinic and holders): checked against the report's detail.sha256")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors already; keep --help at 0
         return int(exc.code or 0)
     try:
-        return verify(read_report(args.report), args.rpc, abi_path=args.abi, from_block=args.from_block)
+        detail = read_report(args.detail) if args.detail else None
+        return verify(read_report(args.report), args.rpc, abi_path=args.abi, from_block=args.from_block,
+                      detail=detail)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -9,7 +9,8 @@ from __future__ import annotations
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -67,6 +68,16 @@ class DistributionUsageLineSerializer(serializers.Serializer):
     detail = serializers.DictField()
 
 
+class BankTransferSerializer(serializers.Serializer):
+    pending = serializers.BooleanField(help_text="true: recorded, waiting for a second platform admin to confirm.")
+    reference = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
+    recorded_at = serializers.DateTimeField()
+    recorded_by = serializers.CharField(allow_null=True, help_text="E-mail; platform admins only.")
+    confirmed_at = serializers.DateTimeField(allow_null=True)
+    confirmed_by = serializers.CharField(allow_null=True, help_text="E-mail; platform admins only.")
+
+
 class DistributionDetailSerializer(DistributionListItemSerializer):
     platform_fee = serializers.DecimalField(max_digits=16, decimal_places=2)
     reserve = serializers.DecimalField(max_digits=16, decimal_places=2)
@@ -85,6 +96,13 @@ class DistributionDetailSerializer(DistributionListItemSerializer):
     payment_reference = serializers.CharField()
     paid_amount = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
     paid_at = serializers.DateTimeField(allow_null=True)
+    bank_transfer = serializers.SerializerMethodField(
+        help_text="A bank transfer recorded by one platform admin and confirmed by a second, different one "
+                  "(null when none is recorded).")
+    payment_reversed_at = serializers.DateTimeField(
+        allow_null=True, help_text="Set when the clinic's card payment was refunded or charged back: the statement "
+                                   "is never funded after that, and the amount is owed by the clinic.")
+    payment_reversal = serializers.CharField(help_text="What reversed the payment (event and id); never overwritten.")
     stablecoin_address = serializers.CharField()
     stablecoin_decimals = serializers.IntegerField(allow_null=True)
     amount_base_units = serializers.CharField(allow_null=True, help_text="Integer string.")
@@ -95,6 +113,26 @@ class DistributionDetailSerializer(DistributionListItemSerializer):
     distributed_at = serializers.DateTimeField(allow_null=True)
     verify_url = serializers.SerializerMethodField()
     statement_url = serializers.SerializerMethodField()
+    report_detail_url = serializers.SerializerMethodField(
+        help_text="The detailed usage behind the public report (per-day counts, every CPT × payer cell); its "
+                  "SHA-256 is the report's detail.sha256. Null until the report is frozen.")
+
+    @extend_schema_field(BankTransferSerializer(allow_null=True))
+    def get_bank_transfer(self, obj: Distribution) -> dict | None:
+        if obj.recorded_at is None:
+            return None
+        request = self.context.get("request")
+        # Which admin recorded and confirmed: for the platform's own desk, not for the clinic.
+        admin = request is not None and sel.can_see_all(request.user)
+        return BankTransferSerializer({
+            "pending": distributions.bank_transfer_pending(obj) and obj.paid_at is None,
+            "reference": obj.bank_reference, "amount": obj.bank_amount, "recorded_at": obj.recorded_at,
+            "recorded_by": obj.recorded_by.email if admin and obj.recorded_by_id else None,
+            "confirmed_at": obj.bank_confirmed_at,
+            "confirmed_by": obj.bank_confirmed_by.email if admin and obj.bank_confirmed_by_id else None}).data
+
+    def get_report_detail_url(self, obj: Distribution) -> str | None:
+        return reverse("api-token-distribution-report-detail", args=[obj.public_id]) if obj.report_detail else None
 
     def get_platform_amount(self, obj: Distribution) -> str:
         return str(obj.amount_due - obj.holders_amount)
@@ -117,7 +155,8 @@ def _distribution(request, public_id) -> Distribution:
 
 
 def _out(request, d: Distribution, code=status.HTTP_200_OK) -> Response:
-    return Response(DistributionDetailSerializer(_distribution(request, d.public_id)).data, status=code)
+    return Response(DistributionDetailSerializer(_distribution(request, d.public_id),
+                                                 context={"request": request}).data, status=code)
 
 
 class DistributionListApi(APIView):
@@ -139,7 +178,8 @@ class DistributionDetailApi(APIView):
     @extend_schema(tags=TAG, summary="A revenue statement: usage, waterfall, payment and deposit",
                    responses=DistributionDetailSerializer, operation_id="v1_tokens_distributions_retrieve")
     def get(self, request, public_id):
-        return Response(DistributionDetailSerializer(_distribution(request, public_id)).data)
+        return Response(DistributionDetailSerializer(_distribution(request, public_id),
+                                                     context={"request": request}).data)
 
 
 class DistributionConfirmApi(APIView):
@@ -223,7 +263,8 @@ class DistributionBankTransferApi(APIView):
         reference = serializers.CharField(max_length=120)
         amount = serializers.DecimalField(max_digits=16, decimal_places=2, help_text="Must equal the amount due.")
 
-    @extend_schema(tags=TAG, summary="Record the clinic's bank transfer (platform admin)",
+    @extend_schema(tags=TAG, summary="Record the clinic's bank transfer (a platform admin; a second, different "
+                   "one must confirm it before the statement is paid and deposited)",
                    request=DistributionBankTransferInputSerializer, responses=DistributionDetailSerializer,
                    operation_id="v1_tokens_distributions_bank_transfer")
     def post(self, request, public_id):
@@ -232,6 +273,51 @@ class DistributionBankTransferApi(APIView):
         d = distributions.distribution_record_bank_transfer(
             actor=request.user, distribution=_distribution(request, public_id), **s.validated_data)
         return _out(request, d)
+
+
+class DistributionBankTransferConfirmApi(APIView):
+    permission_classes = [ADMIN]
+
+    @extend_schema(tags=TAG, summary="Confirm a recorded bank transfer (a second, different platform admin): the "
+                   "statement is paid and its deposit queued. 409 `four_eyes` for the admin who recorded it.",
+                   request=None, responses=DistributionDetailSerializer,
+                   operation_id="v1_tokens_distributions_bank_transfer_confirm")
+    def post(self, request, public_id):
+        d = distributions.distribution_confirm_bank_transfer(actor=request.user,
+                                                             distribution=_distribution(request, public_id))
+        return _out(request, d)
+
+
+class DistributionBankTransferRejectApi(APIView):
+    permission_classes = [ADMIN]
+
+    class DistributionBankTransferRejectInputSerializer(serializers.Serializer):
+        reason = serializers.CharField(help_text="Why the recorded transfer is discarded.")
+
+    @extend_schema(tags=TAG, summary="Discard a recorded bank transfer that waits for confirmation (platform admin)",
+                   request=DistributionBankTransferRejectInputSerializer, responses=DistributionDetailSerializer,
+                   operation_id="v1_tokens_distributions_bank_transfer_reject")
+    def post(self, request, public_id):
+        d = _distribution(request, public_id)
+        s = self.DistributionBankTransferRejectInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        d = distributions.distribution_reject_bank_transfer(actor=request.user, distribution=d,
+                                                            reason=s.validated_data["reason"])
+        return _out(request, d)
+
+
+class DistributionReportDetailApi(APIView):
+    permission_classes = [HasRole.of(Role.PLATFORM_ADMIN, Role.CLINIC_ADMIN, Role.INVESTOR)]
+
+    @extend_schema(tags=TAG, summary="The detailed usage behind a public distribution report (platform admins, "
+                   "the device's clinic, holders at the deposit block): the exact bytes whose SHA-256 is the public "
+                   "report's detail.sha256", responses={(200, "application/json"): OpenApiTypes.OBJECT},
+                   operation_id="v1_tokens_distributions_report_detail")
+    def get(self, request, public_id):
+        d = sel.distribution_detail_get_for_user(user=request.user, public_id=public_id)
+        resp = HttpResponse(d.report_detail.encode(), content_type="application/json")
+        resp["Cache-Control"] = "private, no-store"
+        return resp
 
 
 class DistributionRetryApi(APIView):

@@ -82,4 +82,46 @@ def batch_claim_offerings():
 
 
 def waiting_funds_count() -> int:
-    return Distribution.objects.filter(status=DistributionStatus.WAITING_FUNDS).count()
+    return admin_alerts()["waiting_funds"]
+
+
+def admin_alerts() -> dict:
+    """What waits for a platform admin, in one query: paid statements waiting for treasury funds
+    or the chain, bank transfers waiting for a second admin's confirmation, and statements whose
+    clinic payment was refunded or charged back (never funded; the amount is owed by the clinic)."""
+    from django.db.models import Count, Q
+
+    return Distribution.objects.aggregate(
+        waiting_funds=Count("pk", filter=Q(status=DistributionStatus.WAITING_FUNDS, payment_reversed_at=None)),
+        bank_to_confirm=Count("pk", filter=Q(recorded_at__isnull=False, bank_confirmed_at=None, paid_at=None)),
+        payment_reversed=Count("pk", filter=Q(payment_reversed_at__isnull=False)))
+
+
+def detail_visible_to(user, d: Distribution) -> bool:
+    """Who may open a report's detailed usage (per-day counts, every CPT × payer cell): platform
+    admins, administrators of the device's clinic, and investors who held the token's units at
+    the deposit block. Everyone else sees the public report only."""
+    if not getattr(user, "is_authenticated", False) or not d.report_detail:
+        return False
+    if can_see_all(user) or d.offering.device.organization_id in user_clinic_ids(user, roles={Role.CLINIC_ADMIN}):
+        return True
+    if d.status != DistributionStatus.DISTRIBUTED or not user_has_role(user, Role.INVESTOR):
+        return False
+    from tokens import income
+
+    wallets = {w.address.lower() for w in income._investor_wallets(user)}
+    return bool(wallets) and bool(income.balances_at(d.offering, block=d.deposit_block, wallets=wallets))
+
+
+def distribution_detail_get_for_user(*, user, public_id) -> Distribution:
+    """A report's detailed usage, for those detail_visible_to allows; 404 otherwise (its
+    existence is not disclosed)."""
+    d = (Distribution.objects.select_related("offering", "offering__device", "period")
+         .filter(public_id=public_id).first())
+    if d is None or not detail_visible_to(user, d):
+        raise Http404("No such report detail.")
+    return d
+
+
+def detail_data(d: Distribution) -> dict | None:
+    return json.loads(d.report_detail) if d.report_detail else None

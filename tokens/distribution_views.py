@@ -34,10 +34,12 @@ def pdf_response(body: bytes, filename: str) -> HttpResponse:
 def distribution_list(request):
     status = request.GET.get("status", "")
     is_admin = sel.can_see_all(request.user)
+    alerts = sel.admin_alerts() if is_admin else {}
     return render(request, "tokens/distributions/list.html", {
         "distributions": sel.distributions_for_user(user=request.user, status=status)[:sel.LIST_LIMIT],
         "statuses": S.choices, "status": status if status in S.values else "", "is_admin": is_admin,
-        "waiting_funds": sel.waiting_funds_count() if is_admin else 0,
+        "waiting_funds": alerts.get("waiting_funds", 0), "bank_to_confirm": alerts.get("bank_to_confirm", 0),
+        "payment_reversed": alerts.get("payment_reversed", 0),
         "batch_offerings": sel.batch_claim_offerings() if is_admin else [],
     })
 
@@ -46,6 +48,7 @@ def _detail_context(request, d) -> dict:
     user = request.user
     is_clinic_admin = d.offering.device.organization_id in user_clinic_ids(user, roles={Role.CLINIC_ADMIN})
     is_admin = user_has_role(user, Role.PLATFORM_ADMIN)
+    bank_pending = distributions.bank_transfer_pending(d) and d.paid_at is None
     return {
         "d": d, "usage": sel.usage_lines(d), "lines": sel.waterfall_lines(d),
         "platform_amount": d.amount_due - d.holders_amount,
@@ -54,11 +57,16 @@ def _detail_context(request, d) -> dict:
         "can_dispute": is_clinic_admin and d.status == S.AWAITING_CLINIC,
         "can_pay": is_clinic_admin and d.status == S.AWAITING_PAYMENT and d.paid_at is None,
         "can_resolve": is_admin and d.status == S.DISPUTED,
-        "can_record_bank": is_admin and d.status == S.AWAITING_PAYMENT and d.paid_at is None,
-        "can_retry": is_admin and d.status == S.FAILED,
+        "can_record_bank": is_admin and d.status == S.AWAITING_PAYMENT and d.paid_at is None and not bank_pending,
+        # Four-eyes: whoever recorded the transfer sees that a second admin must confirm it.
+        "bank_pending": bank_pending,
+        "can_confirm_bank": is_admin and bank_pending and d.recorded_by_id != user.pk,
+        "can_reject_bank": is_admin and bank_pending,
+        "can_retry": is_admin and d.status == S.FAILED and d.payment_reversed_at is None,
+        "can_open_detail": sel.detail_visible_to(user, d),
         "verify_url": reverse("tokens_public:distribution-verify", args=[d.public_id]) if d.report_sha256 else "",
         # A checkout opened: the webhook may land any moment; a deposit: the chain confirms it.
-        "polling": d.status in (S.DEPOSITING, S.WAITING_FUNDS)
+        "polling": (d.status == S.DEPOSITING or (d.status == S.WAITING_FUNDS and d.payment_reversed_at is None))
         or (d.status == S.AWAITING_PAYMENT and bool(d.payment_session_id)),
         "just_paid": "paid" in request.GET,
     }
@@ -157,17 +165,55 @@ def distribution_bank_transfer(request, public_id):
         messages.error(request, gettext("Enter the amount received, e.g. 1234.56."))
         return _back(public_id)
     try:
-        d = distributions.distribution_record_bank_transfer(actor=request.user, distribution=d,
-                                                            reference=request.POST.get("reference", ""),
-                                                            amount=amount)
+        distributions.distribution_record_bank_transfer(actor=request.user, distribution=d,
+                                                        reference=request.POST.get("reference", ""), amount=amount)
+    except ApplicationError as exc:
+        message_application_error(request, exc)
+    else:
+        messages.success(request, gettext(
+            "Bank transfer recorded. A second platform admin must confirm it before the deposit goes out."))
+    return _back(public_id)
+
+
+@role_required(Role.PLATFORM_ADMIN)
+@require_POST
+def distribution_bank_transfer_confirm(request, public_id):
+    d = sel.distribution_get_for_user(user=request.user, public_id=public_id)
+    try:
+        d = distributions.distribution_confirm_bank_transfer(actor=request.user, distribution=d)
     except ApplicationError as exc:
         message_application_error(request, exc)
     else:
         if d.status == S.WAITING_FUNDS:
-            messages.warning(request, gettext('Payment recorded; the deposit waits: %(error)s') % {"error": d.error})
+            messages.warning(request, gettext('Payment recorded; the deposit waits: %(error)s') %
+                             {"error": gettext(d.error)})
         else:
             messages.success(request, gettext("Bank transfer recorded; the deposit is on its way to the chain."))
     return _back(public_id)
+
+
+@role_required(Role.PLATFORM_ADMIN)
+@require_POST
+def distribution_bank_transfer_reject(request, public_id):
+    d = sel.distribution_get_for_user(user=request.user, public_id=public_id)
+    try:
+        distributions.distribution_reject_bank_transfer(actor=request.user, distribution=d,
+                                                        reason=request.POST.get("reason", ""))
+    except ApplicationError as exc:
+        message_application_error(request, exc)
+    else:
+        messages.success(request, gettext("The recorded bank transfer was discarded; nothing was paid."))
+    return _back(public_id)
+
+
+@role_required(Role.PLATFORM_ADMIN, Role.CLINIC_ADMIN, Role.INVESTOR)
+def distribution_report_detail(request, public_id):
+    """The detailed usage behind a public report (its SHA-256 is in the report): the exact bytes."""
+    d = sel.distribution_detail_get_for_user(user=request.user, public_id=public_id)
+    resp = HttpResponse(d.report_detail.encode(), content_type="application/json")
+    resp["Content-Disposition"] = f'attachment; filename="distribution-{d.public_id}-detail.json"'
+    resp["Cache-Control"] = "private, no-store"
+    return resp
 
 
 @role_required(Role.PLATFORM_ADMIN)

@@ -14,10 +14,12 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import secrets
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -40,7 +42,10 @@ from tokens.models import (
 
 logger = logging.getLogger(__name__)
 
-REPORT_SCHEMA = "medrwa.distribution-report/1"
+# /2: the public report holds totals and cells of at least min_cell() procedures, and the
+# SHA-256 of the detailed usage (per-day counts, every cell) that holders and the clinic open.
+REPORT_SCHEMA = "medrwa.distribution-report/2"
+DETAIL_SCHEMA = "medrwa.distribution-detail/1"
 # Statements whose reserve counts towards the target: paid ones and those still to be paid
 # (so two open statements cannot both fill the reserve up to its target).
 RESERVE_HELD = (DistributionStatus.AWAITING_CLINIC, DistributionStatus.DISPUTED, DistributionStatus.AWAITING_PAYMENT,
@@ -282,7 +287,9 @@ def on_checkout_completed(event) -> None:
 def on_charge_reversed(event) -> None:
     """payments hook: a refund or a chargeback of the card payment that paid a statement. The
     deposit may already be on chain and cannot be taken back from holders: the statement is
-    flagged for a platform admin (audited, visible on the statement), never silently kept."""
+    flagged for a platform admin (audited, visible on the statement), never silently kept. The
+    flag is durable (its own fields, not `error`, which waits and failures rewrite), and a
+    statement carrying it is never funded afterwards (`_fund` refuses it)."""
     ref = event.client_reference_id or ""
     if not ref.startswith("distribution:"):
         return
@@ -290,24 +297,112 @@ def on_charge_reversed(event) -> None:
     if d is None or d.payment_method != "card" or event.session_id != d.payment_session_id:
         return  # e.g. our own refund of a duplicate payment
     what = "chargeback opened" if event.type.startswith("charge.dispute") else "card payment refunded"
-    d.error = (f"The clinic's {what} ({event.type}, {event.event_id}) after the statement was paid; a platform "
-               "admin must recover the amount from the clinic.")
-    d.save(update_fields=["error", "updated_at"])
-    audit(actor=None, action="tokens.distribution_payment_reversed", obj=d,
-          after={"event": event.type, "event_id": event.event_id, "status": d.status}, reason=what)
-    logger.error("Distribution %s: %s", d.public_id, what)
+    before = snapshot(d, ["payment_reversed_at", "payment_reversal"])
+    if d.payment_reversed_at is None:  # the first reversal's note stays; later events are audited
+        d.payment_reversed_at = timezone.now()
+        d.payment_reversal = f"{what} ({event.type}, {event.event_id})"
+        d.save(update_fields=["payment_reversed_at", "payment_reversal", "updated_at"])
+    audit(actor=None, action="tokens.distribution_payment_reversed", obj=d, before=before,
+          after={"event": event.type, "event_id": event.event_id, "status": d.status,
+                 **snapshot(d, ["payment_reversed_at", "payment_reversal"])}, reason=what)
+    logger.error("Distribution %s (%s): %s; a platform admin must recover the amount from the clinic",
+                 d.public_id, d.status, what)
+
+
+def _require_not_reversed(d: Distribution) -> None:
+    if d.payment_reversed_at is not None:
+        raise ApplicationError("payment_reversed", gettext(
+            "The clinic's payment for this statement was refunded or charged back: it is not deposited."),
+                               status=409)
+
+
+def bank_transfer_pending(d: Distribution) -> bool:
+    """A bank transfer recorded by one platform admin, not yet confirmed by a second one."""
+    return d.recorded_at is not None and d.bank_confirmed_at is None
+
+
+def _check_payable(d: Distribution, *, amount: Decimal, currency: str) -> None:
+    """What a payment must meet to be used (the bank path raises; card payments are refunded)."""
+    if d.paid_at is not None:
+        raise ApplicationError("already_paid", gettext("This period is already paid."), status=409)
+    if d.status not in PAYABLE:
+        raise ApplicationError("not_payable", gettext('This statement is %(get_status_display)s.') %
+            {"get_status_display": d.get_status_display().lower()}, status=409)
+    if amount is None or Decimal(amount) != d.amount_due or currency != d.currency:
+        raise ApplicationError("amount_mismatch", gettext('The amount due is %(amount_due)s %(currency)s.') %
+            {"amount_due": d.amount_due, "currency": d.currency},
+                               details={"amount": [gettext('Must be %(amount_due)s.') % {"amount_due": d.amount_due}]})
 
 
 @transaction.atomic
 def distribution_record_bank_transfer(*, actor, distribution: Distribution, reference: str,
                                       amount: Decimal) -> Distribution:
+    """First of two platform admins: records the clinic's transfer as read on the bank
+    statement. Nothing is paid or deposited yet: a transfer releases treasury stablecoin to the
+    holders, so one person alone must not be able to assert it (four-eyes, as KYC approvals
+    and agent actions)."""
     _require_platform_admin(actor, "record bank transfers")
     reference = (reference or "").strip()
     if not reference:
         raise ApplicationError("reference_required", gettext("Give the bank transfer's reference."),
                                details={"reference": [gettext("This field is required.")]})
-    return _payment_received(distribution=distribution, method="bank", amount=Decimal(amount),
-                             currency=distribution.currency, reference=reference, actor=actor)
+    d = _lock(distribution)
+    _check_payable(d, amount=Decimal(amount), currency=d.currency)
+    if bank_transfer_pending(d):
+        raise ApplicationError("bank_transfer_pending", gettext(
+            "A bank transfer is already recorded for this statement and waits for a second platform admin's "
+            "confirmation."), status=409)
+    before = snapshot(d, ["bank_reference", "bank_amount", "recorded_by", "recorded_at"])
+    d.bank_reference, d.bank_amount, d.recorded_by, d.recorded_at = reference, Decimal(amount), actor, timezone.now()
+    d.bank_confirmed_by, d.bank_confirmed_at = None, None
+    d.full_clean()
+    d.save()
+    audit(actor=actor, action="tokens.distribution_bank_transfer_recorded", obj=d, before=before,
+          after=snapshot(d, ["bank_reference", "bank_amount", "recorded_by", "recorded_at"]))
+    return d
+
+
+@transaction.atomic
+def distribution_confirm_bank_transfer(*, actor, distribution: Distribution) -> Distribution:
+    """Second platform admin: confirms the recorded transfer; only now is the statement paid
+    and its deposit queued."""
+    _require_platform_admin(actor, "confirm bank transfers")
+    d = _lock(distribution)
+    if not bank_transfer_pending(d):
+        raise ApplicationError("no_bank_transfer_pending", gettext(
+            "No bank transfer waits for a confirmation on this statement."), status=409)
+    if d.recorded_by_id == actor.pk:
+        raise ApplicationError("four_eyes", gettext(
+            "A second, different platform admin must confirm this bank transfer."), status=409)
+    _check_payable(d, amount=d.bank_amount, currency=d.currency)
+    d.bank_confirmed_by, d.bank_confirmed_at = actor, timezone.now()
+    d.save(update_fields=["bank_confirmed_by", "bank_confirmed_at", "updated_at"])
+    audit(actor=actor, action="tokens.distribution_bank_transfer_confirmed", obj=d,
+          after={"reference": d.bank_reference, "amount": d.bank_amount, "recorded_by": d.recorded_by_id,
+                 "confirmed_by": actor.pk})
+    return _payment_received(distribution=d, method="bank", amount=d.bank_amount, currency=d.currency,
+                             reference=d.bank_reference, actor=actor)
+
+
+@transaction.atomic
+def distribution_reject_bank_transfer(*, actor, distribution: Distribution, reason: str) -> Distribution:
+    """A second platform admin (or the recorder, withdrawing it) discards a recorded transfer
+    that the bank statement does not bear out; nothing was paid."""
+    _require_platform_admin(actor, "reject bank transfers")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("reason_required", gettext("Give a reason."),
+                               details={"reason": [gettext("A reason is required.")]})
+    d = _lock(distribution)
+    if not bank_transfer_pending(d):
+        raise ApplicationError("no_bank_transfer_pending", gettext(
+            "No bank transfer waits for a confirmation on this statement."), status=409)
+    before = snapshot(d, ["bank_reference", "bank_amount", "recorded_by", "recorded_at"])
+    d.bank_reference, d.bank_amount, d.recorded_by, d.recorded_at = "", None, None, None
+    d.save(update_fields=["bank_reference", "bank_amount", "recorded_by", "recorded_at", "updated_at"])
+    audit(actor=actor, action="tokens.distribution_bank_transfer_rejected", obj=d, before=before,
+          after=snapshot(d, ["bank_reference", "bank_amount", "recorded_by", "recorded_at"]), reason=reason)
+    return d
 
 
 def _payment_received(*, distribution, method: str, amount, currency: str, reference: str, actor,
@@ -341,12 +436,12 @@ def _payment_received(*, distribution, method: str, amount, currency: str, refer
                                details={"amount": [gettext('Must be %(amount_due)s.') % {"amount_due": d.amount_due}]})
     before = snapshot(d, ["paid_at"])
     d.payment_method, d.payment_reference, d.paid_amount, d.paid_at = method, reference, Decimal(amount), timezone.now()
-    d.recorded_by = actor if method == "bank" else None
     if session_id:
         d.payment_session_id = session_id
     d.save()
     audit(actor=actor, action="tokens.distribution_paid", obj=d, before=before,
-          after={"method": method, "reference": reference, "amount": amount, "currency": currency})
+          after={"method": method, "reference": reference, "amount": amount, "currency": currency,
+                 **({"recorded_by": d.recorded_by_id} if method == "bank" else {})})
     _fund(actor=actor, d=d)
     return d
 
@@ -381,10 +476,67 @@ def canonical_json(data: dict) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def build_report(*, d: Distribution, decimals: int, stablecoin: str, supply: int, pps_before: int,
-                 magnitude: int) -> dict:
+def min_cell() -> int:
+    """Smallest CPT × payer cell a public report names (DISTRIBUTION_REPORT_MIN_CELL, default 5)."""
+    return max(1, int(getattr(settings, "DISTRIBUTION_REPORT_MIN_CELL", 5)))
+
+
+def public_revenue_lines(lines: list[dict], *, k: int, currency: str) -> tuple[list[dict], dict | None]:
+    """The revenue lines a public report names, and the one line the others are merged into.
+
+    Compute lines and procedure cells (CPT × payer) of at least `k` procedures are published as
+    they are. Smaller cells are merged into one line without CPT or payer; if that line holds
+    fewer than `k` procedures itself, the smallest published cells join it until it does:
+    fee schedules are public, so a merged line of one procedure would name its CPT by its price
+    (the merged line is also the gross minus the published ones, so it cannot simply be left out)."""
+    def size(line: dict) -> int:
+        return abs(int(line.get("count") or 0))
+
+    procedures = [ln for ln in lines if ln.get("kind") == "procedure"]
+    merged = [ln for ln in procedures if size(ln) < k]
+    kept = sorted((ln for ln in procedures if size(ln) >= k), key=size)
+    while merged and sum(size(ln) for ln in merged) < k and kept:
+        merged.append(kept.pop(0))
+    if not merged:
+        return list(lines), None
+    gone = {id(ln) for ln in merged}
+    return [ln for ln in lines if id(ln) not in gone], {
+        "kind": "procedure", "merged_cells": len(merged), "count": sum(int(ln.get("count") or 0) for ln in merged),
+        "unpriced": sum(int(ln.get("count") or 0) for ln in merged if ln.get("amount") is None),
+        "amount": str(sum((Decimal(ln["amount"]) for ln in merged if ln.get("amount") is not None), Decimal(0))),
+        "currency": currency}
+
+
+def build_detail(d: Distribution) -> dict:
+    """The detailed usage behind a report: per-day counts and every CPT × payer cell. Shown to
+    the clinic, platform admins and the token's holders; the public report carries its SHA-256.
+    The random salt makes that hash a hiding commitment: without it, small counts could be
+    guessed and checked against the public hash."""
     from telemetry.selectors import daily_usage
 
+    period, device = d.period, d.offering.device
+    return {
+        "schema": DETAIL_SCHEMA,
+        "distribution": str(d.public_id),
+        "salt": secrets.token_hex(16),
+        "period": {"start": period.period_start.isoformat(), "end": period.period_end.isoformat()},
+        "usage": {"daily": [{k: (str(v) if not isinstance(v, int | str) else v) for k, v in row.items()}
+                            for row in daily_usage(device=device, start=period.period_start, end=period.period_end)]},
+        "revenue_lines": period.lines,
+    }
+
+
+def build_report(*, d: Distribution, decimals: int, stablecoin: str, pps_before: int, magnitude: int,
+                 supply: int | None = None, detail: dict | None = None) -> dict:
+    """The public report: what anyone needs to check the deposit (gross, terms, waterfall,
+    amount, token, the accumulator before), the month's totals, the CPT × payer cells of at
+    least min_cell() procedures, and the SHA-256 of the detailed usage (build_detail). No
+    per-day counts and no small cells: a named clinic's month must not single out patients.
+
+    It states the token's pointsPerShare before the deposit, which only deposits move (one in
+    flight per token: `_fund`), and not the total supply: a mint or burn mined between freezing
+    and the deposit would make it untrue. The verifier reads the supply at the deposit block
+    from the chain. `supply` is accepted for callers and not stated."""
     period = d.period
     amount = d.holders_amount.scaleb(decimals)
     if amount != amount.to_integral_value():
@@ -392,6 +544,9 @@ def build_report(*, d: Distribution, decimals: int, stablecoin: str, supply: int
             {"holders_amount": d.holders_amount, "decimals": decimals})
     base = int(amount)
     device = d.offering.device
+    k = min_cell()
+    lines, merged = public_revenue_lines(period.lines or [], k=k, currency=d.currency)
+    detail = build_detail(d) if detail is None else detail
     return {
         "schema": REPORT_SCHEMA,
         "distribution": str(d.public_id),
@@ -400,9 +555,10 @@ def build_report(*, d: Distribution, decimals: int, stablecoin: str, supply: int
         "period": {"start": period.period_start.isoformat(), "end": period.period_end.isoformat(),
                    "kind": period.kind,
                    "adjusts": str(period.adjusts.period_start) if period.adjusts_id else None},
-        "usage": {"daily": [{k: (str(v) if not isinstance(v, int | str) else v) for k, v in row.items()}
-                            for row in daily_usage(device=device, start=period.period_start, end=period.period_end)]},
-        "revenue_lines": period.lines,
+        "revenue": {"procedures": period.procedures, "unpriced_procedures": period.unpriced_procedures,
+                    "compute_jobs": period.compute_jobs, "procedure_amount": str(period.procedure_amount),
+                    "compute_amount": str(period.compute_amount), "min_cell": k, "lines": lines, "merged": merged},
+        "detail": {"schema": DETAIL_SCHEMA, "sha256": hashlib.sha256(canonical_json(detail)).hexdigest()},
         "currency": d.currency,
         "gross": str(d.gross),
         "terms": d.waterfall["terms"],
@@ -415,17 +571,26 @@ def build_report(*, d: Distribution, decimals: int, stablecoin: str, supply: int
         "chain_id": settings.CHAIN_ID,
         "token": {"address": d.offering.token_address, "symbol": d.offering.token_symbol},
         "stablecoin": {"address": stablecoin, "decimals": decimals},
-        "accumulator": {"magnitude": str(magnitude), "total_supply": str(supply),
-                        "points_per_share_before": str(pps_before),
-                        "expected_points_per_share_delta": str(base * magnitude // supply) if supply else "0",
-                        "expected_dust_magnified_delta": str(base * magnitude % supply) if supply else "0"},
+        "accumulator": {"magnitude": str(magnitude), "points_per_share_before": str(pps_before)},
     }
 
 
 def _fund(*, actor, d: Distribution) -> Distribution:
-    """Paid → freeze the report → queue mint (local) / approve / deposit, or wait for funds."""
+    """Paid → freeze the report → queue mint (local) / approve / deposit, or wait for funds.
+    Called with `d` locked, inside the caller's transaction."""
     from chain import gateway
 
+    _require_not_reversed(d)
+    # Deposits of one token are serialised: the offering row is locked before looking for a
+    # deposit in flight, so two funding paths of the token (a webhook, the periodic retry, an
+    # admin's retry or bank confirmation) cannot both find none and both queue. Orders lock the
+    # same row to queue mints. The partial unique constraint (one `depositing` per offering)
+    # backs it where the lock does not exist (SQLite).
+    Offering.objects.select_for_update().filter(pk=d.offering_id).first()
+    in_flight = Distribution.objects.filter(status=S.DEPOSITING).exclude(pk=d.pk)
+    if in_flight.filter(offering_id=d.offering_id).exists():
+        return _wait(actor=actor, d=d,
+                     why=gettext_noop("The previous deposit of this token is being confirmed; this one follows."))
     token = d.offering.token_address
     stablecoin, local = _stablecoin()
     try:
@@ -440,14 +605,9 @@ def _fund(*, actor, d: Distribution) -> Distribution:
     if supply == 0:
         return _wait(actor=actor, d=d,
                      why=gettext_noop("The token has no holders yet; the deposit waits for the first units."))
-    # One deposit of a token in flight at a time: the report states the token's accumulator
-    # before the deposit, which must still hold when it is mined (the verifier checks it).
-    in_flight = Distribution.objects.filter(status=S.DEPOSITING).exclude(pk=d.pk)
-    if in_flight.filter(offering=d.offering).exists():
-        return _wait(actor=actor, d=d,
-                     why=gettext_noop("The previous deposit of this token is being confirmed; this one follows."))
+    detail = build_detail(d)
     report = build_report(d=d, decimals=decimals, stablecoin=stablecoin, supply=supply, pps_before=pps,
-                          magnitude=magnitude)
+                          magnitude=magnitude, detail=detail)
     base = int(report["amount_base_units"])
     committed = sum(int(a) for a in in_flight.exclude(amount_base_units="").values_list("amount_base_units",
                                                                                         flat=True))
@@ -458,25 +618,35 @@ def _fund(*, actor, d: Distribution) -> Distribution:
     body = canonical_json(report)
     digest = hashlib.sha256(body).hexdigest()
     key = f"{d.key}:{d.deposit_attempt}"
-    first = None
-    if local:
-        first = outbox_enqueue(actor=actor, idempotency_key=f"{key}:mint", kind="tokens.distribution_fund",
-                               contract_name="MockStablecoin", function="mint", args=[treasury, base],
-                               to_address=stablecoin, sender="agent", after=first,
-                               reason=f"local treasury funds distribution {d.public_id}")
-    approve = outbox_enqueue(actor=actor, idempotency_key=f"{key}:approve", kind="tokens.distribution_fund",
-                             contract_name="MockStablecoin", function="approve", args=[token, base],
-                             to_address=stablecoin, sender="agent", after=first,
-                             reason=f"allow the token to pull distribution {d.public_id}")
-    deposit = outbox_enqueue(actor=actor, idempotency_key=f"{key}:deposit", kind="tokens.distribution_deposit",
-                             contract_name="SecurityToken", function="distributeRevenue",
-                             args=[base, "0x" + digest], to_address=token, sender="agent", after=approve,
-                             reason=f"distribution {d.public_id}, report sha256 {digest}")
-    target = S.DEPOSITING
-    return _move(actor=actor, d=d, target=target, action="tokens.distribution_deposit_queued",
-                 stablecoin_address=stablecoin, stablecoin_decimals=decimals, amount_base_units=str(base),
-                 report=body.decode(), report_sha256=digest, report_frozen_at=timezone.now(), deposit_tx=deposit,
-                 error="")
+    try:
+        with transaction.atomic():  # a savepoint: the outbox rows go with the state, or neither does
+            first = None
+            if local:
+                first = outbox_enqueue(actor=actor, idempotency_key=f"{key}:mint", kind="tokens.distribution_fund",
+                                       contract_name="MockStablecoin", function="mint", args=[treasury, base],
+                                       to_address=stablecoin, sender="agent", after=first,
+                                       reason=f"local treasury funds distribution {d.public_id}")
+            approve = outbox_enqueue(actor=actor, idempotency_key=f"{key}:approve", kind="tokens.distribution_fund",
+                                     contract_name="MockStablecoin", function="approve", args=[token, base],
+                                     to_address=stablecoin, sender="agent", after=first,
+                                     reason=f"allow the token to pull distribution {d.public_id}")
+            deposit = outbox_enqueue(actor=actor, idempotency_key=f"{key}:deposit",
+                                     kind="tokens.distribution_deposit", contract_name="SecurityToken",
+                                     function="distributeRevenue", args=[base, "0x" + digest], to_address=token,
+                                     sender="agent", after=approve,
+                                     reason=f"distribution {d.public_id}, report sha256 {digest}")
+            return _move(actor=actor, d=d, target=S.DEPOSITING, action="tokens.distribution_deposit_queued",
+                         stablecoin_address=stablecoin, stablecoin_decimals=decimals, amount_base_units=str(base),
+                         report=body.decode(), report_detail=canonical_json(detail).decode(),
+                         report_sha256=digest, report_frozen_at=timezone.now(), deposit_tx=deposit, error="")
+    except (IntegrityError, ValidationError):
+        # Another deposit of the token was queued concurrently (the constraint above): this one
+        # follows. Anything else is not ours to swallow.
+        d.refresh_from_db()
+        if not in_flight.filter(offering_id=d.offering_id).exists():
+            raise
+        return _wait(actor=actor, d=d,
+                     why=gettext_noop("The previous deposit of this token is being confirmed; this one follows."))
 
 
 def _wait(*, actor, d: Distribution, why: str) -> Distribution:
@@ -492,10 +662,13 @@ def _wait(*, actor, d: Distribution, why: str) -> Distribution:
 def distributions_fund_waiting() -> int:
     """Periodic: retry the deposit of paid distributions that waited for funds or the node."""
     n = 0
-    for pk in Distribution.objects.filter(status=S.WAITING_FUNDS).values_list("pk", flat=True):
+    # A statement whose clinic payment was refunded or charged back waits for a platform admin,
+    # not for funds: it is never funded.
+    for pk in Distribution.objects.filter(status=S.WAITING_FUNDS, payment_reversed_at=None).values_list(
+            "pk", flat=True):
         with transaction.atomic():
             d = _lock(Distribution(pk=pk))
-            if d.status == S.WAITING_FUNDS:
+            if d.status == S.WAITING_FUNDS and d.payment_reversed_at is None:
                 _fund(actor=None, d=d)
                 n += d.status == S.DEPOSITING
     return n
@@ -508,6 +681,7 @@ def distribution_retry(*, actor, distribution: Distribution) -> Distribution:
     d = _lock(distribution)
     if d.status != S.FAILED:
         raise ApplicationError("not_failed", gettext("Only a failed deposit can be retried."), status=409)
+    _require_not_reversed(d)
     # A reverted deposit moved nothing: a new attempt key, and the report is frozen again with
     # the token's state at this time.
     _move(actor=actor, d=d, target=S.WAITING_FUNDS, action="tokens.distribution_retry",

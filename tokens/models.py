@@ -276,14 +276,31 @@ class Distribution(BaseModel):
     payment_reference = models.CharField(max_length=120, blank=True)
     paid_amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # A bank transfer is recorded by one platform admin (pending: the reference and amount they
+    # read on the bank statement) and confirmed by a second, different one before it counts as
+    # paid and the treasury deposits (four-eyes: one person alone cannot release treasury funds).
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+")
+    recorded_at = models.DateTimeField(null=True, blank=True)
+    bank_reference = models.CharField(max_length=120, blank=True)  # as recorded, awaiting confirmation
+    bank_amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    bank_confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                          related_name="+")
+    bank_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The clinic's card payment refunded or charged back after it was received. Its own fields,
+    # never `error` (which later waits and failures rewrite): the note stays, and a statement
+    # carrying it is never funded.
+    payment_reversed_at = models.DateTimeField(null=True, blank=True)
+    payment_reversal = models.TextField(blank=True)
     # Frozen report and on-chain deposit. uint256 values are decimal strings: SQLite would
     # store a DecimalField beyond 2^63 as a float and lose the low digits.
     stablecoin_address = models.CharField(max_length=42, blank=True)
     stablecoin_decimals = models.PositiveSmallIntegerField(null=True, blank=True)
     amount_base_units = models.CharField(max_length=80, blank=True)
     report = models.TextField(blank=True)  # canonical JSON bytes (UTF-8) exactly as hashed and published
+    # The detailed usage (per-day counts, every CPT x payer cell): for the clinic, platform admins
+    # and holders only. The public report carries its SHA-256, so it is bound to the on-chain hash.
+    report_detail = models.TextField(blank=True)
     report_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     report_frozen_at = models.DateTimeField(null=True, blank=True)
     deposit_tx = models.OneToOneField("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
@@ -297,6 +314,12 @@ class Distribution(BaseModel):
 
     class Meta:
         ordering = ["-period__period_start", "-id"]
+        constraints = [
+            # One deposit of a token in flight: its report states the accumulator before it, which
+            # only holds if no other deposit of the token is mined in between (backs the offering lock).
+            models.UniqueConstraint(fields=["offering"], condition=models.Q(status=DistributionStatus.DEPOSITING),
+                                    name="tokens_distribution_one_deposit_in_flight"),
+        ]
 
     def __str__(self) -> str:
         return f"Distribution {self.offering.token_symbol} {self.period.period_start:%Y-%m}"

@@ -1,7 +1,10 @@
 """Public proof of a revenue distribution (no login): the frozen report rendered, its exact
 bytes for download (their SHA-256 is on chain), and a LIVE read of the deposit's
 RevenueDistributed event comparing the on-chain report hash with the report's. Nothing
-beyond what the public report holds is shown. Included from config/urls.py with its own
+beyond what the public report holds is shown to the public: no per-day counts, no CPT × payer
+cell of fewer than DISTRIBUTION_REPORT_MIN_CELL procedures (tokens.distributions.build_report);
+the detailed usage it commits to (by SHA-256) is shown to the clinic, platform admins and
+holders signed in. Included from config/urls.py with its own
 patterns (web page, report download and the API twin)."""
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from rest_framework.views import APIView
 
 from core.errors import ApplicationError
 from core.ratelimit import client_over_budget
-from tokens.distribution_selectors import report_data
+from tokens.distribution_selectors import detail_data, detail_visible_to, report_data
 from tokens.models import Distribution, DistributionStatus
 
 logger = logging.getLogger(__name__)
@@ -50,7 +53,7 @@ def throttled(request) -> bool:
 
 
 def distribution_public_get(public_id) -> Distribution:
-    d = (Distribution.objects.select_related("offering", "period", "deposit_tx")
+    d = (Distribution.objects.select_related("offering", "offering__device", "period", "deposit_tx")
          .filter(public_id=public_id).first())
     if d is None:
         raise Http404("No such distribution.")
@@ -115,24 +118,43 @@ def _too_many(request):
     return resp
 
 
+def _labelled(lines: list[dict]) -> list[dict]:
+    from telemetry.selectors import KIND_LABELS, describe_line
+
+    for line in lines:
+        line.update(label=KIND_LABELS.get(line.get("kind"), line.get("kind")), explanation=describe_line(line))
+    return lines
+
+
 def distribution_verify(request, public_id):
+    """Anyone sees the public report (totals, cells of at least min_cell procedures, the
+    detail's hash); the clinic, platform admins and holders signed in also see the detailed
+    usage it commits to."""
     if throttled(request):
         return _too_many(request)
     d = distribution_public_get(public_id)
     report = report_data(d)
+    detail = detail_data(d) if detail_visible_to(request.user, d) else None
+    revenue_lines, daily = [], []
     if report:  # shown in the reader's language; the download stays the hashed bytes
-        from telemetry.selectors import KIND_LABELS, describe_line
         from tokens.waterfall import LABELS, describe
 
-        for line in report.get("revenue_lines", []):
-            line.update(label=KIND_LABELS.get(line.get("kind"), line.get("kind")), explanation=describe_line(line))
+        # A report of schema /1 (before the public report was made private) published its
+        # lines and days itself; its bytes are on chain and are shown as they are.
+        revenue_lines = _labelled(report["revenue"]["lines"] if "revenue" in report
+                                  else report.get("revenue_lines", []))
+        daily = report.get("usage", {}).get("daily", [])
         wf = {"terms": report.get("terms"), **report.get("waterfall", {})}
         for line in report.get("waterfall", {}).get("lines", []):
             line.update(label=LABELS.get(line.get("line"), line.get("line")),
                         explanation=describe(line, wf, d.currency))
+    if detail:
+        detail["revenue_lines"] = _labelled(detail.get("revenue_lines", []))
+        daily = detail.get("usage", {}).get("daily", [])
     resp = render(request, "tokens/public/distribution_verify.html", {
-        "d": d, "report": report, "onchain": deposit_onchain(d), "urls": _urls(d),
-        "rpc_hint": "--rpc <your node URL>"})
+        "d": d, "report": report, "revenue_lines": revenue_lines, "detail": detail, "daily": daily,
+        "onchain": deposit_onchain(d), "urls": _urls(d), "rpc_hint": "--rpc <your node URL>",
+        "detail_url": reverse("tokens:distribution-report-detail", args=[d.public_id]) if detail else ""})
     resp["Cache-Control"] = "no-store"  # the chain is read live on every visit
     return resp
 
@@ -189,7 +211,10 @@ class PublicDistributionApi(APIView):
     authentication_classes: list = []
 
     @extend_schema(tags=["public"], summary="Public proof of a revenue distribution (no login; throttled)",
-                   description="The frozen report, its SHA-256, the deposit transaction and a live comparison "
+                   description="The frozen public report (totals, CPT × payer cells of at least "
+                               "DISTRIBUTION_REPORT_MIN_CELL procedures, no per-day counts, and the SHA-256 of the "
+                               "detailed usage that the clinic and holders open), its SHA-256, the deposit "
+                               "transaction and a live comparison "
                                "of the on-chain RevenueDistributed reportHash with the report's. 429 `throttled` "
                                "past TOKENS_VERIFY_RATE_PER_MINUTE requests a minute per client address.",
                    responses=PublicDistributionSerializer, auth=[])

@@ -142,6 +142,10 @@ def clinic_statement_pdf(distribution: Distribution) -> bytes:
         (_("Amount paid"), _money(d.paid_amount, c) if d.paid_amount is not None else "—"),
         (_("Paid at"), local_current(d.paid_at)),
     ]
+    if d.payment_reversed_at:  # the clinic owes the amount again: said on its statement too
+        payment.append((_("Payment reversed"), _("The clinic's card payment was refunded or charged back on "
+                                                 "%(when)s.") % {"when": local_current(d.payment_reversed_at)}
+                        + f" ({d.payment_reversal})"))
     if d.report_sha256 and d.amount_base_units is not None:
         label = _("Deposited to holders") if d.status == DistributionStatus.DISTRIBUTED else _("To deposit for holders")
         payment.append((label, _("%(base_units)s base units (%(decimals)s decimals)") % {

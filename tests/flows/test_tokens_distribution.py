@@ -40,7 +40,12 @@ def test_a_paid_month_is_deposited_once_and_holders_accrue_their_exact_share(wor
     # The gross is what usage earned, split by the offering's terms, to the cent.
     assert d.gross == d.platform_fee + d.reserve + d.clinic_share + d.holders_amount
     assert d.amount_due == d.gross - d.clinic_share and d.paid_amount == d.amount_due
-    assert report["usage"]["daily"] and report["revenue_lines"] == d.period.lines
+    # The public report: totals and cells of at least min_cell procedures, and the hash of the
+    # detailed usage (every day, every cell) that the clinic and holders can open.
+    assert "usage" not in report and report["revenue"]["procedures"] == d.period.procedures
+    detail = json.loads(d.report_detail)
+    assert detail["usage"]["daily"] and detail["revenue_lines"] == d.period.lines
+    assert report["detail"]["sha256"] == hashlib.sha256(d.report_detail.encode()).hexdigest()
     # One deposit, carrying the report hash.
     events = ChainEvent.objects.filter(contract__address__iexact=token, event="RevenueDistributed")
     assert events.count() == 1
@@ -55,7 +60,7 @@ def test_a_paid_month_is_deposited_once_and_holders_accrue_their_exact_share(wor
         assert world_mod.withdrawable(w, role) == units * delta // mag
     dust = int(d.dust_magnified_after)
     assert sum(h["magnified"] for h in ent["holders"].values()) + dust == base * mag
-    assert int(report["accumulator"]["expected_points_per_share_delta"]) == delta
+    assert int(report["accumulator"]["points_per_share_before"]) == 0
     assert d.period.status == "settled"
     assert AuditEvent.objects.filter(action="tokens.distribution_distributed", object_id=str(d.pk)).exists()
 
@@ -215,6 +220,10 @@ def test_a_card_payment_after_a_bank_transfer_is_refunded_not_distributed(chain_
                                                   cancel_url="http://t/no")
     distributions.distribution_record_bank_transfer(actor=platform_admin, distribution=d, reference="SEPA-77",
                                                     amount=d.amount_due)
+    from accounts.tests.factories import make_user
+    from core.permissions import Role
+
+    distributions.distribution_confirm_bank_transfer(actor=make_user(Role.PLATFORM_ADMIN), distribution=d)
     simulator_pay(actor=w.clinic_admin, payment=Payment.objects.get(pk=payment.pk))  # the clinic paid twice
     world_mod._drain(drain_outbox)
     d.refresh_from_db()
@@ -262,5 +271,5 @@ def test_a_chargeback_of_a_paid_statement_is_flagged_for_an_admin(world):
         payment_intent=payment.payment_intent, client_reference_id=f"distribution:{d.public_id}",
         amount_minor=int(d.amount_due * 100), currency=d.currency))
     d.refresh_from_db()
-    assert d.status == "distributed" and "chargeback" in d.error
+    assert d.status == "distributed" and "chargeback" in d.payment_reversal and d.payment_reversed_at
     assert AuditEvent.objects.filter(action="tokens.distribution_payment_reversed", object_id=str(d.pk)).exists()

@@ -68,6 +68,54 @@ def test_verify_script_passes_on_the_deposit_and_fails_on_any_changed_number(wor
     assert run_script(str(spaced), "--rpc", settings.CHAIN_RPC_URL, cwd=tmp_path).returncode == 1
 
 
+def test_verify_script_checks_the_detail_against_the_public_report(world, settings, tmp_path):
+    """The public report commits to the detailed usage by SHA-256: the clinic's or a holder's
+    download passes; a changed count does not."""
+    _, d = world
+    report_file, detail_file = tmp_path / "report.json", tmp_path / "detail.json"
+    report_file.write_bytes(d.report.encode())
+    detail_file.write_bytes(d.report_detail.encode())
+    ok = run_script(str(report_file), "--rpc", settings.CHAIN_RPC_URL, "--detail", str(detail_file), cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "detail: SHA-256 = report's detail.sha256" in ok.stdout
+    detail = json.loads(d.report_detail)
+    cell = next(ln for ln in detail["revenue_lines"] if ln["kind"] == "procedure")
+    cell["count"] += 1
+    detail_file.write_bytes(json.dumps(detail, sort_keys=True, separators=(",", ":")).encode())
+    bad = run_script(str(report_file), "--rpc", settings.CHAIN_RPC_URL, "--detail", str(detail_file), cwd=tmp_path)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "MISMATCH" in bad.stdout and "detail: SHA-256" in bad.stdout
+
+
+def test_a_mint_mined_between_freezing_and_the_deposit_still_verifies(chain_ready, platform_admin, drain_outbox,
+                                                                      settings, tmp_path):
+    """Regression (issue 15, item 4): a primary sale's mint mined after the report was frozen and
+    before its deposit. The report stated the supply when frozen, so the verifier failed an
+    honest deposit; now the report states only what deposits move (pointsPerShare before; one
+    deposit of a token in flight), and the supply at the deposit block is read from the chain."""
+    from chain.models import ChainTransaction
+    from tokens.tests.factories import mint_via_outbox
+
+    w = world_mod.build_holders(platform_admin=platform_admin, drain=drain_outbox)
+    world_mod.simulate_month(w)
+    d = world_mod.close_and_pay(w, drain=lambda ids=None, timeout=30: [], pay=True)  # queued, nothing sent
+    assert d.status == "depositing" and d.report
+    mint = mint_via_outbox(w.offering, w.wallets["custodial"], 20)
+    world_mod._drain(lambda: drain_outbox(ids=[mint.pk]))  # the mint is mined first
+    assert ChainTransaction.objects.get(pk=mint.pk).status == "confirmed"
+    world_mod._drain(drain_outbox)
+    d.refresh_from_db()
+    assert d.status == "distributed", (d.status, d.error)
+    report_file = tmp_path / "report.json"
+    report_file.write_bytes(d.report.encode())
+    ok = run_script(str(report_file), "--rpc", settings.CHAIN_RPC_URL, cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    supply = sum(world_mod.UNITS.values()) + 20
+    assert f"supply         {supply} units" in ok.stdout
+    line = next(r for r in ok.stdout.splitlines() if r.startswith(gateway.to_checksum(w.wallets["custodial"])))
+    assert line.split()[1] == str(world_mod.UNITS["custodial"] + 20)
+
+
 def test_verify_script_usage_errors_exit_2(tmp_path, world, settings):
     _, d = world
     assert run_script(cwd=tmp_path).returncode == 2  # no arguments
@@ -85,6 +133,7 @@ def test_public_page_checks_the_hash_live_and_the_statement_equals_the_chain(cli
     w, d = world
     page = client.get(reverse("tokens_public:distribution-verify", args=[d.public_id])).content.decode()
     assert "Verified:" in page and d.report_sha256 in page and d.deposit_tx.tx_hash in page
+    assert 'data-testid="daily-usage"' not in page  # per-day counts: for the clinic and holders only
     api = client.get(reverse("tokens_public:api-public-distribution", args=[d.public_id])).json()
     assert api["onchain"]["state"] == "match" and api["onchain"]["onchain_sha256"] == d.report_sha256
     assert api["onchain"]["amount"] == str(int(d.amount_base_units))

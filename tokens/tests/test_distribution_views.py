@@ -158,21 +158,91 @@ def test_bank_transfer_wrong_amount_is_refused_and_right_amount_waits_for_the_ch
     assert resp.json()["error"] == {"code": "amount_mismatch", "message": "The amount due is 4000.00 USD.",
                                     "details": {"amount": ["Must be 4000.00."]}}
     dist.refresh_from_db()
-    assert dist.paid_at is None
+    assert dist.paid_at is None and dist.recorded_at is None
     assert api_as(clinic).post(api(dist, "bank-transfer"), {"reference": "x", "amount": "4000"}).status_code == 403
 
+    # Recorded by one admin: nothing is paid yet, and the page says a second admin must confirm.
     client.force_login(platform_admin)
     page = client.post(reverse("tokens:distribution-bank-transfer", args=[dist.public_id]),
                        {"reference": "BANK-2", "amount": "4000.00"}, follow=True).content.decode()
     dist.refresh_from_db()
-    assert dist.status == S.WAITING_FUNDS and dist.payment_reference == "BANK-2"
+    assert dist.status == S.AWAITING_PAYMENT and dist.paid_at is None
+    assert dist.bank_reference == "BANK-2" and dist.recorded_by == platform_admin
+    assert "A second platform admin must confirm it" in page
+    assert "A second, different platform admin must confirm it before the statement is paid" in page
+    assert platform_admin.email in page and "You recorded it" in page and "Confirm transfer" not in page
+    # The same admin cannot confirm it, on the page or through the API.
+    page = client.post(reverse("tokens:distribution-bank-transfer-confirm", args=[dist.public_id]),
+                       follow=True).content.decode()
+    assert "A second, different platform admin must confirm this bank transfer." in page
+    resp = api_as(platform_admin).post(api(dist, "bank-transfer/confirm"))
+    assert resp.status_code == 409 and resp.json()["error"]["code"] == "four_eyes"
+    dist.refresh_from_db()
+    assert dist.paid_at is None and dist.status == S.AWAITING_PAYMENT
+    # A second record while one waits is refused.
+    resp = api_as(platform_admin).post(api(dist, "bank-transfer"), {"reference": "BANK-9", "amount": "4000.00"},
+                                       format="json")
+    assert resp.status_code == 409 and resp.json()["error"]["code"] == "bank_transfer_pending"
+    listing = client.get(reverse("tokens:distribution-list")).content.decode()
+    assert "1 bank transfer waits for a second platform admin's confirmation" in listing
+
+    # A second admin confirms: paid, and the deposit waits for the (unreachable) chain.
+    second = make_user(Role.PLATFORM_ADMIN)
+    client.force_login(second)
+    page = client.get(detail_url(dist)).content.decode()
+    assert "Confirm transfer" in page and f"{platform_admin.email} recorded 4,000.00 USD, ref. BANK-2" in page
+    page = client.post(reverse("tokens:distribution-bank-transfer-confirm", args=[dist.public_id]),
+                       follow=True).content.decode()
+    dist.refresh_from_db()
+    assert dist.status == S.WAITING_FUNDS and dist.payment_reference == "BANK-2" and dist.payment_method == "bank"
+    assert dist.recorded_by == platform_admin and dist.bank_confirmed_by == second
     assert "the deposit waits" in page and "unreachable" in page
+    assert f"Recorded by {platform_admin.email}, confirmed by {second.email}." in page
+    for action, actor in (("tokens.distribution_bank_transfer_recorded", platform_admin),
+                          ("tokens.distribution_bank_transfer_confirmed", second),
+                          ("tokens.distribution_paid", second)):
+        assert AuditEvent.objects.filter(action=action, object_id=str(dist.pk), actor=actor).exists(), action
     listing = client.get(reverse("tokens:distribution-list")).content.decode()
     assert "1 paid distribution waits for treasury funds" in listing
     # Paid once: a second transfer is refused.
     resp = api_as(platform_admin).post(api(dist, "bank-transfer"), {"reference": "BANK-3", "amount": "4000.00"},
                                        format="json")
     assert resp.status_code == 409 and resp.json()["error"]["code"] == "already_paid"
+
+
+def test_bank_transfer_confirm_and_reject_api_twins(api_as, clinic, platform_admin, dist, settings):
+    settings.CHAIN_RPC_URL = "http://127.0.0.1:9"
+    settings.CHAIN_STABLECOIN_ADDRESS = "0x" + "5" * 40
+    distributions.distribution_confirm(actor=clinic, distribution=dist)
+    second = make_user(Role.PLATFORM_ADMIN)
+    resp = api_as(platform_admin).post(api(dist, "bank-transfer"), {"reference": "SEPA-1", "amount": "4000.00"},
+                                       format="json")
+    assert resp.status_code == 200
+    assert_matches_schema(resp, "/api/v1/tokens/distributions/{public_id}/bank-transfer/", "post")
+    bank = resp.json()["bank_transfer"]
+    assert bank["pending"] is True and bank["reference"] == "SEPA-1" and bank["recorded_by"] == platform_admin.email
+    assert resp.json()["paid_at"] is None
+    # The clinic sees that a transfer is recorded, not which admin recorded it; it cannot confirm.
+    seen = api_as(clinic).get(api(dist)).json()["bank_transfer"]
+    assert seen["pending"] is True and seen["recorded_by"] is None
+    assert api_as(clinic).post(api(dist, "bank-transfer/confirm")).status_code == 403
+    # Discarded (a reason is required), then recorded again and confirmed by the second admin.
+    resp = api_as(second).post(api(dist, "bank-transfer/reject"), {"reason": ""}, format="json")
+    assert resp.status_code == 400
+    resp = api_as(second).post(api(dist, "bank-transfer/reject"), {"reason": "Not on the statement"}, format="json")
+    assert resp.status_code == 200 and resp.json()["bank_transfer"] is None
+    assert_matches_schema(resp, "/api/v1/tokens/distributions/{public_id}/bank-transfer/reject/", "post")
+    assert AuditEvent.objects.filter(action="tokens.distribution_bank_transfer_rejected", actor=second).exists()
+    resp = api_as(second).post(api(dist, "bank-transfer/confirm"))
+    assert resp.status_code == 409 and resp.json()["error"]["code"] == "no_bank_transfer_pending"
+    api_as(platform_admin).post(api(dist, "bank-transfer"), {"reference": "SEPA-2", "amount": "4000.00"},
+                                format="json")
+    resp = api_as(second).post(api(dist, "bank-transfer/confirm"))
+    assert resp.status_code == 200
+    assert_matches_schema(resp, "/api/v1/tokens/distributions/{public_id}/bank-transfer/confirm/", "post")
+    data = resp.json()
+    assert data["status"] == S.WAITING_FUNDS and data["payment_reference"] == "SEPA-2"
+    assert data["bank_transfer"]["pending"] is False and data["bank_transfer"]["confirmed_by"] == second.email
 
 
 def test_api_detail_and_list_match_the_schema(api_as, clinic, platform_admin, offering, dist):
