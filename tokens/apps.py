@@ -62,6 +62,13 @@ class TokensConfig(AppConfig):
                                ("checkout.session.async_payment_succeeded", "on_checkout_completed"),
                                ("checkout.session.expired", "on_checkout_closed"),
                                ("checkout.session.async_payment_failed", "on_checkout_closed"),
-                               ("charge.refunded", "on_charge_refunded")):
+                               ("charge.refunded", "on_charge_refunded"),
+                               ("charge.dispute.created", "on_dispute_created")):
             payment_handlers.register(event_type, f"tokens.market_payments.{fn}")
         hooks.register("tokens.market_take", "tokens.market_payments.on_take_final")
+        # Compliance holds bind on chain: the investor's wallets frozen on every live token.
+        from compliance import hooks as compliance_hooks
+
+        compliance_hooks.register(compliance_hooks.HOLD, "tokens.holds.on_investor_hold")
+        compliance_hooks.register(compliance_hooks.RELEASE, "tokens.holds.on_investor_release")
+        hooks.register("tokens.hold_freeze", "tokens.holds.on_freeze_final")

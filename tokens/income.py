@@ -379,9 +379,15 @@ def income_withdraw(*, actor, to_wallet: str, amount: int | None = None) -> Inco
     """Move claimed stablecoin from the investor's custodial wallet to one of their linked,
     self-custody wallets. The custodial key signs an EIP-2612 permit here; the agent sends the
     permit and the transfer (in that order, through the outbox) and pays the gas."""
-    from compliance.selectors import custodial_wallet
+    from compliance.selectors import custodial_wallet, investor_is_eligible
     from core.crypto import decrypt_str
 
+    # An investor on hold (sanctions hit, revoked or suspended approval) moves nothing out of
+    # the platform's custody: the money stays theirs, in the custodial wallet, until eligible.
+    if not investor_is_eligible(user=actor):
+        raise ApplicationError("not_eligible", gettext(
+            "Your KYC approval is not active; what your custodial wallet holds stays yours and can be "
+            "withdrawn once it is."), status=409)
     dest = _wallet_of(actor, to_wallet)
     if dest.kind != "self_custody":
         raise ApplicationError("not_self_custody", gettext("Withdraw to one of your linked self-custody wallets."),

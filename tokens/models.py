@@ -521,6 +521,7 @@ class MarketCardStatus(models.TextChoices):
     SETTLED = "settled", gettext_lazy("Settled")
     REFUNDING = "refunding", gettext_lazy("Refund under way")
     REFUNDED = "refunded", gettext_lazy("Refunded")
+    DISPUTED = "disputed", gettext_lazy("Payment disputed: units frozen until an officer decides")
 
 
 MARKET_CARD_TRANSITIONS = {
@@ -532,32 +533,37 @@ MARKET_CARD_TRANSITIONS = {
     # checked again, and settles only if the units are still there; otherwise it is refunded.
     MarketCardStatus.CANCELLED: {MarketCardStatus.WAITING_FUNDS, MarketCardStatus.SETTLING,
                                  MarketCardStatus.REFUNDING},
-    MarketCardStatus.WAITING_FUNDS: {MarketCardStatus.SETTLING, MarketCardStatus.REFUNDING},
-    MarketCardStatus.SETTLING: {MarketCardStatus.SETTLED, MarketCardStatus.REFUNDING},
+    MarketCardStatus.WAITING_FUNDS: {MarketCardStatus.SETTLING, MarketCardStatus.REFUNDING,
+                                     MarketCardStatus.DISPUTED},
+    MarketCardStatus.SETTLING: {MarketCardStatus.SETTLED, MarketCardStatus.REFUNDING, MarketCardStatus.DISPUTED},
     MarketCardStatus.REFUNDING: {MarketCardStatus.REFUNDED},
-    MarketCardStatus.SETTLED: set(),
+    MarketCardStatus.SETTLED: {MarketCardStatus.DISPUTED},
     MarketCardStatus.REFUNDED: set(),
+    # A compliance officer decides once the bank has: won → the purchase stands (settled, or
+    # settles if it never did); lost → the units still held are burned (the money went back).
+    MarketCardStatus.DISPUTED: {MarketCardStatus.SETTLED, MarketCardStatus.WAITING_FUNDS, MarketCardStatus.REFUNDED,
+                                MarketCardStatus.REFUNDING},
 }
 
 
 class MarketCardPurchase(BaseModel):
     """A custodial buyer pays for units of a board offer by card (tokens.market_payments):
-    units held for the checkout's lifetime → paid webhook → the treasury credits the buyer's
-    custodial wallet with the stablecoin → approve + take signed by that wallet (one atomic
-    settlement), or the card is refunded with the reason."""
+    units held for the checkout's lifetime → paid webhook → the treasury pays the seller for
+    the buyer with `Settlement.takeFor` (units to the buyer's custodial wallet in the same
+    transaction), or the card is refunded with the reason. A chargeback freezes the units."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="market_card_purchases")
     offer = models.ForeignKey(MarketOffer, on_delete=models.PROTECT, related_name="card_purchases")
     offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="market_card_purchases")
-    wallet = models.CharField(max_length=42)  # the buyer's custodial wallet: credited, then pays and receives
+    wallet = models.CharField(max_length=42)  # the buyer's custodial wallet: receives the units (the treasury pays)
     status = models.CharField(max_length=16, choices=MarketCardStatus.choices, default=MarketCardStatus.RESERVED,
                               db_index=True)
     units = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     price_per_unit_base_units = models.PositiveBigIntegerField(validators=[MinValueValidator(1)])
     stablecoin_address = models.CharField(max_length=42)
     stablecoin_decimals = models.PositiveSmallIntegerField(default=6)
-    paid_base_units = models.CharField(max_length=80)  # units x price: what the take moves
+    paid_base_units = models.CharField(max_length=80)  # units x price: what the treasury's takeFor pays
     fee_base_units = models.CharField(max_length=80)  # the seller's fee out of it (shown, not charged)
     credit_base_units = models.CharField(max_length=80)  # the card amount in stablecoin (>= paid)
     amount = models.DecimalField(max_digits=16, decimal_places=2)  # charged by card
@@ -566,12 +572,15 @@ class MarketCardPurchase(BaseModel):
     checkout_session_id = models.CharField(max_length=255, blank=True, db_index=True)
     checkout_url = models.CharField(max_length=1000, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # The treasury's first funding row (the mock stablecoin's mint locally, else its approve).
     credit_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="+")
     fill = models.OneToOneField(MarketTransfer, null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="card_purchase")
-    return_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="+")
+    # A chargeback: the units of this purchase still held, frozen on chain until an officer decides.
+    frozen_units = models.PositiveIntegerField(default=0)
+    dispute_freeze_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
+                                          related_name="+")
     error = models.TextField(blank=True)  # why it waits or was refunded, for the buyer
     refunded_at = models.DateTimeField(null=True, blank=True)
 
@@ -584,3 +593,31 @@ class MarketCardPurchase(BaseModel):
     @property
     def key(self) -> str:
         return f"market-card:{self.public_id}"
+
+
+class HoldFreeze(BaseModel):
+    """One investor wallet frozen on one token because compliance put the investor on hold
+    (an open sanctions hit, a revoked approval). The registry alone only stops a wallet
+    receiving; the token's freeze also stops it sending and claiming income (ERC-3643
+    `setAddressFrozen`). Released when compliance releases the investor; income accrued
+    meanwhile stays on chain until then."""
+
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="hold_freezes")
+    investor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    wallet = models.CharField(max_length=42)
+    cause = models.CharField(max_length=60)  # the compliance decision, e.g. "hit:12", "revoke:7"
+    reason = models.TextField()
+    freeze_tx = models.ForeignKey("chain.ChainTransaction", on_delete=models.PROTECT, related_name="+")
+    released_at = models.DateTimeField(null=True, blank=True)
+    release_cause = models.CharField(max_length=60, blank=True)
+    release_reason = models.TextField(blank=True)
+    release_tx = models.ForeignKey("chain.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["offering", "wallet"], condition=models.Q(released_at=None),
+                                               name="one_active_hold_freeze_per_wallet_and_token")]
+
+    def __str__(self) -> str:
+        return f"Hold freeze of {self.wallet} on {self.offering.token_symbol}"
