@@ -142,4 +142,6 @@ urlpatterns += [
          name="api-token-market-card-detail"),
     path("tokens/market/card-purchases/<uuid:public_id>/cancel/", market_api.CardCancelApi.as_view(),
          name="api-token-market-card-cancel"),
+    path("tokens/market/card-purchases/<uuid:public_id>/dispute/resolve/", market_api.CardDisputeResolveApi.as_view(),
+         name="api-token-market-card-dispute-resolve"),
 ]

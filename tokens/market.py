@@ -243,10 +243,12 @@ def transfer_check(*, actor, offering: Offering, wallet: str, to: str, units) ->
     if _norm(address) == _norm(w.address):
         raise ApplicationError("same_wallet", gettext("Sender and recipient are the same wallet."),
                                details={"to": [gettext("Choose another investor.")]})
+    balance = _balance(offering, w.address)
+    _refuse_card_hold(offering, w.address, units=units + _open_units(w.address, offering), balance=balance)
     r = restriction(offering, w.address, address, units)
     return {"from": gateway.to_checksum(w.address), "to": address, "units": units,
             "self_custody": w.kind == "self_custody", "recipient_known": user is not None,
-            "balance": _balance(offering, w.address), **r}
+            "balance": balance, **r}
 
 
 @transaction.atomic
@@ -441,6 +443,7 @@ def offer_check(*, actor, offering: Offering, wallet: str, units, price_per_unit
                                    {"decimals": decimals}]}) from None
     on_offer = _open_units(w.address, offering)
     balance = _balance(offering, w.address)
+    _refuse_card_hold(offering, w.address, units=on_offer + units, balance=balance)
     r = restriction(offering, w.address, w.address, on_offer + units)
     return {"wallet": gateway.to_checksum(w.address), "self_custody": w.kind == "self_custody", "units": units,
             "price_per_unit": price, "price_base_units": price_base, "decimals": decimals, "balance": balance,
@@ -692,6 +695,35 @@ def offer_for_buyer(*, offer_id) -> MarketOffer:
             "This offer is no longer available (filled, cancelled or expired)."),
                                status=409)
     return offer
+
+
+def card_hold_days() -> int:
+    return int(getattr(settings, "MARKET_CARD_HOLD_DAYS", 7))
+
+
+def card_held_units(offering: Offering, wallet: str) -> tuple[int, dt.datetime | None]:
+    """Units bought by card into this wallet that cannot be sold or transferred yet, and when
+    the last of them frees. A card payment can be reversed for weeks; the hold (MARKET_CARD_HOLD_DAYS)
+    stops the quick flip — a stolen card buys units that are sold for stablecoin and withdrawn
+    before the bank's dispute arrives — and a dispute later freezes the units still held."""
+    from tokens.models import MarketCardPurchase, MarketCardStatus
+
+    since = timezone.now() - dt.timedelta(days=card_hold_days())
+    rows = list(MarketCardPurchase.objects.filter(
+        offering=offering, wallet__iexact=wallet, paid_at__gt=since,
+        status__in=[MarketCardStatus.SETTLING, MarketCardStatus.SETTLED]).values_list("units", "paid_at"))
+    if not rows:
+        return 0, None
+    return sum(u for u, _ in rows), max(t for _, t in rows) + dt.timedelta(days=card_hold_days())
+
+
+def _refuse_card_hold(offering: Offering, wallet: str, *, units: int, balance: int) -> None:
+    held, until = card_held_units(offering, wallet)
+    if held and units > balance - held:
+        raise ApplicationError("card_settlement_hold", gettext(
+            "%(held)s of these units were bought by card and can be sold or transferred from %(until)s UTC.") % {
+            "held": held, "until": f"{until:%Y-%m-%d %H:%M}"},
+            details={"units": [gettext("At most %(free)s now.") % {"free": max(0, balance - held)}]}, status=409)
 
 
 def card_reserved_units(offer: MarketOffer, *, exclude_pk=None) -> int:

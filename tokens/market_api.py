@@ -480,8 +480,8 @@ class CardCheckSerializer(serializers.Serializer):
 
 class CardPurchaseSerializer(serializers.Serializer):
     public_id = serializers.UUIDField()
-    status = serializers.CharField(help_text="reserved | expired | waiting_funds | settling | settled | refunding | "
-                                   "refunded")
+    status = serializers.CharField(help_text="reserved | expired | cancelled | waiting_funds | settling | settled | "
+                                   "refunding | refunded | disputed")
     status_display = serializers.CharField(source="get_status_display")
     offer_id = serializers.IntegerField()
     offering_id = serializers.IntegerField()
@@ -497,7 +497,8 @@ class CardPurchaseSerializer(serializers.Serializer):
     reserved_until = serializers.DateTimeField()
     checkout_url = serializers.CharField(help_text="Where to pay (the local simulator's page in dev).")
     fill_id = serializers.IntegerField(allow_null=True)
-    error = serializers.CharField(help_text="Why it waits or was refunded.")
+    frozen_units = serializers.IntegerField(help_text="Units of this purchase frozen by a payment dispute.")
+    error = serializers.CharField(help_text="Why it waits, was refunded or is disputed.")
 
 
 class CardCheckApi(APIView):
@@ -565,3 +566,24 @@ class CardCancelApi(APIView):
         p = market_payments.card_purchase_get_for_user(user=request.user, public_id=public_id)
         return Response(CardPurchaseSerializer(market_payments.card_purchase_cancel(actor=request.user,
                                                                                      purchase=p)).data)
+
+
+class CardDisputeResolveApi(APIView):
+    permission_classes = [HasRole.of(Role.COMPLIANCE_OFFICER)]
+
+    class CardDisputeResolveInputSerializer(serializers.Serializer):
+        outcome = serializers.ChoiceField(choices=["lost", "won"],
+                                          help_text="won: unfreeze the units; lost: burn them (money went back).")
+        reason = serializers.CharField(max_length=1000)
+
+    @extend_schema(tags=TAG, summary="Decide a disputed card purchase (compliance officers)",
+                   request=CardDisputeResolveInputSerializer, responses=CardPurchaseSerializer,
+                   operation_id="v1_tokens_market_card_dispute_resolve")
+    def post(self, request, public_id):
+        from tokens import market_payments
+
+        s = self.CardDisputeResolveInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        p = market_payments.card_purchase_get_for_user(user=request.user, public_id=public_id)
+        p = market_payments.card_dispute_resolve(actor=request.user, purchase=p, **s.validated_data)
+        return Response(CardPurchaseSerializer(p).data)

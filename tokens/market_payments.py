@@ -69,10 +69,11 @@ CURRENCY = "USD"  # the board's stablecoin is USD
 CREDIT_KIND = "tokens.market_card_credit"  # the treasury's funding rows (mint locally, approve)
 C = MarketCardStatus
 AUDIT_FIELDS = ["status", "units", "amount", "paid_base_units", "credit_base_units", "checkout_session_id",
-                "error", "paid_at", "refunded_at"]
+                "error", "paid_at", "refunded_at", "frozen_units"]
 
 # What the buyer is told when the purchase reaches these states (the error says why, if any).
 _NOTICES = {
+    C.DISPUTED: (gettext_lazy("Your card payment for {token} units was disputed"), "{reason}"),  # the error says it
     C.SETTLED: (gettext_lazy("Your card purchase of {token} units settled"),
                 gettext_lazy("{units} units are in your custodial wallet {wallet}. You paid {amount} USD by card.")),
     C.REFUNDING: (gettext_lazy("Your card purchase of {token} units could not settle: refund under way"),
@@ -213,7 +214,8 @@ def card_purchase_cancel(*, actor, purchase: MarketCardPurchase) -> MarketCardPu
 
 def card_purchase_get_for_user(*, user, public_id) -> MarketCardPurchase:
     p = MarketCardPurchase.objects.select_related("offering", "offer", "fill").filter(public_id=public_id).first()
-    if p is None or not (p.buyer_id == user.pk or user_has_role(user, Role.PLATFORM_ADMIN)):
+    if p is None or not (p.buyer_id == user.pk or user_has_role(user, Role.PLATFORM_ADMIN)
+                         or user_has_role(user, Role.COMPLIANCE_OFFICER)):
         raise Http404("No such purchase.")
     return p
 
@@ -399,6 +401,115 @@ def on_checkout_closed(event) -> None:
     if p is not None and p.status == C.RESERVED:
         _move(p=p, target=C.EXPIRED, action="tokens.market_card_expire", reason=event.type,
               error=gettext_lazy("The checkout closed unpaid; the units are free again."))
+
+
+# --------------------------------------------------------------------------- chargebacks
+
+DISPUTE_KIND = "tokens.market_card_dispute"
+DISPUTE_OUTCOMES = {"won": "the bank sided with the platform", "lost": "the payment went back to the buyer"}
+
+
+def _tell_staff(p: MarketCardPurchase, *, event: str, title, body) -> None:
+    """Compliance officers decide the dispute; platform admins see the treasury's exposure."""
+    from accounts.models import User
+
+    staff = User.objects.filter(is_active=True).filter(
+        Q(memberships__role=Role.COMPLIANCE_OFFICER) | Q(memberships__role=Role.PLATFORM_ADMIN)).distinct()
+    for user in staff:
+        notify(recipient=user, category=Category.MARKET, event_key=f"{p.key}:{event}", url=_page(p), title=title,
+               body=body)
+
+
+def on_dispute_created(event) -> None:
+    """payments hook: `charge.dispute.created` for a card purchase. The treasury already paid the
+    seller, so the units this purchase brought that the buyer still holds are frozen on chain
+    (ordered after the takeFor when it is still in flight) until a compliance officer decides;
+    a purchase not settled yet is not settled at all."""
+    p = _purchase(event.client_reference_id)
+    if p is None:
+        return
+    ref = f"payment event {event.event_id}: dispute {event.object_id} ({event.reason or 'no reason given'})"
+    if event.session_id != p.checkout_session_id or p.status not in (C.WAITING_FUNDS, C.SETTLING, C.SETTLED):
+        audit(actor=None, action="tokens.market_card_dispute_noted", obj=p, reason=ref, after={"status": p.status})
+        return
+    units, after = 0, None
+    if p.status == C.SETTLING:
+        units, after = p.units, p.fill.chain_tx
+    elif p.status == C.SETTLED:
+        token = p.offering.token_address
+        free = int(gateway.call(market.TOKEN, token, "balanceOf", p.wallet)) - int(
+            gateway.call(market.TOKEN, token, "getFrozenTokens", p.wallet))
+        units = max(0, min(p.units, free))  # units sold on before the dispute cannot be frozen
+    tx = None
+    if units:
+        tx = outbox_enqueue(actor=None, idempotency_key=f"{p.key}:dispute-freeze", kind=DISPUTE_KIND,
+                            contract_name=market.TOKEN, function="freezePartialTokens", args=[p.wallet, units],
+                            to_address=p.offering.token_address, sender="agent", after=after,
+                            reason=f"card payment disputed on market purchase {p.public_id}")
+    error = format_lazy(gettext_lazy("The card payment was disputed with your bank ({reason}). {units} units of "
+                                     "this purchase are frozen until a compliance officer reviews the dispute."),
+                        reason=event.reason or gettext_lazy("no reason given"), units=units)
+    p = _move(p=p, target=C.DISPUTED, action="tokens.market_card_disputed", reason=ref, error=error,
+              frozen_units=units, dispute_freeze_tx=tx)
+    _tell_staff(p, event="disputed", title=gettext_lazy("A card payment for market units was disputed"),
+                body=format_lazy(gettext_lazy("{amount} USD for {units} {token} units ({reason}); {frozen} units "
+                                              "frozen. Decide the dispute once the bank has."),
+                                 amount=p.amount, units=p.units, token=p.offering.token_symbol,
+                                 reason=event.reason or gettext_lazy("no reason given"), frozen=units))
+
+
+@transaction.atomic
+def card_dispute_resolve(*, actor, purchase: MarketCardPurchase, outcome: str, reason: str) -> MarketCardPurchase:
+    """A compliance officer decides a disputed card purchase once the bank has: `won` unfreezes
+    the units (or lets a purchase that never settled settle); `lost` burns the frozen units,
+    since the money went back — what the treasury paid the seller is its loss, told to admins."""
+    if not user_has_role(actor, Role.COMPLIANCE_OFFICER):
+        raise ApplicationError("forbidden", gettext("Only compliance officers decide payment disputes."), status=403)
+    reason = (reason or "").strip()
+    if outcome not in DISPUTE_OUTCOMES:
+        raise ApplicationError("invalid_outcome", gettext("Choose won or lost."),
+                               details={"outcome": [gettext("Choose won or lost.")]})
+    if not reason:
+        raise ApplicationError("reason_required", gettext("Say why."), details={"reason": [gettext("Say why.")]})
+    p = MarketCardPurchase.objects.select_for_update(of=("self",)).select_related(
+        "offering", "fill", "fill__chain_tx", "dispute_freeze_tx").get(pk=purchase.pk)
+    if p.status != C.DISPUTED:
+        raise ApplicationError("purchase_not_disputed", gettext("This purchase has no open payment dispute."),
+                               status=409)
+    fill_tx = p.fill.chain_tx if p.fill is not None else None
+    if fill_tx is not None and fill_tx.status not in (fill_tx.Status.CONFIRMED, fill_tx.Status.FAILED):
+        raise ApplicationError("settlement_pending", gettext(
+            "The settlement is still on its way to the chain; decide once it is final."), status=409)
+    settled = fill_tx is not None and fill_tx.status == fill_tx.Status.CONFIRMED
+    why = f"dispute {outcome} ({DISPUTE_OUTCOMES[outcome]}): {reason}"
+    if settled and p.frozen_units:
+        function = "unfreezePartialTokens" if outcome == "won" else "burn"  # burn takes the frozen units
+        tx = outbox_enqueue(actor=actor, idempotency_key=f"{p.key}:dispute-{outcome}", kind=DISPUTE_KIND,
+                            contract_name=market.TOKEN, function=function, args=[p.wallet, p.frozen_units],
+                            to_address=p.offering.token_address, sender="agent", after=p.dispute_freeze_tx,
+                            reason=f"dispute {outcome} on market purchase {p.public_id}: {reason}")
+        why += f"; outbox #{tx.pk}"
+    if outcome == "won":
+        if settled:
+            return _move(p=p, actor=actor, target=C.SETTLED, action="tokens.market_card_dispute_won", reason=why,
+                         error="")
+        if fill_tx is None:  # never settled: it settles now, checked again like a fresh payment
+            return _move(p=p, actor=actor, target=C.WAITING_FUNDS, action="tokens.market_card_dispute_won",
+                         reason=why, error=gettext_lazy("Paid. The purchase settles shortly."))
+        # The takeFor failed while the dispute was open: the money is ours again, so it goes back.
+        return _refund(p, reason=gettext_lazy("The settlement on chain failed."), session_id=p.checkout_session_id,
+                       action="tokens.market_card_dispute_won")
+    p = _move(p=p, actor=actor, target=C.REFUNDED, action="tokens.market_card_dispute_lost", reason=why,
+              refunded_at=timezone.now(), error=format_lazy(gettext_lazy(
+                  "Your bank reversed the payment after a dispute, so the {units} frozen units of this purchase were "
+                  "withdrawn."), units=p.frozen_units))
+    if settled:
+        _tell_staff(p, event="dispute_lost", title=gettext_lazy("A lost card dispute cost the treasury"),
+                    body=format_lazy(gettext_lazy("The treasury paid the seller {paid} USD for market purchase {id}; "
+                                                  "the card payment went back and {units} units were burned."),
+                                     paid=from_token_units(int(p.paid_base_units), p.stablecoin_decimals),
+                                     id=p.public_id, units=p.frozen_units))
+    return p
 
 
 def card_purchases_tick() -> int:

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
 from core.forms import message_application_error
-from core.permissions import Role, role_required
+from core.permissions import Role, role_required, user_has_role
 from tokens import market
 from tokens.models import Offering
 
@@ -168,13 +168,30 @@ def market_card(request, offer_id):
     return render(request, "tokens/market/card.html", ctx)
 
 
-@role_required(Role.INVESTOR, Role.PLATFORM_ADMIN)
+@role_required(Role.INVESTOR, Role.PLATFORM_ADMIN, Role.COMPLIANCE_OFFICER)
 def market_card_detail(request, public_id):
     from tokens import market_payments
 
     p = market_payments.card_purchase_get_for_user(user=request.user, public_id=public_id)
-    return render(request, "tokens/market/card_detail.html", {"p": p, "paid": request.GET.get("paid"),
-                                                              "cancelled": request.GET.get("cancelled")})
+    return render(request, "tokens/market/card_detail.html", {
+        "p": p, "paid": request.GET.get("paid"), "cancelled": request.GET.get("cancelled"),
+        "is_officer": user_has_role(request.user, Role.COMPLIANCE_OFFICER)})
+
+
+@role_required(Role.COMPLIANCE_OFFICER)
+@require_POST
+def market_card_dispute_resolve(request, public_id):
+    from tokens import market_payments
+
+    p = market_payments.card_purchase_get_for_user(user=request.user, public_id=public_id)
+    try:
+        market_payments.card_dispute_resolve(actor=request.user, purchase=p, outcome=request.POST.get("outcome", ""),
+                                             reason=request.POST.get("reason", ""))
+    except ApplicationError as exc:
+        message_application_error(request, exc)
+    else:
+        messages.success(request, gettext("Dispute decided; the token action was sent to the chain."))
+    return redirect("tokens:market-card-detail", public_id=p.public_id)
 
 
 @role_required(Role.INVESTOR)

@@ -94,4 +94,6 @@ urlpatterns += [
     path("market/offers/<int:offer_id>/card/", market_views.market_card, name="market-card"),
     path("market/card/<uuid:public_id>/", market_views.market_card_detail, name="market-card-detail"),
     path("market/card/<uuid:public_id>/cancel/", market_views.market_card_cancel, name="market-card-cancel"),
+    path("market/card/<uuid:public_id>/dispute/", market_views.market_card_dispute_resolve,
+         name="market-card-dispute-resolve"),
 ]

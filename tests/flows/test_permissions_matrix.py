@@ -448,6 +448,11 @@ def token_rows(w):
         api = url.startswith("/api/")
         r += [("investor_1", "get", url, OK), ("investor_2", "get", url, DENIED), ("admin_a", "get", url, DENIED),
               ("anon", "get", url, ANON_API if api else ANON_WEB)]
+    for url in (f"/api/v1/tokens/market/card-purchases/{card}/dispute/resolve/", f"/market/card/{card}/dispute/"):
+        api = url.startswith("/api/")  # compliance officers decide chargebacks: not the buyer, not an admin
+        r += [("investor_1", "post", url, DENIED), ("padmin", "post", url, DENIED), ("admin_a", "post", url, DENIED),
+              ("anon", "post", url, ANON_API if api else ANON_WEB)]
+    r.append(("officer", "get", f"/market/card/{card}/", OK))
     for url in (f"/api/v1/tokens/market/card-purchases/{card}/cancel/", f"/market/card/{card}/cancel/"):
         api = url.startswith("/api/")  # only the buyer cancels: another investor or an admin is refused
         r += [("investor_2", "post", url, DENIED), ("admin_a", "post", url, DENIED), ("padmin", "post", url, DENIED),

@@ -425,3 +425,99 @@ def test_on_a_real_chain_the_purchase_waits_for_treasury_funds_then_settles(
     p.refresh_from_db()
     assert p.status == "settled", p.error
     assert units_of(w, custodial_wallet(user=buyer).address) == 2 and usd_of(treasury) == 0
+
+
+def _settled_card_purchase(w, drain_outbox, capture, units=6):
+    offer = post_offer(w, drain_outbox, units=10)
+    p = pay(market_payments.card_purchase_create(actor=w.self_custody, offer_id=offer.pk, units=units), capture)
+    world_mod._drain(drain_outbox)
+    p.refresh_from_db()
+    assert p.status == "settled", p.error
+    return p
+
+
+def _dispute(p, reason="fraudulent"):
+    payment = Payment.objects.get(session_id=p.checkout_session_id)
+    deliver_signed(stripe_api.dispute_created_event(
+        payment_intent=payment.payment_intent, client_reference_id=p.key,
+        amount_minor=int(p.amount * 100), currency="USD", reason=reason))
+    p.refresh_from_db()
+    return p
+
+
+def frozen_of(w, address):
+    return int(gateway.call("SecurityToken", w.offering.token_address, "getFrozenTokens", address))
+
+
+def test_card_bought_units_cannot_be_sold_or_moved_during_the_settlement_hold(
+        world, drain_outbox, django_capture_on_commit_callbacks, settings):
+    w = world
+    p = _settled_card_purchase(w, drain_outbox, django_capture_on_commit_callbacks)
+    wallet = custodial_wallet(user=w.self_custody).address
+    with pytest.raises(ApplicationError) as exc:
+        market.offer_check(actor=w.self_custody, offering=w.offering, wallet=wallet, units=1, price_per_unit="3",
+                           expires_at=timezone.now() + dt.timedelta(days=1))
+    assert exc.value.code == "card_settlement_hold" and "6 of these units were bought by card" in exc.value.message
+    with pytest.raises(ApplicationError) as exc:
+        market.transfer_check(actor=w.self_custody, offering=w.offering, wallet=wallet, to=w.wallets["custodial"],
+                              units=1)
+    assert exc.value.code == "card_settlement_hold"
+    settings.MARKET_CARD_HOLD_DAYS = 0  # the hold elapsed
+    assert market.transfer_check(actor=w.self_custody, offering=w.offering, wallet=wallet,
+                                 to=w.wallets["custodial"], units=1)["allowed"]
+    assert p.status == "settled"
+
+
+def test_a_chargeback_after_a_card_secondary_buy_freezes_the_units_and_a_lost_dispute_burns_them(
+        world, drain_outbox, django_capture_on_commit_callbacks, compliance_officer, platform_admin, client):
+    """Regression (issue 15, item 3): `charge.dispute.created` for a card purchase on the market
+    was ignored — no state, no freeze, no alert — while the treasury had paid the seller."""
+    w = world
+    p = _settled_card_purchase(w, drain_outbox, django_capture_on_commit_callbacks)
+    wallet = custodial_wallet(user=w.self_custody).address
+    p = _dispute(p)
+    assert p.status == "disputed" and p.frozen_units == 6 and "6 units of this purchase are frozen" in p.error
+    assert p.dispute_freeze_tx.function == "freezePartialTokens" and p.dispute_freeze_tx.args == [p.wallet, 6]
+    assert AuditEvent.objects.filter(action="tokens.market_card_disputed", object_id=str(p.pk)).exists()
+    for who in (compliance_officer, platform_admin):
+        assert Notification.objects.filter(recipient=who, event_key=f"{p.key}:disputed").exists()
+    assert Notification.objects.filter(recipient=w.self_custody, event_key=f"{p.key}:disputed").exists()
+    world_mod._drain(drain_outbox)
+    assert frozen_of(w, wallet) == 6
+
+    client.force_login(compliance_officer)  # the officer reads the purchase and decides over the API
+    page = client.get(reverse("tokens:market-card-detail", args=[p.public_id])).content.decode()
+    assert "Decide the payment dispute" in page and 'data-testid="card-frozen">6<' in page
+    url = reverse("api-token-market-card-dispute-resolve", args=[p.public_id])
+    bad = client.post(url, {"outcome": "lost"}, content_type="application/json")
+    assert bad.status_code == 400 and "reason" in bad.json()["error"]["details"]
+    resp = client.post(url, {"outcome": "lost", "reason": "The bank ruled for the cardholder"},
+                       content_type="application/json")
+    assert resp.status_code == 200 and resp.json()["status"] == "refunded", resp.json()
+    world_mod._drain(drain_outbox)
+    assert units_of(w, wallet) == 0 and frozen_of(w, wallet) == 0  # the disputed units were withdrawn
+    assert Notification.objects.filter(recipient=platform_admin, event_key=f"{p.key}:dispute_lost").exists()
+    assert AuditEvent.objects.filter(action="tokens.market_card_dispute_lost", actor=compliance_officer).exists()
+    again = client.post(url, {"outcome": "won", "reason": "late"}, content_type="application/json")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "purchase_not_disputed"
+
+
+def test_a_won_card_dispute_unfreezes_the_units_from_the_web_page(
+        world, drain_outbox, django_capture_on_commit_callbacks, compliance_officer, client):
+    w = world
+    p = _dispute(_settled_card_purchase(w, drain_outbox, django_capture_on_commit_callbacks, units=4))
+    world_mod._drain(drain_outbox)
+    wallet = p.wallet
+    assert frozen_of(w, wallet) == 4
+    client.force_login(w.self_custody)  # the buyer cannot decide their own dispute
+    assert client.post(reverse("tokens:market-card-dispute-resolve", args=[p.public_id]),
+                       {"outcome": "won", "reason": "x"}).status_code in (302, 403)
+    p.refresh_from_db()
+    assert p.status == "disputed"
+    client.force_login(compliance_officer)
+    resp = client.post(reverse("tokens:market-card-dispute-resolve", args=[p.public_id]),
+                       {"outcome": "won", "reason": "The bank sided with us"}, follow=True)
+    assert "Dispute decided" in resp.content.decode()
+    world_mod._drain(drain_outbox)
+    p.refresh_from_db()
+    assert p.status == "settled" and frozen_of(w, wallet) == 0 and units_of(w, wallet) == 4
