@@ -231,7 +231,8 @@ def bench_trex(ch: Chain, res: dict):
 
 
 # ---- secondary market: DvP settlement (ours: Settlement.take; T-REX: DVDTransferManager)
-DVP = ["DvP: post offer / initiate", "DvP settlement (token + stablecoin + 1 % fee)"]
+DVP = ["DvP: post offer / initiate", "DvP settlement (token + stablecoin + 1 % fee)",
+       "DvP settlement paid by the treasury for a card buyer (takeFor)"]
 
 
 def _dvp_setup(ch: Chain, tok, seller, buyer, usd):
@@ -254,6 +255,14 @@ def bench_settlement_ours(ch: Chain, res: dict, tok, usd, seller, buyer, factory
     res[DVP[0]] = r.gasUsed
     r = ch.send(board.functions.take(1, 10, 2_500_000), buyer)
     res[DVP[1]] = r.gasUsed
+    # A card purchase: the treasury (an agent of the board) pays, the buyer receives the units.
+    treasury = ch.acc[0]
+    ch.send(board.functions.addAgent(treasury))
+    ch.send(usd.functions.mint(treasury, 10**12))
+    ch.send(usd.functions.approve(board.address, 2**256 - 1), treasury)
+    ch.send(tok.functions.approve(board.address, 10), seller)
+    ch.send(board.functions.post(tok.address, 10, 2_500_000, expiry), seller)
+    res[DVP[2]] = ch.send(board.functions.takeFor(2, 10, 2_500_000, buyer), treasury).gasUsed
     assert usd.functions.balanceOf(board.address).call() == 0
 
 
