@@ -478,7 +478,7 @@ def canonical_json(data: dict) -> bytes:
 
 def min_cell() -> int:
     """Smallest CPT × payer cell a public report names (DISTRIBUTION_REPORT_MIN_CELL, default 5)."""
-    return max(1, int(getattr(settings, "DISTRIBUTION_REPORT_MIN_CELL", 5)))
+    return max(1, settings.DISTRIBUTION_REPORT_MIN_CELL)
 
 
 def public_revenue_lines(lines: list[dict], *, k: int, currency: str) -> tuple[list[dict], dict | None]:

@@ -698,7 +698,7 @@ def offer_for_buyer(*, offer_id) -> MarketOffer:
 
 
 def card_hold_days() -> int:
-    return int(getattr(settings, "MARKET_CARD_HOLD_DAYS", 7))
+    return settings.MARKET_CARD_HOLD_DAYS
 
 
 def card_held_units(offering: Offering, wallet: str) -> tuple[int, dt.datetime | None]:

@@ -308,3 +308,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Card-bought market units can be sold or transferred only after this many days: a stolen card's
+# purchase cannot be flipped for stablecoin before the bank's dispute arrives (tokens.market).
+MARKET_CARD_HOLD_DAYS = env.int("MARKET_CARD_HOLD_DAYS", default=7)
+# A public distribution report merges CPT x payer cells under this many procedures, so no
+# small cell at a named clinic is published (tokens.distributions).
+DISTRIBUTION_REPORT_MIN_CELL = env.int("DISTRIBUTION_REPORT_MIN_CELL", default=5)
