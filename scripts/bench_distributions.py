@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Benchmark distributions off chain: the time to preview every holder's entitlement of a
-deposit with 10,000 holders (income.distribution_entitlements over 10,000 indexed Transfer
+deposit with 10,000 holders (ledger.distribution_entitlements over 10,000 indexed Transfer
 events; target ≤ 1 s) and the time to render 1,000 investor statements
 (statements.investor_statement_pdf) in the same world.
 
@@ -57,7 +57,7 @@ def run(args) -> None:
     from chain import gateway
     from chain.models import ChainEvent
     from compliance.tests.factories import make_profile
-    from tokens import income, statements
+    from tokens import ledger, statements
     from tokens.tests.test_statements import ZERO, World, _addr, _tx
 
     world = World()
@@ -78,7 +78,7 @@ def run(args) -> None:
     preview = []
     for _ in range(args.runs):
         t0 = time.perf_counter()
-        ent = income.distribution_entitlements(d)
+        ent = ledger.distribution_entitlements(d)
         preview.append(time.perf_counter() - t0)
     assert len(ent["holders"]) == args.holders, len(ent["holders"])
     magnified = sum(h["magnified"] for h in ent["holders"].values())
@@ -89,11 +89,11 @@ def run(args) -> None:
     one = statements.investor_statement_pdf(d, user=investors[0])
     single = time.perf_counter() - t0
     # A batch (e.g. the month's statements for every holder) shares one ledger of entitlements.
-    ledger = statements.Ledger()
+    memo = statements.Ledger()
     t0, c0 = time.perf_counter(), time.process_time()
     sizes = [len(one)]
     for i in range(args.statements):
-        sizes.append(len(statements.investor_statement_pdf(d, user=investors[i % len(investors)], ledger=ledger)))
+        sizes.append(len(statements.investor_statement_pdf(d, user=investors[i % len(investors)], ledger=memo)))
     render, cpu = time.perf_counter() - t0, time.process_time() - c0
 
     rows = [

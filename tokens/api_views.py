@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from assets.models import Device
 from core.api import Pagination, paginated
 from core.permissions import HasRole, Role
-from tokens import selectors, services
+from tokens import ledger, selectors, services
 from tokens.models import AgentActionKind, AgentActionState, Offering
 
 TAG = ["tokens"]
@@ -348,14 +348,12 @@ class InvestOfferingItemSerializer(serializers.Serializer):
         return f"{d.get_modality_display()} {d.manufacturer} {d.model_name}"
 
     def get_units_offered(self, obj: Offering) -> int:
-        from tokens import orders
 
-        return orders.units_offered(obj)
+        return ledger.units_offered(obj)
 
     def get_units_available(self, obj: Offering) -> int:
-        from tokens import orders
 
-        return orders.units_available(obj)
+        return ledger.units_available(obj)
 
     def get_verify_url(self, obj: Offering) -> str:
         from django.urls import reverse

@@ -23,7 +23,7 @@ from chain.services import outbox_enqueue
 from core.errors import ApplicationError
 from core.permissions import Role, user_has_role
 from core.services import audit
-from tokens.models import ComplianceChange, Offering, OfferingStatus, OrderStatus
+from tokens.models import ComplianceChange, Offering, OfferingStatus
 from tokens.services import lockup_ts
 
 TOKEN = "SecurityToken"  # noqa: S105 - a contract name
@@ -49,25 +49,6 @@ def chain_terms(offering: Offering) -> dict | None:
     return {"supply_cap": int(supply_cap), "max_per_investor": int(max_balance), "holder_cap": int(max_holders),
             "lockup_until": (dt.datetime.fromtimestamp(int(lockup), dt.UTC).date().isoformat() if lockup else None),
             "country_restricted": bool(restricted), "holders": holders, "total_supply": supply}
-
-
-def holder_wallets(offering: Offering, *, exclude=None) -> set[str]:
-    """Wallets that hold units or are about to (lower-case), as the contract counts holders:
-    indexed balances, plus the wallets of primary orders not yet minted (or minted but not
-    indexed yet: fail closed)."""
-    from tokens.income import balances_at
-    from tokens.orders import _holding
-
-    seen: set[str] = set()
-    wallets = set(balances_at(offering, touched=seen))
-    orders = _holding(offering.orders.all())
-    if exclude is not None:  # the order being checked again does not count itself
-        orders = orders.exclude(pk=exclude.pk)
-    for wallet, status in orders.values_list("wallet", "status"):
-        w = (wallet or "").lower()
-        if w and (status != OrderStatus.COMPLETED or w not in seen):
-            wallets.add(w)
-    return wallets
 
 
 def _require_officer(actor) -> None:

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from core.api import Pagination, paginated
 from core.permissions import HasRole, Role
 from tokens import distribution_selectors as sel
-from tokens import distributions, income, statements
+from tokens import distributions, income, ledger, statements
 from tokens.distribution_views import pdf_response
 from tokens.income_views import holding_rows
 from tokens.models import Distribution, DistributionStatus, IncomeClaim, Offering
@@ -435,7 +435,7 @@ class IncomeApi(APIView):
                    "the chain, claimed, per-period entitlements) and a summary with the annualised yield",
                    responses=IncomeOverviewSerializer, operation_id="v1_tokens_income_retrieve")
     def get(self, request):
-        holdings = income.investor_holdings(user=request.user, live=True)
+        holdings = ledger.investor_holdings(user=request.user, live=True)
         summary = income.income_summary(holdings)
         data = {"holdings": holding_rows(holdings),
                 "summary": {**summary, "withdrawn_base_units": str(income.withdrawn_total(user=request.user)),

@@ -8,7 +8,7 @@ import json
 from django.http import Http404
 
 from core.permissions import Role, user_clinic_ids, user_has_role
-from tokens import waterfall
+from tokens import ledger, waterfall
 from tokens.models import Distribution, DistributionStatus, Offering
 
 LIST_LIMIT = 200
@@ -39,7 +39,6 @@ def distribution_get_for_user(*, user, public_id) -> Distribution:
 
 def distribution_get_for_investor(*, user, public_id) -> Distribution:
     """A distributed period the investor held units in (or any, for platform admins)."""
-    from tokens import income
 
     d = (Distribution.objects.select_related("offering", "offering__device", "period", "deposit_tx")
          .filter(public_id=public_id, status=DistributionStatus.DISTRIBUTED).first())
@@ -47,8 +46,8 @@ def distribution_get_for_investor(*, user, public_id) -> Distribution:
         raise Http404("No such statement.")
     if can_see_all(user):
         return d
-    wallets = {w.address.lower() for w in income._investor_wallets(user)}
-    if not wallets or not income.balances_at(d.offering, block=d.deposit_block, wallets=wallets):
+    wallets = {w.address.lower() for w in ledger.investor_wallets(user)}
+    if not wallets or not ledger.balances_at(d.offering, block=d.deposit_block, wallets=wallets):
         raise Http404("No such statement.")
     return d
 
@@ -107,10 +106,9 @@ def detail_visible_to(user, d: Distribution) -> bool:
         return True
     if d.status != DistributionStatus.DISTRIBUTED or not user_has_role(user, Role.INVESTOR):
         return False
-    from tokens import income
 
-    wallets = {w.address.lower() for w in income._investor_wallets(user)}
-    return bool(wallets) and bool(income.balances_at(d.offering, block=d.deposit_block, wallets=wallets))
+    wallets = {w.address.lower() for w in ledger.investor_wallets(user)}
+    return bool(wallets) and bool(ledger.balances_at(d.offering, block=d.deposit_block, wallets=wallets))
 
 
 def distribution_detail_get_for_user(*, user, public_id) -> Distribution:

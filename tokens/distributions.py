@@ -467,7 +467,7 @@ def _refund_duplicate(d: Distribution, *, session_id: str, reason: str) -> None:
 
 def _stablecoin() -> tuple[str, bool]:
     """(address, local mock?) — CHAIN_STABLECOIN_ADDRESS on real chains; the mock locally."""
-    from tokens.services import stablecoin_address
+    from tokens.ledger import stablecoin_address
 
     return stablecoin_address(), not getattr(settings, "CHAIN_STABLECOIN_ADDRESS", "")
 
@@ -725,7 +725,7 @@ def _notify_holders(d: Distribution) -> None:
 
     from compliance.models import Wallet
     from core.money import from_token_units
-    from tokens.income import distribution_entitlements
+    from tokens.ledger import distribution_entitlements
 
     holders = distribution_entitlements(d)["holders"]
     shares: dict = {}

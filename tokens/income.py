@@ -7,11 +7,8 @@ platform's agent sends and pays the gas, so custodial wallets never need ETH).""
 
 from __future__ import annotations
 
-import bisect
-import json
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
@@ -20,193 +17,17 @@ from django.http import Http404
 from django.utils.translation import gettext
 
 from chain import gateway
-from chain.models import ChainEvent
 from chain.services import outbox_enqueue
 from core.errors import ApplicationError
-from core.money import from_token_units
 from core.permissions import Role, user_has_role
 from core.services import audit
-from tokens.models import Distribution, DistributionStatus, IncomeClaim, Offering, OfferingStatus
-from tokens.selectors import tracked_tx
+from tokens.ledger import Holding, balances_at, norm, tracked_tx
+from tokens.models import Distribution, IncomeClaim, Offering
 
-ZERO = "0x" + "0" * 40
 BATCH_SIZE = 100  # wallets per batch-claim transaction (gas stays far below a block)
 
 
-def _norm(address: str) -> str:
-    return address.lower()
-
-
-def _investor_wallets(user) -> list:
-    from compliance.selectors import investor_wallets
-
-    return list(investor_wallets(user=user))
-
-
 # --------------------------------------------------------------------------- reads
-
-
-def balances_at(offering: Offering, *, block: int | None = None, wallets: set[str] | None = None,
-                touched: set[str] | None = None) -> dict[str, int]:
-    """Units per wallet (lower-case) from indexed, confirmed Transfer events up to `block`.
-    `touched`, when given, collects every wallet any of those transfers named (lower-case)."""
-    qs = ChainEvent.objects.filter(contract__chain_id=settings.CHAIN_ID,
-                                   contract__address__iexact=offering.token_address, event="Transfer")
-    if block is not None:
-        qs = qs.filter(block_number__lte=block)
-    if wallets is not None:  # only these wallets' transfers (events store checksummed addresses)
-        qs = qs.filter(_to_or_from([gateway.to_checksum(w) for w in wallets]))
-    out: dict[str, int] = defaultdict(int)
-    for args in qs.order_by("block_number", "log_index").values_list("args", flat=True).iterator(chunk_size=5000):
-        value = int(args["value"])
-        if touched is not None:
-            touched.update({_norm(str(args.get("from", ""))), _norm(str(args.get("to", "")))})
-        if args["from"] != ZERO:
-            out[_norm(args["from"])] -= value
-        if args["to"] != ZERO:
-            out[_norm(args["to"])] += value
-    return {w: v for w, v in out.items() if v > 0 and (wallets is None or w in wallets)}
-
-
-def _deltas(offering: Offering) -> dict[int, int]:
-    """Accumulator increase of each distributed deposit (pointsPerShare after minus the one
-    before; every deposit on a token is ours, in block order)."""
-    prev, out = 0, {}
-    for pk, after in (Distribution.objects.filter(offering=offering, status=DistributionStatus.DISTRIBUTED)
-                      .order_by("deposit_block", "pk").values_list("pk", "points_per_share_after")):
-        out[pk] = int(after) - prev
-        prev = int(after)
-    return out
-
-
-def magnitude(d: Distribution) -> int:
-    return int(json.loads(d.report)["accumulator"]["magnitude"])
-
-
-def distribution_entitlements(d: Distribution) -> dict:
-    """Each holder's share of a distributed deposit: units at the deposit block × accumulator
-    increase ÷ MAGNITUDE, floored to the base unit (fractions stay in the holder's on-chain
-    correction and are paid with later claims). Σ magnified shares + dust = deposit exactly."""
-    if d.status != DistributionStatus.DISTRIBUTED:
-        return {"holders": {}, "supply": 0, "delta": 0, "magnitude": 0}
-    delta = _deltas(d.offering)[d.pk]
-    mag = magnitude(d)
-    balances = balances_at(d.offering, block=d.deposit_block)
-    supply = sum(balances.values())
-    holders = {w: {"units": u, "base_units": u * delta // mag, "magnified": u * delta}
-               for w, u in balances.items()}
-    return {"holders": holders, "supply": supply, "delta": delta, "magnitude": mag}
-
-
-@dataclass
-class Holding:
-    offering: Offering
-    wallet: str
-    wallet_kind: str
-    self_custody: bool
-    units: int
-    accrued: int = 0  # claimable now, base units (live read)
-    claimed: int = 0
-    periods: list = field(default_factory=list)
-
-    @property
-    def decimals(self) -> int:
-        return next((p["decimals"] for p in self.periods), 6)
-
-
-def investor_holdings(*, user, live: bool = True, periods: bool = True) -> list[Holding]:
-    """Every unit the investor holds in any of their wallets (custodial and self-custody),
-    from the indexed Transfer events of every live token — so units received by forced
-    transfer or recovery show too, not only purchases. With `live`, the claimable income is
-    read from the chain; with `periods`, each holding's per-period income rows are built (two
-    queries per holding: pages that show units only leave them out)."""
-    wallets = {_norm(w.address): w for w in _investor_wallets(user)}
-    if not wallets:
-        return []
-    keys = list(wallets)
-    checks = [gateway.to_checksum(w) for w in keys]
-    touched = (ChainEvent.objects.filter(contract__chain_id=settings.CHAIN_ID, event="Transfer")
-               .filter(_to_or_from(checks)).values_list("contract__address", flat=True).distinct())
-    offerings = {o.token_address.lower(): o for o in Offering.objects.filter(
-        status__in=[OfferingStatus.ANCHORING, OfferingStatus.LIVE]).exclude(token_address="").select_related("device")}
-    claimed = _claimed_by_wallet(checks)
-    out: list[Holding] = []
-    for address in sorted({a.lower() for a in touched}):
-        offering = offerings.get(address)
-        if offering is None:
-            continue
-        balances = balances_at(offering, wallets=set(keys))
-        for w, units in sorted(balances.items()):
-            wallet = wallets[w]
-            h = Holding(offering=offering, wallet=gateway.to_checksum(w), wallet_kind=wallet.get_kind_display(),
-                        self_custody=wallet.kind == "self_custody", units=units,
-                        claimed=claimed.get((address, w), 0))
-            out.append(h)
-        for w in set(keys) - set(balances):  # sold or moved out, income may still be claimable
-            if claimed.get((address, w)) is not None or _had_units(offering, w):
-                wallet = wallets[w]
-                out.append(Holding(offering=offering, wallet=gateway.to_checksum(w),
-                                   wallet_kind=wallet.get_kind_display(), self_custody=wallet.kind == "self_custody",
-                                   units=0, claimed=claimed.get((address, w), 0)))
-    for h in out:
-        if periods:
-            h.periods = holding_periods(h.offering, h.wallet)
-        if live:
-            try:
-                h.accrued = int(gateway.call("SecurityToken", h.offering.token_address, "withdrawableIncomeOf",
-                                             h.wallet))
-            except gateway.ChainUnavailable:
-                h.accrued = -1  # shown as "chain unreachable", never as zero
-    return out
-
-
-def _had_units(offering: Offering, wallet: str) -> bool:
-    return ChainEvent.objects.filter(contract__address__iexact=offering.token_address, event="Transfer",
-                                     args__to=gateway.to_checksum(wallet)).exists()
-
-
-def _to_or_from(checks: list[str]):
-    from django.db.models import Q
-
-    return Q(args__to__in=checks) | Q(args__from__in=checks)
-
-
-def _claimed_by_wallet(checks: list[str]) -> dict[tuple[str, str], int]:
-    out: dict[tuple[str, str], int] = defaultdict(int)
-    for address, args in (ChainEvent.objects.filter(contract__chain_id=settings.CHAIN_ID, event="IncomeClaimed",
-                                                    args__holder__in=checks)
-                          .values_list("contract__address", "args")):
-        out[(address.lower(), _norm(args["holder"]))] += int(args["amount"])
-    return out
-
-
-def holding_periods(offering: Offering, wallet: str) -> list[dict]:
-    """Per distributed period (newest first): the wallet's units at the deposit block and its
-    entitlement. Two queries whatever the number of periods: the wallet's transfers and the
-    token's distributions (the accumulator increase of each is the difference to the one before)."""
-    w = _norm(wallet)
-    blocks, balances, units = [], [], 0
-    for block, args in (ChainEvent.objects.filter(contract__chain_id=settings.CHAIN_ID,
-                                                  contract__address__iexact=offering.token_address, event="Transfer")
-                        .filter(_to_or_from([gateway.to_checksum(w)])).order_by("block_number", "log_index")
-                        .values_list("block_number", "args")):
-        value = int(args["value"])
-        units += (value if _norm(args["to"]) == w else 0) - (value if _norm(args["from"]) == w else 0)
-        blocks.append(block)
-        balances.append(units)
-    rows, before = [], 0
-    for d in (Distribution.objects.filter(offering=offering, status=DistributionStatus.DISTRIBUTED)
-              .select_related("period", "deposit_tx").order_by("deposit_block", "pk")):
-        after = int(d.points_per_share_after)
-        delta, before = after - before, after
-        i = bisect.bisect_right(blocks, d.deposit_block)
-        held = balances[i - 1] if i else 0
-        if held <= 0:
-            continue
-        base = held * delta // magnitude(d)
-        rows.append({"distribution": d, "units": held, "base_units": base, "decimals": d.stablecoin_decimals,
-                     "amount": from_token_units(base, d.stablecoin_decimals)})
-    return rows[::-1]
 
 
 def income_summary(holdings: list[Holding]) -> dict:
@@ -281,7 +102,7 @@ def income_claim(*, actor, offering: Offering, wallet: str) -> IncomeClaim:
                                status=409)
     amount = _claimable(actor=actor, offering=offering, wallet=w.address)
     n = IncomeClaim.objects.filter(offering=offering, wallet__iexact=w.address).count()
-    row = outbox_enqueue(actor=actor, idempotency_key=f"income:claim:{offering.pk}:{_norm(w.address)}:{n}",
+    row = outbox_enqueue(actor=actor, idempotency_key=f"income:claim:{offering.pk}:{norm(w.address)}:{n}",
                          kind="tokens.income_claim", contract_name="SecurityToken", function="claimIncomeFor",
                          args=[w.address], to_address=offering.token_address, sender="agent",
                          reason=f"claim income for {w.address}")
@@ -300,7 +121,7 @@ def income_claim_batch(*, actor, offering: Offering) -> list[IncomeClaim]:
     from compliance.models import Wallet
     from compliance.selectors import investor_is_eligible
 
-    custodial = {_norm(w.address): w for w in Wallet.objects.filter(kind="custodial").select_related("profile__user")}
+    custodial = {norm(w.address): w for w in Wallet.objects.filter(kind="custodial").select_related("profile__user")}
     # Frozen wallets and investors who are not eligible keep their income on chain, as they
     # would if they asked themselves (income._claimable).
     due = [gateway.to_checksum(w) for w in balances_at(offering) if w in custodial
@@ -359,9 +180,9 @@ def claim_refresh(*, claim: IncomeClaim) -> IncomeClaim:
     if receipt is None:
         return claim
     event = next((lg for lg in receipt["logs"] if lg.get("event") == "IncomeClaimed"
-                  and _norm(lg["args"]["holder"]) == _norm(claim.wallet)
-                  and _norm(lg["address"]) == _norm(claim.offering.token_address)), None)
-    ok = receipt["status"] == 1 and event is not None and _norm(receipt["from"]) == _norm(claim.wallet)
+                  and norm(lg["args"]["holder"]) == norm(claim.wallet)
+                  and norm(lg["address"]) == norm(claim.offering.token_address)), None)
+    ok = receipt["status"] == 1 and event is not None and norm(receipt["from"]) == norm(claim.wallet)
     IncomeClaim.objects.filter(pk=claim.pk, status=IncomeClaim.Status.PENDING).update(
         status=IncomeClaim.Status.CONFIRMED if ok else IncomeClaim.Status.FAILED,
         block_number=receipt["blockNumber"], amount_base_units=str(int(event["args"]["amount"])) if ok else "",
@@ -403,7 +224,7 @@ def income_withdraw(*, actor, to_wallet: str, amount: int | None = None) -> Inco
                                   status=IncomeClaim.Status.PENDING).exists():
         raise ApplicationError("withdrawal_pending", gettext(
             "A withdrawal from your custodial wallet is still being confirmed; wait for it to finish."), status=409)
-    from tokens.services import stablecoin_address
+    from tokens.ledger import stablecoin_address
 
     stablecoin = stablecoin_address()
     balance = int(gateway.call("MockStablecoin", stablecoin, "balanceOf", source.address))
@@ -416,7 +237,7 @@ def income_withdraw(*, actor, to_wallet: str, amount: int | None = None) -> Inco
     deadline = int(time.time()) + 3600
     sig = gateway.sign_permit(private_key=decrypt_str(source.encrypted_private_key), token=stablecoin,
                               owner=source.address, spender=agent, value=amount, deadline=deadline)
-    key = f"income:withdraw:{_norm(source.address)}:{sig['nonce']}"
+    key = f"income:withdraw:{norm(source.address)}:{sig['nonce']}"
     permit = outbox_enqueue(actor=actor, idempotency_key=f"{key}:permit", kind="tokens.income_permit",
                             contract_name="MockStablecoin", function="permit",
                             args=[source.address, agent, amount, deadline, sig["v"], sig["r"], sig["s"]],

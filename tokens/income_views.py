@@ -17,7 +17,7 @@ from core.forms import message_application_error
 from core.money import from_token_units
 from core.permissions import Role, role_required
 from tokens import distribution_selectors as sel
-from tokens import income, statements
+from tokens import income, ledger, statements
 from tokens.distribution_views import pdf_response
 from tokens.models import IncomeClaim, Offering
 
@@ -54,9 +54,9 @@ def stablecoin_decimals() -> int:
 
 
 def income_context(user) -> dict:
-    holdings = income.investor_holdings(user=user, live=True)
+    holdings = ledger.investor_holdings(user=user, live=True)
     summary = income.income_summary(holdings)
-    wallets = income._investor_wallets(user)
+    wallets = ledger.investor_wallets(user)
     withdrawn = income.withdrawn_total(user=user)
     claims = list(IncomeClaim.objects.filter(investor=user).select_related("offering")[:20])
     # A browser-sent claim still pending: read its receipt now rather than show a stale state.

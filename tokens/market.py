@@ -34,6 +34,7 @@ from core.errors import ApplicationError, check_transition
 from core.money import from_token_units, to_token_units
 from core.permissions import Role, user_has_role
 from core.services import audit
+from tokens.ledger import tracked_tx
 from tokens.models import (
     MARKET_OFFER_TRANSITIONS,
     MarketOffer,
@@ -42,7 +43,6 @@ from tokens.models import (
     Offering,
     OfferingStatus,
 )
-from tokens.selectors import tracked_tx
 
 BOARD = "Settlement"
 TOKEN = "SecurityToken"  # noqa: S105 - a contract name
@@ -919,7 +919,7 @@ def _trades(offering: Offering) -> list[dict]:
 
 def market_stats(*, offering: Offering, decimals: int = 6) -> dict:
     """Last trade price, 30-day volume and number of holders, from indexed events."""
-    from tokens.income import balances_at
+    from tokens.ledger import balances_at
 
     trades = _trades(offering)
     since = timezone.now() - dt.timedelta(days=30)
@@ -946,7 +946,7 @@ def market_overview(*, user) -> dict:
 def portfolio(*, user, stats: dict | None = None) -> dict:
     """Holdings valued at the token's last trade, with the offering price beside it. `stats`:
     market_stats by offering id where the caller has them already."""
-    from tokens.income import investor_holdings
+    from tokens.ledger import investor_holdings
 
     by_token: dict[int, dict] = {}
     units: dict[int, int] = defaultdict(int)

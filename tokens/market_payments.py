@@ -160,7 +160,7 @@ def card_check(*, actor, offer: MarketOffer, units) -> dict:
 def card_purchase_create(*, actor, offer_id, units, base_url: str = "") -> MarketCardPurchase:
     """Hold the units for this buyer and open the card checkout for units × price."""
     from payments.services import checkout_create
-    from tokens.orders import reservation_minutes
+    from tokens.ledger import reservation_minutes
 
     market._require_eligible(actor)
     offer = market.offer_for_buyer(offer_id=offer_id)

@@ -11,13 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -32,57 +31,14 @@ from core.permissions import Role, user_has_role
 from core.services import audit, snapshot
 from notifications.models import Category as NoticeCategory
 from notifications.services import notify
-from tokens.models import ORDER_HOLDING_STATUSES, ORDER_TRANSITIONS, Offering, OfferingStatus, Order, OrderStatus
+from tokens.ledger import holding_orders, reservation_minutes, units_offered, units_taken
+from tokens.models import ORDER_TRANSITIONS, Offering, OfferingStatus, Order, OrderStatus
 
 logger = logging.getLogger(__name__)
 
 MINT_KIND = "tokens.order_mint"
 ORDER_AUDIT_FIELDS = ["status", "units", "total", "currency", "wallet", "checkout_session_id", "amount_received",
                       "error", "refunded_at"]
-
-
-# Stripe refuses a Checkout Session that lives under 30 minutes (counted when it receives the
-# request); the reservation is the session's lifetime, so one minute more keeps it valid.
-MIN_RESERVATION_MINUTES = 31
-
-
-def reservation_minutes() -> int:
-    """How long units are held for a checkout; the Stripe session expires at the same moment,
-    so `checkout.session.expired` and the reservation sweep release the units together."""
-    return max(MIN_RESERVATION_MINUTES, int(getattr(settings, "TOKENS_RESERVATION_MINUTES", MIN_RESERVATION_MINUTES)))
-
-
-def units_offered(offering: Offering) -> int:
-    """The units put on sale: the offered share of the token's units (whole units)."""
-    return int((Decimal(offering.units) * offering.share_offered_pct / 100).to_integral_value(ROUND_FLOOR))
-
-
-def _holding_q(prefix: str = "", *, now=None) -> Q:
-    """Orders that hold units now; a lapsed reservation holds nothing even before the sweep."""
-    now = now or timezone.now()
-    return Q(**{f"{prefix}status__in": ORDER_HOLDING_STATUSES}) & ~Q(
-        **{f"{prefix}status": OrderStatus.RESERVED, f"{prefix}reserved_until__lte": now})
-
-
-def _holding(qs, *, now=None):
-    return qs.filter(_holding_q(now=now))
-
-
-def with_units_taken(offerings):
-    """Annotate each offering with the units orders hold now, for lists (one query in all)."""
-    return offerings.annotate(units_taken_now=Coalesce(Sum("orders__units", filter=_holding_q("orders__")), 0))
-
-
-def units_taken(offering: Offering, *, exclude: Order | None = None) -> int:
-    qs = _holding(Order.objects.filter(offering=offering))
-    if exclude is not None:
-        qs = qs.exclude(pk=exclude.pk)
-    return qs.aggregate(n=Sum("units"))["n"] or 0
-
-
-def units_available(offering: Offering) -> int:
-    taken = getattr(offering, "units_taken_now", None)  # set by with_units_taken() on lists
-    return max(0, units_offered(offering) - (units_taken(offering) if taken is None else taken))
 
 
 # What the investor is told when their order reaches these states ("" body: the order's error says why).
@@ -188,7 +144,7 @@ def _check_buyer(*, actor, offering: Offering, units, exclude: Order | None = No
         msg = (f"Only {max(available, 0)} unit{'s' if available != 1 else ''} left." if available > 0
                else "This offering is sold out.")
         raise ApplicationError("insufficient_units", msg, details={"units": [msg]}, status=409)
-    mine = _holding(Order.objects.filter(offering=offering, investor=actor))
+    mine = holding_orders(Order.objects.filter(offering=offering, investor=actor))
     if exclude is not None:
         mine = mine.exclude(pk=exclude.pk)
     held = mine.aggregate(n=Sum("units"))["n"] or 0
@@ -199,7 +155,7 @@ def _check_buyer(*, actor, offering: Offering, units, exclude: Order | None = No
         raise ApplicationError("max_per_investor", msg, details={"units": [msg]}, status=409)
     if offering.holder_cap:
         # The cap counts wallets, as the token contract does (tokens.compliance_params).
-        from tokens.compliance_params import holder_wallets
+        from tokens.ledger import holder_wallets
 
         holders = holder_wallets(offering, exclude=exclude)
         if wallet.address.lower() not in holders and len(holders) >= offering.holder_cap:

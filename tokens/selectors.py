@@ -12,6 +12,7 @@ from assets.models import Device, DeviceStatus
 from chain import selectors as chain_selectors
 from chain.models import ChainTransaction
 from core.permissions import Role, user_clinic_ids, user_has_role
+from tokens import ledger
 from tokens.models import AgentAction, Offering, OfferingStatus, Order
 
 ZERO = "0x" + "0" * 40
@@ -135,7 +136,7 @@ def device_for_offering(*, device_id) -> Device | None:
 
 def offerings_for_investors() -> QuerySet[Offering]:
     """Offerings open for investment (live, token deployed), with the units orders hold now."""
-    from tokens.orders import with_units_taken
+    from tokens.ledger import with_units_taken
 
     return with_units_taken(Offering.objects.filter(status=OfferingStatus.LIVE).exclude(token_address="")
                             .select_related("device", "device__organization"))
@@ -171,10 +172,9 @@ def investor_holdings(*, user) -> list[dict]:
     """The user's token balances in every wallet of theirs, from the indexed Transfer events of
     every live token (only what is confirmed on chain) — units received by forced transfer or
     recovery included, not only purchases."""
-    from tokens import income
 
     out, tables = [], {}
-    for h in income.investor_holdings(user=user, live=False, periods=False):
+    for h in ledger.investor_holdings(user=user, live=False, periods=False):
         if h.units <= 0:
             continue
         if h.offering.pk not in tables:
@@ -183,18 +183,3 @@ def investor_holdings(*, user) -> list[dict]:
         out.append({"offering": h.offering, "wallet": h.wallet, "wallet_kind": h.wallet_kind, "units": h.units,
                     "share_pct": row.get("share_pct", Decimal(0)), "frozen": row.get("frozen", False)})
     return out
-
-
-def tracked_tx(model, *, tx_hash: str, owner_field: str, actor):
-    """(the normalised hash, the row already following this browser-sent transaction or None):
-    tracking is idempotent on the hash, and another user's row is refused, not shown."""
-    from django.utils.translation import gettext
-
-    from chain import gateway
-    from core.errors import ApplicationError
-
-    tx_hash = gateway.parse_tx_hash(tx_hash)
-    existing = model.objects.filter(tx_hash=tx_hash).first()
-    if existing is not None and getattr(existing, f"{owner_field}_id") != actor.pk:
-        raise ApplicationError("tx_taken", gettext("This transaction is already recorded."), status=409)
-    return tx_hash, existing

@@ -24,6 +24,7 @@ from core.errors import ApplicationError, check_transition
 from core.permissions import Role, user_clinic_ids, user_has_role
 from core.services import audit, snapshot
 from tokens import waterfall
+from tokens.ledger import stablecoin_address
 from tokens.models import (
     OFFERING_TRANSITIONS,
     AgentAction,
@@ -184,12 +185,6 @@ def token_params(offering: Offering) -> dict:
         "maxHolders": offering.holder_cap, "lockupUntil": lockup_ts(offering.lockup_until),
         "allowedCountries": list(offering.allowed_countries),
     }
-
-
-def stablecoin_address() -> str:
-    """CHAIN_STABLECOIN_ADDRESS on real chains; the locally deployed MockStablecoin otherwise."""
-    configured = getattr(settings, "CHAIN_STABLECOIN_ADDRESS", "")
-    return configured or chain_selectors.deployment_address("MockStablecoin")
 
 
 @transaction.atomic

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from chain.models import ChainEvent
 from core.money import format_money, from_token_units
 from core.timefmt import local_current
-from tokens import income
+from tokens import ledger
 from tokens.distribution_selectors import usage_lines, waterfall_lines
 from tokens.models import Distribution, DistributionStatus, Offering
 
@@ -199,7 +199,7 @@ def _wallets(user) -> dict[str, object]:
 
 
 class Ledger:
-    """Each distribution's entitlements (income.distribution_entitlements), computed once per
+    """Each distribution's entitlements (ledger.distribution_entitlements), computed once per
     statement — or once per batch when many statements of the same deposits are rendered
     (pass the same Ledger): that call reads every Transfer of the token, the rest is cheap."""
 
@@ -208,7 +208,7 @@ class Ledger:
 
     def entitlements(self, d: Distribution) -> dict:
         if d.pk not in self._memo:
-            self._memo[d.pk] = income.distribution_entitlements(d)
+            self._memo[d.pk] = ledger.distribution_entitlements(d)
         return self._memo[d.pk]
 
     def lines(self, d: Distribution, wallets: dict[str, object]) -> list[StatementLine]:

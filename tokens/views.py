@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 from core.errors import ApplicationError
 from core.forms import add_application_error
 from core.permissions import Role, role_required, user_clinic_ids, user_has_role
-from tokens import selectors, services
+from tokens import ledger, selectors, services
 from tokens.forms import AgentActionForm, ConsentForm, OfferingForm
 from tokens.models import AgentActionState
 
@@ -176,10 +176,9 @@ def agent_actions_status(request, pk):
 
 
 def _offering_card(offering) -> dict:
-    from tokens import orders
 
-    return {"offering": offering, "available": orders.units_available(offering),
-            "offered": orders.units_offered(offering)}
+    return {"offering": offering, "available": ledger.units_available(offering),
+            "offered": ledger.units_offered(offering)}
 
 
 @role_required(Role.INVESTOR)

@@ -18,7 +18,7 @@ from chain.models import ChainEvent, ChainTransaction
 from core.errors import ApplicationError
 from core.models import AuditEvent
 from tests.fixtures.core import subprocess_database_url
-from tokens import distributions, income
+from tokens import distributions, income, ledger
 from tokens.models import Distribution, IncomeClaim
 from tokens.tests import distribution_world as world_mod
 
@@ -52,7 +52,7 @@ def test_a_paid_month_is_deposited_once_and_holders_accrue_their_exact_share(wor
     assert events.get().args["reportHash"].lower() == "0x" + d.report_sha256
     assert int(events.get().args["amount"]) == base
     # Every holder, frozen included, accrued units × Δpps / MAGNITUDE; with dust, it adds up exactly.
-    ent = income.distribution_entitlements(d)
+    ent = ledger.distribution_entitlements(d)
     mag, delta = ent["magnitude"], ent["delta"]
     assert ent["supply"] == sum(world_mod.UNITS.values())
     for role, units in world_mod.UNITS.items():
@@ -134,7 +134,7 @@ def test_claims_custodial_self_custody_and_frozen(world, drain_outbox, chain_rea
     assert IncomeClaim.objects.filter(kind="withdraw", status="confirmed").count() == 1
 
     # The holdings page data: every wallet of the investor, read from chain.
-    (h,) = income.investor_holdings(user=w.self_custody)
+    (h,) = ledger.investor_holdings(user=w.self_custody)
     assert h.units == world_mod.UNITS["self_custody"] and h.accrued == 0 and h.claimed == owed["self_custody"]
     assert h.periods[0]["base_units"] == owed["self_custody"]
     assert token

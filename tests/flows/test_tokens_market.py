@@ -280,7 +280,7 @@ def test_income_follows_the_rules_the_seller_keeps_unclaimed_income_the_buyer_ea
     next month's distribution pays both by their units at its deposit block; both pages say so."""
     import dataclasses
 
-    from tokens.income import holding_periods
+    from tokens.ledger import holding_periods
 
     w = world_mod.build_holders(platform_admin=platform_admin, drain=drain_outbox)
     month2_start, month2_end = w.period_start, w.period_end

@@ -14,7 +14,7 @@ from compliance.selectors import custodial_wallet
 from core.errors import ApplicationError
 from core.models import AuditEvent
 from core.pdf import sha256_hex
-from tokens import orders, selectors, services
+from tokens import ledger, orders, selectors, services
 from tokens.models import OrderStatus
 from tokens.tests.factories import clinic_admin_of, make_certified_device, make_investor, offering_terms
 
@@ -87,7 +87,7 @@ def test_investor_buys_units_and_holds_them_on_chain(client, live_offering, onch
 
     assert reconcile()["mismatches"] == []
     assert AuditEvent.objects.filter(action="tokens.order_completed", object_id=str(order.pk)).exists()
-    assert orders.units_available(live_offering) == 393
+    assert ledger.units_available(live_offering) == 393
 
 
 def test_a_mint_refused_on_chain_refunds_the_payment(live_offering, onchain_investor, drain_outbox, chain_ready,

@@ -18,7 +18,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from chain import gateway
-from tokens import income, statements
+from tokens import ledger, statements
 from tokens.tests import distribution_world as world_mod
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
@@ -46,7 +46,7 @@ def test_verify_script_passes_on_the_deposit_and_fails_on_any_changed_number(wor
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "All checks passed." in ok.stdout and d.report_sha256 in ok.stdout
     # The table: every holder (the frozen one too) with units × Δpps ÷ MAGNITUDE, equal to the chain.
-    ent = income.distribution_entitlements(d)
+    ent = ledger.distribution_entitlements(d)
     for role, units in world_mod.UNITS.items():
         line = next(r for r in ok.stdout.splitlines() if r.startswith(gateway.to_checksum(w.wallets[role])))
         assert line.split()[1:3] == [str(units), str(world_mod.withdrawable(w, role))]

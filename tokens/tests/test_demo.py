@@ -13,7 +13,7 @@ from chain import gateway
 from chain.models import ChainTransaction
 from compliance import demo as compliance_demo
 from compliance.selectors import custodial_wallet
-from tokens import selectors
+from tokens import ledger, selectors
 from tokens.demo import DEMO_ORDER_UNITS, seed_demo_offering
 from tokens.models import Offering, OfferingStatus, Order, OrderStatus
 
@@ -64,7 +64,6 @@ def test_tokenizes_the_demo_ct_once(chain_ready):
 @pytest.mark.chain
 def test_the_demo_shows_a_distributed_month_seeded_through_the_real_path(chain_ready, tmp_path, settings):
     from telemetry import demo as telemetry_demo
-    from tokens import income
     from tokens.models import Distribution
 
     settings.VAR_DIR = tmp_path  # the demo agent's spool goes under the test's own directory
@@ -77,7 +76,7 @@ def test_the_demo_shows_a_distributed_month_seeded_through_the_real_path(chain_r
     assert d.status == "distributed", (d.status, d.error, out.getvalue())
     assert d.period.procedures > 0 and d.holders_amount > 0 and d.payment_method == "card"
     assert f"/verify/distributions/{d.public_id}/" in out.getvalue()
-    (holding,) = income.investor_holdings(user=Order.objects.get().investor)
+    (holding,) = ledger.investor_holdings(user=Order.objects.get().investor)
     assert holding.units == DEMO_ORDER_UNITS and holding.accrued == int(d.amount_base_units) > 0
     again = io.StringIO()
     seed_demo_offering(again)

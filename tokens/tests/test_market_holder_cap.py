@@ -11,7 +11,7 @@ from chain.models import ChainEvent, IndexedContract
 from core.errors import ApplicationError
 from tests.fixtures.payments import ready_investor as make_investor
 from tokens import orders
-from tokens.compliance_params import holder_wallets
+from tokens.ledger import holder_wallets
 from tokens.tests.factories import make_live_offering
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from core.models import AuditEvent
 from core.money import to_minor_units
 from payments.models import Payment, Refund
 from tests.fixtures.payments import ready_investor as make_investor
-from tokens import orders
+from tokens import ledger, orders
 from tokens.models import Order, OrderStatus
 from tokens.tests.factories import make_live_offering
 
@@ -46,7 +46,7 @@ def test_reserves_units_and_opens_a_checkout(approved_investor, offering):
     payment = Payment.objects.get(session_id=order.checkout_session_id)
     assert payment.amount == order.total and payment.client_reference_id == str(order.public_id)
     assert order.checkout_url == payment.checkout_url
-    assert orders.units_available(offering) == 395
+    assert ledger.units_available(offering) == 395
     assert AuditEvent.objects.filter(action="tokens.order_reserve", object_id=str(order.pk)).exists()
 
 
@@ -120,7 +120,7 @@ def test_investor_cancels_a_reservation(approved_investor, offering):
         orders.order_cancel(actor=make_investor(status="none"), order=order)
     orders.order_cancel(actor=approved_investor, order=order)
     order.refresh_from_db()
-    assert order.status == OrderStatus.CANCELLED and orders.units_available(offering) == 400
+    assert order.status == OrderStatus.CANCELLED and ledger.units_available(offering) == 400
 
 
 def test_idempotency_key_returns_the_same_order(approved_investor, offering):

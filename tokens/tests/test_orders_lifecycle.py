@@ -16,7 +16,7 @@ from core.money import to_minor_units
 from payments import stripe_api
 from payments.models import Payment, Refund
 from tests.fixtures.payments import ready_investor as make_investor
-from tokens import orders, reconciliation
+from tokens import ledger, orders, reconciliation
 from tokens.models import Order, OrderStatus
 from tokens.tests.factories import make_live_offering
 
@@ -105,14 +105,14 @@ def test_delayed_payment_is_fulfilled_on_async_payment_succeeded(approved_invest
 def test_failed_delayed_payment_and_expired_checkout_release_units_at_once(approved_investor, offering, deliver):
     failed = orders.order_create(actor=approved_investor, offering=offering, units=100)
     expired = orders.order_create(actor=approved_investor, offering=offering, units=100)
-    assert orders.units_available(offering) == 200
+    assert ledger.units_available(offering) == 200
     deliver(_session_event(failed, "checkout.session.async_payment_failed", payment_status="unpaid"))
     deliver(_session_event(expired, "checkout.session.expired", payment_status="unpaid"))
     failed.refresh_from_db()
     expired.refresh_from_db()
     assert failed.status == expired.status == OrderStatus.EXPIRED
     assert "did not go through" in failed.error
-    assert orders.units_available(offering) == 400  # before the reservation timer
+    assert ledger.units_available(offering) == 400  # before the reservation timer
     assert Payment.objects.get(session_id=expired.checkout_session_id).status == Payment.Status.EXPIRED
 
 
@@ -172,7 +172,7 @@ def test_dispute_freezes_the_units_pending_an_officer(approved_investor, offerin
     assert freeze.pk > order.mint_tx.pk  # mined after the mint (same agent sender, later nonce)
     assert AuditEvent.objects.filter(action="tokens.order_disputed", object_id=str(order.pk)).exists()
     assert Payment.objects.get(session_id=order.checkout_session_id).dispute_id.startswith("dp_")
-    assert orders.units_available(offering) == 400 - 6  # disputed units stay allocated
+    assert ledger.units_available(offering) == 400 - 6  # disputed units stay allocated
 
 
 def test_event_storm_every_order_ends_right_and_reconciles(identity_registry_row, deliver, post_webhook):

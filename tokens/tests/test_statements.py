@@ -80,7 +80,7 @@ class World:
                                          args={"holder": wallet, "by": wallet, "amount": amount})
 
     def supply(self) -> int:
-        from tokens.income import balances_at
+        from tokens.ledger import balances_at
 
         return sum(balances_at(self.offering).values())
 
