@@ -43,6 +43,7 @@ test: setup brownie chromium
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # Translations. The compiled catalogue (locale/*/LC_MESSAGES/django.mo) is committed, so setup
 # and tests need no GNU gettext; translators run this (needs gettext: apt-get install gettext)

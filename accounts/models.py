@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -112,8 +113,6 @@ class Membership(BaseModel):
         )
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
         if self.role in CLINIC_ROLES:
             if self.organization is None or self.organization.kind != Organization.Kind.CLINIC:
                 raise ValidationError({"organization": "Clinic roles belong to a clinic."})

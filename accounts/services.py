@@ -1,10 +1,10 @@
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext
 
 from accounts.models import Membership, Organization, User
-from accounts.tasks import clinic_invite_send, user_welcome_send
 from core.errors import ApplicationError
-from core.permissions import Role
+from core.permissions import Role, user_has_role
 from core.services import audit, snapshot
 from core.tasks import enqueue_on_commit
 
@@ -20,7 +20,7 @@ def _new_user(*, email: str, password: str, full_name: str) -> User:
 
 
 def _schedule_welcome(user: User) -> None:
-    enqueue_on_commit(user_welcome_send, user.pk)
+    enqueue_on_commit("accounts.tasks.user_welcome_send", user.pk)
 
 
 @transaction.atomic
@@ -71,8 +71,6 @@ def membership_grant(*, actor, user: User, role: str, organization: Organization
 
 
 def _clinic_admin_check(actor: User, organization: Organization) -> None:
-    from core.permissions import user_has_role
-
     if not user_has_role(actor, Role.CLINIC_ADMIN, organization=organization):
         raise ApplicationError("permission_denied", gettext("Only the clinic's admins manage its team."), status=403)
 
@@ -98,7 +96,7 @@ def clinic_member_invite(*, actor: User, organization: Organization, email: str,
     membership = membership_grant(actor=actor, user=user, role=role, organization=organization)
     audit(actor=actor, action="accounts.clinic_member_invite", obj=membership,
           after={"email": email, "role": role, "clinic": organization.name, "new_account": created})
-    enqueue_on_commit(clinic_invite_send, membership.pk, created)
+    enqueue_on_commit("accounts.tasks.clinic_invite_send", membership.pk, created)
     return membership
 
 
@@ -150,9 +148,6 @@ def user_set_time_zone(*, actor: User, user: User, time_zone: str) -> User:
 def user_set_language(*, actor: User, user: User, language: str) -> User:
     """The language pages, emails and PDFs use for this user (one of settings.LANGUAGES; "" clears
     the choice so the browser's language applies again). An unknown code is refused, nothing saved."""
-    from django.conf import settings
-    from django.utils.translation import gettext
-
     if actor.pk != user.pk and not actor.is_superuser:
         raise ApplicationError("permission_denied", gettext("You can only change your own language."),
                                status=403)

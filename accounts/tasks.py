@@ -1,16 +1,20 @@
 from celery import shared_task
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext
+
+from accounts.models import Membership, User
 
 
 @shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def user_welcome_send(self, user_id: int) -> None:
     """Send the welcome email once: the user row, not the task id, records that it went."""
-    from accounts.models import User
-
     with transaction.atomic():
         user = User.objects.select_for_update().filter(pk=user_id).first()
         if user is None or user.welcome_sent_at is not None:
@@ -31,9 +35,6 @@ def user_welcome_send(self, user_id: int) -> None:
 @shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def clinic_invite_send(self, membership_id: int, new_account: bool) -> None:
     """Tell someone they joined a clinic; a new account gets a one-time link to set a password."""
-
-    from accounts.models import Membership
-
     m = Membership.objects.select_related("user", "organization").filter(pk=membership_id).first()
     if m is None:
         return
@@ -43,11 +44,6 @@ def clinic_invite_send(self, membership_id: int, new_account: bool) -> None:
 
 
 def _send_invite(m, user, new_account: bool) -> None:
-    from django.contrib.auth.tokens import default_token_generator
-    from django.urls import reverse
-    from django.utils.encoding import force_bytes
-    from django.utils.http import urlsafe_base64_encode
-
     names = {"clinic": m.organization.name, "role": m.get_role_display()}
     if new_account:
         link = settings.SITE_URL.rstrip("/") + reverse("accounts:password-reset-confirm", kwargs={

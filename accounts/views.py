@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
 
 from accounts import services
 from accounts.forms import ClinicSignupForm, InvestorSignupForm, ProfileForm, TeamInviteForm
@@ -118,8 +119,6 @@ def team_remove(request, membership_id: int):
 def set_language(request):
     """The header's language switcher: Django's own set_language (cookie + safe redirect to `next`),
     and for a signed-in user the choice is also saved, so it follows them to other browsers."""
-    from django.views.i18n import set_language as django_set_language
-
     language = request.POST.get("language", "")
     if request.user.is_authenticated:
         try:

@@ -13,6 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent import __version__, simulate
+from agent.compute import measure, run_command, spool_job
+from agent.gpu import NvmlSource, NvmlUnavailable
 from agent.runner import Agent
 from agent.settings import AgentConfig, ConfigError, load_config, setup_logging
 from agent.spool import Spool
@@ -189,9 +191,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_compute(args: argparse.Namespace, *, nvml: Any = None) -> int:
-    from agent.compute import measure, run_command, spool_job
-    from agent.gpu import NvmlSource, NvmlUnavailable
-
     cfg = _config(args)
     setup_logging(args.log_level, secret=cfg.secret)
     argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv

@@ -146,6 +146,8 @@ class NvmlSource:
     def nvml(self) -> Any:
         if self._nvml is None:
             try:
+                # Optional: nvidia-ml-py is needed only where the agent reads a real GPU (a
+                # simulated NVML, or none, elsewhere), so it is imported on first use.
                 import pynvml
             except ImportError as exc:
                 raise NvmlUnavailable("nvidia-ml-py (module pynvml) is not installed") from exc

@@ -13,7 +13,7 @@ from typing import Any
 import requests
 
 from agent.filesource import JsonlTailer
-from agent.gpu import GpuMonitor, NvmlSource, NvmlUnavailable, Usage, heartbeat_data
+from agent.gpu import ZERO_USAGE, GpuMonitor, NvmlSource, NvmlUnavailable, Usage, heartbeat_data
 from agent.mpps import MppsReceiver, start_server
 from agent.settings import AgentConfig, ConfigError
 from agent.spool import Spool
@@ -123,8 +123,6 @@ class Agent:
 
     def _gpu_usage(self, start: float, end: float) -> Usage:
         if self.monitor is None:
-            from agent.gpu import ZERO_USAGE
-
             return ZERO_USAGE
         return self.monitor.usage(start, end)
 

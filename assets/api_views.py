@@ -1,6 +1,7 @@
 """The device API: one view per action, each documented; errors use the shared shape."""
 
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -10,8 +11,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assets import selectors, services, valuation
+from assets import pdfs, selectors, services, valuation
 from assets.models import Device, DocumentKind, Modality
+from assets.throttle import verify_rate_per_minute, verify_throttled
 from assets.udi import UdiError, parse_udi, serial_mismatch_warning
 from core.api import PAGE_PARAMS, Pagination, paginated
 from core.errors import ApplicationError
@@ -356,9 +358,7 @@ class CertificationOutputSerializer(serializers.Serializer):
     verify_url = serializers.SerializerMethodField()
 
     def get_verify_url(self, obj) -> str:
-        from assets.pdfs import verify_url
-
-        return verify_url(obj)
+        return pdfs.verify_url(obj)
 
 
 class CertificationCreateApi(APIView):
@@ -406,10 +406,8 @@ class DepreciationApi(APIView):
 
     @extend_schema(tags=TAG, summary="Cost-approach depreciation curve", responses=DepreciationOutputSerializer)
     def get(self, request, pk):
-        from assets.views import depreciation_chart_data
-
         device = _device(request, pk)
-        d = depreciation_chart_data(device, selectors.device_signed_appraisal(device=device))
+        d = selectors.depreciation_chart_data(device, selectors.device_signed_appraisal(device=device))
         if not d:
             raise ApplicationError("no_basis", gettext("The device has no purchase price or appraisal to depreciate."),
                                    status=409)
@@ -528,10 +526,6 @@ class VerifyApi(APIView):
                                "ASSETS_VERIFY_RATE_PER_MINUTE requests per minute per client address.",
                    responses=VerifyOutputSerializer, auth=[])
     def get(self, request, ref):
-        from django.urls import reverse
-
-        from assets.throttle import verify_rate_per_minute, verify_throttled
-
         if verify_throttled(request):
             raise ApplicationError("throttled", gettext(
                 "More than %(verify_rate_per_minute)s verification requests a minute from this address; "

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from assets.services import device_anchor_final
+
 
 def on_anchor_final(row) -> None:
     """`assets.anchor:<device pk>:<attempt>` confirmed or failed."""
-    from assets.services import device_anchor_final
-
     try:
         _, device_id, attempt = row.idempotency_key.split(":")
         device_id, attempt = int(device_id), int(attempt)

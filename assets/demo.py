@@ -6,6 +6,12 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.demo import CLINIC_ORG
+from accounts.models import Organization, User
+from assets import services
+from assets.models import Device
+from assets.samples import pdf_upload, photo_upload
+
 CT_SERIAL = "DEMO-CT-0001"
 MR_SERIAL = "DEMO-MR-0001"
 CT_UDI = f"(01)09506000134352(11)210301(21){CT_SERIAL}"
@@ -13,12 +19,6 @@ CT_UDI = f"(01)09506000134352(11)210301(21){CT_SERIAL}"
 
 @transaction.atomic
 def seed(stdout) -> None:
-    from accounts.demo import CLINIC_ORG
-    from accounts.models import Organization, User
-    from assets import services
-    from assets.models import Device
-    from assets.samples import pdf_upload, photo_upload
-
     clinic = Organization.objects.filter(name=CLINIC_ORG, kind=Organization.Kind.CLINIC).first()
     admin = User.objects.filter(email="clinic.admin@demo.medrwa.local").first()
     appraiser = User.objects.filter(email="appraiser@demo.medrwa.local").first()

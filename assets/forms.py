@@ -1,3 +1,5 @@
+from decimal import Decimal, InvalidOperation
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
@@ -97,8 +99,6 @@ class AppraisalForm(forms.Form):
                                        help_text=gettext_lazy("Blank: fair market value in continued use."))
 
     def clean_comparables(self):
-        from decimal import Decimal, InvalidOperation
-
         rows = []
         for n, line in enumerate(self.cleaned_data["comparables"].splitlines(), 1):
             if not line.strip():

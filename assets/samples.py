@@ -1,9 +1,13 @@
 """Small generated sample files (demo seeding and tests)."""
 
 import io
+import struct
+import zlib
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
+
+from core.pdf import build_pdf, para
 
 
 def jpeg_bytes(size=(64, 48), *, exif_gps: bool = False) -> bytes:
@@ -21,9 +25,6 @@ def jpeg_bytes(size=(64, 48), *, exif_gps: bool = False) -> bytes:
 
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG whose header claims width×height; the pixel data is never decoded."""
-    import struct
-    import zlib
-
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -33,8 +34,6 @@ def png_header_only(width: int, height: int) -> bytes:
 
 
 def pdf_bytes(text: str = "Invoice 42") -> bytes:
-    from core.pdf import build_pdf, para
-
     return build_pdf(title=text, story=[para(text)])
 
 

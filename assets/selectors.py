@@ -1,5 +1,8 @@
 """Reads with object-level permission checks: a device the user may not see is a 404."""
 
+import datetime as dt
+import hashlib
+import logging
 from decimal import Decimal
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
@@ -7,7 +10,10 @@ from django.http import Http404
 from django.utils.translation import gettext
 
 from accounts.models import Organization
+from assets import valuation
 from assets.models import Appraisal, AppraisalStatus, Certification, Device, DeviceStatus
+from chain import gateway
+from chain import selectors as chain_selectors
 from core.errors import ApplicationError
 from core.models import AuditEvent
 from core.permissions import Role, user_clinic_ids, user_has_role
@@ -175,8 +181,6 @@ def certification_by_reference(ref: str) -> tuple[Device, Certification | None]:
 
 def _sha256_of(fieldfile) -> str | None:
     """SHA-256 of the file as it is served for download (not the stored column)."""
-    import hashlib
-
     if not fieldfile:
         return None
     h = hashlib.sha256()
@@ -191,11 +195,6 @@ def device_anchor_onchain(*, device: Device, cert: Certification | None) -> dict
     SHA-256 of the two downloadable PDFs. state: not_anchored (never sent / nothing on chain),
     unavailable (no answer from the chain: nothing is claimed), read (`documents` says, per
     PDF, match True/False)."""
-    import logging
-
-    from chain import gateway
-    from chain import selectors as chain_selectors
-
     appraisal = cert.appraisal if cert and cert.appraisal_id else None
     docs = [
         {"key": "certificate", "label": "Inspection certificate",
@@ -229,11 +228,28 @@ def device_anchor_onchain(*, device: Device, cert: Certification | None) -> dict
     if int(revision) == 0:
         out["reason"] = "Nothing is anchored on chain for this device yet."
         return out
-    import datetime as dt
-
     out.update(state="read", revision=int(revision),
                anchored_at=dt.datetime.fromtimestamp(int(anchored_at), tz=dt.UTC))
     for doc, onchain in zip(docs, (cert_hash, appraisal_hash), strict=True):
         doc["onchain_sha256"] = onchain.removeprefix("0x").lower()
         doc["match"] = doc["file_sha256"] is not None and doc["file_sha256"] == doc["onchain_sha256"]
     return out
+
+
+def depreciation_chart_data(device: Device, appraisal: Appraisal | None) -> dict:
+    if appraisal is not None:
+        c = appraisal.inputs["cost"]
+        inp = valuation.CostInputs(*(valuation.Decimal(c[k]) for k in (
+            "replacement_cost_new", "age_years", "useful_life_years", "condition_factor",
+            "salvage_fraction", "obsolescence_fraction")))
+        currency, basis = appraisal.currency, "signed appraisal"
+    elif device.purchase_price:
+        life = valuation.USEFUL_LIFE_YEARS.get(device.modality, valuation.USEFUL_LIFE_YEARS["OT"])
+        inp = valuation.CostInputs(device.purchase_price, valuation.ZERO, life)
+        currency, basis = device.purchase_currency, "purchase price, modality default life"
+    else:
+        return {}
+    curve = valuation.depreciation_curve(inp)
+    return {"labels": [t for t, _ in curve], "values": [str(v) for _, v in curve],
+            "currency": currency, "basis": basis, "useful_life": str(inp.useful_life_years),
+            "age": str(inp.age_years)}

@@ -29,12 +29,16 @@ from assets.models import (
     DeviceStatus,
     DocumentKind,
 )
+from assets.pdfs import appraisal_report_pdf, certificate_pdf
+from assets.selectors import device_anchor_hashes, device_current_certification, device_signed_appraisal
 from assets.udi import UdiError, parse_udi, serial_mismatch_warning
 from assets.uploads import UploadError, clean_image, clean_pdf
+from chain import selectors as chain_selectors
+from chain.services import outbox_enqueue
 from core.errors import ApplicationError, check_transition
 from core.pdf import sha256_hex
 from core.permissions import CLINIC_ROLES, Role, user_clinic_ids, user_has_role
-from core.services import audit, snapshot
+from core.services import _jsonable, audit, snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -530,8 +534,6 @@ def appraisal_create(
                       "procedure)" if util is not None else "no utilization figure"},
         "weights_requested": weights,
     }
-    from core.services import _jsonable
-
     appraisal = Appraisal(
         device=device, appraiser=actor, effective_date=effective_date, currency=currency,
         client=client.strip() or device.organization.name,
@@ -559,8 +561,6 @@ def appraisal_create(
 def appraisal_sign(*, actor, appraisal: Appraisal) -> Appraisal:
     """Makes the appraisal immutable, issues its report PDF, supersedes the previous signed
     appraisal and moves a submitted device to appraised."""
-    from assets.pdfs import appraisal_report_pdf
-
     appraisal = Appraisal.objects.select_for_update().select_related("device", "device__organization",
                                                                      "appraiser").get(pk=appraisal.pk)
     if appraisal.appraiser_id != actor.pk:
@@ -609,9 +609,6 @@ def certification_complete(*, actor, device: Device, items: dict[str, dict],
                            qa_calibration_date: dt.date | None) -> Certification:
     """items: {key: {"passed": bool, "notes": str}} for every CHECKLIST key. All pass →
     certified with a certificate PDF; any fail → changes requested with the reasons."""
-    from assets.pdfs import certificate_pdf
-    from assets.selectors import device_signed_appraisal
-
     _require_role(actor, Role.INSPECTOR, what="certify devices")
     device = Device.objects.select_for_update().select_related("organization").get(pk=device.pk)
     _require_independent(actor, device, as_what="inspector")
@@ -674,8 +671,6 @@ def certification_complete(*, actor, device: Device, items: dict[str, dict],
 def certificate_record_anchor(*, actor, device: Device, tx_hash: str, block_number: int, chain_id: int,
                               registry_address: str) -> Certification:
     """Called by the tokens app once the AssetRegistry anchor transaction is confirmed."""
-    from assets.selectors import device_current_certification
-
     cert = device_current_certification(device=device)
     if cert is None:
         raise ApplicationError("not_certified", gettext("The device has no certificate to anchor."), status=409)
@@ -704,10 +699,6 @@ def _anchor_enqueue(*, actor, device: Device) -> Device:
     the chain outbox (one row per device and attempt). Runs inside the caller's transaction
     with the device locked; the send happens on commit. If the registry is not deployed the
     attempt is recorded as failed (retryable) instead of blocking the certification."""
-    from assets.selectors import device_anchor_hashes
-    from chain import selectors as chain_selectors
-    from chain.services import outbox_enqueue
-
     cert_hash, appraisal_hash = device_anchor_hashes(device=device)
     before = snapshot(device, ["anchor_status", "anchor_attempt"])
     if not device.chain_anchor_id:

@@ -23,7 +23,7 @@ from assets.forms import (
     PhotoForm,
     ReasonForm,
 )
-from assets.models import AnchorStatus, Appraisal, Device, DeviceStatus, Modality
+from assets.models import AnchorStatus, DeviceStatus, Modality
 from core.errors import ApplicationError
 from core.forms import add_application_error
 from core.permissions import CLINIC_ROLES, Role, role_required, user_clinic_ids, user_has_role
@@ -105,25 +105,6 @@ def device_edit(request, pk):
 
 # --- detail --------------------------------------------------------------------------------
 
-def depreciation_chart_data(device: Device, appraisal: Appraisal | None) -> dict:
-    if appraisal is not None:
-        c = appraisal.inputs["cost"]
-        inp = valuation.CostInputs(*(valuation.Decimal(c[k]) for k in (
-            "replacement_cost_new", "age_years", "useful_life_years", "condition_factor",
-            "salvage_fraction", "obsolescence_fraction")))
-        currency, basis = appraisal.currency, "signed appraisal"
-    elif device.purchase_price:
-        life = valuation.USEFUL_LIFE_YEARS.get(device.modality, valuation.USEFUL_LIFE_YEARS["OT"])
-        inp = valuation.CostInputs(device.purchase_price, valuation.ZERO, life)
-        currency, basis = device.purchase_currency, "purchase price, modality default life"
-    else:
-        return {}
-    curve = valuation.depreciation_curve(inp)
-    return {"labels": [t for t, _ in curve], "values": [str(v) for _, v in curve],
-            "currency": currency, "basis": basis, "useful_life": str(inp.useful_life_years),
-            "age": str(inp.age_years)}
-
-
 def _render_detail(request, device, *, forms=None, status=200):
     user = request.user
     is_member = selectors.user_is_device_member(user=user, device=device)
@@ -136,7 +117,7 @@ def _render_detail(request, device, *, forms=None, status=200):
         "draft_appraisals": list(device.appraisals.filter(status="draft", appraiser=user)),
         "certification": selectors.device_current_certification(device=device),
         "timeline": list(selectors.device_timeline(device=device)),
-        "chart": depreciation_chart_data(device, appraisal),
+        "chart": selectors.depreciation_chart_data(device, appraisal),
         "can_edit": is_member and device.is_editable,
         "can_retire": device.status != DeviceStatus.RETIRED and DeviceStatus.RETIRED in services.TRANSITIONS[
             device.status] and (user_has_role(user, Role.CLINIC_ADMIN, organization=device.organization)

@@ -10,13 +10,19 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext
+from eth_abi import decode
 from eth_account import Account
+from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 from web3.logs import DISCARD
+
+from core.errors import ApplicationError
 
 ARTIFACTS_DIR = pathlib.Path(settings.BASE_DIR) / "contracts" / "build"
 ZERO_ADDRESS = "0x" + "0" * 40
@@ -105,8 +111,6 @@ def is_wallet_sender(sender: str) -> bool:
 
 
 def _wallet_account(sender: str) -> LocalAccount:
-    from django.utils.module_loading import import_string
-
     address = to_checksum_address(sender[len(WALLET_SENDER_PREFIX):])
     for path in _KEY_PROVIDERS:
         key = import_string(path)(address)
@@ -297,8 +301,6 @@ def _error_abis() -> dict[str, dict]:
 def error_description(data: str) -> str:
     """"Name(arg, …)" for custom-error revert data (e.g. "TransferRestricted(6)"), so callers
     can explain a refusal by its arguments (an ERC-1404 code), not only its name; "" if unknown."""
-    from eth_abi import decode
-
     e = _error_abis().get((data or "")[:10].lower())
     if e is None:
         return ""
@@ -346,8 +348,6 @@ def encode_call(contract_name: str, address: str, function: str, *args) -> dict:
 def sign_permit(*, private_key: str, token: str, owner: str, spender: str, value: int, deadline: int) -> dict:
     """An EIP-2612 permit signed with a custodial key (the key never leaves this call): lets
     the platform's agent move the wallet's stablecoin while paying the gas itself."""
-    from eth_account.messages import encode_typed_data
-
     c = contract("MockStablecoin", token)
     domain = c.functions.eip712Domain().call()  # EIP-5267: (fields, name, version, chainId, contract, salt, ext)
     nonce = c.functions.nonces(to_checksum_address(owner)).call()
@@ -371,10 +371,6 @@ def sign_permit(*, private_key: str, token: str, owner: str, spender: str, value
 
 def parse_tx_hash(value: str) -> str:
     """A transaction hash a browser reports (0x + 64 hex digits), lower-cased; a clear error otherwise."""
-    from django.utils.translation import gettext
-
-    from core.errors import ApplicationError
-
     value = (value or "").strip().lower()
     if len(value) != 66 or not value.startswith("0x"):
         raise ApplicationError("invalid_tx_hash", gettext("A transaction hash is 0x followed by 64 hex digits."),

@@ -1,7 +1,7 @@
 """Confirmation hooks: how callers react to their rows becoming final without `chain`
 importing them. An app registers, in its AppConfig.ready():
 
-    chain.hooks.register("tokens.deploy", "tokens.chain_hooks.on_deploy_final")
+    chain.hooks.register("tokens.deploy", "tokens.offerings.chain_hooks.on_deploy_final")
 
 The dotted path is resolved with import_string when a row of that kind becomes final
 (confirmed OR failed — the callee checks `row.status`), called as `fn(row)` inside a DB
@@ -14,6 +14,8 @@ import logging
 
 from django.db import transaction
 from django.utils.module_loading import import_string
+
+from chain.models import ChainTransaction
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +33,6 @@ def registered(kind: str) -> list[str]:
 
 
 def run(row) -> bool:
-    from chain.models import ChainTransaction
-
     try:
         with transaction.atomic():
             locked = ChainTransaction.objects.select_for_update().get(pk=row.pk)

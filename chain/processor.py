@@ -27,11 +27,14 @@ import time
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 
 from chain import gateway, hooks
 from chain.models import ChainTransaction, SenderNonce
+from chain.services import GAS_TOPUP_CONTRACT, GAS_TOPUP_FUNCTION
+from core.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +79,6 @@ def _fee_fields(web3) -> dict:
 
 
 def _is_topup(row: ChainTransaction) -> bool:
-    from chain.services import GAS_TOPUP_CONTRACT, GAS_TOPUP_FUNCTION
-
     return row.contract_name == GAS_TOPUP_CONTRACT and row.function == GAS_TOPUP_FUNCTION
 
 
@@ -378,12 +379,9 @@ def process_one(tx_id: int) -> ChainTransaction | None:
 
 def _release_followers(row: ChainTransaction) -> None:
     """Rows ordered after this one can move now (sent, or failed with it)."""
-    from chain.tasks import outbox_process
-    from core.tasks import enqueue_on_commit
-
     for pk in ChainTransaction.objects.filter(after_id=row.pk, status=S.PENDING, raw_tx="").values_list(
             "pk", flat=True):
-        enqueue_on_commit(outbox_process, pk)
+        enqueue_on_commit("chain.tasks.outbox_process", pk)
 
 
 def sweep(*, limit: int = 200) -> int:
@@ -404,8 +402,6 @@ def sweep(*, limit: int = 200) -> int:
 
 
 def models_q_due(now):
-    from django.db.models import Q
-
     return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
 
 

@@ -1,5 +1,6 @@
 """Writes of the chain gateway. Callers (tokens, compliance) only ever use
-`outbox_enqueue`; the rest is run by Celery tasks (`chain.tasks`) and management commands.
+`outbox_enqueue`; the rest is run by Celery tasks (`chain.tasks`, which call in here and are
+enqueued by name) and management commands.
 """
 
 from __future__ import annotations
@@ -8,9 +9,12 @@ import logging
 
 from django.db import IntegrityError, transaction
 
+from chain import gateway, indexer
 from chain.models import ChainTransaction
+from chain.selectors import indexed_contract
 from core.errors import ApplicationError
 from core.services import audit
+from core.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +60,6 @@ def outbox_enqueue(
     if existing is not None:
         return existing
     if sender not in ChainTransaction.Sender.values:
-        from chain import gateway
-
         if not gateway.is_wallet_sender(sender):
             raise ApplicationError("chain_bad_sender", f"Unknown sender {sender!r}.")
         sender = gateway.wallet_sender(sender.split(":", 1)[1])
@@ -88,10 +90,7 @@ def outbox_enqueue(
     audit(actor=actor, action="chain.outbox_enqueue", obj=row,
           after={"kind": kind, "contract": contract_name, "function": function, "to": to_address,
                  "args": row.args, "sender": sender}, reason=reason)
-    from chain.tasks import outbox_process
-    from core.tasks import enqueue_on_commit
-
-    enqueue_on_commit(outbox_process, row.pk)
+    enqueue_on_commit("chain.tasks.outbox_process", row.pk)
     return row
 
 
@@ -104,8 +103,6 @@ def outbox_enqueue_gas_topup(*, actor, idempotency_key: str, wallet: str, gas: i
     outbox will offer (computed when the row is sent, minus what the wallet already holds; no
     transaction at all when it holds enough). Order the wallet's own rows `after=` this one,
     so the platform pays the gas and custodial wallets never need to be funded by hand."""
-    from chain import gateway
-
     return outbox_enqueue(actor=actor, idempotency_key=idempotency_key, kind="chain.gas_topup",
                           contract_name=GAS_TOPUP_CONTRACT, function=GAS_TOPUP_FUNCTION, args=[int(gas)],
                           to_address=gateway.to_checksum(wallet), sender="operator", after=after,
@@ -114,23 +111,16 @@ def outbox_enqueue_gas_topup(*, actor, idempotency_key: str, wallet: str, gas: i
 
 def index_follow(*, address: str, contract_name: str, from_block: int = 0):
     """Ask the indexer to follow a contract's events from `from_block` (idempotent)."""
-    from chain import indexer
-
     return indexer.follow(address=address, contract_name=contract_name, from_block=from_block)
 
 
 def index_now() -> int:
     """Index confirmed logs of all followed contracts now (the periodic task does this too)."""
-    from chain import indexer
-
     return indexer.index_all()
 
 
 def index_address(address: str) -> int:
     """Index one followed contract's confirmed logs now (e.g. right after a transaction to it
     is confirmed); 0 if it is not followed."""
-    from chain import indexer
-    from chain.selectors import indexed_contract
-
     ic = indexed_contract(address)
     return indexer.index_contract(ic) if ic is not None else 0

@@ -21,7 +21,7 @@ class ComplianceConfig(AppConfig):
 
         from chain import hooks
 
-        hooks.register("identity.register", "compliance.onchain.on_register_final")
-        hooks.register("identity.delete", "compliance.onchain.on_delete_final")
-        hooks.register("identity.expiry", "compliance.onchain.on_write_final")
-        hooks.register("identity.country", "compliance.onchain.on_write_final")
+        hooks.register("identity.register", "compliance.chain_hooks.on_register_final")
+        hooks.register("identity.delete", "compliance.chain_hooks.on_delete_final")
+        hooks.register("identity.expiry", "compliance.chain_hooks.on_write_final")
+        hooks.register("identity.country", "compliance.chain_hooks.on_write_final")

@@ -5,7 +5,11 @@ from decimal import Decimal
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from accounts.models import User
+from compliance import services
+from compliance.models import KycCase
 from core.errors import ApplicationError
+from core.pdf import build_pdf, para
 
 INVESTOR = "investor@demo.medrwa.local"
 INVESTOR2 = "investor2@demo.medrwa.local"  # a second approved investor, in another allowed country
@@ -18,8 +22,6 @@ INVESTORS = {
 
 
 def _pdf(title: str) -> bytes:
-    from core.pdf import build_pdf, para
-
     return build_pdf(title=title, story=[para("Demo document — not a real identity document.")])
 
 
@@ -29,10 +31,6 @@ def seed(stdout) -> None:
 
 
 def _seed_investor(stdout, email: str) -> None:
-    from accounts.models import User
-    from compliance import services
-    from compliance.models import KycCase
-
     investor = User.objects.filter(email=email).first()
     officer = User.objects.filter(email=OFFICER).first()
     if investor is None or officer is None:

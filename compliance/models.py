@@ -1,6 +1,8 @@
 """Investors' KYC records: profile, wallets, cases with their documents and decision log,
 and the loaded sanctions list with screening hits."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -151,8 +153,6 @@ class KycCase(BaseModel):
 
 
 def _document_path(instance, filename: str) -> str:
-    import uuid
-
     # The stored name says nothing about the content; the bytes are ciphertext.
     return f"kyc/{instance.case_id}/{uuid.uuid4().hex}.enc"
 

@@ -4,6 +4,7 @@ port for (always through the outbox) and the live read shown to the investor.
 Identity address: every wallet of an investor maps to one deterministic address,
 keccak256("medrwa:investor-identity:" + KYC_IDENTITY_SALT + ":" + profile id)[-20 bytes],
 stored on the profile when first derived so a later salt change never moves an investor.
+The reactions to those writes becoming final are in `compliance.chain_hooks`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,15 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils.translation import gettext
 from eth_utils import keccak, to_checksum_address
 
+from chain import gateway
+from chain.models import ChainTransaction
+from chain.selectors import deployment_address
+from chain.services import outbox_enqueue
+from compliance.models import InvestorProfile
 from core.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -30,8 +37,6 @@ def derive_identity_address(profile_id: int) -> str:
 
 
 def registry_address() -> str:
-    from chain.selectors import deployment_address
-
     try:
         address = deployment_address(REGISTRY)
     except Exception as exc:
@@ -51,10 +56,6 @@ REGISTER_FUNCTIONS = ("registerIdentityWithExpiry", "registerIdentity")
 
 def _profile_rows(profile):
     """Every registry write decided for this investor (keys are `kyc:<case id>:…`)."""
-    from django.db.models import Q
-
-    from chain.models import ChainTransaction
-
     q = Q(pk__in=[])
     for case_id in profile.cases.values_list("pk", flat=True):
         q |= Q(idempotency_key__startswith=f"kyc:{case_id}:")
@@ -68,9 +69,6 @@ def last_write(profile):
 
 
 def _enqueue(*, actor, profile, key: str, kind: str, function: str, args: list, reason: str):
-    from chain.services import outbox_enqueue
-    from compliance.models import InvestorProfile
-
     # One writer at a time per investor, so two decisions never pick the same predecessor.
     InvestorProfile.objects.select_for_update().filter(pk=profile.pk).first()
     return outbox_enqueue(actor=actor, idempotency_key=key, kind=kind, contract_name=REGISTRY,
@@ -81,8 +79,6 @@ def _enqueue(*, actor, profile, key: str, kind: str, function: str, args: list, 
 def wallet_intends_registered(wallet) -> bool:
     """Whether the registry holds (or will hold, once queued writes land) this wallet: its
     newest register/delete write that has not failed decides."""
-    from chain.models import ChainTransaction
-
     row = (ChainTransaction.objects.filter(contract_name=REGISTRY, args__0=wallet.address,
                                            function__in=[*REGISTER_FUNCTIONS, "deleteIdentity"])
            .exclude(status="failed").order_by("-id").first())
@@ -121,94 +117,9 @@ def remove_wallet(*, actor, case, wallet, reason: str, key_suffix: str = ""):
                     kind="identity.delete", function="deleteIdentity", args=[wallet.address], reason=reason)
 
 
-def _wallet_for(row):
-    from compliance.models import Wallet
-
-    return Wallet.objects.filter(address=row.args[0]).select_related("profile").first() if row.args else None
-
-
-def _case_for(row):
-    from compliance.models import KycCase
-
-    try:
-        case_id = int(row.idempotency_key.split(":")[1])
-    except (IndexError, ValueError):
-        return None
-    return KycCase.objects.filter(pk=case_id).select_related("profile").first()
-
-
-def _surface_failure(row) -> None:
-    """A failed registry write is written into the case's decision log and the audit trail;
-    the review queue lists the investor until a later write succeeds (see selectors)."""
-    from compliance.models import KycDecision
-    from core.services import audit
-
-    case = _case_for(row)
-    if case is None:
-        return
-    KycDecision.objects.create(case=case, actor=None, actor_label="system", action="registry_write_failed",
-                               reason=f"{row.function} failed on chain: {(row.error or 'unknown error')[:300]}")
-    audit(actor=None, action="compliance.registry_write_failed", obj=case,
-          after={"tx": row.idempotency_key, "function": row.function, "error": (row.error or "")[:200]})
-
-
-def on_register_final(row) -> None:
-    """Chain hook: the wallet counts as registered only once the registration is confirmed."""
-    if row.status == "failed":
-        _surface_failure(row)
-        return
-    wallet = _wallet_for(row)
-    if wallet is not None and not wallet.registered_on_chain:
-        wallet.registered_on_chain = True
-        wallet.save(update_fields=["registered_on_chain", "updated_at"])
-
-
-def on_delete_final(row) -> None:
-    """Chain hook: a confirmed removal unmarks the wallet; a failed one is surfaced and
-    compensated at once (a revoked investor must not stay verified)."""
-    if row.status == "failed":
-        _surface_failure(row)
-        _compensate(row)
-        return
-    wallet = _wallet_for(row)
-    if wallet is not None and wallet.registered_on_chain:
-        wallet.registered_on_chain = False
-        wallet.save(update_fields=["registered_on_chain", "updated_at"])
-
-
-def on_write_final(row) -> None:
-    """Chain hook for expiry and country writes: failures are surfaced; a failed suspension
-    or end of validity is compensated like a failed removal."""
-    if row.status != "failed":
-        return
-    _surface_failure(row)
-    if row.function == "batchSetKycExpiry":
-        _compensate(row)
-
-
-MAX_AUTO_RESYNC = 2
-
-
-def _compensate(row) -> None:
-    level = row.idempotency_key.count(":auto")
-    if level >= MAX_AUTO_RESYNC:
-        return  # give up after a few tries: the failure stays listed for an officer
-    case = _case_for(row)
-    if case is None:
-        return
-    from compliance.services import investor_registry_resync
-
-    tag = ":".join(["auto"] * (level + 1)) + str(row.pk)
-    investor_registry_resync(actor=None, profile=case.profile, key_tag=tag, officer_check=False)
-
-
 def wallet_outbox_rows(wallet) -> list:
     """The wallet's latest registry transactions, newest first, including the batch expiry
     writes (renewal, expiry, hold) that name it among the investor's wallets."""
-    from django.db.models import Q
-
-    from chain.models import ChainTransaction
-
     q = Q(args__0=wallet.address)
     for case_id in wallet.profile.cases.values_list("pk", flat=True):
         q |= Q(function="batchSetKycExpiry", idempotency_key__startswith=f"kyc:{case_id}:")
@@ -240,8 +151,6 @@ def outbox_state_label(row) -> str:
 def live_contains(address: str) -> bool | None:
     """Whether the registry holds the wallet now, or None when the chain is unreachable."""
     try:
-        from chain import gateway
-
         if not gateway.is_available():
             return None
         return bool(gateway.call(REGISTRY, registry_address(), "contains", address))
@@ -253,8 +162,6 @@ def live_contains(address: str) -> bool | None:
 def live_is_verified(address: str) -> bool | None:
     """A live `isVerified` read, or None when the chain (or the registry) is unreachable."""
     try:
-        from chain import gateway
-
         if not gateway.is_available():
             return None
         return bool(gateway.call(REGISTRY, registry_address(), "isVerified", address))

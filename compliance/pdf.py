@@ -6,7 +6,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Spacer
 
 from compliance.models import KycCase
-from compliance.services import risk_factors
+from compliance.selectors import risk_factors
 from core.pdf import build_pdf, grid_table, kv_table, para
 
 

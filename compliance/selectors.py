@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from compliance.models import InvestorProfile, KycCase, KycDocument, Wallet
+from chain.models import ChainTransaction
+from compliance import onchain
+from compliance.models import InvestorProfile, KycCase, KycDocument, ScreeningHit, Wallet
 from core.permissions import Role, user_has_role
 
 
@@ -54,8 +59,6 @@ def change_pending(profile: InvestorProfile) -> bool:
 def registry_failures(*, profile) -> list:
     """The investor's registry writes that failed and were not followed by a write that
     took effect: what an officer must see and resync."""
-    from compliance import onchain
-
     rows = list(onchain._profile_rows(profile).order_by("id"))
     failed = []
     for row in rows:
@@ -80,9 +83,6 @@ def profiles_with_registry_failures() -> set[int]:
 
     The same rule as `registry_failures` for every profile at once, in three queries: a
     failed write counts unless a later write of that investor was confirmed."""
-    from chain.models import ChainTransaction
-    from compliance import onchain
-
     registry_rows = ChainTransaction.objects.filter(contract_name=onchain.REGISTRY,
                                                     idempotency_key__startswith="kyc:")
     case_ids = set()
@@ -188,3 +188,30 @@ def queue_counts() -> dict:
     on_hold = KycCase.objects.filter(status=KycCase.Status.APPROVED, hits__status="open").distinct().count()
     return {"waiting": qs.count(), "high": qs.filter(risk_level=KycCase.Risk.HIGH).count(),
             "hits": qs.filter(hits__status="open").distinct().count(), "on_hold": on_hold}
+
+
+DEFAULT_HIGH_RISK_COUNTRIES = ["AF", "BY", "CU", "IR", "KP", "MM", "RU", "SY", "VE", "YE"]
+
+
+def _high_risk_countries() -> set[str]:
+    return set(getattr(settings, "KYC_HIGH_RISK_COUNTRIES", DEFAULT_HIGH_RISK_COUNTRIES))
+
+
+def risk_factors(case: KycCase) -> list[tuple[str, int]]:
+    profile = case.profile
+    factors = []
+    if profile.residence_country in _high_risk_countries() or profile.tax_residence in _high_risk_countries():
+        factors.append(("High-risk country", 40))
+    if profile.is_pep:
+        factors.append(("Politically exposed person", 30))
+    hits = list(case.hits.all()) if case.pk else []
+    if any(h.status == ScreeningHit.Status.OPEN for h in hits):
+        factors.append(("Open sanctions hit", 50))
+    elif hits:
+        factors.append(("Cleared sanctions hit", 20))
+    amount = profile.intended_amount or Decimal(0)
+    if amount >= Decimal(getattr(settings, "KYC_LARGE_AMOUNT", "1000000")):
+        factors.append(("Intended amount ≥ 1,000,000", 25))
+    elif amount >= Decimal(getattr(settings, "KYC_MEDIUM_AMOUNT", "100000")):
+        factors.append(("Intended amount ≥ 100,000", 10))
+    return factors

@@ -23,6 +23,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import is_address, to_checksum_address
 
+from accounts.models import Membership
 from compliance import hooks, onchain, sanctions, selectors
 from compliance.models import (
     InvestorProfile,
@@ -38,8 +39,10 @@ from compliance.models import (
     Wallet,
     WalletChallenge,
 )
-from core.crypto import encrypt_bytes, encrypt_str
+from compliance.pdf import case_file_pdf
+from core.crypto import decrypt_bytes, encrypt_bytes, encrypt_str
 from core.errors import ApplicationError, check_transition
+from core.models import AuditEvent
 from core.permissions import Role, user_has_role
 from core.services import audit
 from notifications.models import Category as NoticeCategory
@@ -65,13 +68,6 @@ LOCKED_STATES = {S.SUBMITTED, S.IN_REVIEW}
 SCREENED_STATES = {S.SUBMITTED, S.IN_REVIEW, S.NEEDS_MORE_INFO, S.APPROVED}
 REQUIRED_DOCUMENTS = (KycDocument.Kind.IDENTITY, KycDocument.Kind.PROOF_OF_ADDRESS)
 ALLOWED_TYPES = {b"%PDF": "application/pdf", b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}
-DEFAULT_HIGH_RISK_COUNTRIES = ["AF", "BY", "CU", "IR", "KP", "MM", "RU", "SY", "VE", "YE"]
-
-
-def _high_risk_countries() -> set[str]:
-    return set(getattr(settings, "KYC_HIGH_RISK_COUNTRIES", DEFAULT_HIGH_RISK_COUNTRIES))
-
-
 def _high_risk_threshold() -> int:
     return int(getattr(settings, "KYC_HIGH_RISK_THRESHOLD", 50))
 
@@ -101,9 +97,6 @@ def _organisation_domain(domain: str) -> bool:
 
 
 def _created_account(officer, user) -> bool:
-    from accounts.models import Membership
-    from core.models import AuditEvent
-
     memberships = [str(pk) for pk in Membership.objects.filter(user=user).values_list("pk", flat=True)]
     return AuditEvent.objects.filter(actor=officer, action__in=ACCOUNT_CREATION_ACTIONS).filter(
         Q(object_type="accounts.user", object_id=str(user.pk))
@@ -539,28 +532,8 @@ def _screen(*, case: KycCase, candidates: list[sanctions.Candidate] | None = Non
     return new
 
 
-def risk_factors(case: KycCase) -> list[tuple[str, int]]:
-    profile = case.profile
-    factors = []
-    if profile.residence_country in _high_risk_countries() or profile.tax_residence in _high_risk_countries():
-        factors.append(("High-risk country", 40))
-    if profile.is_pep:
-        factors.append(("Politically exposed person", 30))
-    hits = list(case.hits.all()) if case.pk else []
-    if any(h.status == ScreeningHit.Status.OPEN for h in hits):
-        factors.append(("Open sanctions hit", 50))
-    elif hits:
-        factors.append(("Cleared sanctions hit", 20))
-    amount = profile.intended_amount or Decimal(0)
-    if amount >= Decimal(getattr(settings, "KYC_LARGE_AMOUNT", "1000000")):
-        factors.append(("Intended amount ≥ 1,000,000", 25))
-    elif amount >= Decimal(getattr(settings, "KYC_MEDIUM_AMOUNT", "100000")):
-        factors.append(("Intended amount ≥ 100,000", 10))
-    return factors
-
-
 def _risk_assess(case: KycCase) -> None:
-    score = min(100, sum(p for _, p in risk_factors(case)))
+    score = min(100, sum(p for _, p in selectors.risk_factors(case)))
     case.risk_score = score
     if score >= _high_risk_threshold():
         case.risk_level = KycCase.Risk.HIGH
@@ -880,8 +853,6 @@ def investor_registry_resync(*, actor, profile: InvestorProfile, key_tag: str = 
 
 def kyc_document_read(*, actor, document: KycDocument, request=None) -> bytes:
     """Decrypted bytes of a document; every read is audited (who looked at what)."""
-    from core.crypto import decrypt_bytes
-
     if document.purged_at or not document.file:
         raise ApplicationError("document_purged", gettext("This document was deleted under the retention policy."),
                                status=410)
@@ -896,8 +867,6 @@ def kyc_document_read(*, actor, document: KycDocument, request=None) -> bytes:
 
 
 def kyc_case_export_pdf(*, actor, case: KycCase) -> bytes:
-    from compliance.pdf import case_file_pdf
-
     if not user_has_role(actor, Role.COMPLIANCE_OFFICER):
         raise ApplicationError("permission_denied", gettext("Only compliance officers export case files."), status=403)
     pdf = case_file_pdf(case)
@@ -956,8 +925,6 @@ def _redact_json(value, names: list[str]):
 def investor_purge(*, profile: InvestorProfile) -> InvestorProfile:
     """Delete documents and personal data once the retention period ends; the audit trail
     keeps its non-personal facts (action, time, object, hashes)."""
-    from core.models import AuditEvent
-
     profile = InvestorProfile.objects.select_for_update().select_related("user").get(pk=profile.pk)
     if profile.purged_at:
         return profile
@@ -987,8 +954,6 @@ def investor_purge(*, profile: InvestorProfile) -> InvestorProfile:
         [("compliance.investorprofile", [str(profile.pk)]), ("compliance.kyccase", [str(i) for i in case_ids]),
          ("compliance.kycdocument", doc_ids), ("compliance.wallet", wallet_ids), ("accounts.user", [str(user.pk)])]
     )
-    from django.db.models import Q
-
     q = Q(actor=user)
     for object_type, ids in targets:
         if ids:

@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -187,8 +188,6 @@ def erasure(request):
 @xframe_options_sameorigin
 def document_view(request, pk: int):
     if not request.user.is_authenticated:
-        from django.contrib.auth.views import redirect_to_login
-
         return redirect_to_login(request.get_full_path())
     doc = selectors.document_get_for_user(user=request.user, document_id=pk)
     try:
@@ -218,7 +217,7 @@ def case_detail(request, pk: int):
     case = selectors.case_get_for_user(user=request.user, case_id=pk)
     return render(request, "compliance/case.html", {
         "case": case, "profile": case.profile, "documents": case.documents.all(), "hits": case.hits.all(),
-        "decisions": case.decisions.all(), "factors": services.risk_factors(case),
+        "decisions": case.decisions.all(), "factors": selectors.risk_factors(case),
         "decision_form": DecisionForm(), "hit_form": HitClearForm(),
         "own_case": case.profile.user_id == request.user.pk,
         "on_hold": case.status == KycCase.Status.APPROVED and case.open_hits.exists(),

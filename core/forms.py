@@ -1,3 +1,6 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+
 from core.errors import ApplicationError
 
 
@@ -18,9 +21,6 @@ def add_application_error(form, exc: ApplicationError) -> None:
 def message_application_error(request, exc: ApplicationError, *, shown_codes: tuple[str, ...] = ()) -> None:
     """A refused action of a page without a form: a permission refusal is a 403 page (unless
     its code is one the page explains itself), anything else a message on the next page."""
-    from django.contrib import messages
-    from django.core.exceptions import PermissionDenied
-
     if exc.status == 403 and exc.code not in shown_codes:
         raise PermissionDenied(exc.message) from exc
     messages.error(request, exc.message)

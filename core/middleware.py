@@ -2,6 +2,13 @@ import contextvars
 import re
 import uuid
 
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.utils import translation
+from django.utils.translation import get_supported_language_variant, gettext
+from django.utils.translation.trans_real import parse_accept_lang_header
+
+from core.api import error_body
+
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 _SAFE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -39,11 +46,6 @@ class RejectNulQueryMiddleware:
 
     def __call__(self, request):
         if any("\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists()):
-            from django.http import HttpResponseBadRequest, JsonResponse
-            from django.utils.translation import gettext
-
-            from core.api import error_body
-
             message = gettext("The address contains a NUL character.")
             if request.path.startswith("/api/"):
                 return JsonResponse(error_body("malformed_request", message), status=400)
@@ -61,8 +63,6 @@ class UserLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.utils import translation
-
         lang = None
         header = request.headers.get("Accept-Language", "")
         if request.path.startswith("/api/") and header:
@@ -79,9 +79,6 @@ class UserLanguageMiddleware:
 
 
 def _language_from_header(header: str) -> str | None:
-    from django.utils.translation import get_supported_language_variant
-    from django.utils.translation.trans_real import parse_accept_lang_header
-
     for code, _q in parse_accept_lang_header(header):
         if code == "*":
             return None

@@ -3,6 +3,8 @@ Minor units exist only at the payment-provider boundary."""
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils import formats, numberformat
+
 # ISO 4217 minor-unit exponents for the currencies we accept.
 CURRENCY_EXPONENTS = {"USD": 2, "EUR": 2, "GBP": 2, "CHF": 2, "SGD": 2, "AED": 2, "JPY": 0}
 CURRENCIES = [(c, c) for c in CURRENCY_EXPONENTS]
@@ -48,8 +50,6 @@ def from_token_units(units: int, decimals: int) -> Decimal:
 def format_money(amount, currency: str) -> str:
     """ "1,250,000.00 USD" with the active language's separators (the ISO code reads the same in
     every language). Decimal all the way: numberformat works on the string, never a float."""
-    from django.utils import formats, numberformat
-
     return "{} {}".format(numberformat.format(
         quantize(amount, currency), formats.get_format("DECIMAL_SEPARATOR"),
         decimal_pos=CURRENCY_EXPONENTS[currency], grouping=formats.get_format("NUMBER_GROUPING"),

@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterable
 from xml.sax.saxutils import escape
 
+from django.utils import translation
+from django.utils.translation import gettext
 from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
@@ -39,8 +41,6 @@ def _register_cjk_font() -> str:
 
 def needs_cjk(value: str = "") -> bool:
     """True when the active language is Chinese or the text contains CJK characters."""
-    from django.utils import translation
-
     return (translation.get_language() or "").startswith("zh") or bool(_CJK.search(value or ""))
 
 
@@ -121,9 +121,6 @@ def build_pdf(*, title: str, story: list, subject: str = "", author: str = "MedR
         buf, pagesize=A4, title=title, author=author, subject=subject,
         leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm, bottomMargin=18 * mm,
     )
-
-    from django.utils.translation import gettext
-
     page_label = gettext("Page")
     footer_font = font_for(title + page_label)
 

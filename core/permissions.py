@@ -2,6 +2,7 @@
 
 from functools import wraps
 
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
@@ -52,8 +53,6 @@ def role_required(*roles: str):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if not request.user.is_authenticated:
-                from django.contrib.auth.views import redirect_to_login
-
                 return redirect_to_login(request.get_full_path())
             if not user_has_role(request.user, *roles):
                 raise PermissionDenied("Your role does not allow this page.")
@@ -69,8 +68,6 @@ class RoleRequiredMixin:
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
-            from django.contrib.auth.views import redirect_to_login
-
             return redirect_to_login(request.get_full_path())
         if not user_has_role(request.user, *self.required_roles):
             raise PermissionDenied("Your role does not allow this page.")

@@ -5,6 +5,8 @@ import time
 
 from django.core.cache import cache
 
+from core.clientip import client_ip
+
 
 def minute_hit(scope: str, *, now: float | None = None) -> tuple[int, int]:
     """Count one request against `scope` in the current minute: (requests so far in it,
@@ -23,6 +25,4 @@ def minute_hit(scope: str, *, now: float | None = None) -> tuple[int, int]:
 def client_over_budget(request, scope: str, per_minute: int) -> bool:
     """Counts this request against its client address (as our trusted proxies saw it:
     core.clientip); True once the address is over `per_minute` in this minute."""
-    from core.clientip import client_ip
-
     return minute_hit(f"{scope}:{client_ip(request) or 'unknown'}")[0] > per_minute

@@ -1,4 +1,5 @@
 from django.db.models import QuerySet
+from django.http import Http404
 
 from notifications.models import ALWAYS_EMAIL, Category, Notification, NotificationPreference
 
@@ -15,8 +16,6 @@ def unread_count(*, user) -> int:
 
 
 def notification_get_for_user(*, user, pk: int) -> Notification:
-    from django.http import Http404
-
     n = Notification.objects.filter(recipient=user, pk=pk).first()
     if n is None:
         raise Http404

@@ -15,12 +15,14 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from core.errors import ApplicationError
 from core.i18n import in_language_of
 from core.roles import Role
 from core.services import audit
-from core.tasks import enqueue_on_commit
+from core.tasks import enqueue_on_commit, task_named
 from notifications.models import ALWAYS_EMAIL, Category, EmailDelivery, Notification, NotificationPreference
+from notifications.selectors import email_preferences
 
 logger = logging.getLogger(__name__)
 
@@ -73,15 +75,11 @@ def notify(*, recipient, category: str, event_key: str, title: str, body: str, u
         return None  # the same event raced in from another worker; it has been told
     if email and recipient.email and email_wanted(user=recipient, category=category):
         delivery = EmailDelivery.objects.create(notification=n, to_email=recipient.email)
-        from notifications.tasks import email_delivery_send
-
-        enqueue_on_commit(email_delivery_send, delivery.pk)
+        enqueue_on_commit("notifications.tasks.email_delivery_send", delivery.pk)
     return n
 
 
 def organization_members(*, organization_id: int, roles: Iterable[str] = (Role.CLINIC_ADMIN,)):
-    from accounts.models import User
-
     return User.objects.filter(is_active=True, memberships__organization_id=organization_id,
                                memberships__role__in=list(roles)).distinct().order_by("pk")
 
@@ -144,8 +142,6 @@ def preferences_update(*, actor, email: dict[str, bool]) -> dict[str, bool]:
     if changed:
         audit(actor=actor, action="notifications.preferences_update", obj=actor,
               before={c: v["before"] for c, v in changed.items()}, after={c: v["after"] for c, v in changed.items()})
-    from notifications.selectors import email_preferences
-
     return email_preferences(user=actor)
 
 
@@ -195,11 +191,10 @@ def email_delivery_send(*, delivery_id: int) -> EmailDelivery | None:
 def email_deliveries_requeue(*, older_than_seconds: int = 900) -> int:
     """Periodic: pending emails whose task never reached the broker (or whose retries were
     lost) are queued again. Rows in `sending` are left alone: resending them could send twice."""
-    from notifications.tasks import email_delivery_send
-
+    task = task_named("notifications.tasks.email_delivery_send")
     cutoff = timezone.now() - dt.timedelta(seconds=older_than_seconds)
     ids = list(EmailDelivery.objects.filter(status=EmailDelivery.Status.PENDING, updated_at__lt=cutoff)
                .values_list("pk", flat=True)[:500])
     for pk in ids:
-        email_delivery_send.delay(pk)
+        task.delay(pk)
     return len(ids)

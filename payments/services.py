@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.test import RequestFactory
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -366,12 +366,14 @@ def simulator_pay(*, actor, payment: Payment) -> WebhookEvent:
 
 
 def deliver_signed(body: bytes, *, signature: str | None = None):
-    """Send a raw event body, signed with the webhook secret, through the webhook view."""
-    from payments.views import stripe_webhook
-
-    request = RequestFactory().post(reverse("payments:stripe-webhook"), data=body, content_type="application/json",
+    """Send a raw event body, signed with the webhook secret, through the webhook view: the one
+    the URL resolves to, as Stripe's POST would reach it (the views call these services, so
+    they are found by URL, not imported)."""
+    url = reverse("payments:stripe-webhook")
+    request = RequestFactory().post(url, data=body, content_type="application/json",
                                     HTTP_STRIPE_SIGNATURE=signature or stripe_api.signature_header(body))
-    response = stripe_webhook(request)
+    match = resolve(url)
+    response = match.func(request, *match.args, **match.kwargs)
     if response.status_code != 200:
         raise ApplicationError("webhook_rejected", gettext('The webhook answered %(status_code)s.') %
             {"status_code": response.status_code}, status=502)

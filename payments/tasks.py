@@ -2,9 +2,9 @@
 
 from celery import shared_task
 
+from payments import services
+
 
 @shared_task(ignore_result=True)
 def refunds_submit_due() -> int:
-    from payments import services
-
     return services.refunds_submit_due()

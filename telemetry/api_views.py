@@ -9,7 +9,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import PAGE_PARAMS, paginated
+from core.api import PAGE_PARAMS, Pagination, paginated
 from core.errors import ApplicationError
 from core.money import CURRENCIES
 from core.permissions import HasRole, Role, user_has_role
@@ -156,8 +156,6 @@ class FlagListApi(APIView):
 
     @property
     def paginator(self):
-        from core.api import Pagination
-
         if not hasattr(self, "_paginator"):
             self._paginator = Pagination()
         return self._paginator

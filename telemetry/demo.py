@@ -12,10 +12,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership
+from agent import simulate
+from agent.spool import Spool
 from assets.models import Device, DeviceStatus
 from core.crypto import decrypt_str
 from core.permissions import Role
+from telemetry.ingest import ingest_batch
 from telemetry.models import ComputeTariff, DeviceCredential, Tariff
+from telemetry.processing import process_new_events
+from telemetry.services import credential_issue
 
 DEMO_LABEL = "demo agent"
 BACKFILL_DAYS = 4
@@ -47,8 +52,6 @@ def spool_path(device: Device) -> Path:
 
 def demo_credential(device: Device) -> tuple[DeviceCredential, str] | None:
     """The demo agent's key for the device (issued by the clinic's admin if missing)."""
-    from telemetry.services import credential_issue
-
     cred = DeviceCredential.objects.filter(device=device, label=DEMO_LABEL, revoked_at=None).first()
     if cred is not None:
         return cred, decrypt_str(cred.secret_encrypted)
@@ -61,11 +64,6 @@ def demo_credential(device: Device) -> tuple[DeviceCredential, str] | None:
 
 
 def seed(stdout) -> None:
-    from agent import simulate
-    from agent.spool import Spool
-    from telemetry.ingest import ingest_batch
-    from telemetry.processing import process_new_events
-
     year = date.today().year  # noqa: DTZ011 (a fee-schedule year)
     with transaction.atomic():
         for cpt, fee in DEMO_TARIFFS.items():

@@ -1,3 +1,5 @@
+from decimal import Decimal, InvalidOperation
+
 from django import forms
 from django.utils.translation import gettext, gettext_lazy
 
@@ -54,8 +56,6 @@ class PayerMixForm(forms.Form):
                                  'One "payer: percent" per line, e.g. "Medicare: 60". Shares sum to 100.'))
 
     def clean_shares(self):
-        from decimal import Decimal, InvalidOperation
-
         out = []
         for n, raw in enumerate(self.cleaned_data["shares"].splitlines(), start=1):
             if not raw.strip():

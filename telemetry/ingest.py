@@ -26,6 +26,7 @@ from django.utils.translation import gettext
 from assets.models import DeviceStatus
 from core.crypto import decrypt_str
 from core.errors import ApplicationError
+from core.ratelimit import minute_hit
 from telemetry import schema
 from telemetry.models import DeviceCredential, DeviceStream, FlagCode, PlausibilityFlag, TelemetryEvent
 
@@ -134,8 +135,6 @@ def check_rate(credential: DeviceCredential, *, now: float | None = None) -> Non
     """Per-key fixed window: more than `TELEMETRY_BATCHES_PER_MINUTE` authenticated batches
     in a minute is 429 (the agent backs off and retries). Counted after authentication, so
     nobody can spend a device's budget without its secret."""
-    from core.ratelimit import minute_hit
-
     n, retry_after_s = minute_hit(f"telemetry:{credential.key_id}", now=now)
     if n > rate_per_minute():
         raise ApplicationError("rate_limited", gettext(
@@ -297,7 +296,8 @@ def _insert(rows: list[tuple]) -> list[tuple[int, str]]:
             params = [list(c) for c in columns[:15]]
             params.append(json.dumps(columns[15], separators=(",", ":")))
             # Server-side parameter binding: Django's client-side cursor would quote every
-            # array element in Python (most of the batch's CPU time).
+            # array element in Python (most of the batch's CPU time). Imported here: the
+            # PostgreSQL driver is only there (and only needed) on PostgreSQL.
             import psycopg
 
             connection.ensure_connection()

@@ -22,6 +22,8 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
 from assets.models import Device
+from notifications.models import Category as NoticeCategory
+from notifications.services import notify_organization
 from telemetry.models import (
     DailyRollup,
     EventKind,
@@ -206,11 +208,8 @@ def _check_compute_overlap(device_id: int, new_proc_ids: list[int], new_job_ids:
 
 def _tell_clinic(device_id: int, flags: list[PlausibilityFlag]) -> None:
     """The clinic's admins hear once per batch of flags (keyed by its first flag, unique per event and code)."""
-    from notifications.models import Category
-    from notifications.services import notify_organization
-
     device = Device.objects.get(pk=device_id)
-    notify_organization(organization_id=device.organization_id, category=Category.DEVICES,
+    notify_organization(organization_id=device.organization_id, category=NoticeCategory.DEVICES,
                         event_key=f"telemetry.flag:{flags[0].event_id}:{flags[0].code}",
                         title=format_lazy(gettext_lazy("Usage of {device} was flagged for review"), device=str(device)),
                         body=format_lazy(gettext_lazy("{count} event(s) look implausible ({codes}). They are kept out "

@@ -174,6 +174,8 @@ def to_openapi30(node: Any) -> Any:
 
 @cache
 def _validator(name: str):
+    # Imported on the first validation: jsonschema (with referencing and rpds) is heavy, and
+    # only the ingestion path needs it, not every process that loads the schema constants.
     import jsonschema
 
     schema = {"envelope": ENVELOPE_SCHEMA, "batch": BATCH_SCHEMA, "procedure": PROCEDURE_DATA_SCHEMA,

@@ -15,6 +15,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from assets import selectors as assets_selectors
 from assets.models import Device
+from core.errors import ApplicationError
 from core.money import quantize
 from core.permissions import Role, user_clinic_ids, user_has_role
 from telemetry.models import (
@@ -348,8 +349,6 @@ def compute_revenue(*, device: Device, start: date, end: date) -> dict:
                         currency=ct.currency, tariff_year=ct.year)
         lines.append(explained(line))
     if len(currencies) > 1:
-        from core.errors import ApplicationError
-
         raise ApplicationError("mixed_currencies", gettext("The fee schedules for this device mix currencies."),
                                details={"currencies": sorted(currencies)})
     currency = currencies.pop() if currencies else getattr(settings, "TELEMETRY_CURRENCY", "USD")

@@ -32,6 +32,7 @@ from telemetry.models import (
     RevenuePeriodStatus,
     Tariff,
 )
+from telemetry.selectors import compute_revenue, explained, month_bounds
 
 MAX_ACTIVE_CREDENTIALS = 2
 CREDENTIAL_DEVICE_STATUSES = (DeviceStatus.CERTIFIED, DeviceStatus.TOKENIZED)
@@ -251,8 +252,6 @@ def revenue_period_close(*, actor, device: Device, period_start: date) -> Revenu
     """Freeze a finished month: completed, unflagged procedures × fee schedule plus
     unflagged compute jobs × compute tariff. Registered `period_closed` hooks run inside
     this transaction; one that fails undoes the close."""
-    from telemetry.selectors import compute_revenue, month_bounds
-
     _require_platform_admin(actor, "Only a platform admin closes revenue periods.")
     # Serializes concurrent closes of one device (the second sees the first's row).
     device = Device.objects.select_for_update().get(pk=device.pk)
@@ -297,8 +296,6 @@ def _line_totals(lines: list[dict]) -> dict[tuple, dict]:
 
 
 def _difference_lines(before: list[dict], now: list[dict], currency: str) -> list[dict]:
-    from telemetry.selectors import explained
-
     old, new = _line_totals(before), _line_totals(now)
     out = []
     for key in sorted(set(old) | set(new)):
@@ -333,8 +330,6 @@ def revenue_period_adjust(*, actor, period: RevenuePeriod, reason: str) -> Reven
     """A closed month is never edited: recompute it now (a flag cleared late, a late event,
     a corrected fee) and record ONLY the difference from what was closed (the original plus
     its earlier adjustments) as a new ADJUSTMENT period. Refused when nothing changed."""
-    from telemetry.selectors import compute_revenue
-
     _require_platform_admin(actor, "Only a platform admin adjusts revenue periods.")
     reason = (reason or "").strip()
     if not reason:

@@ -156,7 +156,7 @@ def test_low_risk_case_is_approved_by_one_officer(investor, compliance_officer):
 def test_high_risk_country_raises_the_score(investor):
     case = make_case(investor, residence_country="IR", tax_residence="IR", is_pep=True)
     assert case.risk_level == KycCase.Risk.HIGH
-    assert ("High-risk country", 40) in services.risk_factors(case)
+    assert ("High-risk country", 40) in selectors.risk_factors(case)
 
 
 def _rows(**filters):

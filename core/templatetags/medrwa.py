@@ -2,6 +2,7 @@
 
 from decimal import Decimal, InvalidOperation
 
+import pycountry
 from django import template
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
@@ -82,8 +83,6 @@ def kv(mapping):
 @register.filter
 def country_names(codes):
     """ISO 3166-1 numeric codes (e.g. [250, 840]) as names, keeping the code for officers."""
-    import pycountry
-
     names = []
     for code in codes or []:
         c = pycountry.countries.get(numeric=f"{int(code):03d}")
