@@ -2,7 +2,7 @@
 hit, a revoked approval) or released, without `compliance` importing them. An app registers,
 in its AppConfig.ready():
 
-    compliance.hooks.register(compliance.hooks.HOLD, "tokens.holds.on_investor_hold")
+    compliance.hooks.register(compliance.hooks.HOLD, "tokens.offerings.holds.on_investor_hold")
 
 The deciding service calls every registered path as `fn(profile=…, cause=…, reason=…, actor=…)`
 INSIDE its transaction: a hook that raises rolls the decision back, so an investor is never

@@ -8,7 +8,7 @@ APPS = ["accounts", "assets", "chain", "payments", "compliance", "telemetry", "t
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("core.urls")),
-    path("", include("tokens.public_views")),  # /verify/distributions/…: before assets' /verify/<ref>/
+    path("", include("tokens.distributions.public_views")),  # /verify/distributions/…: before assets' /verify/<ref>/
     *[path("", include(f"{app}.urls")) for app in APPS],
     path("api/v1/", include("core.api_urls")),
     *[path("api/v1/", include(f"{app}.api_urls")) for app in APPS],

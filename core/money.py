@@ -1,7 +1,7 @@
 """Money is Decimal with its currency; token amounts are integers in base units.
 Minor units exist only at the payment-provider boundary."""
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils import formats, numberformat
 
@@ -54,3 +54,17 @@ def format_money(amount, currency: str) -> str:
         quantize(amount, currency), formats.get_format("DECIMAL_SEPARATOR"),
         decimal_pos=CURRENCY_EXPONENTS[currency], grouping=formats.get_format("NUMBER_GROUPING"),
         thousand_sep=formats.get_format("THOUSAND_SEPARATOR"), force_grouping=True), currency)
+
+
+def unit_price_text(value) -> str:
+    """A stablecoin price per unit: at least cents, up to the stablecoin's decimals, no
+    trailing zeros beyond the cents (2.500000 → 2.50, 2.123456 → 2.123456)."""
+    if value in (None, ""):
+        return ""
+    try:
+        d = Decimal(str(value)).normalize()
+    except InvalidOperation:
+        return str(value)
+    if d.as_tuple().exponent > -2:
+        d = d.quantize(Decimal("0.01"))
+    return f"{d:f}"

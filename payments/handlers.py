@@ -1,7 +1,7 @@
 """How apps react to payment events without payments importing them. An app registers,
 in its AppConfig.ready():
 
-    payments.handlers.register("checkout.session.completed", "tokens.payment_hooks.on_checkout_completed")
+    payments.handlers.register("checkout.session.completed", "tokens.primary.payment_hooks.on_checkout_completed")
 
 The handler is called as `fn(event)` with a `PaymentEvent` inside the webhook's DB
 transaction: if it raises, nothing is recorded and the provider redelivers.

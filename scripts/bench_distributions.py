@@ -57,7 +57,8 @@ def run(args) -> None:
     from chain import gateway
     from chain.models import ChainEvent
     from compliance.tests.factories import make_profile
-    from tokens import ledger, statements
+    from tokens import ledger
+    from tokens.distributions import statements
     from tokens.tests.test_statements import ZERO, World, _addr, _tx
 
     world = World()
@@ -89,11 +90,11 @@ def run(args) -> None:
     one = statements.investor_statement_pdf(d, user=investors[0])
     single = time.perf_counter() - t0
     # A batch (e.g. the month's statements for every holder) shares one ledger of entitlements.
-    memo = statements.Ledger()
+    memo = statements.EntitlementMemo()
     t0, c0 = time.perf_counter(), time.process_time()
     sizes = [len(one)]
     for i in range(args.statements):
-        sizes.append(len(statements.investor_statement_pdf(d, user=investors[i % len(investors)], ledger=memo)))
+        sizes.append(len(statements.investor_statement_pdf(d, user=investors[i % len(investors)], memo=memo)))
     render, cpu = time.perf_counter() - t0, time.process_time() - c0
 
     rows = [

@@ -77,7 +77,7 @@ from notifications.models import Notification
 from notifications.services import notify
 from telemetry.models import RevenuePeriod
 from telemetry.services import revenue_period_close
-from tokens import services as token_services
+from tokens.offerings import services as token_services
 from tokens.models import (Distribution, IncomeClaim, MarketCardPurchase, MarketOffer, MarketTransfer, Offering,
                            OfferingStatus, Order, OrderStatus)
 

@@ -1,7 +1,7 @@
 """Revenue-period hooks: how other apps react to a period being closed (or adjusted)
 without `telemetry` importing them. An app registers, in its AppConfig.ready():
 
-    telemetry.hooks.register("period_closed", "tokens.distributions.on_period_closed")
+    telemetry.hooks.register("period_closed", "tokens.distributions.services.on_period_closed")
 
 `revenue_period_close` and `revenue_period_adjust` call every registered path as
 `fn(period)` INSIDE their transaction: a hook that raises rolls the close back (the

@@ -1,32 +1,38 @@
+"""The tokens app's API routes, one block per wing."""
+
 from django.urls import path
 
-from tokens import api_views
+from tokens.distributions import api as distribution_api
+from tokens.market import api as market_api
+from tokens.offerings import api as offering_api
+from tokens.offerings import compliance_params_api
+from tokens.primary import api as primary_api
+from tokens.primary import order_admin
 
 urlpatterns = [
-    path("tokens/offerings/", api_views.OfferingListCreateApi.as_view(), name="api-token-offering-list"),
-    path("tokens/offerings/<int:offering_id>/", api_views.OfferingDetailApi.as_view(),
+    path("tokens/offerings/", offering_api.OfferingListCreateApi.as_view(), name="api-token-offering-list"),
+    path("tokens/offerings/<int:offering_id>/", offering_api.OfferingDetailApi.as_view(),
          name="api-token-offering-detail"),
-    path("tokens/offerings/<int:offering_id>/consent/", api_views.OfferingConsentApi.as_view(),
+    path("tokens/offerings/<int:offering_id>/consent/", offering_api.OfferingConsentApi.as_view(),
          name="api-token-offering-consent"),
-    path("tokens/offerings/<int:offering_id>/deploy/", api_views.OfferingDeployApi.as_view(),
+    path("tokens/offerings/<int:offering_id>/deploy/", offering_api.OfferingDeployApi.as_view(),
          name="api-token-offering-deploy"),
-    path("tokens/offerings/<int:offering_id>/actions/", api_views.AgentActionCreateApi.as_view(),
+    path("tokens/offerings/<int:offering_id>/actions/", offering_api.AgentActionCreateApi.as_view(),
          name="api-token-action-create"),
-    path("tokens/actions/<int:action_id>/", api_views.AgentActionDetailApi.as_view(),
+    path("tokens/actions/<int:action_id>/", offering_api.AgentActionDetailApi.as_view(),
          name="api-token-action-detail"),
-    path("tokens/actions/<int:action_id>/confirm/", api_views.AgentActionConfirmApi.as_view(),
+    path("tokens/actions/<int:action_id>/confirm/", offering_api.AgentActionConfirmApi.as_view(),
          name="api-token-action-confirm"),
-    path("tokens/actions/<int:action_id>/reject/", api_views.AgentActionRejectApi.as_view(),
+    path("tokens/actions/<int:action_id>/reject/", offering_api.AgentActionRejectApi.as_view(),
          name="api-token-action-reject"),
-    path("tokens/invest/offerings/", api_views.InvestOfferingListApi.as_view(), name="api-token-invest-offerings"),
-    path("tokens/orders/", api_views.OrderListCreateApi.as_view(), name="api-token-order-list"),
-    path("tokens/orders/<uuid:order_id>/", api_views.OrderDetailApi.as_view(), name="api-token-order-detail"),
-    path("tokens/orders/<uuid:order_id>/receipt/", api_views.OrderReceiptApi.as_view(),
+    path("tokens/invest/offerings/", primary_api.InvestOfferingListApi.as_view(), name="api-token-invest-offerings"),
+    path("tokens/orders/", primary_api.OrderListCreateApi.as_view(), name="api-token-order-list"),
+    path("tokens/orders/<uuid:order_id>/", primary_api.OrderDetailApi.as_view(), name="api-token-order-detail"),
+    path("tokens/orders/<uuid:order_id>/receipt/", primary_api.OrderReceiptApi.as_view(),
          name="api-token-order-receipt"),
 ]
 
 # Order cancel and order administration (refunds, reconciliation).
-from tokens import order_admin  # noqa: E402
 
 urlpatterns += [
     path("tokens/orders/<uuid:order_id>/cancel/", order_admin.OrderCancelApi.as_view(), name="api-token-order-cancel"),
@@ -40,7 +46,6 @@ urlpatterns += [
 ]
 
 # Revenue distributions and investors' income.
-from tokens import distribution_api  # noqa: E402
 
 urlpatterns += [
     path("tokens/distributions/", distribution_api.DistributionListApi.as_view(), name="api-token-distribution-list"),
@@ -87,7 +92,6 @@ urlpatterns += [
 ]
 
 # Secondary market (board, transfers, offers, purchases).
-from tokens import market_api  # noqa: E402
 
 urlpatterns += [
     path("tokens/market/", market_api.MarketApi.as_view(), name="api-token-market"),
@@ -124,7 +128,6 @@ urlpatterns += [
 ]
 
 # Officer controls after launch: compliance parameters and allowed countries.
-from tokens import compliance_params_api  # noqa: E402
 
 urlpatterns += [
     path("tokens/offerings/<int:offering_id>/compliance/", compliance_params_api.ComplianceParamsApi.as_view(),

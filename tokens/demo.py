@@ -9,9 +9,24 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Membership
+from accounts.models import Membership, User
+from chain import gateway, processor
+from chain.bootstrap import bootstrap
+from chain.models import ChainTransaction, Deployment
+from chain.selectors import deployment_address
+from chain.services import outbox_enqueue
+from compliance.selectors import custodial_wallet, investor_is_eligible
 from core.errors import ApplicationError
 from core.permissions import Role
+from payments import services as payments
+from payments.models import Payment
+from payments.stripe_api import simulator_enabled
+from telemetry.models import RevenuePeriod
+from telemetry.services import revenue_period_close
+from tokens.distributions import services as distributions
+from tokens.models import ComplianceChange, Distribution, Offering, OfferingStatus, Order, OrderStatus
+from tokens.offerings import compliance_params, selectors, services
+from tokens.primary import services as orders
 
 DEMO_INVESTOR = "investor@demo.medrwa.local"
 DEMO_ORDER_UNITS = 10
@@ -25,10 +40,6 @@ def seed_demo_offering(stdout) -> None:
 
 
 def _seed_offering(stdout) -> None:
-    from chain import gateway, processor
-    from chain.models import Deployment
-    from tokens import selectors, services
-    from tokens.models import Offering
 
     if Offering.objects.exists():
         return  # one demo offering; later runs (and devices certified by hand) are left alone
@@ -45,7 +56,6 @@ def _seed_offering(stdout) -> None:
         stdout.write("tokens: no platform admin / clinic admin for the demo offering; skipping.\n")
         return
     if not Deployment.objects.exists():
-        from chain.bootstrap import bootstrap
 
         bootstrap(stdout=stdout)
     with transaction.atomic():
@@ -68,14 +78,6 @@ def _seed_offering(stdout) -> None:
 
 def _seed_order(stdout) -> None:
     """One completed order for the demo investor (idempotent: any order of theirs counts)."""
-    from accounts.models import User
-    from chain import gateway, processor
-    from compliance.selectors import custodial_wallet, investor_is_eligible
-    from payments import services as payments
-    from payments.models import Payment
-    from payments.stripe_api import simulator_enabled
-    from tokens import orders
-    from tokens.models import Offering, OfferingStatus, Order
 
     investor = User.objects.filter(email=DEMO_INVESTOR).first()
     offering = Offering.objects.filter(status=OfferingStatus.LIVE).order_by("pk").first()
@@ -102,7 +104,6 @@ def _seed_order(stdout) -> None:
 
 
 def _registry_address() -> str:
-    from chain.selectors import deployment_address
 
     return deployment_address("IdentityRegistry")
 
@@ -112,14 +113,6 @@ def _seed_distribution(stdout) -> None:
     the platform admin closes it, the clinic's admin confirms the statement and pays it
     through the payment simulator (signed webhook), the outbox deposits the holders' share
     with the report's hash. Idempotent: a month already closed is left as it is."""
-    from chain import gateway, processor
-    from payments import services as payments
-    from payments.models import Payment
-    from payments.stripe_api import simulator_enabled
-    from telemetry.models import RevenuePeriod
-    from telemetry.services import revenue_period_close
-    from tokens import distributions
-    from tokens.models import Distribution, Offering, OfferingStatus, Order, OrderStatus
 
     offering = Offering.objects.filter(status=OfferingStatus.LIVE).select_related("device").order_by("pk").first()
     if offering is None or not Order.objects.filter(offering=offering, status=OrderStatus.COMPLETED).exists():
@@ -164,13 +157,6 @@ def _seed_market(stdout) -> None:
     """So a trade can be tried between the two demo investors: the compliance officer lifts the
     demo CT's lock-up (officer controls, audited, through the outbox) and the second investor's
     custodial wallet gets demo USD stablecoin (MockStablecoin: local chains only). Idempotent."""
-    from accounts.models import User
-    from chain import gateway, processor
-    from chain.models import ChainTransaction
-    from chain.services import outbox_enqueue
-    from compliance.selectors import custodial_wallet
-    from tokens import compliance_params
-    from tokens.models import ComplianceChange, Offering, OfferingStatus
 
     offering = Offering.objects.filter(status=OfferingStatus.LIVE).order_by("pk").first()
     buyer = User.objects.filter(email=DEMO_INVESTOR2).first()
@@ -192,7 +178,6 @@ def _seed_market(stdout) -> None:
     key = f"demo:usd:{wallet.address.lower()}" if wallet is not None else ""
     if wallet is not None and wallet.registered_on_chain and not ChainTransaction.objects.filter(
             idempotency_key=key).exists():
-        from chain.selectors import deployment_address
 
         did = True
         stable = deployment_address("MockStablecoin")

@@ -279,3 +279,54 @@ def stablecoin_address() -> str:
     """CHAIN_STABLECOIN_ADDRESS on real chains; the locally deployed MockStablecoin otherwise."""
     configured = getattr(settings, "CHAIN_STABLECOIN_ADDRESS", "")
     return configured or chain_selectors.deployment_address("MockStablecoin")
+
+
+def cap_table(*, offering: Offering) -> dict:
+    """Holdings per wallet from confirmed Transfer events, plus freezes and pause state."""
+    balances: dict[str, int] = defaultdict(int)
+    frozen_partial: dict[str, int] = defaultdict(int)
+    frozen: dict[str, bool] = {}
+    paused = False
+    if offering.token_address:
+        for ev in chain_selectors.events_for(offering.token_address):
+            a = ev.args
+            if ev.event == "Transfer":
+                value = int(a["value"])
+                if a["from"] != ZERO:
+                    balances[a["from"]] -= value
+                if a["to"] != ZERO:
+                    balances[a["to"]] += value
+            elif ev.event == "AddressFrozen":
+                frozen[a["_userAddress"]] = bool(a["_isFrozen"])
+            elif ev.event == "TokensFrozen":
+                frozen_partial[a["_userAddress"]] += int(a["_amount"])
+            elif ev.event == "TokensUnfrozen":
+                frozen_partial[a["_userAddress"]] -= int(a["_amount"])
+            elif ev.event == "Paused":
+                paused = True
+            elif ev.event == "Unpaused":
+                paused = False
+    supply = sum(v for v in balances.values() if v > 0)
+    holders = [
+        {"wallet": w, "units": units, "frozen": frozen.get(w, False), "frozen_units": frozen_partial.get(w, 0),
+         "share_pct": (Decimal(units) * 100 / supply).quantize(Decimal("0.01")) if supply else Decimal(0)}
+        for w, units in sorted(balances.items(), key=lambda kv: (-kv[1], kv[0])) if units > 0
+    ]
+    frozen_wallets = sorted(w for w, f in frozen.items() if f)
+    return {"supply": supply, "holders": holders, "paused": paused, "frozen_wallets": frozen_wallets}
+
+
+def unit_holdings(*, user) -> list[dict]:
+    """The user's token balances in every wallet of theirs, from the indexed Transfer events of
+    every live token (only what is confirmed on chain) — units received by forced transfer or
+    recovery included, not only purchases — with each one's share of the supply."""
+    out, tables = [], {}
+    for h in investor_holdings(user=user, live=False, periods=False):
+        if h.units <= 0:
+            continue
+        if h.offering.pk not in tables:
+            tables[h.offering.pk] = {r["wallet"].lower(): r for r in cap_table(offering=h.offering)["holders"]}
+        row = tables[h.offering.pk].get(h.wallet.lower(), {})
+        out.append({"offering": h.offering, "wallet": h.wallet, "wallet_kind": h.wallet_kind, "units": h.units,
+                    "share_pct": row.get("share_pct", Decimal(0)), "frozen": row.get("frozen", False)})
+    return out

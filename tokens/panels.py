@@ -1,6 +1,6 @@
 """Dashboard panels (registered in TokensConfig.ready)."""
 
-from tokens import selectors
+from tokens.offerings import selectors
 
 
 def platform_panel(request) -> dict:

@@ -2,10 +2,14 @@
 
 from celery import shared_task
 
+from tokens.distributions import services as distributions
+from tokens.market import payments as market_payments
+from tokens.market import services as market
+from tokens.primary import services as orders
+
 
 @shared_task(ignore_result=True)
 def orders_expire_due() -> int:
-    from tokens import orders
 
     return orders.orders_expire_due()
 
@@ -14,7 +18,6 @@ def orders_expire_due() -> int:
 def distributions_tick() -> None:
     """Statements past their window are deemed confirmed; paid ones waiting for treasury
     funds (or the node) are deposited once they can be."""
-    from tokens import distributions
 
     distributions.distributions_confirm_overdue()
     distributions.distributions_fund_waiting()
@@ -24,7 +27,6 @@ def distributions_tick() -> None:
 def market_tick() -> None:
     """Open offers past their expiry are marked expired and their sellers told once; lapsed
     card reservations are released; paid card purchases waiting for treasury funds settle."""
-    from tokens import market, market_payments
 
     market.offers_expire_due()
     market_payments.card_purchases_tick()

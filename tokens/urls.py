@@ -1,32 +1,39 @@
+"""The tokens app's web routes, one block per wing."""
+
 from django.urls import path
 
-from tokens import views
+from tokens.distributions import income_views
+from tokens.distributions import views as distribution_views
+from tokens.market import views as market_views
+from tokens.offerings import compliance_params_views
+from tokens.offerings import views as offering_views
+from tokens.primary import order_admin
+from tokens.primary import views as primary_views
 
 app_name = "tokens"
 urlpatterns = [
-    path("offerings/", views.offering_list, name="offering-list"),
-    path("offerings/new/", views.offering_create, name="offering-create"),
-    path("offerings/<int:pk>/", views.offering_detail, name="offering-detail"),
-    path("offerings/<int:pk>/status/", views.offering_status, name="offering-status"),
-    path("offerings/<int:pk>/consent/", views.offering_consent, name="offering-consent"),
-    path("offerings/<int:pk>/deploy/", views.offering_deploy, name="offering-deploy"),
-    path("token-actions/", views.agent_home, name="agent-home"),
-    path("token-actions/<int:pk>/", views.agent_actions, name="agent-actions"),
-    path("token-actions/<int:pk>/status/", views.agent_actions_status, name="agent-actions-status"),
-    path("token-actions/action/<int:action_id>/<slug:decision>/", views.agent_action_decide,
+    path("offerings/", offering_views.offering_list, name="offering-list"),
+    path("offerings/new/", offering_views.offering_create, name="offering-create"),
+    path("offerings/<int:pk>/", offering_views.offering_detail, name="offering-detail"),
+    path("offerings/<int:pk>/status/", offering_views.offering_status, name="offering-status"),
+    path("offerings/<int:pk>/consent/", offering_views.offering_consent, name="offering-consent"),
+    path("offerings/<int:pk>/deploy/", offering_views.offering_deploy, name="offering-deploy"),
+    path("token-actions/", offering_views.agent_home, name="agent-home"),
+    path("token-actions/<int:pk>/", offering_views.agent_actions, name="agent-actions"),
+    path("token-actions/<int:pk>/status/", offering_views.agent_actions_status, name="agent-actions-status"),
+    path("token-actions/action/<int:action_id>/<slug:decision>/", offering_views.agent_action_decide,
          name="agent-action-decide"),
-    path("invest/", views.invest_offerings, name="invest-offerings"),
-    path("invest/<int:pk>/", views.invest_buy, name="invest-buy"),
-    path("investments/", views.my_investments, name="my-investments"),
-    path("investments/orders/<uuid:order_id>/", views.order_detail, name="order-detail"),
-    path("investments/orders/<uuid:order_id>/status/", views.order_status, name="order-status"),
-    path("investments/orders/<uuid:order_id>/cancel/", views.order_cancel, name="order-cancel"),
-    path("investments/orders/<uuid:order_id>/receipt.pdf", views.order_receipt, name="order-receipt"),
-    path("orders/", views.order_admin, name="order-admin"),
+    path("invest/", primary_views.invest_offerings, name="invest-offerings"),
+    path("invest/<int:pk>/", primary_views.invest_buy, name="invest-buy"),
+    path("investments/", primary_views.my_investments, name="my-investments"),
+    path("investments/orders/<uuid:order_id>/", primary_views.order_detail, name="order-detail"),
+    path("investments/orders/<uuid:order_id>/status/", primary_views.order_status, name="order-status"),
+    path("investments/orders/<uuid:order_id>/cancel/", primary_views.order_cancel, name="order-cancel"),
+    path("investments/orders/<uuid:order_id>/receipt.pdf", primary_views.order_receipt, name="order-receipt"),
+    path("orders/", primary_views.order_admin, name="order-admin"),
 ]
 
 # Order administration (refunds, reconciliation).
-from tokens import order_admin  # noqa: E402
 
 urlpatterns += [
     path("orders/reconciliation/", order_admin.order_reconciliation, name="order-reconciliation"),
@@ -35,7 +42,6 @@ urlpatterns += [
 ]
 
 # Revenue distributions (clinic statements, admin desk) and investors' income.
-from tokens import distribution_views, income_views  # noqa: E402
 
 urlpatterns += [
     path("distributions/", distribution_views.distribution_list, name="distribution-list"),
@@ -72,7 +78,6 @@ urlpatterns += [
 ]
 
 # Secondary market: board, sell, buy, transfer, cancel.
-from tokens import market_views  # noqa: E402
 
 urlpatterns += [
     path("market/", market_views.market_page, name="market"),
@@ -83,7 +88,6 @@ urlpatterns += [
 ]
 
 # Officer controls after launch: compliance parameters and allowed countries.
-from tokens import compliance_params_views  # noqa: E402
 
 urlpatterns += [
     path("token-actions/<int:pk>/compliance/", compliance_params_views.compliance_params, name="compliance-params"),

@@ -275,11 +275,11 @@ KYC_VALIDITY_DAYS = env.int("KYC_VALIDITY_DAYS", default=365)
 RETENTION_YEARS_AFTER_RELATIONSHIP = env.int("RETENTION_YEARS_AFTER_RELATIONSHIP", default=5)
 SANCTIONS_MATCH_THRESHOLD = env.int("SANCTIONS_MATCH_THRESHOLD", default=88)
 
-# Compliance officers' forced transfers and wallet recoveries (tokens.services, agent actions):
+# Compliance officers' forced transfers and wallet recoveries (tokens.offerings.services, agent actions):
 # limited in amount and in time. Above CONFIRM_ABOVE_UNITS moved out of one wallet, or by one
 # officer alone, within the rolling window, a second officer confirms; one officer requests at
 # most MAX_PER_OFFICER per window (429 beyond); a held request expires unless confirmed within
-# CONFIRM_WITHIN_HOURS. The reasons are at tokens.services.agent_action_request.
+# CONFIRM_WITHIN_HOURS. The reasons are at tokens.offerings.services.agent_action_request.
 AGENT_ACTION_CONFIRM_ABOVE_UNITS = env.int("AGENT_ACTION_CONFIRM_ABOVE_UNITS", default=100)
 AGENT_ACTION_WINDOW_HOURS = env.int("AGENT_ACTION_WINDOW_HOURS", default=24)
 AGENT_ACTION_MAX_PER_OFFICER = env.int("AGENT_ACTION_MAX_PER_OFFICER", default=10)
@@ -310,8 +310,8 @@ LOGGING = {
 }
 
 # Card-bought market units can be sold or transferred only after this many days: a stolen card's
-# purchase cannot be flipped for stablecoin before the bank's dispute arrives (tokens.market).
+# purchase cannot be flipped for stablecoin before the bank's dispute arrives (tokens.market.services).
 MARKET_CARD_HOLD_DAYS = env.int("MARKET_CARD_HOLD_DAYS", default=7)
 # A public distribution report merges CPT x payer cells under this many procedures, so no
-# small cell at a named clinic is published (tokens.distributions).
+# small cell at a named clinic is published (tokens.distributions.services).
 DISTRIBUTION_REPORT_MIN_CELL = env.int("DISTRIBUTION_REPORT_MIN_CELL", default=5)

@@ -233,9 +233,9 @@ def test_dates_use_the_locale_format():
 
 @pytest.mark.django_db
 def test_receipt_pdf_is_written_in_the_investors_language():
-    from tokens import services
     from tokens.models import Order
-    from tokens.orders import receipt_pdf
+    from tokens.offerings import services
+    from tokens.primary.services import receipt_pdf
     from tokens.tests.factories import make_certified_device, offering_terms
 
     admin = make_user(Role.PLATFORM_ADMIN)
@@ -323,7 +323,7 @@ def _pdf_text(data: bytes) -> str:
 
 @pytest.mark.django_db
 def test_statements_are_written_in_the_investors_language():
-    from tokens import statements
+    from tokens.distributions import statements
     from tokens.tests.test_statements import World, investor_with_wallets
 
     world = World()

@@ -10,8 +10,8 @@ from compliance.models import KycCase
 from core.money import to_minor_units
 from notifications.models import Notification
 from payments import stripe_api
-from tokens import orders
 from tokens.models import OrderStatus
+from tokens.primary import services as orders
 from tokens.tests.factories import make_live_offering
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from accounts.tests.factories import PASSWORD
 from chain import processor
-from tokens import services
+from tokens.offerings import services
 from tokens.tests.factories import clinic_admin_of, make_certified_device, make_investor, offering_terms
 
 pytestmark = [pytest.mark.e2e, pytest.mark.chain, pytest.mark.django_db(transaction=True)]

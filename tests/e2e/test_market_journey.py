@@ -160,7 +160,7 @@ def test_a_buyer_without_stablecoin_pays_by_card_and_the_purchase_settles(
     from django.utils import timezone
 
     from compliance.selectors import custodial_wallet
-    from tokens import market
+    from tokens.market import services as market
 
     world = world_mod.build_holders(platform_admin=platform_admin, drain=drain_outbox)
     offer = market.offer_create(actor=world.custodial, offering=world.offering, wallet=world.wallets["custodial"],

@@ -6,8 +6,8 @@ from accounts.tests.factories import PASSWORD, make_user
 from chain import processor
 from chain.services import index_now
 from core.roles import Role
-from tokens import services
 from tokens.models import Offering
+from tokens.offerings import services
 from tokens.tests.factories import (
     approved_investor_wallets,
     clinic_admin_of,

@@ -67,8 +67,8 @@ def test_worker_dying_after_broadcast_does_not_send_twice(fresh_anvil, db, setti
 
 
 def test_offering_deploy_survives_a_node_crash_without_a_second_token(fresh_anvil, db, settings, platform_admin):
-    from tokens import services
     from tokens.models import OfferingStatus
+    from tokens.offerings import services
     from tokens.tests.factories import clinic_admin_of, make_certified_device, offering_terms
 
     chain_ready_on(fresh_anvil, settings)

@@ -38,8 +38,7 @@ from telemetry.ingest import ingest_batch
 from telemetry.models import PlausibilityFlag, RevenuePeriod
 from telemetry.services import credential_issue
 from tests.fixtures.telemetry import procedure
-from tokens import distributions
-from tokens import services as token_services
+from tokens.distributions import services as distributions
 from tokens.models import (
     Distribution,
     DistributionStatus,
@@ -52,6 +51,7 @@ from tokens.models import (
     Order,
     OrderStatus,
 )
+from tokens.offerings import services as token_services
 from tokens.tests.factories import offering_terms
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,9 @@ from chain.models import ChainTransaction
 from chain.services import index_now
 from core.errors import ApplicationError
 from core.models import AuditEvent
-from tokens import agent_confirmations, selectors, services
+from tokens import ledger
 from tokens.models import AgentAction
+from tokens.offerings import agent_confirmations, services
 from tokens.tests.factories import (
     approved_investor_wallets,
     clinic_admin_of,
@@ -44,7 +45,7 @@ def _live_offering(platform_admin, drain_outbox):
 
 
 def _holdings(offering) -> dict[str, tuple[int, int]]:
-    return {h["wallet"]: (h["units"], h["frozen_units"]) for h in selectors.cap_table(offering=offering)["holders"]}
+    return {h["wallet"]: (h["units"], h["frozen_units"]) for h in ledger.cap_table(offering=offering)["holders"]}
 
 
 def test_forced_transfer_through_the_outbox(chain_ready, platform_admin, compliance_officer, drain_outbox):
@@ -130,7 +131,7 @@ def test_wallet_recovery_through_the_outbox(chain_ready, platform_admin, complia
     assert gateway.call("SecurityToken", token, "balanceOf", new) == 60
     assert gateway.call("SecurityToken", token, "isFrozen", new) is True  # the freeze follows the investor
     index_now()
-    table = selectors.cap_table(offering=offering)
+    table = ledger.cap_table(offering=offering)
     assert [(h["wallet"], h["units"], h["frozen"]) for h in table["holders"]] == [(new, 60, True)]
     assert AuditEvent.objects.filter(action="tokens.agent_recover", reason="Lost key, ticket 991").exists()
     assert AuditEvent.objects.filter(action="tokens.agent_action_confirm", actor=compliance_officer2).exists()
@@ -183,17 +184,17 @@ def test_cap_table_waits_for_confirmations(chain_ready, platform_admin, settings
     row = processor.process_one(row.pk)
     assert row.status == S.MINED  # in a block, not yet final
     index_now()
-    assert selectors.cap_table(offering=offering)["supply"] == 0
+    assert ledger.cap_table(offering=offering)["supply"] == 0
 
     gateway.w3().provider.make_request("anvil_mine", [1])
     assert processor.process_one(row.pk).status == S.MINED
     index_now()
-    assert selectors.cap_table(offering=offering)["supply"] == 0
+    assert ledger.cap_table(offering=offering)["supply"] == 0
 
     gateway.w3().provider.make_request("anvil_mine", [1])
     assert processor.process_one(row.pk).status == S.CONFIRMED
     index_now()
-    table = selectors.cap_table(offering=offering)
+    table = ledger.cap_table(offering=offering)
     assert table["supply"] == 40 and _holdings(offering) == {investor: (40, 0)}
 
 

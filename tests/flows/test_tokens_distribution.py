@@ -18,7 +18,9 @@ from chain.models import ChainEvent, ChainTransaction
 from core.errors import ApplicationError
 from core.models import AuditEvent
 from tests.fixtures.core import subprocess_database_url
-from tokens import distributions, income, ledger
+from tokens import ledger
+from tokens.distributions import income
+from tokens.distributions import services as distributions
 from tokens.models import Distribution, IncomeClaim
 from tokens.tests import distribution_world as world_mod
 

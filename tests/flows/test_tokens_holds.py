@@ -19,9 +19,9 @@ from compliance import services as kyc
 from compliance.selectors import active_approval, custodial_wallet
 from core.errors import ApplicationError
 from core.models import AuditEvent
-from tokens import income
+from tokens.distributions import income
 from tokens.models import HoldFreeze
-from tokens.services import agent_action_request
+from tokens.offerings.services import agent_action_request
 from tokens.tests import distribution_world as world_mod
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
@@ -128,7 +128,7 @@ def test_a_revoked_investor_is_frozen_on_every_live_token(world, drain_outbox):
     assert refused(token(w).functions.transfer(w.wallets["custodial"], 5), own)
     assert refused(token(w).functions.claimIncome(), own)
     # The same decision told twice freezes once.
-    from tokens.holds import on_investor_hold
+    from tokens.offerings.holds import on_investor_hold
 
     with transaction.atomic():
         assert on_investor_hold(profile=held.investor_profile, cause=f.cause, reason="again") == []

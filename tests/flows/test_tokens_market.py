@@ -15,7 +15,7 @@ from chain.models import ChainTransaction
 from chain.selectors import deployment_address
 from compliance.selectors import custodial_wallet
 from core.errors import ApplicationError
-from tokens import market
+from tokens.market import services as market
 from tokens.models import MarketOffer, MarketTransfer
 from tokens.tests import distribution_world as world_mod
 from tokens.tests.factories import make_investor
@@ -205,8 +205,8 @@ def test_officer_changes_compliance_params_through_the_outbox_and_the_terms_foll
     from accounts.tests.factories import make_user
     from core.models import AuditEvent
     from core.permissions import Role
-    from tokens import compliance_params as cp
     from tokens.models import ComplianceChange
+    from tokens.offerings import compliance_params as cp
 
     w = world
     token = w.offering.token_address
@@ -340,7 +340,7 @@ def test_a_compliance_change_failing_part_way_leaves_the_offering_stating_what_t
     from chain import processor
     from chain.models import ChainTransaction
     from core.permissions import Role
-    from tokens import compliance_params as cp
+    from tokens.offerings import compliance_params as cp
 
     w = world
     officer = make_user(Role.COMPLIANCE_OFFICER)

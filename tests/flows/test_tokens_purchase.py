@@ -14,8 +14,10 @@ from compliance.selectors import custodial_wallet
 from core.errors import ApplicationError
 from core.models import AuditEvent
 from core.pdf import sha256_hex
-from tokens import ledger, orders, selectors, services
+from tokens import ledger
 from tokens.models import OrderStatus
+from tokens.offerings import services
+from tokens.primary import services as orders
 from tokens.tests.factories import clinic_admin_of, make_certified_device, make_investor, offering_terms
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
@@ -68,9 +70,9 @@ def test_investor_buys_units_and_holds_them_on_chain(client, live_offering, onch
     order.refresh_from_db()
     assert order.status == OrderStatus.COMPLETED, order.error
     assert gateway.call("SecurityToken", token, "balanceOf", wallet) == 7
-    holders = selectors.cap_table(offering=live_offering)["holders"]
+    holders = ledger.cap_table(offering=live_offering)["holders"]
     assert [(h["wallet"].lower(), h["units"]) for h in holders] == [(wallet.lower(), 7)]
-    (holding,) = selectors.investor_holdings(user=investor)
+    (holding,) = ledger.unit_holdings(user=investor)
     assert holding["units"] == 7 and holding["offering"] == live_offering
 
     pdf = order.receipt_pdf.read()
@@ -83,7 +85,7 @@ def test_investor_buys_units_and_holds_them_on_chain(client, live_offering, onch
     page = client.get(reverse("tokens:my-investments")).content.decode()
     assert "Completed" in page and ">7" in page
     # Payment kept, order completed, 7 units minted and 7 on chain: nothing to reconcile.
-    from tokens.reconciliation import reconcile
+    from tokens.primary.reconciliation import reconcile
 
     assert reconcile()["mismatches"] == []
     assert AuditEvent.objects.filter(action="tokens.order_completed", object_id=str(order.pk)).exists()
@@ -97,7 +99,7 @@ def test_a_mint_refused_on_chain_refunds_the_payment(live_offering, onchain_inve
     from chain.services import outbox_enqueue
     from payments import stripe_api
     from payments.models import Payment
-    from tokens.reconciliation import reconcile
+    from tokens.primary.reconciliation import reconcile
 
     investor = onchain_investor
     wallet = custodial_wallet(user=investor).address

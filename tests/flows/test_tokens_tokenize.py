@@ -12,8 +12,9 @@ from chain.selectors import deployment_address
 from chain.services import index_now, outbox_enqueue
 from core.errors import ApplicationError
 from core.models import AuditEvent
-from tokens import selectors, services
+from tokens import ledger
 from tokens.models import OfferingStatus
+from tokens.offerings import selectors, services
 from tokens.tests.factories import clinic_admin_of, make_certified_device, offering_terms
 
 pytestmark = pytest.mark.chain
@@ -104,13 +105,13 @@ def test_agent_actions_reach_chain_and_cap_table(chain_ready, platform_admin, co
     assert partial.chain_tx.receipt["logs"][0]["event"] == "TokensFrozen"
 
     index_now()
-    table = selectors.cap_table(offering=offering)
+    table = ledger.cap_table(offering=offering)
     assert table["supply"] == 100
     (holder,) = table["holders"]
     assert holder["units"] == 100 and holder["frozen"] is True and holder["frozen_units"] == 10
     assert AuditEvent.objects.filter(action="tokens.agent_freeze", reason="Court order 42").exists()
     index_now()  # idempotent
-    assert selectors.cap_table(offering=offering)["supply"] == 100
+    assert ledger.cap_table(offering=offering)["supply"] == 100
 
     services.agent_action_request(actor=compliance_officer, offering=offering, kind="pause", reason="Incident")
     drain_outbox()

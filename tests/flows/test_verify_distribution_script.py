@@ -18,7 +18,8 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from chain import gateway
-from tokens import ledger, statements
+from tokens import ledger
+from tokens.distributions import statements
 from tokens.tests import distribution_world as world_mod
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]

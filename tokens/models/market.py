@@ -157,7 +157,7 @@ MARKET_CARD_TRANSITIONS = {
 
 
 class MarketCardPurchase(BaseModel):
-    """A custodial buyer pays for units of a board offer by card (tokens.market_payments):
+    """A custodial buyer pays for units of a board offer by card (tokens.market.payments):
     units held for the checkout's lifetime → paid webhook → the treasury pays the seller for
     the buyer with `Settlement.takeFor` (units to the buyer's custodial wallet in the same
     transaction), or the card is refunded with the reason. A chargeback freezes the units."""

@@ -116,7 +116,7 @@ class AgentActionState(models.TextChoices):
 class AgentAction(BaseModel):
     """A compliance officer's token action, executed through the chain outbox. A forced
     transfer or recovery above AGENT_ACTION_CONFIRM_ABOVE_UNITS waits for a second officer
-    (tokens.agent_confirmations) and has no chain transaction until then."""
+    (tokens.offerings.agent_confirmations) and has no chain transaction until then."""
 
     offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="agent_actions")
     kind = models.CharField(max_length=20, choices=AgentActionKind.choices)
@@ -144,7 +144,7 @@ class AgentAction(BaseModel):
 
 class ComplianceChange(BaseModel):
     """A compliance officer's change of a live token's compliance parameters and allowed
-    countries (tokens.compliance_params): sent through the outbox; the Offering's stored terms
+    countries (tokens.offerings.compliance_params): sent through the outbox; the Offering's stored terms
     follow only once the chain has confirmed every call (chain hook)."""
 
     class Status(models.TextChoices):

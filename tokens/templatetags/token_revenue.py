@@ -3,7 +3,7 @@ distribution history, shown on the offering, buy and investments pages before an
 
 from django import template
 
-from tokens import income
+from tokens.distributions import income
 
 register = template.Library()
 

@@ -20,8 +20,8 @@ from chain.models import ChainTransaction
 from compliance.models import Wallet
 from compliance.selectors import custodial_wallet
 from telemetry.models import Tariff
-from tokens import services
 from tokens.models import Distribution, Offering
+from tokens.offerings import services
 from tokens.tests.factories import (
     clinic_admin_of,
     make_certified_device,
@@ -134,7 +134,7 @@ def close_and_pay(world: World, *, drain, pay: bool = True) -> Distribution:
     from payments.models import Payment
     from payments.services import simulator_pay
     from telemetry.services import revenue_period_close
-    from tokens import distributions
+    from tokens.distributions import services as distributions
 
     period = revenue_period_close(actor=world.platform_admin, device=world.offering.device,
                                   period_start=world.period_start)

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from core.errors import ApplicationError
 from core.models import AuditEvent
-from tokens import agent_confirmations, services
 from tokens.models import AgentAction
+from tokens.offerings import agent_confirmations, services
 from tokens.tests.factories import make_live_offering
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tokens import services
+from tokens.offerings import services
 from tokens.tests.factories import make_live_offering
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from chain import gateway
 from chain.models import ChainTransaction
 from core.models import AuditEvent
 from core.permissions import Role
-from tokens import services
 from tokens.models import Offering, OfferingStatus
+from tokens.offerings import services
 from tokens.tests.factories import clinic_admin_of, make_certified_device, offering_terms
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from chain import gateway
 from chain.models import ChainTransaction
 from compliance import demo as compliance_demo
 from compliance.selectors import custodial_wallet
-from tokens import ledger, selectors
+from tokens import ledger
 from tokens.demo import DEMO_ORDER_UNITS, seed_demo_offering
 from tokens.models import Offering, OfferingStatus, Order, OrderStatus
 
@@ -51,7 +51,7 @@ def test_tokenizes_the_demo_ct_once(chain_ready):
     assert order.status == OrderStatus.COMPLETED and order.units == DEMO_ORDER_UNITS, order.error
     wallet = custodial_wallet(user=order.investor).address
     assert gateway.call("SecurityToken", offering.token_address, "balanceOf", wallet) == DEMO_ORDER_UNITS
-    assert [h["units"] for h in selectors.cap_table(offering=offering)["holders"]] == [DEMO_ORDER_UNITS]
+    assert [h["units"] for h in ledger.cap_table(offering=offering)["holders"]] == [DEMO_ORDER_UNITS]
     assert "demo investor bought 10" in out.getvalue()
     txs = ChainTransaction.objects.count()
 

@@ -14,7 +14,7 @@ from core.models import AuditEvent
 from core.permissions import Role
 from core.tests.openapi import assert_matches_schema
 from telemetry.models import RevenuePeriod
-from tokens import distributions
+from tokens.distributions import services as distributions
 from tokens.models import Distribution, DistributionStatus, IncomeClaim
 from tokens.tests.factories import clinic_admin_of, make_live_offering
 

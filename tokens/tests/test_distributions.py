@@ -21,7 +21,7 @@ from core.models import AuditEvent
 from core.permissions import Role
 from core.tests.openapi import assert_matches_schema
 from telemetry.models import RevenuePeriod
-from tokens import distributions
+from tokens.distributions import services as distributions
 from tokens.models import Distribution, DistributionStatus
 from tokens.tests.factories import clinic_admin_of, make_investor, make_live_offering
 
@@ -162,7 +162,7 @@ def test_a_refunded_clinic_payment_blocks_a_waiting_statement_and_its_note_stays
 
     from pypdf import PdfReader
 
-    from tokens import statements
+    from tokens.distributions import statements
 
     text = "".join(pg.extract_text() for pg in PdfReader(io.BytesIO(statements.clinic_statement_pdf(d))).pages)
     assert "Payment reversed" in text and "card payment refunded" in text

@@ -23,7 +23,8 @@ from notifications.models import Notification
 from payments import stripe_api
 from payments.models import Payment, Refund
 from payments.services import deliver_signed, simulator_pay
-from tokens import market, market_payments
+from tokens.market import payments as market_payments
+from tokens.market import services as market
 from tokens.models import MarketCardPurchase, MarketTransfer
 from tokens.tests import distribution_world as world_mod
 from tokens.tests.factories import make_investor
@@ -290,7 +291,7 @@ def test_card_money_never_rests_in_the_buyers_wallet_so_a_failed_take_costs_the_
 
     from chain import processor
     from chain.services import outbox_enqueue
-    from tokens import income
+    from tokens.distributions import income
 
     w = world
     treasury = _real_stablecoin_treasury(settings, 25_000_000)
@@ -380,7 +381,7 @@ def test_card_pages_and_api_show_the_amount_and_who_pays_the_fee_then_open_the_c
 def test_statement_ready_is_told_once_to_each_holder_and_links_the_pdf(chain_ready, platform_admin, drain_outbox,
                                                                        client):
     """The income notice of a deposit is also the statement-ready notice: it links the PDF."""
-    from tokens.distributions import _notify_holders
+    from tokens.distributions.services import _notify_holders
 
     w, d = world_mod.distributed_world(platform_admin=platform_admin, drain=drain_outbox)
     notes = Notification.objects.filter(event_key=f"distribution:{d.public_id}:claimable")

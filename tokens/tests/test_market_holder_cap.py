@@ -10,8 +10,8 @@ from django.conf import settings
 from chain.models import ChainEvent, IndexedContract
 from core.errors import ApplicationError
 from tests.fixtures.payments import ready_investor as make_investor
-from tokens import orders
 from tokens.ledger import holder_wallets
+from tokens.primary import services as orders
 from tokens.tests.factories import make_live_offering
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,8 @@ from chain import gateway
 from chain.models import ChainTransaction
 from chain.services import outbox_enqueue
 from core.errors import ApplicationError
-from tokens import services
 from tokens.models import MarketOffer, Offering, OfferingStatus
+from tokens.offerings import services
 from tokens.tests.factories import make_certified_device, make_investor, offering_terms
 
 pytestmark = pytest.mark.django_db
@@ -146,7 +146,7 @@ def test_an_offer_posted_for_another_token_is_never_listed_under_this_one():
     real offering: the OfferPosted event must name this offering's token."""
     from types import SimpleNamespace
 
-    from tokens.market import _posted
+    from tokens.market.services import _posted
 
     board, seller, real, fake = ("0x" + c * 40 for c in "abcd")
     offer = SimpleNamespace(board_address=board, seller_wallet=seller,

@@ -16,8 +16,10 @@ from core.money import to_minor_units
 from payments import stripe_api
 from payments.models import Payment, Refund
 from tests.fixtures.payments import ready_investor as make_investor
-from tokens import ledger, orders, reconciliation
+from tokens import ledger
 from tokens.models import Order, OrderStatus
+from tokens.primary import reconciliation
+from tokens.primary import services as orders
 from tokens.tests.factories import make_live_offering
 
 pytestmark = pytest.mark.django_db

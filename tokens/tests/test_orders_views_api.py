@@ -6,8 +6,8 @@ from django.urls import reverse
 from compliance.models import KycCase
 from core.money import to_minor_units
 from tests.fixtures.payments import ready_investor as make_investor
-from tokens import orders
 from tokens.models import Order, OrderStatus
+from tokens.primary import services as orders
 from tokens.tests.factories import make_live_offering
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from tokens import services
 from tokens.models import Offering, OfferingStatus
+from tokens.offerings import services
 from tokens.tests.factories import make_certified_device, offering_terms
 
 pytestmark = pytest.mark.django_db

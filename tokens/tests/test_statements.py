@@ -28,8 +28,9 @@ from chain import gateway
 from chain.models import ChainEvent, ChainTransaction, IndexedContract
 from compliance.models import Wallet
 from core.permissions import Role
-from tokens import statements, waterfall
-from tokens.distributions import canonical_json
+from tokens import waterfall
+from tokens.distributions import statements
+from tokens.distributions.services import canonical_json
 from tokens.models import Distribution, DistributionStatus
 from tokens.tests.factories import make_live_offering
 

@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from chain.models import ChainTransaction
-from tokens import services
 from tokens.models import AgentAction, Offering, OfferingStatus
+from tokens.offerings import services
 from tokens.tests.factories import clinic_admin_of, make_certified_device, offering_terms
 
 pytestmark = pytest.mark.django_db
