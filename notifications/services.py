@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -90,6 +90,22 @@ def notify_organization(*, organization_id: int, category: str, event_key: str, 
     return sum(
         notify(recipient=u, category=category, event_key=event_key, title=title, body=body, url=url) is not None
         for u in organization_members(organization_id=organization_id, roles=roles)
+    )
+
+
+def staff_members(*, roles: Iterable[str]):
+    """Active users holding one of the platform-wide `roles` (superusers count as platform admins)."""
+    q = Q(memberships__role__in=list(roles))
+    if Role.PLATFORM_ADMIN in roles:
+        q |= Q(is_superuser=True)
+    return User.objects.filter(q, is_active=True).distinct().order_by("pk")
+
+
+def notify_staff(*, roles: Iterable[str], category: str, event_key: str, title: str, body: str, url: str = "") -> int:
+    """notify() each platform admin or compliance officer holding one of `roles` (an alert, a decision due)."""
+    return sum(
+        notify(recipient=u, category=category, event_key=event_key, title=title, body=body, url=url) is not None
+        for u in staff_members(roles=list(roles))
     )
 
 

@@ -36,14 +36,12 @@ from decimal import ROUND_CEILING, Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy
 
-from accounts.models import User
 from chain import gateway
 from chain.services import outbox_enqueue
 from compliance.selectors import custodial_wallet, investor_is_eligible
@@ -53,7 +51,7 @@ from core.money import from_token_units, to_token_units
 from core.permissions import Role, user_has_role
 from core.services import audit, snapshot
 from notifications.models import Category
-from notifications.services import notify
+from notifications.services import notify, notify_staff
 from payments.selectors import payment_for_session
 from payments.services import checkout_create, refund_create
 from tokens.ledger import reservation_minutes
@@ -360,11 +358,8 @@ def _wait_for_funds(p: MarketCardPurchase, *, actor, why: str) -> MarketCardPurc
     p = _move(p=p, actor=actor, target=C.WAITING_FUNDS, action="tokens.market_card_waiting_funds", reason=why,
               error=gettext_lazy("Paid. The purchase settles as soon as the platform's stablecoin treasury is "
                                  "funded."))
-    admins = User.objects.filter(is_active=True).filter(
-        Q(is_superuser=True) | Q(memberships__role=Role.PLATFORM_ADMIN)).distinct()
-    for admin in admins:
-        notify(recipient=admin, category=Category.MARKET, event_key=f"{p.key}:waiting_funds", url=_page(p),
-               title=gettext_lazy("A card purchase waits for treasury stablecoin"), body=why)
+    notify_staff(roles=[Role.PLATFORM_ADMIN], category=Category.MARKET, event_key=f"{p.key}:waiting_funds",
+                 url=_page(p), title=gettext_lazy("A card purchase waits for treasury stablecoin"), body=why)
     return p
 
 
@@ -407,12 +402,8 @@ DISPUTE_OUTCOMES = {"won": "the bank sided with the platform", "lost": "the paym
 
 def _tell_staff(p: MarketCardPurchase, *, event: str, title, body) -> None:
     """Compliance officers decide the dispute; platform admins see the treasury's exposure."""
-
-    staff = User.objects.filter(is_active=True).filter(
-        Q(memberships__role=Role.COMPLIANCE_OFFICER) | Q(memberships__role=Role.PLATFORM_ADMIN)).distinct()
-    for user in staff:
-        notify(recipient=user, category=Category.MARKET, event_key=f"{p.key}:{event}", url=_page(p), title=title,
-               body=body)
+    notify_staff(roles=[Role.COMPLIANCE_OFFICER, Role.PLATFORM_ADMIN], category=Category.MARKET,
+                 event_key=f"{p.key}:{event}", url=_page(p), title=title, body=body)
 
 
 def on_dispute_created(event) -> None:

@@ -27,13 +27,12 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
-from accounts.models import User
 from chain import gateway
 from chain.services import outbox_enqueue
 from core.permissions import Role
 from core.services import audit
 from notifications.models import Category
-from notifications.services import notify
+from notifications.services import notify_staff
 from tokens.models import AgentAction, AgentActionKind, AgentActionState, HoldFreeze, Offering, OfferingStatus
 
 logger = logging.getLogger(__name__)
@@ -119,10 +118,9 @@ def on_freeze_final(row) -> None:
     f = HoldFreeze.objects.select_related("offering").filter(freeze_tx=row).first() or \
         HoldFreeze.objects.select_related("offering").filter(release_tx=row).first()
     url = reverse("tokens:agent-actions", args=[f.offering.pk]) if f is not None else ""
-    for officer in User.objects.filter(is_active=True, memberships__role=Role.COMPLIANCE_OFFICER).distinct():
-        notify(recipient=officer, category=Category.KYC, event_key=f"hold-freeze-failed:{row.pk}", url=url,
-               title=gettext_lazy("A compliance hold could not be applied on chain"),
-               body=format_lazy(gettext_lazy("Freezing or unfreezing the wallets {wallets} on token {token} failed "
-                                             "({error}). Freeze or unfreeze them from the token's actions."),
-                                wallets=", ".join(row.args[0]) if row.args else "", token=row.to_address,
-                                error=(row.error or "")[:200]))
+    notify_staff(roles=[Role.COMPLIANCE_OFFICER], category=Category.KYC, event_key=f"hold-freeze-failed:{row.pk}",
+                 url=url, title=gettext_lazy("A compliance hold could not be applied on chain"),
+                 body=format_lazy(gettext_lazy("Freezing or unfreezing the wallets {wallets} on token {token} failed "
+                                               "({error}). Freeze or unfreeze them from the token's actions."),
+                                  wallets=", ".join(row.args[0]) if row.args else "", token=row.to_address,
+                                  error=(row.error or "")[:200]))
