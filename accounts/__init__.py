@@ -1,0 +1,1 @@
+"""Accounts: users who sign in by email, organizations (clinics, the platform) and role memberships."""

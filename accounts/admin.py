@@ -1,3 +1,5 @@
+"""Django admin for users (with their memberships) and organizations."""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 

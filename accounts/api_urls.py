@@ -1,3 +1,5 @@
+"""The accounts app's API routes: me, language, time zone, token, signup, and the clinic team."""
+
 from django.urls import path
 
 from accounts import api_views

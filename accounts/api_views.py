@@ -1,3 +1,5 @@
+"""The accounts API: the signed-in user, time zone and language, API tokens, investor signup."""
+
 from django.contrib.auth import authenticate, password_validation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext

@@ -1,3 +1,5 @@
+"""The accounts app's wiring: the Dashboard, Team and Audit trail links and the welcome panel."""
+
 from django.apps import AppConfig
 
 

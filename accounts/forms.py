@@ -1,3 +1,5 @@
+"""Account forms: the throttled email login, investor and clinic signup, profile, team invitation."""
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm

@@ -1,3 +1,5 @@
+"""The user (signs in by email), organizations (clinics and the platform) and role memberships."""
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError

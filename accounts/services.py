@@ -1,3 +1,6 @@
+"""Account writes: investor and clinic signup, memberships, clinic team invites and removals,
+profile, time zone and language. Audited."""
+
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext

@@ -1,3 +1,5 @@
+"""Celery tasks for account emails: the welcome email (sent once) and the clinic team invitation."""
+
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator

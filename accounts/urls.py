@@ -1,3 +1,5 @@
+"""The accounts app's web routes: signup, login and logout, profile, language, team, password reset."""
+
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 

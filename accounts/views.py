@@ -1,3 +1,6 @@
+"""Account pages: signup (investor or clinic), profile, the language switcher, and a clinic
+admin's team page."""
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required

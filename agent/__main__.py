@@ -1,3 +1,5 @@
+"""`python -m agent`: runs the medrwa-agent command line."""
+
 import sys
 
 from agent.cli import main

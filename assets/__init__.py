@@ -1,0 +1,1 @@
+"""Assets: clinics' imaging devices — appraisal, inspection, certificate, anchoring, public verification."""

@@ -1,3 +1,5 @@
+"""The device API's routes: devices, UDI check, queues, verification, files, appraisals, certification."""
+
 from django.urls import path
 
 from assets import api_views as v

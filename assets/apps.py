@@ -1,3 +1,5 @@
+"""The assets app's wiring: navigation, dashboard panels, the demo seeder, the anchor confirmation hook."""
+
 from django.apps import AppConfig
 
 

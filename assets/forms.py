@@ -1,3 +1,5 @@
+"""Device forms: the device itself, photos and documents, reasons, an appraisal, the inspection checklist."""
+
 from decimal import Decimal, InvalidOperation
 
 from django import forms

@@ -1,3 +1,5 @@
+"""Devices and their lifecycle, photos and documents, appraisals and certifications."""
+
 import secrets
 
 from django.conf import settings

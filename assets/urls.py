@@ -1,3 +1,6 @@
+"""The assets app's web routes: devices and their files, appraisal, inspection, the queues, and the
+public verification pages."""
+
 from django.urls import path
 
 from assets import views

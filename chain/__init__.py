@@ -1,0 +1,1 @@
+"""Chain: the gateway to the blockchain — transaction outbox, shared contracts, indexed events."""

@@ -1,1 +1,3 @@
+"""The chain app has no API routes (callers use its services)."""
+
 urlpatterns: list = []

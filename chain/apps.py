@@ -1,3 +1,5 @@
+"""The chain app's configuration."""
+
 from django.apps import AppConfig
 
 

@@ -1,2 +1,4 @@
+"""The chain app has no web routes."""
+
 app_name = "chain"
 urlpatterns: list = []

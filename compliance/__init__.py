@@ -1,0 +1,1 @@
+"""Compliance: investors' KYC, wallets, sanctions screening and on-chain eligibility."""

@@ -1,3 +1,6 @@
+"""Compliance's API routes (investor KYC, wallets, the officers' review queue) and each web
+action's API twin."""
+
 from django.urls import path
 
 from compliance import api_views

@@ -1,3 +1,6 @@
+"""The compliance API: investor KYC status, profile, documents, wallets and erasure; the
+officers' queue, cases, decisions and sanctions hits."""
+
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes

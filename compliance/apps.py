@@ -1,3 +1,6 @@
+"""The compliance app's wiring: navigation, dashboard panels, the demo seeder, the
+IdentityRegistry confirmation hooks."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""Compliance forms: investor profile, wallet linking, KYC documents, officers' decisions, queue filter, erasure."""
+
 import pycountry
 from django import forms
 from django.utils.translation import gettext_lazy

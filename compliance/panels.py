@@ -1,3 +1,5 @@
+"""Dashboard panels: an investor's KYC status and the officers' queue counts (registered in ComplianceConfig.ready)."""
+
 from compliance import selectors
 
 

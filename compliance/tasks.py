@@ -1,3 +1,5 @@
+"""Thin Celery tasks: expire due KYC approvals, purge investors past retention."""
+
 from celery import shared_task
 
 from compliance import services

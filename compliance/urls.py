@@ -1,3 +1,5 @@
+"""Compliance's web routes: onboarding, KYC, wallets, the officers' review queue."""
+
 from django.urls import path
 
 from compliance import views

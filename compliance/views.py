@@ -1,3 +1,6 @@
+"""Compliance's web pages: investor onboarding, profile, wallets, KYC and erasure; the officers'
+queue, case detail, decisions, hits and export."""
+
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse

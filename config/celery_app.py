@@ -1,3 +1,5 @@
+"""The Celery app, configured from Django settings, with every app's SCHEDULE as the beat schedule."""
+
 import importlib
 import os
 

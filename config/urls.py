@@ -1,3 +1,5 @@
+"""The root URLconf: each app's web and API routes, the OpenAPI schema and docs, the error handlers."""
+
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView

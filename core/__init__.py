@@ -1,0 +1,1 @@
+"""Core: the shell every app plugs into — audit trail, roles, errors, registries, shared helpers."""

@@ -1,3 +1,5 @@
+"""Django admin for the audit trail, read-only."""
+
 from django.contrib import admin
 
 from core.models import AuditEvent

@@ -1,3 +1,5 @@
+"""Core's API routes: the audit trail."""
+
 from django.urls import path
 
 from core import api_views

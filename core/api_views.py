@@ -1,3 +1,5 @@
+"""The audit trail API (compliance officers and platform admins)."""
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 

@@ -1,3 +1,5 @@
+"""The core app's wiring: puts back the recursion limit py_ecc raises on import."""
+
 import sys
 
 from django.apps import AppConfig

@@ -1,3 +1,5 @@
+"""Template context: the navigation links and role labels of the signed-in user."""
+
 from django.urls import NoReverseMatch, reverse
 
 from core.permissions import Role, user_roles

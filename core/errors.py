@@ -1,3 +1,6 @@
+"""ApplicationError, the one way a service says no, and explicit state-machine transitions."""
+
+
 class ApplicationError(Exception):
     """A business rule said no. Services raise it; the API turns it into
     {"error": {"code", "message", "details"}} with `status`, views into a form/message error."""

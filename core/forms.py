@@ -1,3 +1,5 @@
+"""Showing a service's ApplicationError to people: on a form, as a 403, or as a message."""
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 

@@ -1,3 +1,5 @@
+"""Middleware: a request id for audit events and logs, a 400 for NUL in the query, the user's language."""
+
 import contextvars
 import re
 import uuid

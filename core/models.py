@@ -1,3 +1,5 @@
+"""The abstract base model (timestamps) and the append-only audit trail."""
+
 from django.conf import settings
 from django.db import models
 

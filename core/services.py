@@ -1,3 +1,5 @@
+"""The audit trail's one writer: audit() and JSON-safe snapshots of a model's fields."""
+
 import datetime as dt
 import decimal
 import uuid

@@ -1,3 +1,5 @@
+"""Enqueue Celery tasks (the task or its dotted name) after the surrounding transaction commits."""
+
 import logging
 
 from celery import Task

@@ -1,3 +1,5 @@
+"""Core's web routes: home, dashboard, audit trail, health check, the JavaScript catalogue."""
+
 from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 

@@ -1,3 +1,5 @@
+"""Core pages: home, the dashboard of panels, the audit trail, the health check, and the error pages."""
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection

@@ -1,3 +1,5 @@
+"""Django admin for notifications and their email deliveries, every field read-only."""
+
 from django.contrib import admin
 
 from notifications.models import EmailDelivery, Notification

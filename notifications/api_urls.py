@@ -1,3 +1,5 @@
+"""The notifications API's routes and each web action's API twin."""
+
 from django.urls import path
 
 from notifications import api_views

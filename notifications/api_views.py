@@ -1,3 +1,5 @@
+"""The notifications API: my notifications, unread count, marking read, email preferences."""
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response

@@ -1,3 +1,5 @@
+"""The notifications app's configuration."""
+
 from django.apps import AppConfig
 
 

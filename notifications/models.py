@@ -1,3 +1,5 @@
+"""Notifications, per-category email preferences, and the email delivery of each notification."""
+
 from django.conf import settings
 from django.db import models
 

@@ -1,3 +1,5 @@
+"""Notification reads for one user: the list, the unread count, email preferences."""
+
 from django.db.models import QuerySet
 from django.http import Http404
 

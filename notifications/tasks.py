@@ -1,3 +1,5 @@
+"""Celery tasks: send one notification's email, requeue the ones not sent."""
+
 import smtplib
 
 from celery import shared_task

@@ -1,3 +1,5 @@
+"""The notifications app's web routes: the list, marking read, email preferences."""
+
 from django.urls import path
 
 from notifications import views

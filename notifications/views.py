@@ -1,3 +1,5 @@
+"""Notification pages: the list, marking one or all read, email preferences."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator

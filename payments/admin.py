@@ -1,3 +1,5 @@
+"""Django admin for payments, webhook events and refunds."""
+
 from django.contrib import admin
 
 from payments.models import Payment, Refund, WebhookEvent

@@ -1,3 +1,5 @@
+"""The payments app's wiring: refuses play-money payments on a real chain in every process."""
+
 from django.apps import AppConfig
 
 

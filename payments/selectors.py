@@ -1,3 +1,5 @@
+"""Payment reads: a checkout for its customer (simulator page), a payment by its session."""
+
 from django.http import Http404
 
 from payments.models import Payment

@@ -1,3 +1,5 @@
+"""The payments app's web routes: the Stripe webhook and the local payment simulator."""
+
 from django.urls import path
 
 from payments import views

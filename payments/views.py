@@ -1,3 +1,5 @@
+"""Payment pages: the Stripe webhook endpoint and the local simulator's checkout page."""
+
 import logging
 
 from django.contrib import messages

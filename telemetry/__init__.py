@@ -1,0 +1,1 @@
+"""Telemetry: signed usage events from devices' agents, rollups, plausibility flags, tariffs, revenue periods."""

@@ -1,3 +1,5 @@
+"""Django admin for tariffs, events, plausibility flags and revenue periods, read-only."""
+
 from django.contrib import admin
 
 from telemetry.models import PlausibilityFlag, RevenuePeriod, Tariff, TelemetryEvent

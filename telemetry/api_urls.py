@@ -1,3 +1,6 @@
+"""The telemetry API's routes: signed batches, credentials, usage, flags, tariffs, revenue periods,
+payer mix."""
+
 from django.urls import path
 
 from telemetry import api_views

@@ -1,3 +1,6 @@
+"""The telemetry API: device-signed batch upload (HMAC auth), credentials, usage, flags, tariffs,
+revenue periods, payer mix."""
+
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import RequestDataTooBig
 from django.utils.translation import gettext

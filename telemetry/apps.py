@@ -1,3 +1,6 @@
+"""The telemetry app's wiring: navigation, dashboard panel, demo seeder, the usage provider for
+appraisals."""
+
 from django.apps import AppConfig
 
 

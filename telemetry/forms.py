@@ -1,3 +1,5 @@
+"""Telemetry forms: credentials, clearing flags, tariffs, revenue periods, compute tariffs, payer mix."""
+
 from decimal import Decimal, InvalidOperation
 
 from django import forms

@@ -1,3 +1,5 @@
+"""Thin Celery task: process newly stored events (rollups, history-based plausibility flags)."""
+
 from celery import shared_task
 
 from telemetry import processing

@@ -1,3 +1,6 @@
+"""The telemetry app's web routes: device health, credentials, flags, tariffs, payer mix, revenue
+periods."""
+
 from django.urls import path
 
 from telemetry import views

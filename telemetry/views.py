@@ -1,3 +1,6 @@
+"""Telemetry pages: device health and usage, credentials, flags, tariffs, payer mix, closing,
+settling and adjusting revenue periods."""
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render

@@ -1,3 +1,5 @@
+"""Development settings: DEBUG, static files from the finders, the local payment simulator."""
+
 from config.settings.base import *
 from config.settings.base import env
 from payments.guard import refuse_play_money_on_real_chain

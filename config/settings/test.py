@@ -1,3 +1,5 @@
+"""Test settings: a temporary var/ directory, fast hashing, in-memory email, the payment simulator."""
+
 import atexit
 import os
 import shutil

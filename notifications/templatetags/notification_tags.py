@@ -1,3 +1,5 @@
+"""The notifications link in the header, with the unread count."""
+
 from django import template
 from django.db import DatabaseError
 from django.urls import reverse

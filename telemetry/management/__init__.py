@@ -1,0 +1,1 @@
+"""The telemetry app's management commands."""

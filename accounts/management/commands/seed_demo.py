@@ -1,3 +1,5 @@
+"""`manage.py seed_demo`: one demo user per role, then every app's demo seeder; prints the logins."""
+
 from django.core.management.base import BaseCommand
 
 from accounts import demo

@@ -1,0 +1,1 @@
+"""The chain app's management commands (chain_bootstrap)."""

@@ -1,3 +1,5 @@
+"""`manage.py chain_bootstrap`: deploy the shared contracts (idempotent) on a reachable node."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from chain import gateway

@@ -1,0 +1,1 @@
+"""The compliance app's management commands (load_sdn)."""

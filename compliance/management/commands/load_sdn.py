@@ -1,3 +1,5 @@
+"""`manage.py load_sdn PATH`: load the OFAC SDN list from its official files and re-screen cases."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from compliance import services

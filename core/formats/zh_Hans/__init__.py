@@ -1,0 +1,1 @@
+"""Number and date formats for Simplified Chinese."""

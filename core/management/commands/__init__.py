@@ -1,0 +1,1 @@
+"""The core app's management commands (rotate_encryption_keys)."""
