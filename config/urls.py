@@ -16,7 +16,8 @@ urlpatterns = [
     *[path("api/v1/", include(f"{app}.api_urls")) for app in APPS],
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html"),
+         name="api-redoc"),
 ]
 
 handler400 = "core.views.error_400"

@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our static files, not a CDN
     "django_celery_beat",
     "core",
     "accounts",
@@ -214,6 +215,11 @@ SPECTACULAR_SETTINGS = {
     # Several serializers have a `state` choice field; name the agent actions' one explicitly
     # (an unresolved collision is a warning, and `check --deploy` must pass warning-free).
     "ENUM_NAME_OVERRIDES": {"AgentActionStateEnum": "tokens.models.AgentActionState"},
+    # The docs pages load their JavaScript and CSS from our own static files: an air-gapped or
+    # strict-CSP deployment (no CDN) still shows the operations.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Chain (web3 is imported only by the chain package).
