@@ -176,3 +176,22 @@ def test_simulated_ct_day_is_accepted_unflagged_and_priced(telemetry_credential,
     total = sum(selectors.compute_revenue(device=cred.device, start=s, end=e)["compute_jobs"]
                 for s, e in {selectors.month_bounds((now - timedelta(days=d)).date()) for d in range(4)})
     assert total == counts["compute_job"]
+
+
+def test_the_device_page_shows_a_closed_month_with_a_compute_line(telemetry_credential, platform_admin, client):
+    """Regression (issue 18): a compute line has no CPT code, and the device page looked it up
+    as a filter argument, which answers HTTP 500 for the clinic and the platform admin."""
+    cred = telemetry_credential.credential
+    device = cred.device
+    d = _day()
+    services.compute_tariff_set(actor=platform_admin, year=d.year, price_per_gpu_hour=Decimal("1.20"),
+                                currency="USD")
+    ingest_batch(credential=cred, events=[procedure(1, end=d + timedelta(hours=10)),
+                                          job(2, start=d + timedelta(hours=1), minutes=90)])
+    process_new_events(lag=timedelta(0))
+    period = services.revenue_period_close(actor=platform_admin, device=device, period_start=d.date().replace(day=1))
+    assert any(ln["kind"] == "compute" for ln in period.lines)
+    client.force_login(platform_admin)
+    page = client.get(f"/telemetry/devices/{device.pk}/")
+    assert page.status_code == 200
+    assert "1 compute jobs, 1.5000 GPU-hours × 1.2 USD/GPU-hour" in page.content.decode()
