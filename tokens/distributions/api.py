@@ -6,6 +6,8 @@ tokens.distributions.income, the same the web pages call."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext
@@ -528,8 +530,10 @@ class IncomeWithdrawApi(APIView):
 
     class IncomeWithdrawInputSerializer(serializers.Serializer):
         to_wallet = serializers.CharField(max_length=42, help_text="One of your linked self-custody wallets.")
-        amount = serializers.IntegerField(required=False, allow_null=True, min_value=1, default=None,
-                                          help_text="Stablecoin base units; empty = the whole balance.")
+        amount = serializers.DecimalField(max_digits=30, decimal_places=6, required=False, allow_null=True,
+                                          min_value=Decimal("0.000001"), default=None,
+                                          help_text="USD, the stablecoin's unit (at most its decimals); empty = the "
+                                                    "whole balance.")
 
     @extend_schema(tags=INCOME_TAG, summary="Withdraw claimed stablecoin from the custodial wallet to a linked "
                    "self-custody wallet (the platform pays the gas)", request=IncomeWithdrawInputSerializer,

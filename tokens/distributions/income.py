@@ -22,6 +22,7 @@ from compliance.models import Wallet
 from compliance.selectors import custodial_wallet, investor_is_eligible, investor_wallet
 from core.crypto import decrypt_str
 from core.errors import ApplicationError
+from core.money import from_token_units, to_token_units, unit_price_text
 from core.permissions import Role, user_has_role
 from core.services import audit
 from tokens.ledger import Holding, balances_at, norm, stablecoin_address, tracked_tx
@@ -194,7 +195,7 @@ def claim_refresh(*, claim: IncomeClaim) -> IncomeClaim:
 
 
 @transaction.atomic
-def income_withdraw(*, actor, to_wallet: str, amount: int | None = None) -> IncomeClaim:
+def income_withdraw(*, actor, to_wallet: str, amount: Decimal | None = None) -> IncomeClaim:
     """Move claimed stablecoin from the investor's custodial wallet to one of their linked,
     self-custody wallets. The custodial key signs an EIP-2612 permit here; the agent sends the
     permit and the transfer (in that order, through the outbox) and pays the gas."""
@@ -222,11 +223,18 @@ def income_withdraw(*, actor, to_wallet: str, amount: int | None = None) -> Inco
 
     stablecoin = stablecoin_address()
     balance = int(gateway.call("MockStablecoin", stablecoin, "balanceOf", source.address))
-    amount = balance if amount is None else int(amount)
+    # People type currency units (USD); the chain moves base units of the stablecoin's decimals.
+    decimals = int(gateway.call("MockStablecoin", stablecoin, "decimals"))
+    held = f"{unit_price_text(from_token_units(balance, decimals))} USD"
+    try:
+        amount = balance if amount is None else to_token_units(Decimal(amount), decimals)
+    except (ValueError, ArithmeticError):
+        raise ApplicationError("invalid_amount", gettext("Enter at most %(decimals)s decimal places.") % {
+            "decimals": decimals}, details={"amount": [gettext("Enter at most %(decimals)s decimal places.") % {
+                "decimals": decimals}]}) from None
     if amount <= 0 or amount > balance:
-        raise ApplicationError("invalid_amount", gettext('Your custodial wallet holds %(balance)s base units.') %
-            {"balance": balance},
-                               details={"amount": [gettext('Between 1 and %(balance)s.') % {"balance": balance}]})
+        raise ApplicationError("invalid_amount", gettext("Your custodial wallet holds %(balance)s.") % {
+            "balance": held}, details={"amount": [gettext("At most %(balance)s.") % {"balance": held}]})
     agent = gateway.address_of("agent")
     deadline = int(time.time()) + 3600
     sig = gateway.sign_permit(private_key=decrypt_str(source.encrypted_private_key), token=stablecoin,

@@ -5,6 +5,8 @@ against the API twins in tokens.distributions.api."""
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -100,13 +102,17 @@ def income_claim(request):
 @role_required(Role.INVESTOR)
 @require_POST
 def income_withdraw(request):
-    raw = (request.POST.get("amount") or "").strip()
+    raw = (request.POST.get("amount") or "").strip().replace(",", "")
     amount = None
     if raw:
-        if not raw.isdigit():
-            messages.error(request, gettext("The amount is a whole number of base units, or empty for everything."))
+        try:
+            amount = Decimal(raw)
+        except InvalidOperation:
+            amount = None
+        if amount is None or not amount.is_finite():
+            messages.error(request, gettext(
+                "Enter an amount in USD (for example 100 or 12.50), or leave it empty to withdraw everything."))
             return redirect("tokens:income")
-        amount = int(raw)
     try:
         income.income_withdraw(actor=request.user, to_wallet=request.POST.get("to_wallet", ""), amount=amount)
     except ApplicationError as exc:

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from accounts.tests.factories import make_user
 from core.models import AuditEvent
+from core.money import from_token_units, unit_price_text
 from core.permissions import Role
 from core.tests.openapi import assert_matches_schema
 from telemetry.models import RevenuePeriod
@@ -367,10 +368,14 @@ def test_income_page_api_claims_and_statements_on_a_distributed_month(client, ap
     page = client.get(reverse("tokens:income")).content.decode()
     assert "The platform pays the gas." in page and dest in page
     resp = client.post(reverse("tokens:income-withdraw"), {"to_wallet": dest, "amount": "x"}, follow=True)
-    assert "whole number of base units" in resp.content.decode()
-    resp = client.post(reverse("tokens:income-withdraw"), {"to_wallet": dest, "amount": str(owed + 1)}, follow=True)
-    assert f"Your custodial wallet holds {owed} base units." in resp.content.decode()
-    resp = client.post(reverse("tokens:income-withdraw"), {"to_wallet": dest, "amount": ""}, follow=True)
+    assert "Enter an amount in USD" in resp.content.decode()
+    # Amounts are typed in USD, never base units (typing 100 used to withdraw 0.0001 USD).
+    held = from_token_units(owed, 6)
+    resp = client.post(reverse("tokens:income-withdraw"), {"to_wallet": dest, "amount": str(held + 1)}, follow=True)
+    assert f"Your custodial wallet holds {unit_price_text(held)} USD." in resp.content.decode()
+    resp = client.post(reverse("tokens:income-withdraw"), {"to_wallet": dest, "amount": "0.0000001"}, follow=True)
+    assert "Enter at most 6 decimal places." in resp.content.decode()
+    resp = client.post(reverse("tokens:income-withdraw"), {"to_wallet": dest, "amount": f"{held:f}"}, follow=True)
     assert "Withdrawal queued" in resp.content.decode()
     world_mod._drain(drain_outbox)
     withdrawal = IncomeClaim.objects.get(investor=w.custodial, kind="withdraw")
