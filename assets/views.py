@@ -73,7 +73,7 @@ def device_create(request):
                 messages.warning(request, w)
             messages.success(request, gettext("Device saved as a draft. Add photos and documents, then submit it."))
             return redirect("assets:device-detail", pk=device.pk)
-    return render(request, "assets/device_form.html", {"form": form, "title": "Register a device"},
+    return render(request, "assets/device_form.html", {"form": form, "title": gettext("Register a device")},
                   status=400 if form.errors else 200)
 
 
@@ -99,7 +99,7 @@ def device_edit(request, pk):
             messages.success(request, gettext("Device updated."))
             return redirect("assets:device-detail", pk=device.pk)
     return render(request, "assets/device_form.html", {"form": form, "device": device,
-                                                       "title": f"Edit {device}"},
+                                                       "title": gettext("Edit %(device)s") % {"device": device}},
                   status=400 if form.errors else 200)
 
 
@@ -241,8 +241,8 @@ def appraisal_queue(request):
     f = request.GET
     qs = selectors.appraisal_queue(modality=f.get("modality", ""), clinic_id=f.get("clinic") or None)
     return render(request, "assets/queue.html", {
-        "title": "Appraisal queue", "page": Paginator(qs, PAGE_SIZE).get_page(f.get("page")),
-        "filters": f, "modalities": Modality.choices, "action": "Appraise", "action_url": "assets:appraise",
+        "title": gettext("Appraisal queue"), "page": Paginator(qs, PAGE_SIZE).get_page(f.get("page")),
+        "filters": f, "modalities": Modality.choices, "action": gettext("Appraise"), "action_url": "assets:appraise",
         "clinics": Organization.objects.filter(kind=Organization.Kind.CLINIC, devices__status="submitted")
         .distinct().order_by("name"),
     })
@@ -253,8 +253,8 @@ def inspection_queue(request):
     f = request.GET
     qs = selectors.inspection_queue(modality=f.get("modality", ""), clinic_id=f.get("clinic") or None)
     return render(request, "assets/queue.html", {
-        "title": "Inspection queue", "page": Paginator(qs, PAGE_SIZE).get_page(f.get("page")),
-        "filters": f, "modalities": Modality.choices, "action": "Inspect", "action_url": "assets:inspect",
+        "title": gettext("Inspection queue"), "page": Paginator(qs, PAGE_SIZE).get_page(f.get("page")),
+        "filters": f, "modalities": Modality.choices, "action": gettext("Inspect"), "action_url": "assets:inspect",
         "show_value": True,
         "clinics": Organization.objects.filter(kind=Organization.Kind.CLINIC, devices__status="appraised")
         .distinct().order_by("name"),
