@@ -162,14 +162,76 @@ def test_forced_transfer_above_the_threshold_needs_a_second_officer(
     assert r.status_code == 200 and r.json()["state"] == "rejected"
     r = api_as(compliance_officer2).post(f"/api/v1/tokens/actions/{big.pk}/confirm/", {})
     assert r.status_code == 409 and r.json()["error"]["code"] == "not_awaiting"
+    # Alice has only 50 left: refused at once with her balance, not accepted to revert on chain.
+    with pytest.raises(ApplicationError) as exc:
+        services.agent_action_request(actor=compliance_officer, offering=offering, kind="forced_transfer",
+                                      wallet=alice, to_wallet=bob, amount=51, reason="Court order 9")
+    assert (exc.value.code, exc.value.details["available"]) == ("amount_exceeds_holding", 50)
     again = services.agent_action_request(actor=compliance_officer, offering=offering, kind="forced_transfer",
-                                          wallet=alice, to_wallet=bob, amount=51, reason="Court order 9")
+                                          wallet=alice, to_wallet=bob, amount=50, reason="Court order 9")
+    assert again.state == "awaiting_confirmation"  # 100 units from alice in a day
     r = api_as(compliance_officer2).post(f"/api/v1/tokens/actions/{again.pk}/confirm/", {})
     assert r.status_code == 200 and r.json()["status"] == "pending"
     drain_outbox()
-    assert gateway.call("SecurityToken", token, "balanceOf", bob) == 50  # alice had only 50 left: reverted
+    assert gateway.call("SecurityToken", token, "balanceOf", bob) == 100
     again.refresh_from_db()
-    assert again.chain_tx.status == S.FAILED
+    assert again.chain_tx.status == S.CONFIRMED
+
+
+def test_forced_transfer_beyond_the_balance_is_refused_with_the_balance(
+        chain_ready, platform_admin, compliance_officer, compliance_officer2, drain_outbox, settings, api_as, client):
+    """Issue 18: 150 units from a 4-unit wallet used to be accepted, then fail on chain with a
+    raw contract error; now refused before anything is recorded, and re-checked when a second
+    officer confirms a held one (the holder may have moved units meanwhile)."""
+    from django.urls import reverse
+
+    settings.AGENT_ACTION_CONFIRM_ABOVE_UNITS = 100
+    offering = _live_offering(platform_admin, drain_outbox)
+    token = offering.token_address
+    alice, bob, carol = _wallet(), _wallet(), _wallet()
+    for w in (alice, bob, carol):
+        register_identity_via_outbox(w, _wallet())
+    mint_via_outbox(offering, alice, 4)
+    drain_outbox()
+
+    before = (AgentAction.objects.count(), ChainTransaction.objects.count())
+    r = api_as(compliance_officer).post(f"/api/v1/tokens/offerings/{offering.pk}/actions/", {
+        "kind": "forced_transfer", "wallet": alice, "to_wallet": bob, "amount": 150, "reason": "Court order 30"},
+        format="json")
+    assert r.status_code == 409, r.json()
+    error = r.json()["error"]
+    assert error["code"] == "amount_exceeds_holding" and error["details"]["available"] == 4
+    assert error["message"] == "The wallet holds 4 units; a forced transfer cannot move 150."
+    with pytest.raises(ApplicationError) as exc:
+        services.agent_action_request(actor=compliance_officer, offering=offering, kind="freeze_partial",
+                                      wallet=alice, amount=5, reason="Dispute")
+    assert exc.value.message == "The wallet has 4 unfrozen units; 5 cannot be frozen."
+    assert (AgentAction.objects.count(), ChainTransaction.objects.count()) == before
+    assert not AuditEvent.objects.filter(action="tokens.agent_forced_transfer").exists()
+
+    mint_via_outbox(offering, alice, 200)
+    drain_outbox()
+    held = services.agent_action_request(actor=compliance_officer, offering=offering, kind="forced_transfer",
+                                         wallet=alice, to_wallet=bob, amount=150, reason="Court order 31")
+    assert held.state == "awaiting_confirmation"
+    client.force_login(compliance_officer)
+    page = client.get(reverse("tokens:agent-actions", args=[offering.pk])).content.decode()
+    assert "Confirm (150 units)" not in page and "Waiting for another compliance officer" in page
+
+    # The holder moves 200 units away before the second officer looks.
+    web3 = gateway.w3()
+    web3.provider.make_request("anvil_impersonateAccount", [alice])
+    web3.provider.make_request("anvil_setBalance", [alice, hex(10**18)])
+    web3.eth.wait_for_transaction_receipt(
+        gateway.contract("SecurityToken", token).functions.transfer(carol, 200).transact({"from": alice}))
+    r = api_as(compliance_officer2).post(f"/api/v1/tokens/actions/{held.pk}/confirm/", {})
+    assert r.status_code == 409 and r.json()["error"]["details"]["available"] == 4
+    assert r.json()["error"]["message"].startswith("The wallet holds 4 units; a forced transfer cannot move 150.")
+    held.refresh_from_db()
+    assert (held.state, held.chain_tx) == ("awaiting_confirmation", None)
+    r = api_as(compliance_officer2).post(f"/api/v1/tokens/actions/{held.pk}/reject/", {"reason": "Balance moved"})
+    assert r.status_code == 200 and r.json()["state"] == "rejected"
+    assert gateway.call("SecurityToken", token, "balanceOf", alice) == 4
 
 
 def test_cap_table_waits_for_confirmations(chain_ready, platform_admin, settings, drain_outbox):

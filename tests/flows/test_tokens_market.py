@@ -148,13 +148,19 @@ def test_transfer_shows_the_contract_answer_and_a_custodial_transfer_is_signed_b
     w = world
     fr = make_investor(residence_country="FR")
     world_mod._drain(drain_outbox)
+    fr_wallet = custodial_wallet(user=fr).address
     check = market.transfer_check(actor=w.custodial, offering=w.offering, wallet=w.wallets["custodial"],
-                                  to=fr.email, units=5)
+                                  to=fr_wallet, units=5)
     assert (check["code"], check["message"], check["allowed"]) == (6, "Receiver country is not allowed", False)
     with pytest.raises(ApplicationError) as exc:
         market.transfer_create(actor=w.custodial, offering=w.offering, wallet=w.wallets["custodial"],
-                               to=fr.email, units=5)
+                               to=fr_wallet, units=5)
     assert exc.value.details == {"restriction_code": 6, "restriction_message": "Receiver country is not allowed"}
+    # By email, the one refusal of every email that cannot receive (issue 18).
+    with pytest.raises(ApplicationError) as exc:
+        market.transfer_create(actor=w.custodial, offering=w.offering, wallet=w.wallets["custodial"],
+                               to=fr.email, units=5)
+    assert exc.value.code == "recipient_cannot_receive"
     # More than the holder has: the token's own code 4.
     check = market.transfer_check(actor=w.custodial, offering=w.offering, wallet=w.wallets["custodial"],
                                   to=w.self_custody.email, units=1_000)
@@ -170,6 +176,65 @@ def test_transfer_shows_the_contract_answer_and_a_custodial_transfer_is_signed_b
     recipient = custodial_wallet(user=w.self_custody).address
     assert t.to_wallet == gateway.to_checksum(recipient) and units_of(w, recipient) == 7
     assert units_of(w, w.wallets["custodial"]) == 93
+
+
+def test_the_transfer_form_does_not_tell_whether_an_email_belongs_to_a_verified_investor(world, drain_outbox,
+                                                                                          client):
+    """Issue 18: an unknown email was refused as "no verified investor", a verified investor's
+    with the token's answer about them (their country, the holder cap…): anyone holding a unit
+    could tell who invests, and where. Every email that cannot receive now gets one answer."""
+    from rest_framework.test import APIClient
+
+    from accounts.tests.factories import make_user
+    from core.permissions import Role
+
+    w = world
+    fr = make_investor(residence_country="FR")  # verified; the token does not allow France
+    pending = make_investor(status="submitted")  # KYC not approved
+    clinic = make_user(Role.CLINIC_ADMIN)
+    world_mod._drain(drain_outbox)
+    emails = ["nobody-at-all@example.org", clinic.email, pending.email, fr.email, w.frozen.email,
+              fr.email.upper()]
+    args = {"actor": w.custodial, "offering": w.offering, "wallet": w.wallets["custodial"]}
+
+    answers = set()
+    for email in emails:
+        with pytest.raises(ApplicationError) as exc:
+            market.transfer_check(**args, to=email, units=5)
+        answers.add((exc.value.code, exc.value.message, str(exc.value.details), exc.value.status))
+    assert len(answers) == 1 and next(iter(answers))[0] == "recipient_cannot_receive"
+
+    api = APIClient()
+    api.force_authenticate(w.custodial)
+    bodies = set()
+    for email in emails:
+        r = api.post("/api/v1/tokens/market/transfers/check/", {
+            "offering_id": w.offering.pk, "wallet": w.wallets["custodial"], "to": email, "units": 5}, format="json")
+        bodies.add((r.status_code, r.content))
+    assert len(bodies) == 1 and next(iter(bodies))[0] == 409
+
+    client.force_login(w.custodial)
+    pages = set()
+    for email in emails:
+        page = client.post(reverse("tokens:market-transfer"), {
+            "offering": w.offering.pk, "wallet": w.wallets["custodial"], "to": email, "units": 5}).content.decode()
+        assert "These units cannot be sent to this email." in page and "transfer-check" not in page
+        pages.add("Receiver" in page or "No verified investor" in page)
+    assert pages == {False}
+
+    # What is the holder's own is still said, the same for every email: more than they hold.
+    for email in [*emails, w.self_custody.email]:
+        check = market.transfer_check(**args, to=email, units=1_000)
+        assert (check["code"], check["message"], check["allowed"]) == (4, "Insufficient unfrozen balance", False)
+        assert check["to"] == email and not check["recipient_known"]
+
+    # A wallet address still gets the token's own ERC-1404 answer.
+    for address, code in ((custodial_wallet(user=fr).address, 6), (w.wallets["frozen"], 3)):
+        check = market.transfer_check(**args, to=address, units=5)
+        assert (check["code"], check["allowed"]) == (code, False)
+    # An email that can receive is allowed (that much a transfer to it tells, necessarily).
+    check = market.transfer_check(**args, to=w.self_custody.email, units=5)
+    assert check["allowed"] and check["recipient_known"]
 
 
 def test_lockup_blocks_offers_with_the_lockup_message(world, drain_outbox):
@@ -249,13 +314,19 @@ def test_officer_changes_compliance_params_through_the_outbox_and_the_terms_foll
                                      actor=officer).exists()
     assert AuditEvent.objects.filter(action="tokens.compliance_change_applied").exists()
 
-    # The market now answers with the contract's own codes.
+    # The market now answers with the contract's own codes (for wallet addresses; an email
+    # that cannot receive gets the one answer that does not say why).
     check = market.transfer_check(actor=w.custodial, offering=w.offering, wallet=w.wallets["custodial"],
-                                  to=de.email, units=1)
+                                  to=custodial_wallet(user=de).address, units=1)
     assert (check["code"], check["message"]) == (6, "Receiver country is not allowed")
     check = market.transfer_check(actor=w.custodial, offering=w.offering, wallet=w.wallets["custodial"],
-                                  to=gb.email, units=1)
+                                  to=custodial_wallet(user=gb).address, units=1)
     assert (check["code"], check["message"]) == (8, "Maximum number of holders reached")
+    for email in (de.email, gb.email):
+        with pytest.raises(ApplicationError) as exc:
+            market.transfer_check(actor=w.custodial, offering=w.offering, wallet=w.wallets["custodial"], to=email,
+                                  units=1)
+        assert exc.value.code == "recipient_cannot_receive"
 
     # A lock-up in the future, set the same way (service), blocks offers with the lock-up message.
     import datetime as _dt

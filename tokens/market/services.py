@@ -211,19 +211,37 @@ def _receipt(tx_hash: str, names: list[str]) -> dict | None:
 # --------------------------------------------------------------------------- recipients and transfers
 
 
+# The token's ERC-1404 codes about the sender alone (SecurityToken.sol: paused, sender frozen,
+# insufficient unfrozen balance, locked up); every other refusal is about the receiver.
+SENDER_CODES = frozenset({1, 2, 4, 9})
+
+
+def _by_email(to: str) -> bool:
+    return "@" in (to or "")
+
+
+def _cannot_receive_by_email() -> ApplicationError:
+    """The one answer for every email that cannot receive, whatever the reason (no such user,
+    not an investor, KYC not approved or expired, no registered wallet, or a receiver-side rule
+    of the token): telling them apart would tell anyone who uses the platform, and how."""
+    return ApplicationError("recipient_cannot_receive", gettext(
+        "These units cannot be sent to this email. Only a verified investor whose wallet this token accepts "
+        "can receive them by email; enter the recipient's wallet address to see the token's own answer."),
+        details={"to": [gettext("Cannot receive these units by email.")]}, status=409)
+
+
 def resolve_recipient(to: str) -> tuple[str, object | None]:
     """(wallet address, investor or None) for an email of a registered investor (their
-    custodial wallet, else their first registered wallet) or a wallet address."""
+    custodial wallet, else their first registered wallet) or a wallet address. An email that
+    resolves to no registered wallet gets the same answer as any email that cannot receive."""
 
     to = (to or "").strip()
-    if "@" in to:
+    if _by_email(to):
         user = User.objects.filter(email__iexact=to, is_active=True).first()
         wallets = investor_wallets(user=user) if user is not None else []
         wallet = next((w for w in wallets if w.registered_on_chain), None)
         if wallet is None:
-            raise ApplicationError("unknown_recipient", gettext(
-                "No verified investor with a registered wallet uses this "
-                                   "email."), details={"to": [gettext("No verified investor with this email.")]})
+            raise _cannot_receive_by_email()
         return gateway.to_checksum(wallet.address), user
     try:
         address = gateway.to_checksum(to)
@@ -235,18 +253,43 @@ def resolve_recipient(to: str) -> tuple[str, object | None]:
     return address, (w.profile.user if w is not None else None)
 
 
+def _sender_side(offering: Offering, wallet: str, units: int) -> int:
+    """The sender's balance, once units bought by card and still held are refused."""
+    balance = _balance(offering, wallet)
+    _refuse_card_hold(offering, wallet, units=units + _open_units(wallet, offering), balance=balance)
+    return balance
+
+
 def transfer_check(*, actor, offering: Offering, wallet: str, to: str, units) -> dict:
-    """What the page shows before the holder confirms: the token's answer, live."""
+    """What the page shows before the holder confirms: the token's answer, live.
+
+    For a wallet address, the token's ERC-1404 answer for this sender, receiver and amount.
+    For an email, only what is the holder's own (the token's answer for the units leaving
+    their wallet, asked before the email is looked up) and then allowed or the one refusal
+    for every email that cannot receive: the receiver-side codes (not verified, country,
+    maximum balance, holder cap) would say whether, and where, the email's owner invests."""
     _live(offering)
     w = _wallet_of(actor, wallet)
     units = _units(units)
+    by_email = _by_email(to)
+    balance = None
+    if by_email:
+        balance = _sender_side(offering, w.address, units)
+        # The token's answer for these units leaving the wallet (its seller-side check); the
+        # codes it gives about the wallet as a receiver do not apply to a sender.
+        own = restriction(offering, w.address, w.address, units)
+        if own["code"] in SENDER_CODES:
+            return {"from": gateway.to_checksum(w.address), "to": (to or "").strip(), "units": units,
+                    "self_custody": w.kind == "self_custody", "recipient_known": False, "balance": balance, **own}
     address, user = resolve_recipient(to)
     if _norm(address) == _norm(w.address):
         raise ApplicationError("same_wallet", gettext("Sender and recipient are the same wallet."),
                                details={"to": [gettext("Choose another investor.")]})
-    balance = _balance(offering, w.address)
-    _refuse_card_hold(offering, w.address, units=units + _open_units(w.address, offering), balance=balance)
+    if balance is None:
+        balance = _sender_side(offering, w.address, units)
     r = restriction(offering, w.address, address, units)
+    if by_email and not r["allowed"] and r["code"] not in SENDER_CODES:
+        raise _cannot_receive_by_email()
     return {"from": gateway.to_checksum(w.address), "to": address, "units": units,
             "self_custody": w.kind == "self_custody", "recipient_known": user is not None,
             "balance": balance, **r}

@@ -7,6 +7,7 @@ Wallet records say (never what the destination wallet claims on chain)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from core.services import audit
 from tokens.models import AgentAction, AgentActionKind, AgentActionState
 
 CONFIRMED_KINDS = {AgentActionKind.FORCED_TRANSFER, AgentActionKind.RECOVER}
+logger = logging.getLogger(__name__)
 
 
 def confirm_above_units() -> int:
@@ -74,6 +76,54 @@ def units_moved(*, offering, kind: str, wallet: str, amount: int | None) -> int 
     return None
 
 
+# Actions that take a number of units out of what a wallet holds: a forced transfer moves at
+# most its balance, a partial freeze at most its unfrozen units, a partial unfreeze at most its
+# frozen units. The token refuses more on chain anyway, but only after the request was accepted
+# (and perhaps confirmed by a second officer) and with a bare revert; refused here, the officer
+# is told the wallet's holding before anything is recorded or sent.
+AMOUNT_CHECKED_KINDS = {AgentActionKind.FORCED_TRANSFER, AgentActionKind.FREEZE_PARTIAL,
+                        AgentActionKind.UNFREEZE_PARTIAL}
+
+
+def units_available(*, offering, kind: str, wallet: str) -> int | None:
+    """What `wallet` holds for this kind of action, read live; None when the chain cannot be
+    read (the token still refuses on chain what the wallet does not hold)."""
+    token = offering.token_address
+    try:
+        if kind == AgentActionKind.FORCED_TRANSFER:
+            return int(gateway.call("SecurityToken", token, "balanceOf", wallet))
+        frozen = int(gateway.call("SecurityToken", token, "getFrozenTokens", wallet))
+        if kind == AgentActionKind.UNFREEZE_PARTIAL:
+            return frozen
+        return int(gateway.call("SecurityToken", token, "balanceOf", wallet)) - frozen
+    except Exception as exc:
+        logger.warning("Could not read the holding of %s on %s (%s); the token checks the amount on chain", wallet,
+                       token, exc)
+        return None
+
+
+def refuse_beyond_holding(*, offering, kind: str, wallet: str, amount: int | None, held: bool = False) -> None:
+    """409 when the action asks for more units than the wallet holds now (see
+    AMOUNT_CHECKED_KINDS). `held`: a second officer is confirming an earlier request."""
+    if kind not in AMOUNT_CHECKED_KINDS or amount is None:
+        return
+    available = units_available(offering=offering, kind=kind, wallet=wallet)
+    if available is None or amount <= available:
+        return
+    values = {"available": available, "amount": amount}
+    if kind == AgentActionKind.FORCED_TRANSFER:
+        message = gettext("The wallet holds %(available)s units; a forced transfer cannot move %(amount)s.") % values
+    elif kind == AgentActionKind.FREEZE_PARTIAL:
+        message = gettext("The wallet has %(available)s unfrozen units; %(amount)s cannot be frozen.") % values
+    else:
+        message = gettext("The wallet has %(available)s frozen units; %(amount)s cannot be unfrozen.") % values
+    if held:
+        message = gettext("%(message)s Nothing was sent: reject this request, and file a new one if it is still "
+                          "needed.") % {"message": message}
+    raise ApplicationError("amount_exceeds_holding", message,
+                           details={"amount": [message], "available": available, "requested": amount}, status=409)
+
+
 def needs_confirmation(*, kind: str, units: int | None) -> bool:
     return kind in CONFIRMED_KINDS and (units is None or units > confirm_above_units())
 
@@ -119,6 +169,9 @@ def _confirm(*, actor, action: AgentAction, reason: str) -> tuple[AgentAction, b
               after={"action": action.pk, "kind": action.kind, "units": action.units,
                      "requested_at": action.created_at.isoformat(), "confirm_by": confirm_by(action).isoformat()})
         return action, True
+    # The balance may have changed since the request: confirm only what the wallet still holds.
+    refuse_beyond_holding(offering=action.offering, kind=action.kind, wallet=action.wallet, amount=action.amount,
+                          held=True)
     call_args = {"wallet": action.wallet, "to_wallet": action.to_wallet, "amount": action.amount}
     if action.kind == AgentActionKind.RECOVER:
         call_args["identity"] = recovery_identity(lost_wallet=action.wallet, new_wallet=action.to_wallet)

@@ -352,6 +352,8 @@ def agent_action_request(*, actor, offering: Offering, kind: str, reason: str, w
     since = timezone.now() - _agent_window()
     if kind in confirmations.CONFIRMED_KINDS:
         _agent_officer_rate_limit(actor=actor, kinds=confirmations.CONFIRMED_KINDS, since=since)
+    confirmations.refuse_beyond_holding(offering=offering, kind=kind, wallet=values["wallet"],
+                                        amount=values["amount"])
     call_args = dict(values)
     if kind == AgentActionKind.RECOVER:
         call_args["identity"] = confirmations.recovery_identity(lost_wallet=values["wallet"],

@@ -125,7 +125,7 @@ def agent_actions(request, pk):
                                      "it is sent.") % {"units": action.units if action.units is not None
                                                        else gettext("Unknown number of")})
             return redirect("tokens:agent-actions", pk=pk)
-    actions = _with_deadlines(selectors.offering_agent_actions(offering=offering))
+    actions = _with_deadlines(selectors.offering_agent_actions(offering=offering), request.user)
     return render(request, "tokens/agent_actions.html", {
         "offering": offering, "form": form, "actions": actions, "polling": _polling(actions),
         "table": ledger.cap_table(offering=offering)})
@@ -135,12 +135,14 @@ def _polling(actions) -> bool:
     return any(a.chain_tx is not None and not a.chain_tx.is_final for a in actions)
 
 
-def _with_deadlines(actions):
-    """Held actions show until when a second officer may confirm them (then they expire)."""
+def _with_deadlines(actions, user):
+    """Held actions show until when a second officer may confirm them (then they expire), and
+    only to an officer who may confirm them (never the requester) a Confirm button."""
 
     for a in actions:
         if a.state == AgentActionState.AWAITING_CONFIRMATION:
             a.confirm_by, a.expired = agent_confirmations.confirm_by(a), agent_confirmations.is_expired(a)
+            a.requested_by_me = a.actor_id == user.pk
     return actions
 
 
@@ -168,7 +170,7 @@ def agent_action_decide(request, action_id, decision):
 @role_required(Role.COMPLIANCE_OFFICER)
 def agent_actions_status(request, pk):
     offering = selectors.offering_get_for_user(user=request.user, offering_id=pk)
-    actions = _with_deadlines(selectors.offering_agent_actions(offering=offering))
+    actions = _with_deadlines(selectors.offering_agent_actions(offering=offering), request.user)
     return render(request, "tokens/_agent_actions_table.html", {
         "offering": offering, "actions": actions, "polling": _polling(actions)})
 

@@ -127,17 +127,19 @@ def test_a_held_forced_transfer_expires_unless_confirmed_in_time(compliance_offi
     assert late.state == "rejected"
 
 
-def test_officer_page_shows_until_when_a_held_action_may_be_confirmed(client, compliance_officer, settings):
+def test_officer_page_shows_until_when_a_held_action_may_be_confirmed(client, compliance_officer,
+                                                                     compliance_officer2, settings):
     settings.AGENT_ACTION_CONFIRM_ABOVE_UNITS = 100
     offering = make_live_offering()
     _forced(compliance_officer, offering, 150)
-    client.force_login(compliance_officer)
+    client.force_login(compliance_officer2)  # the second officer confirms; the requester cannot
     page = client.get(reverse("tokens:agent-actions", args=[offering.pk])).content.decode()
     assert "Confirm by" in page and "Confirm (150 units)" in page
     AgentAction.objects.update(created_at=timezone.now() - dt.timedelta(days=2))
     page = client.get(reverse("tokens:agent-actions-status", args=[offering.pk])).content.decode()
     assert "Expired: not confirmed in time" in page and "Confirm (150 units)" not in page
 
+    client.force_login(compliance_officer)
     settings.AGENT_ACTION_MAX_PER_OFFICER = 1
     AgentAction.objects.update(created_at=timezone.now())
     resp = client.post(reverse("tokens:agent-actions", args=[offering.pk]), {
