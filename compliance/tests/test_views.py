@@ -148,3 +148,13 @@ def test_an_approved_investor_hit_by_a_list_reload_is_on_hold_for_officers_and_i
     assert "on hold pending a compliance check" in page and "You cannot invest yet." in page
     # The queued suspension (a batch expiry write naming the wallet) is shown as not yet effective.
     assert "Suspension pending: waiting for the blockchain" in page
+
+
+def test_a_wallet_not_registered_yet_is_not_reported_as_an_unreachable_chain(client, investor):
+    """Regression (issue 18): the live check said "Chain not reachable" for a wallet whose
+    registration had simply not been written yet, while the chain was up."""
+    profile = make_profile(investor)
+    assert profile.wallets.exists() and not profile.wallets.filter(registered_on_chain=True).exists()
+    client.force_login(investor)
+    page = client.get(reverse("compliance:onboarding")).content.decode()
+    assert "Not registered yet" in page and "Chain not reachable" not in page

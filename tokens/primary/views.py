@@ -46,7 +46,8 @@ def invest_buy(request, pk):
         else:
             return redirect(order.checkout_url)
     return render(request, "tokens/invest_buy.html", {
-        **_offering_card(offering), "form": form, "problem": orders.eligibility_problem(user=request.user)})
+        **_offering_card(offering), "form": form, "problem": orders.eligibility_problem(user=request.user),
+        "reservation_minutes": ledger.reservation_minutes()})  # the checkout lives as long
 
 
 @role_required(Role.INVESTOR)

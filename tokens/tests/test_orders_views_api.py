@@ -6,6 +6,7 @@ from django.urls import reverse
 from compliance.models import KycCase
 from core.money import to_minor_units
 from tests.fixtures.payments import ready_investor as make_investor
+from tokens import ledger
 from tokens.models import Order, OrderStatus
 from tokens.primary import services as orders
 from tokens.tests.factories import make_live_offering
@@ -136,3 +137,16 @@ def test_investor_offering_lists_take_constant_queries(client, api_as, approved_
     assert count_queries() == few
     page = client.get(reverse("tokens:invest-offerings")).content.decode()
     assert "397 of 400" in page  # the annotated count still subtracts the reservation
+
+
+def test_buy_page_states_the_reservation_the_order_gets(client, approved_investor, offering):
+    """Regression (issue 18): the page promised 15 minutes while the order held the units 31."""
+    client.force_login(approved_investor)
+    page = client.get(reverse("tokens:invest-buy", args=[offering.pk])).content.decode()
+    assert f"Units are reserved for {ledger.reservation_minutes()} minutes" in page and "15 minutes" not in page
+
+
+def test_the_income_page_links_where_wallets_are_linked(client, approved_investor):
+    client.force_login(approved_investor)
+    page = client.get(reverse("tokens:income")).content.decode()
+    assert f'href="{reverse("compliance:wallets")}"' in page
