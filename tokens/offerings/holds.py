@@ -52,22 +52,21 @@ def on_investor_hold(*, profile, cause: str, reason: str, actor=None) -> list[Ho
     wallets = [gateway.to_checksum(w.address) for w in profile.wallets.all()]
     if not wallets:
         return []
-    out = []
+    # One read of what earlier holds froze already, one insert for the new rows (not per token).
+    held = set(HoldFreeze.objects.filter(wallet__in=wallets, released_at=None).values_list("offering_id", "wallet"))
+    rows = []
     for offering in _live_offerings().select_for_update():
-        held = set(HoldFreeze.objects.filter(offering=offering, wallet__in=wallets, released_at=None)
-                   .values_list("wallet", flat=True))
-        todo = [w for w in wallets if w not in held]
+        todo = [w for w in wallets if (offering.pk, w) not in held]
         if not todo:
             continue
         tx = outbox_enqueue(actor=actor, idempotency_key=f"hold:{cause}:{offering.public_id}:freeze", kind=KIND,
                             contract_name=TOKEN, function="batchSetAddressFrozen", args=[todo, [True] * len(todo)],
                             to_address=offering.token_address, sender="agent", reason=reason[:500])
-        for w in todo:
-            out.append(HoldFreeze.objects.create(offering=offering, investor=profile.user, wallet=w, cause=cause,
-                                                 reason=reason, freeze_tx=tx))
+        rows += [HoldFreeze(offering=offering, investor=profile.user, wallet=w, cause=cause, reason=reason,
+                            freeze_tx=tx) for w in todo]
         audit(actor=actor, action="tokens.hold_freeze", obj=offering, reason=reason,
               after={"investor": profile.user_id, "wallets": todo, "cause": cause, "outbox": tx.pk})
-    return out
+    return HoldFreeze.objects.bulk_create(rows)
 
 
 def _frozen_by_officer(offering: Offering, wallet: str) -> bool:
