@@ -17,14 +17,24 @@ import {IdentityRegistry} from "./IdentityRegistry.sol";
 ///         Rules: receiver verified in the identity registry, allowed receiver countries,
 ///         maximum balance per wallet, maximum number of holders, lock-up until a time
 ///         (transfers only), supply cap (mint only).
+///         Economic terms are pinned at initialisation: `totalUnits()` (N, the offering's
+///         whole revenue right; the supply can never exceed it) and `termsHash()` (sha256
+///         of the offering's canonical terms), so a distribution report can be checked
+///         against the chain.
 ///         Revenue distribution is built in (ERC-2222-style points-per-share): an agent
-///         deposits stablecoin with `distributeRevenue(amount, reportHash)` in O(1) gas;
-///         holders pull with `claimIncome` (or an agent with `claimIncomeFor` /
+///         calls `distributeRevenue(pool, reportHash)` in O(1) gas, where `pool` is the
+///         holders' pool of the WHOLE device (all N units). Each unit earns pool / N
+///         (inc = floor(pool * 2^40 / N) magnified), whatever part of N is sold: a holder
+///         of k units gets k/N of the pool. Only the outstanding units' part is pulled
+///         from the caller (amount = ceil(inc * supply / 2^40) <= pool); the part of unsold
+///         units is never pulled and stays with the depositor (the clinic).
+///         Holders pull with `claimIncome` (or an agent with `claimIncomeFor` /
 ///         `claimIncomeForBatch`, always paying the holder's own wallet).
-///         Bounds (see contracts/README.md): supply and every balance <= 2^32 - 1 units;
-///         lifetime deposits <= 2^96 - 1 stablecoin base units. Within them no accounting
-///         value can overflow: pointsPerShare <= deposits * 2^40 < 2^136, so every correction
-///         is within 2^136 * 2^32 = 2^168 < 2^183 (int184).
+///         Bounds (see contracts/README.md): supply and every balance <= N <= 2^32 - 1
+///         units; a pool <= 2^96 - 1 and lifetime pulled amounts <= 2^96 - 1 stablecoin base
+///         units. Within them no accounting value can overflow: each deposit adds
+///         inc <= amount * 2^40 (supply >= 1), so pointsPerShare <= pulled * 2^40 < 2^136
+///         and every correction is within 2^136 * 2^32 = 2^168 < 2^183 (int184).
 /// @dev Agent paths and their rule exceptions:
 ///      - `mint`: all receiver rules + supply cap; ignores pause, freezes and lock-up.
 ///      - `forcedTransfer`: receiver must be verified and the holder cap holds; ignores
@@ -44,8 +54,9 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
     uint256 public constant MAGNITUDE = 2 ** 40;
     /// @notice Largest total supply (and so any balance): balances are packed as uint32.
     uint256 public constant MAX_SUPPLY = type(uint32).max;
-    /// @notice Largest lifetime deposit total (stablecoin base units): 7.9e28, i.e. USD 79
-    ///         billion at 18 decimals. It bounds pointsPerShare (< 2^136) and so every
+    /// @notice Largest pool of one deposit and largest lifetime total pulled (stablecoin
+    ///         base units): 7.9e28, i.e. USD 79 billion at 18 decimals. It keeps
+    ///         pool * MAGNITUDE < 2^136 and bounds pointsPerShare (< 2^136) and so every
     ///         correction; see the contract notes.
     uint256 public constant MAX_TOTAL_DISTRIBUTED = type(uint96).max;
     string private constant VERSION = "medrwa-1.0.0";
@@ -84,11 +95,13 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
         address agent;
         address identityRegistry;
         address stablecoin;
-        uint64 supplyCap; // 0 = unlimited
+        uint64 supplyCap; // 0 = up to totalUnits
         uint64 maxBalance; // 0 = unlimited
         uint32 maxHolders; // 0 = unlimited
         uint64 lockupUntil; // unix seconds; 0 = none
         uint16[] allowedCountries; // empty = any country
+        uint64 totalUnits; // N: units of the whole revenue right, 1..MAX_SUPPLY, immutable
+        bytes32 termsHash; // sha256 of the offering's canonical terms, non-zero, immutable
     }
 
     mapping(address => Holder) private _holders;
@@ -101,11 +114,13 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
     uint32 private _holderCount;
     uint32 private _maxHolders;
 
-    // slot: maxBalance | supplyCap | lockupUntil | totalSupply (<= MAX_SUPPLY)
+    // slot: maxBalance | supplyCap | lockupUntil | totalSupply | totalUnits. Supply and N are
+    // <= MAX_SUPPLY (uint32); N shares the slot that mint and distributeRevenue read anyway.
     uint64 private _maxBalance;
     uint64 private _supplyCap;
     uint64 private _lockupUntil;
-    uint64 private _totalSupply;
+    uint32 private _totalSupply;
+    uint32 private _totalUnits;
 
     // slot: stablecoin | undistributed remainder (magnified; grows < supply per deposit)
     IERC20 private _stablecoin;
@@ -118,6 +133,8 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
 
     uint256 private _totalDustSwept;
     bytes32 private _deviceId;
+    bytes32 private _termsHash;
+    address private _factory;
     address private _onchainID;
     string private _name;
     string private _symbol;
@@ -161,12 +178,20 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
     );
     /// @notice A receiver country was allowed or disallowed.
     event CountryAllowed(uint16 indexed country, bool allowed);
-    /// @notice Stablecoin income deposited for pro-rata distribution.
-    ///         `pointsPerShare` is the accumulator after the deposit, `dustMagnified` the
+    /// @notice A period's holders' pool was distributed. `pool` is the pool of the whole
+    ///         device (all N units), `amount` what was pulled from `by` (the outstanding
+    ///         units' part, rounded up), `unitsOutstanding` the supply at the deposit,
+    ///         `pointsPerShare` the accumulator after the deposit, `dustMagnified` the
     ///         undistributed remainder after it; `reportHash` identifies the off-chain
-    ///         revenue report (e.g. sha256 of the canonical report) the deposit pays out.
+    ///         revenue report (sha256 of the canonical report) the deposit pays out.
     event RevenueDistributed(
-        address indexed by, uint256 amount, uint256 pointsPerShare, uint256 dustMagnified, bytes32 indexed reportHash
+        address indexed by,
+        uint256 pool,
+        uint256 amount,
+        uint256 unitsOutstanding,
+        uint256 pointsPerShare,
+        uint256 dustMagnified,
+        bytes32 indexed reportHash
     );
     /// @notice Income paid to `holder` (`by` is the holder or an agent).
     event IncomeClaimed(address indexed holder, address indexed by, uint256 amount);
@@ -191,7 +216,7 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
     error FreezeAmountExceeded(address wallet, uint256 available, uint256 requested);
     /// @notice Compliance parameter would be violated by the current state.
     error InvalidComplianceParams();
-    /// @notice Nothing to distribute to (total supply is zero) or zero amount.
+    /// @notice Nothing to distribute to (total supply is zero) or a zero pool.
     error NothingToDistribute();
     /// @notice The holder has no withdrawable income.
     error NothingToClaim(address holder);
@@ -201,13 +226,17 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
     error RecoveryIdentityMismatch(address wallet);
     /// @notice Recovery of a wallet without tokens or income.
     error NothingToRecover(address lostWallet);
-    /// @notice Arithmetic bound of the income accounting exceeded (lifetime deposits
-    ///         above MAX_TOTAL_DISTRIBUTED).
+    /// @notice Arithmetic bound of the income accounting exceeded (a pool or the lifetime
+    ///         pulled total above MAX_TOTAL_DISTRIBUTED).
     error AccountingOverflow();
     /// @notice `distributeRevenue` needs the hash of the revenue report it pays out.
     error MissingReportHash();
     /// @notice `setCompliance` with a contract other than this token: compliance is built in.
     error ExternalComplianceUnsupported(address compliance);
+    /// @notice `initialize` with totalUnits 0, above MAX_SUPPLY, or below the supply cap.
+    error InvalidTotalUnits();
+    /// @notice `initialize` needs the hash of the offering's terms.
+    error MissingTermsHash();
 
     // ---------------------------------------------------------------- init
 
@@ -216,11 +245,18 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
         _initOwner(address(0xdead));
     }
 
-    /// @notice Initialises a clone (called once by the factory in the deploying tx).
+    /// @notice Initialises a clone (called once by the factory in the deploying tx; the
+    ///         caller is recorded as `factory()`). Pins `totalUnits` and `termsHash`.
     function initialize(TokenParams calldata p, bytes32 deviceId_) external {
         if (owner() != address(0)) revert AlreadyInitialized();
         if (p.identityRegistry == address(0) || p.stablecoin == address(0)) revert ZeroAddress();
+        uint256 units = p.totalUnits;
+        if (units == 0 || units > MAX_SUPPLY || p.supplyCap > units) revert InvalidTotalUnits();
+        if (p.termsHash == bytes32(0)) revert MissingTermsHash();
         _initOwner(p.owner);
+        _factory = msg.sender;
+        _totalUnits = uint32(units);
+        _termsHash = p.termsHash;
         if (p.agent != address(0)) _addAgent(p.agent);
         _name = p.name;
         _symbol = p.symbol;
@@ -323,12 +359,30 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
         return address(_stablecoin);
     }
 
+    /// @notice N: the units of the offering's whole revenue right (fixed at initialisation).
+    ///         A holder of k units is owed k/N of every pool; the supply never exceeds N.
+    function totalUnits() external view returns (uint256) {
+        return _totalUnits;
+    }
+
+    /// @notice sha256 of the offering's canonical terms (fixed at initialisation).
+    function termsHash() external view returns (bytes32) {
+        return _termsHash;
+    }
+
+    /// @notice The factory that deployed and initialised this token (zero on the
+    ///         implementation contract).
+    function factory() external view returns (address) {
+        return _factory;
+    }
+
     /// @notice Number of wallets with a non-zero balance.
     function holderCount() external view returns (uint256) {
         return _holderCount;
     }
 
-    /// @notice Current compliance parameters (0 = unlimited / none).
+    /// @notice Current compliance parameters (0 = unlimited / none; supplyCap 0 = up to
+    ///         `totalUnits`).
     function complianceParams()
         external
         view
@@ -433,7 +487,8 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
 
     // ---------------------------------------------------------------- agent: supply
 
-    /// @notice ERC-3643: mints `_amount` to `_to` (agent; receiver rules + supply cap).
+    /// @notice ERC-3643: mints `_amount` to `_to` (agent; receiver rules + supply cap; the
+    ///         supply never exceeds `totalUnits`).
     function mint(address _to, uint256 _amount) public onlyAgent {
         uint8 code = _mintRestriction(_to, _amount);
         if (code != SUCCESS) revert TransferRestricted(code);
@@ -631,7 +686,8 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
     }
 
     /// @notice Sets every compliance parameter (owner). Caps below the current supply or
-    ///         holder count are rejected (0 = unlimited / no lock-up).
+    ///         holder count, and a supply cap above `totalUnits`, are rejected (0 = unlimited
+    ///         / no lock-up; supply cap 0 = up to `totalUnits`).
     function setComplianceParams(
         uint64 supplyCap_,
         uint64 maxBalance_,
@@ -640,6 +696,7 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
         bool countryRestricted_
     ) external onlyOwner {
         if (supplyCap_ != 0 && supplyCap_ < _totalSupply) revert InvalidComplianceParams();
+        if (supplyCap_ > _totalUnits) revert InvalidComplianceParams();
         if (maxHolders_ != 0 && maxHolders_ < _holderCount) revert InvalidComplianceParams();
         _supplyCap = supplyCap_;
         _maxBalance = maxBalance_;
@@ -658,26 +715,50 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
 
     // ---------------------------------------------------------------- revenue distribution
 
-    /// @notice Pulls `amount` stablecoin from the caller (agent; needs an allowance) and
-    ///         distributes it pro rata to current holders. O(1) in the number of holders.
-    ///         The undistributable remainder is tracked as dust (`sweepableDust`).
-    ///         `reportHash` (non-zero) links the deposit to its off-chain revenue report.
-    function distributeRevenue(uint256 amount, bytes32 reportHash) external onlyAgent {
+    /// @notice Distributes a period's holders' pool (agent; needs a stablecoin allowance).
+    ///         `pool` is the pool of the WHOLE device (all `totalUnits` = N units): every
+    ///         unit earns pool / N, whatever part of N is sold, so a holder of k units is
+    ///         owed k/N of the pool. Only the outstanding units' part is pulled from the
+    ///         caller: `amount` = ceil(inc * supply / MAGNITUDE) with
+    ///         inc = floor(pool * MAGNITUDE / N), never less than what is credited (so the
+    ///         token always holds what it owes) and at most ceil(pool * supply / N) <= pool;
+    ///         the rest (pool - amount, the unsold units' part) is never pulled. The excess
+    ///         of the rounding-up (< 1 base unit) is tracked as dust (`sweepableDust`).
+    ///         O(1) in the number of holders. `reportHash` (non-zero) links the deposit to
+    ///         its off-chain revenue report. `previewDistribution(pool)` gives amount and
+    ///         inc beforehand.
+    function distributeRevenue(uint256 pool, bytes32 reportHash) external onlyAgent {
         uint256 supply = _totalSupply;
-        if (supply == 0 || amount == 0) revert NothingToDistribute();
+        (uint256 amount, uint256 inc) = _split(pool, supply, _totalUnits);
+        if (amount == 0) revert NothingToDistribute();
         if (reportHash == bytes32(0)) revert MissingReportHash();
         uint256 distributed = _totalDistributed + amount;
-        // The only bound to check: pps <= distributed * MAGNITUDE < 2^136 fits uint160, and
-        // dust grows < supply (< 2^32) per deposit, so uint96 dust needs > 2^64 deposits.
+        // Bounds: distributed <= MAX_TOTAL_DISTRIBUTED, and inc <= amount * MAGNITUDE
+        // (amount * MAGNITUDE >= inc * supply, supply >= 1), so pps <= distributed *
+        // MAGNITUDE < 2^136 fits uint160. Dust grows by amount * MAGNITUDE - inc * supply
+        // < MAGNITUDE (2^40) per deposit, so uint96 dust needs > 2^56 deposits without a
+        // sweep; the check below keeps it a revert, not a wrap.
         if (distributed > MAX_TOTAL_DISTRIBUTED) revert AccountingOverflow();
-        _stablecoin.safeTransferFrom(msg.sender, address(this), amount);
-        uint256 mag = amount * MAGNITUDE;
-        uint256 pps = _pointsPerShare + mag / supply;
-        uint256 dust = _dustMagnified + mag % supply;
+        uint256 pps = _pointsPerShare + inc;
+        uint256 dust = _dustMagnified + (amount * MAGNITUDE - inc * supply);
+        if (dust > type(uint96).max) revert AccountingOverflow();
         _pointsPerShare = uint160(pps);
         _totalDistributed = uint96(distributed);
         _dustMagnified = uint96(dust);
-        emit RevenueDistributed(msg.sender, amount, pps, dust, reportHash);
+        _stablecoin.safeTransferFrom(msg.sender, address(this), amount);
+        emit RevenueDistributed(msg.sender, pool, amount, supply, pps, dust, reportHash);
+    }
+
+    /// @notice What `distributeRevenue(pool, ...)` would do now: `amount` pulled from the
+    ///         caller and `pointsPerUnit` (= inc = floor(pool * MAGNITUDE / totalUnits))
+    ///         added to `pointsPerShare`. (0, 0) where it would revert
+    ///         `NothingToDistribute` (no units outstanding or a zero pool); reverts
+    ///         `AccountingOverflow` where it would (the pool or the lifetime pulled total
+    ///         above MAX_TOTAL_DISTRIBUTED).
+    function previewDistribution(uint256 pool) external view returns (uint256 amount, uint256 pointsPerUnit) {
+        (amount, pointsPerUnit) = _split(pool, _totalSupply, _totalUnits);
+        if (amount == 0) return (0, 0);
+        if (_totalDistributed + amount > MAX_TOTAL_DISTRIBUTED) revert AccountingOverflow();
     }
 
     /// @notice Pays the caller's withdrawable income to the caller (not while frozen).
@@ -786,8 +867,10 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
         uint8 code = _receiverRestriction(to, amount);
         if (code != SUCCESS) return code;
         if (_wouldExceedHolders(address(0), to, amount)) return MAX_HOLDERS_EXCEEDED;
+        // supplyCap <= totalUnits (initialize / setComplianceParams); 0 = up to totalUnits
         uint256 cap = _supplyCap;
-        if (cap != 0 && uint256(_totalSupply) + amount > cap) return SUPPLY_CAP_EXCEEDED;
+        if (cap == 0) cap = _totalUnits;
+        if (amount > cap - _totalSupply) return SUPPLY_CAP_EXCEEDED;
         return SUCCESS;
     }
 
@@ -832,7 +915,7 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
         if (from == address(0)) {
             uint256 supply = uint256(_totalSupply) + amt;
             if (supply > MAX_SUPPLY) revert InvalidAmount(amount);
-            _totalSupply = uint64(supply);
+            _totalSupply = uint32(supply);
         } else {
             Holder storage h = _holders[from];
             uint32 bal = h.balance;
@@ -866,6 +949,22 @@ contract SecurityToken is AgentRoles, IERC20Metadata, IERC20Errors {
             h.frozen -= uint32(needed);
             emit TokensUnfrozen(wallet, needed);
         }
+    }
+
+    /// @dev The k/N split of `pool` over `supply` outstanding of `units` (N) units:
+    ///      inc = floor(pool * MAGNITUDE / N) per unit (pool <= MAX_TOTAL_DISTRIBUTED, so
+    ///      the product < 2^136), credited = inc * supply (< 2^168), amount =
+    ///      ceil(credited / MAGNITUDE). (0, 0) when supply, pool or inc is zero.
+    function _split(uint256 pool, uint256 supply, uint256 units)
+        internal
+        pure
+        returns (uint256 amount, uint256 inc)
+    {
+        if (pool > MAX_TOTAL_DISTRIBUTED) revert AccountingOverflow();
+        if (supply == 0 || units == 0) return (0, 0);
+        inc = pool * MAGNITUDE / units;
+        if (inc == 0) return (0, 0);
+        amount = (inc * supply + MAGNITUDE - 1) / MAGNITUDE;
     }
 
     function _accumulated(Holder memory h) internal view returns (uint256) {

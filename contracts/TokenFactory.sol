@@ -17,7 +17,8 @@ contract TokenFactory is AgentRoles {
 
     mapping(bytes32 deviceId => address token) private _tokens;
 
-    /// @notice A device token was deployed and initialised.
+    /// @notice A device token was deployed and initialised (`totalUnits` and `termsHash`
+    ///         are the economic terms the token pinned).
     event TokenDeployed(
         bytes32 indexed deviceId,
         address indexed token,
@@ -26,7 +27,9 @@ contract TokenFactory is AgentRoles {
         address identityRegistry,
         address stablecoin,
         string name,
-        string symbol
+        string symbol,
+        uint256 totalUnits,
+        bytes32 termsHash
     );
 
     /// @notice A token already exists for `deviceId`.
@@ -44,8 +47,8 @@ contract TokenFactory is AgentRoles {
 
     /// @notice Deploys and initialises the token of `deviceId` (agent or owner).
     /// @param deviceId platform device identifier (CREATE2 salt)
-    /// @param p name, symbol, owner, agent, identity registry, stablecoin and compliance
-    ///        parameters (see `SecurityToken.TokenParams`)
+    /// @param p name, symbol, owner, agent, identity registry, stablecoin, compliance
+    ///        parameters, total units and terms hash (see `SecurityToken.TokenParams`)
     /// @return token the new token's address (equals `predictTokenAddress(deviceId)`)
     function deployToken(bytes32 deviceId, SecurityToken.TokenParams calldata p)
         external
@@ -58,7 +61,18 @@ contract TokenFactory is AgentRoles {
         token = Clones.cloneDeterministic(implementation, deviceId);
         _tokens[deviceId] = token;
         SecurityToken(token).initialize(p, deviceId);
-        emit TokenDeployed(deviceId, token, p.owner, p.agent, p.identityRegistry, p.stablecoin, p.name, p.symbol);
+        emit TokenDeployed(
+            deviceId,
+            token,
+            p.owner,
+            p.agent,
+            p.identityRegistry,
+            p.stablecoin,
+            p.name,
+            p.symbol,
+            p.totalUnits,
+            p.termsHash
+        );
     }
 
     /// @notice The token deployed for `deviceId` (zero if none).

@@ -26,6 +26,10 @@ TREX = ROOT / "node_modules/@tokenysolutions/t-rex/artifacts/contracts"
 OID = ROOT / "node_modules/@onchain-id/solidity/artifacts/contracts"
 DE, FR, US = 276, 250, 840
 REPORT = b"\x5e" * 32  # a revenue report hash
+TERMS = b"\x11" * 32  # an offering's terms hash (TokenParams.termsHash)
+# Holders' pool of a whole device (N = 10^9 units): not a multiple of N, so every deposit
+# changes the dust like a real one (a pool of exactly N would leave the dust slot unchanged)
+POOL = 10**9 + 7
 
 
 def free_port() -> int:
@@ -85,7 +89,8 @@ def bench_ours(ch: Chain, res: dict):
 
     def deploy(device: int, **kw):
         p = ("Device Token", "DEV", owner, agent, reg.address, usd.address, kw.get("cap", 10**9),
-             kw.get("max_balance", 10**6), kw.get("max_holders", 20_000), 0, [DE, FR, US])
+             kw.get("max_balance", 10**6), kw.get("max_holders", 20_000), 0, [DE, FR, US],
+             kw.get("total_units", 10**9), TERMS)
         r = ch.send(fac.functions.deployToken(device.to_bytes(32, "big"), p), agent)
         token = fac.functions.tokenForDevice(device.to_bytes(32, "big")).call()
         return w3.eth.contract(address=token, abi=st_abi), r.gasUsed
@@ -124,8 +129,8 @@ def bench_ours(ch: Chain, res: dict):
             ch.send(t.functions.batchMint(chunk, [3] * len(chunk)), agent)
         ch.send(t.functions.batchMint([inv[4], inv[5]], [5, 5]), agent)
         ch.send(usd.functions.approve(t.address, 2**256 - 1), agent)
-        ch.send(t.functions.distributeRevenue(10**9, REPORT), agent)  # first payout initialises slots
-        r = ch.send(t.functions.distributeRevenue(10**9, REPORT), agent)
+        ch.send(t.functions.distributeRevenue(POOL, REPORT), agent)  # first payout initialises slots
+        r = ch.send(t.functions.distributeRevenue(POOL, REPORT), agent)
         res[f"distribute with report hash ({n:,} holders)"] = r.gasUsed
         assert t.functions.holderCount().call() == n
         if n == 10:

@@ -13,6 +13,7 @@ def token_params(name="Test Device Token", symbol="TDT", supply_cap=1000, countr
         "stablecoin": deployment_address("MockStablecoin"),
         "supplyCap": supply_cap, "maxBalance": 500, "maxHolders": 100, "lockupUntil": 0,
         "allowedCountries": list(countries),
+        "totalUnits": supply_cap, "termsHash": "0x" + "11" * 32,
     }
 
 

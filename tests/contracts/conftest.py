@@ -23,6 +23,7 @@ os.environ["PATH"] = f"{_ANVIL_DIR}{os.pathsep}{os.environ.get('PATH', '')}"
 DE, FR, US = 276, 250, 840
 DEVICE_ID = "0x" + "ab" * 32
 REPORT = "0x" + "5e" * 32  # a revenue report hash for distributeRevenue
+TERMS = "0x" + "11" * 32  # the offering's terms hash (TokenParams.termsHash)
 
 
 def identity_of(wallet) -> str:
@@ -99,9 +100,10 @@ def asset_registry(owner, agent):
 
 
 def token_params(owner, agent, registry, usd, *, supply_cap=1_000_000, max_balance=0,
-                 max_holders=0, lockup=0, countries=(DE, FR)):
+                 max_holders=0, lockup=0, countries=(DE, FR), total_units=1_000_000,
+                 terms_hash=TERMS):
     return ("Device Token", "DEV", owner, agent, registry, usd, supply_cap, max_balance,
-            max_holders, lockup, list(countries))
+            max_holders, lockup, list(countries), total_units, terms_hash)
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +122,7 @@ def deploy_token(factory, owner, agent, registry, usd):
 
 @pytest.fixture(scope="module")
 def token(deploy_token):
-    """Countries DE+FR allowed, supply cap 1,000,000, no other limits."""
+    """Countries DE+FR allowed, 1,000,000 units (N) and supply cap 1,000,000, no other limits."""
     return deploy_token()
 
 

@@ -2,10 +2,12 @@
 
 After every step, exactly (magnified units, MAGNITUDE per base unit):
     sum over wallets of magnifiedIncomeOf + dustMagnified == stablecoin held by the token * MAGNITUDE
-i.e. every deposit is split into holder entitlements plus dust with nothing lost or created,
-through mints, burns, transfers and (batch) claims. The 18-decimal run draws deposits and
-mints near the bounds (lifetime deposits 2^96 - 1, supply 2^32 - 1) and checks that exactly
-the steps crossing a bound revert (AccountingOverflow / InvalidAmount) and nothing else does.
+i.e. every pulled deposit is split into holder entitlements plus dust with nothing lost or
+created, through mints, burns, transfers and (batch) claims. The 6-decimal run uses
+N = 5,000 units (mints past N are refused), the 18-decimal run N = 2^32 - 1 and draws pools
+and mints near the bounds (pool and lifetime pulled 2^96 - 1, supply 2^32 - 1), checking
+that exactly the steps crossing a bound revert (AccountingOverflow / SUPPLY_CAP_EXCEEDED)
+and nothing else does. The k/N economics are tested in test_economics_properties.py.
 """
 from brownie.test import given
 from hypothesis import HealthCheck, settings
@@ -37,8 +39,14 @@ STEPS_18 = _steps(st.one_of(st.integers(1, 10**28), st.integers(2**94, MAX_TOTAL
                   st.one_of(SMALL_UNITS, st.integers(MAX_SUPPLY - 2_000, MAX_SUPPLY + 1)))
 
 
-def _run_property(accounts, deploy_token, registry, agent, coin, chain, steps_strategy):
-    token = deploy_token(stablecoin=coin, supply_cap=0, countries=[])
+def _split(pool, supply, units):
+    inc = pool * MAG // units
+    amount = -(-inc * supply // MAG)
+    return amount, inc
+
+
+def _run_property(accounts, deploy_token, registry, agent, coin, chain, steps_strategy, units):
+    token = deploy_token(stablecoin=coin, supply_cap=0, countries=[], total_units=units)
     wallets = list(accounts[2:6])
     for w in wallets:  # the in-test snapshot below replaces fn_isolation's: state may carry over
         if not registry.contains(w):
@@ -59,8 +67,8 @@ def _run_property(accounts, deploy_token, registry, agent, coin, chain, steps_st
         for op, w, x in steps:
             supply = token.totalSupply()
             if op == "mint":
-                if supply + x > MAX_SUPPLY:
-                    with reverts_with("InvalidAmount"):
+                if supply + x > units:
+                    with reverts_with("TransferRestricted: 10"):
                         token.mint(wallets[w], x, {"from": agent})
                 else:
                     token.mint(wallets[w], x, {"from": agent})
@@ -72,14 +80,16 @@ def _run_property(accounts, deploy_token, registry, agent, coin, chain, steps_st
             elif op == "deposit":
                 if supply == 0:
                     continue
-                if deposited + x > MAX_TOTAL:
+                amount, inc = _split(x, supply, units)
+                if deposited + amount > MAX_TOTAL:
                     with reverts_with("AccountingOverflow"):
                         token.distributeRevenue(x, REPORT, {"from": agent})
                 else:
                     before = token.dustMagnified()
                     ev = token.distributeRevenue(x, REPORT, {"from": agent}).events["RevenueDistributed"]
-                    deposited += x
-                    assert ev["dustMagnified"] - before == x * MAG % supply
+                    deposited += amount
+                    assert ev["amount"] == amount and ev["unitsOutstanding"] == supply
+                    assert ev["dustMagnified"] - before == amount * MAG - inc * supply
             elif op == "claim":
                 owed = [token.withdrawableIncomeOf(v) for v in wallets]
                 batch = wallets[w:w + x + 1]
@@ -94,9 +104,9 @@ def _run_property(accounts, deploy_token, registry, agent, coin, chain, steps_st
 
 def test_exact_accounting_6_decimals(accounts, deploy_token, registry, agent, usd, chain):
     assert usd.decimals() == 6
-    _run_property(accounts, deploy_token, registry, agent, usd, chain, STEPS_6)
+    _run_property(accounts, deploy_token, registry, agent, usd, chain, STEPS_6, 5_000)
 
 
 def test_exact_accounting_18_decimals_near_limits(accounts, deploy_token, registry, agent, usd18, chain):
     assert usd18.decimals() == 18
-    _run_property(accounts, deploy_token, registry, agent, usd18, chain, STEPS_18)
+    _run_property(accounts, deploy_token, registry, agent, usd18, chain, STEPS_18, MAX_SUPPLY)

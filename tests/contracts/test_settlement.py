@@ -220,13 +220,13 @@ def test_income_stays_with_seller_buyer_earns_next(board, market, usd, agent):
     token, seller, buyer = market
     usd.mint(agent, 10**9, {"from": agent})
     usd.approve(token, 2**256 - 1, {"from": agent})
-    token.distributeRevenue(150 * 10**6, "0x" + "11" * 32, {"from": agent})  # supply 150
+    token.distributeRevenue(10**12, "0x" + "11" * 32, {"from": agent})  # USD 1 per unit of N; supply 150
     assert token.withdrawableIncomeOf(seller) == 100 * 10**6
     oid = post(board, token, seller, units=50)
     board.take(oid, 50, PRICE, {"from": buyer})
     assert token.withdrawableIncomeOf(seller) == 100 * 10**6
     assert token.withdrawableIncomeOf(buyer) == 0
-    token.distributeRevenue(150 * 10**6, "0x" + "22" * 32, {"from": agent})
+    token.distributeRevenue(10**12, "0x" + "22" * 32, {"from": agent})
     assert token.withdrawableIncomeOf(seller) == 150 * 10**6
     assert token.withdrawableIncomeOf(buyer) == 50 * 10**6
 
@@ -270,7 +270,7 @@ def test_only_tokens_of_the_factory_can_be_posted(board, funded, investors, regi
     impl = SecurityToken.deploy({"from": owner})
     rogue_factory = TokenFactory.deploy(owner, impl, {"from": owner})
     rogue_factory.addAgent(agent, {"from": owner})
-    params = ("Rogue", "RGE", owner, agent, registry, usd, 1_000, 0, 0, 0, [DE, US])
+    params = ("Rogue", "RGE", owner, agent, registry, usd, 1_000, 0, 0, 0, [DE, US], 1_000, "0x" + "77" * 32)
     tx = rogue_factory.deployToken("0x" + "ab" * 32, params, {"from": agent})
     rogue = SecurityToken.at(tx.events["TokenDeployed"]["token"])
     seller = investors[0]

@@ -88,7 +88,7 @@ def test_recovery_moves_everything(funded, investors, agent, registry, usd, chai
     a, b, new = investors[0], investors[1], investors[5]
     usd.mint(agent, 3_000, {"from": agent})
     usd.approve(funded, 2**256 - 1, {"from": agent})
-    funded.distributeRevenue(1_500, REPORT, {"from": agent})  # a: 1000, b: 500
+    funded.distributeRevenue(10 * 10**6, REPORT, {"from": agent})  # 10 per unit of N: a 1000, b 500
     funded.freezePartialTokens(a, 30, {"from": agent})
     funded.setAddressFrozen(a, True, {"from": agent})
     # new wallet of the same investor, KYC already expired: recovery still allowed
@@ -115,7 +115,7 @@ def test_forced_transfer_income_follows_investor(funded, investors, agent, regis
     a, b, a2 = investors[0], investors[1], investors[5]
     usd.mint(agent, 1_500, {"from": agent})
     usd.approve(funded, 1_500, {"from": agent})
-    funded.distributeRevenue(1_500, REPORT, {"from": agent})
+    funded.distributeRevenue(10 * 10**6, REPORT, {"from": agent})  # 10 per unit: 1,500 pulled
     # different investors: income stays with the sender
     funded.forcedTransfer(a, b, 50, {"from": agent})
     assert funded.withdrawableIncomeOf(a) == 1_000 and funded.withdrawableIncomeOf(b) == 500

@@ -137,6 +137,35 @@ def test_supply_cap(deploy_token, investors, register, agent, owner):
     t.mint(a, 1, {"from": agent})
     t.burn(a, 50, {"from": agent})
     assert t.totalSupply() == 51
+    with reverts_with("InvalidComplianceParams"):  # a cap above totalUnits (1,000,000)
+        t.setComplianceParams(1_000_001, 0, 0, 0, True, {"from": owner})
+    t.setComplianceParams(1_000_000, 0, 0, 0, True, {"from": owner})
+
+
+def test_supply_never_exceeds_total_units(deploy_token, investors, register, agent, owner):
+    t = deploy_token(supply_cap=0, total_units=120)  # cap 0 = up to totalUnits
+    a, b = investors[:2]
+    register(a)
+    register(b)
+    assert t.detectTransferRestriction(brownie.ZERO_ADDRESS, a, 121) == SUPPLY_CAP
+    with reverts_with(f"TransferRestricted: {SUPPLY_CAP}"):
+        t.mint(a, 121, {"from": agent})
+    t.mint(a, 100, {"from": agent})
+    with reverts_with(f"TransferRestricted: {SUPPLY_CAP}"):
+        t.batchMint([a, b], [10, 11], {"from": agent})
+    t.batchMint([a, b], [10, 10], {"from": agent})
+    assert t.totalSupply() == 120 == t.totalUnits()
+    assert t.detectTransferRestriction(brownie.ZERO_ADDRESS, b, 1) == SUPPLY_CAP
+    assert t.detectTransferRestriction(brownie.ZERO_ADDRESS, b, 2**256 - 1) == SUPPLY_CAP
+    with reverts_with(f"TransferRestricted: {SUPPLY_CAP}"):
+        t.mint(b, 1, {"from": agent})
+    with reverts_with("InvalidComplianceParams"):
+        t.setComplianceParams(121, 0, 0, 0, True, {"from": owner})
+    t.setComplianceParams(120, 0, 0, 0, True, {"from": owner})
+    t.burn(a, 5, {"from": agent})  # a lost dispute: the units can be sold again, up to N
+    t.mint(b, 5, {"from": agent})
+    with reverts_with(f"TransferRestricted: {SUPPLY_CAP}"):
+        t.mint(b, 1, {"from": agent})
 
 
 def test_pause(funded, investors, agent, outsider):
