@@ -83,7 +83,7 @@ def run(args) -> None:
         preview.append(time.perf_counter() - t0)
     assert len(ent["holders"]) == args.holders, len(ent["holders"])
     magnified = sum(h["magnified"] for h in ent["holders"].values())
-    assert magnified + int(d.dust_magnified_after) == int(d.amount_base_units) * ent["magnitude"]
+    assert magnified + int(d.dust_magnified_after) == int(d.deposited_base_units) * ent["magnitude"]
 
     statements.verify_url(d)  # the URLconf loads once per process: not a statement's cost
     t0 = time.perf_counter()

@@ -66,6 +66,11 @@ def balances_at(offering: Offering, *, block: int | None = None, wallets: set[st
     return {w: v for w, v in out.items() if v > 0 and (wallets is None or w in wallets)}
 
 
+def units_outstanding(offering: Offering) -> int:
+    """Units investors hold now (the token's supply, from the indexed Transfer events)."""
+    return sum(balances_at(offering).values()) if offering.token_address else 0
+
+
 def deltas(offering: Offering) -> dict[int, int]:
     """Accumulator increase of each distributed deposit (pointsPerShare after minus the one
     before; every deposit on a token is ours, in block order)."""
@@ -307,13 +312,19 @@ def cap_table(*, offering: Offering) -> dict:
             elif ev.event == "Unpaused":
                 paused = False
     supply = sum(v for v in balances.values() if v > 0)
+    # Shares are of the whole device (N units): a wallet holding 10 of 1,000 owns 1 % of its
+    # revenue right even when it is the only buyer so far. Units nobody holds are the clinic's.
+    total = max(offering.units, supply)
     holders = [
         {"wallet": w, "units": units, "frozen": frozen.get(w, False), "frozen_units": frozen_partial.get(w, 0),
-         "share_pct": (Decimal(units) * 100 / supply).quantize(Decimal("0.01")) if supply else Decimal(0)}
+         "share_pct": (Decimal(units) * 100 / total).quantize(Decimal("0.01"))}
         for w, units in sorted(balances.items(), key=lambda kv: (-kv[1], kv[0])) if units > 0
     ]
     frozen_wallets = sorted(w for w, f in frozen.items() if f)
-    return {"supply": supply, "holders": holders, "paused": paused, "frozen_wallets": frozen_wallets}
+    retained = total - supply
+    return {"supply": supply, "holders": holders, "paused": paused, "frozen_wallets": frozen_wallets,
+            "units_total": total, "retained_units": retained,
+            "retained_pct": (Decimal(retained) * 100 / total).quantize(Decimal("0.01"))}
 
 
 def unit_holdings(*, user) -> list[dict]:

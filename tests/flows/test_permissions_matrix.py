@@ -167,7 +167,7 @@ def add_token_objects(w) -> None:
     done = _closed_month(w["offering_a"], dt.date(2026, 2, 1))
     # Frozen and deposited as _fund and the deposit hook would leave it (40 units in supply).
     body = distributions.canonical_json(distributions.build_report(
-        d=done, decimals=6, stablecoin="0x" + "d4" * 20, supply=40, pps_before=0, magnitude=2**128))
+        d=done, decimals=6, stablecoin="0x" + "d4" * 20, pps_before=0, magnitude=2**128))
     Distribution.objects.filter(pk=done.pk).update(
         status=DistributionStatus.DISTRIBUTED, report=body.decode(), deposit_block=10,
         report_sha256=hashlib.sha256(body).hexdigest(), stablecoin_decimals=6,

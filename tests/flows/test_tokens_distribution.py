@@ -7,7 +7,8 @@ import json
 import os
 import subprocess
 import sys
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 import pytest
 from django.db import transaction
@@ -37,11 +38,16 @@ def test_a_paid_month_is_deposited_once_and_holders_accrue_their_exact_share(wor
     token = w.offering.token_address
     report = json.loads(d.report)
     assert hashlib.sha256(d.report.encode()).hexdigest() == d.report_sha256
-    base = int(d.amount_base_units)
-    assert base == int(d.holders_amount * 10 ** d.stablecoin_decimals) > 0
+    pool = int(d.amount_base_units)  # the deposit passes the pool of all N units
+    assert pool == int(d.holders_amount * 10 ** d.stablecoin_decimals) > 0
     # The gross is what usage earned, split by the offering's terms, to the cent.
     assert d.gross == d.platform_fee + d.reserve + d.clinic_share + d.holders_amount
-    assert d.amount_due == d.gross - d.clinic_share and d.paid_amount == d.amount_due
+    # Investors hold 180 of the offering's N units: the clinic pays for those, keeps the rest's part.
+    n, held = w.offering.units, sum(world_mod.UNITS.values())
+    assert (d.units_total, d.units_outstanding, d.units_at_deposit) == (n, held, held) and held < n
+    assert d.investors_amount == (d.holders_amount * held / n).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assert d.retained_amount == d.holders_amount - d.investors_amount > 0
+    assert d.amount_due == d.gross - d.clinic_share - d.retained_amount and d.paid_amount == d.amount_due
     # The public report: totals and cells of at least min_cell procedures, and the hash of the
     # detailed usage (every day, every cell) that the clinic and holders can open.
     assert "usage" not in report and report["revenue"]["procedures"] == d.period.procedures
@@ -52,16 +58,22 @@ def test_a_paid_month_is_deposited_once_and_holders_accrue_their_exact_share(wor
     events = ChainEvent.objects.filter(contract__address__iexact=token, event="RevenueDistributed")
     assert events.count() == 1
     assert events.get().args["reportHash"].lower() == "0x" + d.report_sha256
-    assert int(events.get().args["amount"]) == base
-    # Every holder, frozen included, accrued units × Δpps / MAGNITUDE; with dust, it adds up exactly.
+    pulled = int(events.get().args["amount"])
+    assert int(events.get().args["pool"]) == pool and pulled == int(d.deposited_base_units)
+    # What the token pulled is what the outstanding units earn, never the pool: at most the billed part.
+    assert pulled <= int(d.investors_amount * 10 ** d.stablecoin_decimals) + 1
+    # Every holder, frozen included, accrued units × Δpps / MAGNITUDE = units / N of the pool (within a
+    # base unit); with dust, it adds up to what was pulled exactly.
     ent = ledger.distribution_entitlements(d)
     mag, delta = ent["magnitude"], ent["delta"]
-    assert ent["supply"] == sum(world_mod.UNITS.values())
+    assert delta == pool * mag // n
+    assert ent["supply"] == held
     for role, units in world_mod.UNITS.items():
         assert ent["holders"][w.wallets[role].lower()]["units"] == units
         assert world_mod.withdrawable(w, role) == units * delta // mag
+        assert abs(Fraction(units * delta, mag) - Fraction(units * pool, n)) < 1
     dust = int(d.dust_magnified_after)
-    assert sum(h["magnified"] for h in ent["holders"].values()) + dust == base * mag
+    assert sum(h["magnified"] for h in ent["holders"].values()) + dust == pulled * mag
     assert int(report["accumulator"]["points_per_share_before"]) == 0
     assert d.period.status == "settled"
     assert AuditEvent.objects.filter(action="tokens.distribution_distributed", object_id=str(d.pk)).exists()

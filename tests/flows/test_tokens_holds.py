@@ -38,7 +38,7 @@ def token(w):
 
 
 def deposit(w, drain, amount: int, tag: str) -> None:
-    """The agent distributes `amount` base units of stablecoin over the token's holders."""
+    """The agent deposits a pool of `amount` base units for all N units (each earns amount / N)."""
     stable, agent = deployment_address("MockStablecoin"), gateway.address_of("agent")
     with transaction.atomic():
         mint = outbox_enqueue(actor=None, idempotency_key=f"t-hold-dep:{tag}:mint", kind="test.deposit",
@@ -77,7 +77,8 @@ def test_a_sanctions_hold_freezes_self_custody_claims_and_transfers_until_cleare
     held = w.self_custody
     own, custodial = w.wallets["self_custody"], custodial_wallet(user=held).address
     other = w.wallets["custodial"]
-    deposit(w, drain_outbox, 180 * USD, "before")  # 1 USD per unit: 50 USD for the 50 units
+    pool = w.offering.units * USD  # 1 USD per unit of the device: 50 USD for the 50 units
+    deposit(w, drain_outbox, pool, "before")
     assert int(token(w).functions.withdrawableIncomeOf(own).call()) == 50 * USD
 
     hit = put_on_sanctions_hold(held, sdn_csv_path)
@@ -95,7 +96,7 @@ def test_a_sanctions_hold_freezes_self_custody_claims_and_transfers_until_cleare
     assert exc.value.code == "not_eligible"
 
     # Income distributed during the hold accrues to the frozen holder as to anyone.
-    deposit(w, drain_outbox, 180 * USD, "during")
+    deposit(w, drain_outbox, pool, "during")
     assert int(token(w).functions.withdrawableIncomeOf(own).call()) == 100 * USD
 
     # An officer freezes the custodial wallet by hand during the hold: the release leaves it.

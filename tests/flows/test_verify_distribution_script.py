@@ -12,13 +12,14 @@ import pathlib
 import subprocess
 import sys
 import threading
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
 from chain import gateway
-from tokens import ledger
+from tokens import ledger, waterfall
 from tokens.distributions import statements
 from tokens.tests import distribution_world as world_mod
 
@@ -137,7 +138,7 @@ def test_public_page_checks_the_hash_live_and_the_statement_equals_the_chain(cli
     assert 'data-testid="daily-usage"' not in page  # per-day counts: for the clinic and holders only
     api = client.get(reverse("tokens_public:api-public-distribution", args=[d.public_id])).json()
     assert api["onchain"]["state"] == "match" and api["onchain"]["onchain_sha256"] == d.report_sha256
-    assert api["onchain"]["amount"] == str(int(d.amount_base_units))
+    assert api["onchain"]["amount"] == d.deposited_base_units
     body = client.get(reverse("tokens_public:distribution-report", args=[d.public_id])).content
     assert hashlib.sha256(body).hexdigest() == d.report_sha256
 
@@ -178,3 +179,132 @@ def serve_bytes(body: bytes):
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --------------------------------------------------------------------------- forged reports
+
+
+def _factory() -> str:
+    from chain.selectors import deployment_address
+
+    return deployment_address("TokenFactory")
+
+
+def _send(drain, key: str, contract: str, function: str, args: list, to: str):
+    """One agent call through the outbox, mined."""
+    from django.db import transaction
+
+    from chain.models import ChainTransaction
+    from chain.services import outbox_enqueue
+
+    with transaction.atomic():
+        row = outbox_enqueue(actor=None, idempotency_key=key, kind="test", contract_name=contract, function=function,
+                             args=args, to_address=to, sender="agent")
+    world_mod._drain(lambda: drain(ids=[row.pk]))
+    row = ChainTransaction.objects.get(pk=row.pk)
+    assert row.status == "confirmed", row.error
+    return row
+
+
+def deposit_forged(drain, report: dict, *, token: str, pool: int) -> bytes:
+    """What a dishonest operator could do: deposit on chain with a forged report's hash."""
+    body = json.dumps(report, sort_keys=True, separators=(",", ":")).encode()
+    digest = hashlib.sha256(body).hexdigest()
+    coin = ledger.stablecoin_address()
+    agent = gateway.address_of("agent")
+    _send(drain, f"forge:{digest}:mint", "MockStablecoin", "mint", [agent, pool], coin)
+    _send(drain, f"forge:{digest}:approve", "MockStablecoin", "approve", [token, pool], coin)
+    _send(drain, f"forge:{digest}:deposit", "SecurityToken", "distributeRevenue", [pool, "0x" + digest], token)
+    return body
+
+
+def _rewaterfall(report: dict, *, gross=None, terms=None) -> dict:
+    """A forged report that is consistent in itself: the waterfall recomputed by the app's own rules."""
+
+    report = json.loads(json.dumps(report))
+    if terms is not None:
+        report["terms"] = terms
+    if gross is not None:
+        report["gross"] = str(gross)
+    t = waterfall.Terms.from_json(report["terms"])
+    w = waterfall.compute(gross=Decimal(report["gross"]), terms=t, units_total=report["units"]["total"],
+                          units_outstanding=report["units"]["outstanding_at_statement"],
+                          reserve_balance=Decimal(report["waterfall"]["reserve_balance_before"]))
+    report["waterfall"].update(
+        lines=w.lines(t, report["currency"], Decimal(report["waterfall"]["reserve_balance_before"])),
+        **{k: str(getattr(w, k)) for k in ("platform_fee", "reserve", "clinic_share", "holders_amount",
+                                           "investors_amount", "retained_amount", "amount_due")})
+    report["pool_base_units"] = str(int(w.holders_amount.scaleb(int(report["stablecoin"]["decimals"]))))
+    report["terms_sha256"] = waterfall.terms_hash(t, units=report["units"]["total"], currency=report["currency"])
+    report["distribution"] = report["distribution"] + "-forged"
+    return report
+
+
+def _verify(tmp_path, body: bytes, settings, name: str):
+    f = tmp_path / f"{name}.json"
+    f.write_bytes(body)
+    return run_script(str(f), "--rpc", settings.CHAIN_RPC_URL, "--factory", _factory(), cwd=tmp_path)
+
+
+def test_forged_reports_deposited_on_chain_fail_verification(world, settings, tmp_path, drain_outbox):
+    """Each forgery is deposited on chain with its own hash (so the hash lookup alone passes) and is
+    internally consistent; what gives it away is what the chain says."""
+    w, d = world
+    honest = json.loads(d.report)
+    token = d.offering.token_address
+    ok = _verify(tmp_path, d.report.encode(), settings, "honest")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "NOT VERIFIED  the reserve balance before this statement" in ok.stdout
+    assert "ok    factory's token for the report's device" in ok.stdout
+    assert "ok    token's termsHash() = SHA-256 of the report's terms and N" in ok.stdout
+
+    def forged(report, name):
+        body = deposit_forged(drain_outbox, report, token=token, pool=int(report["pool_base_units"]))
+        out = _verify(tmp_path, body, settings, name)
+        assert out.returncode == 1, out.stdout + out.stderr
+        assert "ok    RevenueDistributed events carrying this report's hash" in out.stdout
+        return out.stdout
+
+    # 1. Terms with a higher platform fee (taken from the holders' share): the token pinned others.
+    terms = dict(honest["terms"])
+    terms["platform_fee_pct"] = str(Decimal(terms["platform_fee_pct"]) + 1)
+    terms["holders_share_pct"] = str(Decimal(terms["holders_share_pct"]) - 1)
+    out = forged(_rewaterfall(honest, terms=terms), "fee")
+    assert "FAIL  token's termsHash() = SHA-256 of the report's terms and N" in out
+
+    # 2. Gross below the sum of its own revenue lines.
+    out = forged(_rewaterfall(honest, gross=Decimal(honest["gross"]) - 100), "gross")
+    assert "FAIL  gross = Σ priced revenue lines" in out
+
+    # 3. A stablecoin with other decimals: the report claims 18, the token's stablecoin has 6.
+    eighteen = json.loads(json.dumps(honest))
+    eighteen["stablecoin"]["decimals"] = 18
+    eighteen = _rewaterfall(eighteen)
+    out = forged(eighteen, "decimals")
+    assert "FAIL  stablecoin decimals() = report's" in out
+
+    # 4. A decoy token: another token of the factory, presented as the report's device's.
+    decoy_device = "0x" + os.urandom(32).hex()
+    from tokens.offerings.services import token_params
+
+    row = _send(drain_outbox, f"forge:decoy:{decoy_device}", "TokenFactory", "deployToken",
+                [decoy_device, token_params(d.offering)], _factory())
+    decoy = next(lg for lg in row.receipt["logs"] if lg.get("event") == "TokenDeployed")["args"]["token"]
+    _send(drain_outbox, f"forge:decoy-mint:{decoy}", "SecurityToken", "mint", [w.wallets["custodial"], 10], decoy)
+    fake = _rewaterfall(honest)
+    fake["token"]["address"] = decoy
+    fake["accumulator"]["points_per_share_before"] = "0"
+    body = deposit_forged(drain_outbox, fake, token=decoy, pool=int(fake["pool_base_units"]))
+    out = _verify(tmp_path, body, settings, "decoy")
+    assert out.returncode == 1, out.stdout
+    assert "FAIL  factory's token for the report's device" in out.stdout
+    assert "FAIL  token's deviceId = report's device" in out.stdout
+
+    # 5. The old bug: the pool spread over the units sold only (as if N were the supply).
+    spread = _rewaterfall(honest)
+    supply = sum(world_mod.UNITS.values())
+    pool_over_sold = int(spread["pool_base_units"]) * int(spread["units"]["total"]) // supply
+    body = deposit_forged(drain_outbox, spread, token=token, pool=pool_over_sold)
+    out = _verify(tmp_path, body, settings, "spread")
+    assert out.returncode == 1, out.stdout
+    assert "FAIL  deposited pool = report's pool_base_units" in out.stdout

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chain import gateway
+from chain import selectors as chain_selectors
 from core.errors import ApplicationError
 from core.ratelimit import client_over_budget
 from telemetry.selectors import KIND_LABELS, describe_line
@@ -106,6 +107,14 @@ def deposit_onchain(d: Distribution) -> dict:
             "dust_magnified": int(event["args"]["dustMagnified"])}
 
 
+def _factory_address() -> str:
+    """The TokenFactory the verifier checks a token's provenance against (published here too)."""
+    try:
+        return chain_selectors.deployment_address("TokenFactory")
+    except ApplicationError:
+        return "<TokenFactory address>"
+
+
 def _urls(d: Distribution) -> dict:
     return {"page": reverse("tokens_public:distribution-verify", args=[d.public_id]),
             "report": reverse("tokens_public:distribution-report", args=[d.public_id]) if d.report else None}
@@ -144,7 +153,9 @@ def distribution_verify(request, public_id):
         revenue_lines = _labelled(report["revenue"]["lines"] if "revenue" in report
                                   else report.get("revenue_lines", []))
         daily = report.get("usage", {}).get("daily", [])
-        wf = {"terms": report.get("terms"), **report.get("waterfall", {})}
+        units = report.get("units") or {}
+        wf = {"terms": report.get("terms"), **report.get("waterfall", {}),
+              "units": {"total": units.get("total"), "outstanding": units.get("outstanding_at_statement")}}
         for line in report.get("waterfall", {}).get("lines", []):
             line.update(label=LABELS.get(line.get("line"), line.get("line")),
                         explanation=describe(line, wf, d.currency))
@@ -153,7 +164,8 @@ def distribution_verify(request, public_id):
         daily = detail.get("usage", {}).get("daily", [])
     resp = render(request, "tokens/public/distribution_verify.html", {
         "d": d, "report": report, "revenue_lines": revenue_lines, "detail": detail, "daily": daily,
-        "onchain": deposit_onchain(d), "urls": _urls(d), "rpc_hint": "--rpc <your node URL>",
+        "onchain": deposit_onchain(d), "urls": _urls(d),
+        "rpc_hint": f"--rpc <your node URL> --factory {_factory_address()}",
         "detail_url": reverse("tokens:distribution-report-detail", args=[d.public_id]) if detail else ""})
     resp["Cache-Control"] = "no-store"  # the chain is read live on every visit
     return resp

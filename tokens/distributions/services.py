@@ -31,7 +31,7 @@ from chain import gateway
 from chain.services import index_address, outbox_enqueue
 from compliance.models import Wallet
 from core.errors import ApplicationError, check_transition
-from core.money import from_token_units
+from core.money import format_money, from_token_units
 from core.permissions import Role, user_clinic_ids, user_has_role
 from core.services import audit, snapshot
 from core.tasks import enqueue_on_commit
@@ -44,7 +44,7 @@ from telemetry.models import RevenuePeriodStatus
 from telemetry.selectors import daily_usage
 from telemetry.services import revenue_period_settle
 from tokens import waterfall
-from tokens.ledger import distribution_entitlements, stablecoin_address
+from tokens.ledger import distribution_entitlements, stablecoin_address, units_outstanding
 from tokens.models import (
     DISTRIBUTION_TRANSITIONS,
     Distribution,
@@ -57,7 +57,8 @@ logger = logging.getLogger(__name__)
 
 # /2: the public report holds totals and cells of at least min_cell() procedures, and the
 # SHA-256 of the detailed usage (per-day counts, every cell) that holders and the clinic open.
-REPORT_SCHEMA = "medrwa.distribution-report/2"
+# /3: the pool is for all N units (k/N each) and the terms are pinned on chain by their hash.
+REPORT_SCHEMA = "medrwa.distribution-report/3"
 DETAIL_SCHEMA = "medrwa.distribution-detail/1"
 # Statements whose reserve counts towards the target: paid ones and those still to be paid
 # (so two open statements cannot both fill the reserve up to its target).
@@ -161,13 +162,19 @@ def on_period_closed(period) -> Distribution | None:
     terms = waterfall.Terms.of(offering)
     gross, notes = _gross_to_bill(period, terms)
     held = reserve_balance(offering)
-    w = waterfall.compute(gross=gross, terms=terms, reserve_balance=held)
+    # The clinic is billed for the units investors hold now; units sold or burned before the
+    # deposit move what the token pulls (recorded at the deposit), never what a unit earns.
+    outstanding = min(units_outstanding(offering), offering.units)
+    w = waterfall.compute(gross=gross, terms=terms, reserve_balance=held, units_total=offering.units,
+                          units_outstanding=outstanding)
     lines = w.lines(terms, offering.currency, held) + notes
     status = S.AWAITING_CLINIC if w.amount_due > 0 and w.holders_amount > 0 else S.NOTHING_DUE
     d = Distribution(
         offering=offering, period=period, status=status, currency=offering.currency, gross=w.gross,
         platform_fee=w.platform_fee, reserve=w.reserve, clinic_share=w.clinic_share,
-        holders_amount=w.holders_amount, amount_due=w.amount_due,
+        holders_amount=w.holders_amount, amount_due=w.amount_due, units_total=w.units_total,
+        units_outstanding=w.units_outstanding, investors_amount=w.investors_amount,
+        retained_amount=w.retained_amount,
         waterfall={**w.frozen(terms, held), "lines": lines},
         confirm_deadline=timezone.now() + confirm_window(),
         # Stored in English (several people read it, in their own languages); the pages translate
@@ -181,6 +188,7 @@ def on_period_closed(period) -> Distribution | None:
     d.save()
     audit(actor=None, action="tokens.distribution_open", obj=d,
           after=snapshot(d, ["status", "gross", "platform_fee", "reserve", "clinic_share", "holders_amount",
+                             "units_total", "units_outstanding", "investors_amount", "retained_amount",
                              "amount_due", "currency"]))
     if status == S.AWAITING_CLINIC:
         notify_organization(
@@ -188,8 +196,8 @@ def on_period_closed(period) -> Distribution | None:
             event_key=f"distribution:{d.public_id}:awaiting_clinic",
             title=format_lazy(gettext_lazy("Month closed for {device}: confirm the statement"),
                               device=str(offering.device)),
-            body=format_lazy(gettext_lazy("{amount} {currency} is due. Confirm or dispute the statement by {date}; "
-                                          "then pay it."), amount=d.amount_due, currency=d.currency,
+            body=format_lazy(gettext_lazy("{amount} is due. Confirm or dispute the statement by {date}; "
+                                          "then pay it."), amount=format_money(d.amount_due, d.currency),
                              date=f"{d.confirm_deadline:%Y-%m-%d}"), url=f"/distributions/{d.public_id}/")
     return d
 
@@ -534,31 +542,34 @@ def build_detail(d: Distribution) -> dict:
 
 
 def build_report(*, d: Distribution, decimals: int, stablecoin: str, pps_before: int, magnitude: int,
-                 supply: int | None = None, detail: dict | None = None) -> dict:
-    """The public report: what anyone needs to check the deposit (gross, terms, waterfall,
-    amount, token, the accumulator before), the month's totals, the CPT × payer cells of at
-    least min_cell() procedures, and the SHA-256 of the detailed usage (build_detail). No
+                 detail: dict | None = None) -> dict:
+    """The public report: what anyone needs to check the deposit (gross, terms, waterfall, the
+    pool, N units, token, the accumulator before), the month's totals, the CPT × payer cells of
+    at least min_cell() procedures, and the SHA-256 of the detailed usage (build_detail). No
     per-day counts and no small cells: a named clinic's month must not single out patients.
 
-    It states the token's pointsPerShare before the deposit, which only deposits move (one in
-    flight per token: `_fund`), and not the total supply: a mint or burn mined between freezing
-    and the deposit would make it untrue. The verifier reads the supply at the deposit block
-    from the chain. `supply` is accepted for callers and not stated."""
-    period = d.period
+    The deposit passes the pool for all N units (`pool_base_units`); the token credits pool / N
+    per unit and pulls what the units outstanding at the deposit block earn. That supply, and so
+    the amount pulled, is read from the chain by the verifier, not stated here: units sold
+    between freezing the report and mining the deposit share in it at pool / N each.
+    The report states the token's pointsPerShare before the deposit, which only deposits move
+    (one in flight per token: `_fund`), and the SHA-256 of the pinned terms the token recorded
+    at deployment (tokens.waterfall.terms_hash)."""
+    period, offering = d.period, d.offering
     amount = d.holders_amount.scaleb(decimals)
     if amount != amount.to_integral_value():
         raise ApplicationError("amount_precision", gettext('%(holders_amount)s does not fit %(decimals)s decimals.') %
             {"holders_amount": d.holders_amount, "decimals": decimals})
-    base = int(amount)
-    device = d.offering.device
+    device = offering.device
     k = min_cell()
     lines, merged = public_revenue_lines(period.lines or [], k=k, currency=d.currency)
     detail = build_detail(d) if detail is None else detail
+    terms = d.waterfall["terms"]
     return {
         "schema": REPORT_SCHEMA,
         "distribution": str(d.public_id),
         "device": {"modality": device.modality, "manufacturer": device.manufacturer, "model": device.model_name,
-                   "clinic": device.organization.name},
+                   "clinic": device.organization.name, "chain_device_id": offering.chain_device_id},
         "period": {"start": period.period_start.isoformat(), "end": period.period_end.isoformat(),
                    "kind": period.kind,
                    "adjusts": str(period.adjusts.period_start) if period.adjusts_id else None},
@@ -568,15 +579,19 @@ def build_report(*, d: Distribution, decimals: int, stablecoin: str, pps_before:
         "detail": {"schema": DETAIL_SCHEMA, "sha256": hashlib.sha256(canonical_json(detail)).hexdigest()},
         "currency": d.currency,
         "gross": str(d.gross),
-        "terms": d.waterfall["terms"],
+        "terms": terms,
+        "units": {"total": d.units_total, "outstanding_at_statement": d.units_outstanding},
+        "terms_sha256": waterfall.terms_hash(waterfall.Terms.from_json(terms), units=d.units_total,
+                                             currency=d.currency),
         "waterfall": {"lines": d.waterfall["lines"], "platform_fee": str(d.platform_fee), "reserve": str(d.reserve),
                       "reserve_balance_before": d.waterfall.get("reserve_balance_before", "0"),
                       "reserve_to_holders": d.waterfall.get("reserve_to_holders", "0"),
                       "clinic_share": str(d.clinic_share), "holders_amount": str(d.holders_amount),
+                      "investors_amount": str(d.investors_amount), "retained_amount": str(d.retained_amount),
                       "amount_due": str(d.amount_due)},
-        "amount_base_units": str(base),
+        "pool_base_units": str(int(amount)),
         "chain_id": settings.CHAIN_ID,
-        "token": {"address": d.offering.token_address, "symbol": d.offering.token_symbol},
+        "token": {"address": offering.token_address, "symbol": offering.token_symbol},
         "stablecoin": {"address": stablecoin, "decimals": decimals},
         "accumulator": {"magnitude": str(magnitude), "points_per_share_before": str(pps_before)},
     }
@@ -612,15 +627,22 @@ def _fund(*, actor, d: Distribution) -> Distribution:
         return _wait(actor=actor, d=d,
                      why=gettext_noop("The token has no holders yet; the deposit waits for the first units."))
     detail = build_detail(d)
-    report = build_report(d=d, decimals=decimals, stablecoin=stablecoin, supply=supply, pps_before=pps,
-                          magnitude=magnitude, detail=detail)
-    base = int(report["amount_base_units"])
+    report = build_report(d=d, decimals=decimals, stablecoin=stablecoin, pps_before=pps, magnitude=magnitude,
+                          detail=detail)
+    # The token pulls at most the pool (supply <= N), so allowing the pool covers units sold
+    # before the deposit is mined; the treasury needs what the units outstanding now earn.
+    base = int(report["pool_base_units"])
+    try:
+        needed = int(gateway.call("SecurityToken", token, "previewDistribution", base)[0])
+    except gateway.ChainUnavailable as exc:
+        return _wait(actor=actor, d=d, why=f"The chain node is unreachable ({exc}); retrying.")
     committed = sum(int(a) for a in in_flight.exclude(amount_base_units="").values_list("amount_base_units",
                                                                                         flat=True))
-    if not local and balance - committed < base:
+    if not local and balance - committed < needed:
         return _wait(actor=actor, d=d, why=(f"The treasury wallet {treasury} holds {balance} base units of the "
                                             f"stablecoin ({committed} committed to deposits in flight); this "
-                                            f"deposit needs {base}. Fund it; the deposit then goes out on its own."))
+                                            f"deposit needs {needed}. Fund it; the deposit then goes out on its "
+                                            f"own."))
     body = canonical_json(report)
     digest = hashlib.sha256(body).hexdigest()
     key = f"{d.key}:{d.deposit_attempt}"
@@ -711,7 +733,9 @@ def on_deposit_final(row) -> None:
         return
     _move(actor=None, d=d, target=S.DISTRIBUTED, action="tokens.distribution_distributed",
           deposit_block=row.block_number, points_per_share_after=str(int(event["args"]["pointsPerShare"])),
-          dust_magnified_after=str(int(event["args"]["dustMagnified"])), distributed_at=timezone.now())
+          dust_magnified_after=str(int(event["args"]["dustMagnified"])), distributed_at=timezone.now(),
+          deposited_base_units=str(int(event["args"]["amount"])),
+          units_at_deposit=int(event["args"]["unitsOutstanding"]))
 
     if d.period.status != RevenuePeriodStatus.SETTLED:
         revenue_period_settle(actor=None, period=d.period)
@@ -738,7 +762,8 @@ def _notify_holders(d: Distribution) -> None:
                body=format_lazy(gettext_lazy(
                    "Your share of this period's revenue, {amount} in stablecoin, is claimable now on your Income "
                    "page. Your statement for the period (revenue, waterfall, your share) can be downloaded as a "
-                   "PDF from this link."), amount=from_token_units(base, d.stablecoin_decimals or 6)))
+                   "PDF from this link."), amount=format_money(from_token_units(base, d.stablecoin_decimals or 6),
+                                                               d.currency)))
 
 
 def _release_waiting() -> None:

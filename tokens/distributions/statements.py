@@ -90,10 +90,10 @@ def _waterfall_rows(d: Distribution, share: tuple[int, int] | None = None) -> li
     for line in waterfall_lines(d):
         amount = Decimal(line["amount"])
         row = [line["label"], line["explanation"], _money(amount, d.currency)]
-        if share is not None:
-            units, supply = share
-            row.append(_money((amount * units / supply).quantize(CENT, rounding=ROUND_HALF_UP), d.currency)
-                       if supply and line["line"] != "compute_excluded" else "—")
+        if share is not None:  # (units, N): a unit's part of each line is 1/N of it
+            units, total = share
+            row.append(_money((amount * units / total).quantize(CENT, rounding=ROUND_HALF_UP), d.currency)
+                       if total and line["line"] not in ("compute_excluded", "retained", "investors") else "—")
         rows.append(row)
     return rows
 
@@ -128,7 +128,13 @@ def clinic_statement_pdf(distribution: Distribution) -> bytes:
     due = [
         (_("Gross revenue"), _money(d.gross, c)),
         (_("Kept by the clinic (operating share)"), _money(d.clinic_share, c)),
-        (_("Due to holders"), _money(d.holders_amount, c)),
+        (_("Holders' pool (all units)"), _money(d.holders_amount, c)),
+        *([(_("Kept by the clinic (units not sold)"), _("%(amount)s (%(unsold)s of %(total)s units)") % {
+            "amount": _money(d.retained_amount, c), "unsold": d.units_total - d.units_outstanding,
+            "total": d.units_total}),
+           (_("Due to holders (units investors hold)"), _("%(amount)s (%(held)s of %(total)s units)") % {
+               "amount": _money(d.investors_amount, c), "held": d.units_outstanding, "total": d.units_total})]
+          if d.units_total else []),
         (_("Due to the platform (fee and reserve)"), _money(platform_part, c)),
         (_("Amount due from the clinic"), _money(d.amount_due, c)),
         (_("Status"), d.get_status_display()),
@@ -149,10 +155,9 @@ def clinic_statement_pdf(distribution: Distribution) -> bytes:
         payment.append((_("Payment reversed"), _("The clinic's card payment was refunded or charged back on "
                                                  "%(when)s.") % {"when": local_current(d.payment_reversed_at)}
                         + f" ({d.payment_reversal})"))
-    if d.report_sha256 and d.amount_base_units is not None:
-        label = _("Deposited to holders") if d.status == DistributionStatus.DISTRIBUTED else _("To deposit for holders")
-        payment.append((label, _("%(base_units)s base units (%(decimals)s decimals)") % {
-            "base_units": int(d.amount_base_units), "decimals": d.stablecoin_decimals}))
+    if d.status == DistributionStatus.DISTRIBUTED and d.deposited_base_units:
+        payment.append((_("Deposited to holders"), _stable(
+            from_token_units(int(d.deposited_base_units), int(d.stablecoin_decimals or 0)), c)))
     story = [
         para(_("Revenue statement of %(symbol)s for %(month)s. Gross revenue is split by the offering's terms fixed "
                "at tokenization; the clinic keeps its operating share and pays the rest.") % {
@@ -179,8 +184,9 @@ class StatementLine:
     distribution: Distribution
     wallet: str  # checksum
     units: int
-    supply: int
+    supply: int  # units investors held at the deposit block
     base_units: int
+    units_total: int  # N: the pool is divided over every unit of the device
 
     @property
     def decimals(self) -> int:
@@ -192,7 +198,9 @@ class StatementLine:
 
     @property
     def share_pct(self) -> Decimal:
-        return (Decimal(self.units) * 100 / Decimal(self.supply)).quantize(PCT_STEP) if self.supply else Decimal(0)
+        """Share of the device (units / N): what share of each period's pool the units earn."""
+        total = self.units_total or self.supply
+        return (Decimal(self.units) * 100 / Decimal(total)).quantize(PCT_STEP) if total else Decimal(0)
 
 
 def _wallets(user) -> dict[str, object]:
@@ -218,8 +226,9 @@ class EntitlementMemo:
         if d.status != DistributionStatus.DISTRIBUTED or not wallets:
             return []
         ent = self.entitlements(d)
+        total = d.units_total or d.offering.units
         return [StatementLine(distribution=d, wallet=gateway.to_checksum(w), units=h["units"], supply=ent["supply"],
-                              base_units=h["base_units"])
+                              base_units=h["base_units"], units_total=total)
                 for w, h in ((w, ent["holders"].get(w)) for w in sorted(wallets)) if h]
 
 
@@ -310,8 +319,9 @@ def _investor_statement_pdf(distribution: Distribution, *, user, memo: Entitleme
         rows = [
             (_("Wallet"), f"{line.wallet} ({wallets[line.wallet.lower()].get_kind_display()})"),
             (_("Units held at the deposit block"), str(line.units)),
-            (_("Supply at the deposit block"), str(line.supply)),
-            (_("Share of supply"), f"{line.share_pct}%"),
+            (_("Units of the device"), _("%(total)s (%(held)s held by investors at the deposit block)") % {
+                "total": line.units_total, "held": line.supply}),
+            (_("Share of the device (of each period's pool)"), f"{line.share_pct}%"),
             (_("Amount (USD)"), _stable(line.amount, c)),
             (_("Amount (stablecoin base units)"), str(line.base_units)),
             (_("Tax withheld"), _("%(amount)s (no withholding configured)") % {"amount": _money(0, c)}),
@@ -321,7 +331,7 @@ def _investor_statement_pdf(distribution: Distribution, *, user, memo: Entitleme
         ]
         story += [para(_bold(_("Wallet %(wallet)s") % {"wallet": line.wallet})), kv_table(rows),
                   grid_table([_("Line"), _("Rule"), _("Period total"), _("Your share (pro rata)")],
-                             _waterfall_rows(d, share=(line.units, line.supply)))]
+                             _waterfall_rows(d, share=(line.units, line.units_total)))]
     ytd = [s for s in year_lines(user=user, year=d.period.period_start.year, wallets=wallets, memo=memo)
            if s.distribution.period.period_start <= d.period.period_start]
     story += [
@@ -332,8 +342,9 @@ def _investor_statement_pdf(distribution: Distribution, *, user, memo: Entitleme
                                                       "month": f"{d.period.period_start:%Y-%m}"},
                    _stable(sum((s.amount for s in ytd), Decimal(0)), c)),
                   (_("Periods counted"), str(len({s.distribution.pk for s in ytd})))]),
-        para(_("Pro-rata shares of the waterfall lines are informational (rounded to the cent); the amount paid is "
-               "the holder's entitlement on chain: units × accumulator increase ÷ MAGNITUDE, in base units.")),
+        para(_("Each unit earns 1/N of the holders' pool (N = the units of the device, sold or not). Pro-rata shares "
+               "of the waterfall lines are informational (rounded to the cent); the amount paid is the holder's "
+               "entitlement on chain: units × accumulator increase ÷ MAGNITUDE, in base units.")),
     ]
     return build_pdf(title=_("Investor income statement"), subject=f"Distribution {d.public_id}", story=story)
 

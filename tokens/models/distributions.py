@@ -52,7 +52,14 @@ class Distribution(BaseModel):
     platform_fee = models.DecimalField(max_digits=16, decimal_places=2)
     reserve = models.DecimalField(max_digits=16, decimal_places=2)
     clinic_share = models.DecimalField(max_digits=16, decimal_places=2)
+    # The holders' pool as the terms define it, for all N units of the device. Each unit earns
+    # pool / N whoever holds it; the clinic is billed only for the units investors held when the
+    # statement was made (`investors_amount`) and keeps the part of unsold units (`retained`).
     holders_amount = models.DecimalField(max_digits=16, decimal_places=2)
+    units_total = models.PositiveBigIntegerField(null=True, blank=True)  # N (the offering's units)
+    units_outstanding = models.PositiveBigIntegerField(null=True, blank=True)  # held by investors at billing
+    investors_amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    retained_amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     amount_due = models.DecimalField(max_digits=16, decimal_places=2)  # what the clinic pays the platform
     waterfall = models.JSONField(default=dict)  # terms, lines and their explanations, as computed
     confirm_deadline = models.DateTimeField()
@@ -105,6 +112,10 @@ class Distribution(BaseModel):
     deposit_attempt = models.PositiveSmallIntegerField(default=0)
     deposit_block = models.PositiveBigIntegerField(null=True, blank=True)
     points_per_share_after = models.CharField(max_length=80, blank=True)
+    # What the token pulled at the deposit (pool × units outstanding then / N, rounded up) and
+    # those units: units sold or burned between billing and deposit move it off the billed part.
+    deposited_base_units = models.CharField(max_length=80, blank=True)
+    units_at_deposit = models.PositiveBigIntegerField(null=True, blank=True)
     dust_magnified_after = models.CharField(max_length=80, blank=True)
     distributed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)

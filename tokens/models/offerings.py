@@ -76,14 +76,32 @@ class Offering(BaseModel):
     chain_device_id = models.CharField(max_length=66, unique=True)
     chain_id = models.PositiveBigIntegerField(null=True, blank=True)
     token_address = models.CharField(max_length=42, blank=True, db_index=True)
+    # sha256 of the pinned terms (tokens.waterfall.pinned_terms) the token records at deployment.
+    terms_hash = models.CharField(max_length=64, blank=True)
     deploy_attempt = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
+    # Pricing outside the bands (tokens.economics) deploys only once a second person accepts it:
+    # who set the current price and terms (the creator, or whoever changed them last; null on
+    # rows from before: the creator), and the acceptance — the figures as the acceptor saw
+    # them (tokens.economics.PricingCheck.as_json, plus their role), who, when and why.
+    # Changing the price, units or terms clears the acceptance.
+    pricing_set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="+")
+    pricing_review = models.JSONField(default=dict, blank=True)
+    pricing_accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                            on_delete=models.PROTECT, related_name="+")
+    pricing_accepted_at = models.DateTimeField(null=True, blank=True)
+    pricing_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.token_symbol} — {self.token_name}"
+
+    @property
+    def pricing_author_id(self):
+        return self.pricing_set_by_id or self.created_by_id
 
     @property
     def deploy_key(self) -> str:

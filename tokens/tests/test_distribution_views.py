@@ -6,12 +6,14 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
 from accounts.tests.factories import make_user
+from chain.models import ChainEvent, IndexedContract
 from core.models import AuditEvent
-from core.money import from_token_units, unit_price_text
+from core.money import format_money, from_token_units, unit_price_text
 from core.permissions import Role
 from core.tests.openapi import assert_matches_schema
 from telemetry.models import RevenuePeriod
@@ -34,9 +36,20 @@ def open_distribution(offering, *, month: int = 1, gross: str = "10000.00") -> D
         return distributions.on_period_closed(period)
 
 
+def index_mint(offering, units: int, wallet: str = "0x" + "ab" * 20) -> None:
+    """Units investors hold, as the indexer records them (a confirmed Transfer from zero)."""
+    contract, _ = IndexedContract.objects.get_or_create(chain_id=settings.CHAIN_ID, address=offering.token_address,
+                                                        defaults={"contract_name": "SecurityToken"})
+    n = ChainEvent.objects.filter(contract=contract).count()
+    ChainEvent.objects.create(contract=contract, block_number=10 + n, tx_hash="0x" + f"{n + 1:064x}", log_index=0,
+                              event="Transfer", args={"from": "0x" + "0" * 40, "to": wallet, "value": units})
+
+
 @pytest.fixture
 def offering(db):
-    return make_live_offering()
+    o = make_live_offering()
+    index_mint(o, o.units)  # fully subscribed: investors hold every unit, so they are due the whole pool
+    return o
 
 
 @pytest.fixture
@@ -58,17 +71,37 @@ def api(d, action=""):
 
 
 def test_clinic_admin_sees_the_statement_with_usage_and_waterfall(client, clinic, dist):
-    # 10,000 gross: fee 5 % = 500, reserve 5 % = 500, clinic 60 % = 6,000 → holders 3,000; due 4,000.
-    assert (dist.holders_amount, dist.amount_due) == (Decimal("3000.00"), Decimal("4000.00"))
+    # 10,000 gross: fee 5 % = 500, reserve 5 % = 500, clinic 60 % = 6,000 → holders' pool 3,000, all of
+    # it due: investors hold every unit; due 4,000.
+    assert (dist.holders_amount, dist.investors_amount, dist.retained_amount, dist.amount_due) == (
+        Decimal("3000.00"), Decimal("3000.00"), Decimal("0.00"), Decimal("4000.00"))
     client.force_login(clinic)
     listing = client.get(reverse("tokens:distribution-list")).content.decode()
     assert "Revenue statements" in listing and "2026-01" in listing and "4,000.00 USD" in listing
     page = client.get(detail_url(dist)).content.decode()
+    assert "1000 of 1000 units held by investors" in page
     assert "40 × CPT 70553 at the period&#x27;s fee" in page
     assert "Platform fee 5.00% of gross" in page and "Clinic&#x27;s operating share 60.00% of gross" in page
     assert "3,000.00 USD" in page and "Awaiting the clinic&#x27;s confirmation" in page
     assert "Confirm statement" in page and "Dispute statement" in page
     assert "Pay " not in page  # not before it is confirmed
+
+
+def test_a_partly_sold_offering_bills_only_the_investors_units(client, db):
+    """k of N units earn k/N of the pool: with 10 of 1,000 units sold the clinic pays 1 % of the
+    holders' pool (and fee and reserve) and keeps the rest, and the statement says so."""
+    o = make_live_offering()
+    index_mint(o, 10)
+    d = open_distribution(o)
+    assert (d.units_total, d.units_outstanding) == (1000, 10)
+    assert (d.holders_amount, d.investors_amount, d.retained_amount, d.amount_due) == (
+        Decimal("3000.00"), Decimal("30.00"), Decimal("2970.00"), Decimal("1030.00"))
+    client.force_login(clinic_admin_of(o.device))
+    page = client.get(detail_url(d)).content.decode()
+    assert "10 of 1000 units held by investors" in page
+    assert 'data-testid="investors-amount">30.00 USD' in page and 'data-testid="retained-amount">2,970.00 USD' in page
+    assert "Unsold units&#x27; part (kept by the clinic)" in page  # the waterfall line, with its rule
+    assert "990 of 1000 units were not held by investors when the statement was made" in page
 
 
 def test_another_clinics_statement_is_404_on_page_and_api(client, api_as, dist):
@@ -254,7 +287,7 @@ def test_api_detail_and_list_match_the_schema(api_as, clinic, platform_admin, of
     data = resp.json()
     assert data["amount_due"] == "4000.00" and data["platform_amount"] == "1000.00"
     assert [line["line"] for line in data["lines"]] == ["gross", "platform_fee", "reserve", "clinic_share",
-                                                        "holders"]
+                                                        "holders", "retained", "investors"]
     resp = api_as(platform_admin).get("/api/v1/tokens/distributions/", {"status": "awaiting_clinic"})
     assert_matches_schema(resp, "/api/v1/tokens/distributions/")
     assert resp.json()["count"] == 2
@@ -345,8 +378,12 @@ def test_income_page_api_claims_and_statements_on_a_distributed_month(client, ap
 
     client.force_login(w.custodial)
     page = client.get(reverse("tokens:income")).content.decode()
-    assert f"({owed} base units)" in page and month in page and f"Claim {h['accrued']} USD" in page
-    assert "rests on 1 month" in page and 'id="income-chart"' in page and 'data-testid="income-by-month"' in page
+    claim_label = f"Claim {format_money(Decimal(h['accrued']), 'USD')}"  # 2 decimals on the page
+    assert f"({owed} base units)" in page and month in page and claim_label in page
+    # Units minted without a primary order have no price: no yield is made up for them.
+    assert "no unit that earned income has a known price" in page
+    assert h["yield_status"] == "no_price" and h["realised_yield_pct"] is None and h["cost_basis"] is None
+    assert 'id="income-chart"' in page and 'data-testid="income-by-month"' in page
 
     # Custodial claim through the page; once confirmed there is nothing left to claim and no button asks.
     resp = client.post(reverse("tokens:income-claim"), {"offering": w.offering.pk, "wallet": w.wallets["custodial"]},
@@ -354,7 +391,7 @@ def test_income_page_api_claims_and_statements_on_a_distributed_month(client, ap
     assert "income sent" in resp.content.decode()
     world_mod._drain(drain_outbox)
     page = client.get(reverse("tokens:income")).content.decode()
-    assert "Nothing to claim yet" in page and f"Claim {h['accrued']} USD" not in page
+    assert "Nothing to claim yet" in page and claim_label not in page
     claim = IncomeClaim.objects.get(investor=w.custodial, kind="claim")
     assert claim.status == "confirmed" and int(claim.amount_base_units) == owed
     resp = api_as(w.custodial).get(f"/api/v1/tokens/income/claims/{claim.pk}/")

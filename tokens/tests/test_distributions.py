@@ -65,8 +65,15 @@ def chain(monkeypatch, settings):
     from chain import gateway
 
     settings.CHAIN_STABLECOIN_ADDRESS = "0x" + "5" * 40
-    state = {"decimals": 6, "totalSupply": 100, "pointsPerShare": 0, "MAGNITUDE": 2**128, "balanceOf": 10**15}
-    monkeypatch.setattr(gateway, "call", lambda contract, address, function, *args, **kw: state[function])
+    state = {"decimals": 6, "totalSupply": 100, "pointsPerShare": 0, "MAGNITUDE": 2**128, "balanceOf": 10**15,
+             # What the token would pull for a pool: the 100 outstanding of the offering's 1,000 units.
+             "previewDistribution": lambda pool: (-(-pool * 100 // 1000), pool * 2**128 // 1000)}
+
+    def call(contract, address, function, *args, **kw):
+        value = state[function]
+        return value(*args) if callable(value) else value
+
+    monkeypatch.setattr(gateway, "call", call)
     monkeypatch.setattr(gateway, "address_of", lambda name: TREASURY)
     return state
 
@@ -131,8 +138,15 @@ def test_a_refunded_clinic_payment_blocks_a_waiting_statement_and_its_note_stays
     assert distributions.distributions_fund_waiting() == 0
     from chain import gateway
 
-    state = {"decimals": 6, "totalSupply": 100, "pointsPerShare": 0, "MAGNITUDE": 2**128, "balanceOf": 10**15}
-    monkeypatch.setattr(gateway, "call", lambda contract, address, function, *args, **kw: state[function])
+    state = {"decimals": 6, "totalSupply": 100, "pointsPerShare": 0, "MAGNITUDE": 2**128, "balanceOf": 10**15,
+             # What the token would pull for a pool: the 100 outstanding of the offering's 1,000 units.
+             "previewDistribution": lambda pool: (-(-pool * 100 // 1000), pool * 2**128 // 1000)}
+
+    def call(contract, address, function, *args, **kw):
+        value = state[function]
+        return value(*args) if callable(value) else value
+
+    monkeypatch.setattr(gateway, "call", call)
     monkeypatch.setattr(gateway, "address_of", lambda name: TREASURY)
     assert distributions.distributions_fund_waiting() == 0
     d.refresh_from_db()
@@ -258,7 +272,7 @@ def test_the_public_report_has_no_per_day_counts_and_no_small_cell(client, offer
                                                                    second_admin, chain, settings):
     d = _frozen(offering, clinic, platform_admin, second_admin)
     report = json.loads(d.report)
-    assert report["schema"] == "medrwa.distribution-report/2"
+    assert report["schema"] == "medrwa.distribution-report/3"
     assert "usage" not in report and '"daily"' not in d.report and "procedures_completed" not in d.report
     for line in report["revenue"]["lines"]:
         if line["kind"] == "procedure":

@@ -96,27 +96,31 @@ class World:
                 {"kind": "procedure", "cpt_code": "70551", "payer": "medicare", "year": month.year, "count": 12,
                  "amount": str(gross), "explanation": f"12 × CPT 70551 (medicare {month.year}, {gross / 12:.2f})"}])
         terms = waterfall.Terms.of(o)
-        w = waterfall.compute(gross=gross, terms=terms)
-        base = int(w.holders_amount.scaleb(self.decimals))
         supply = self.supply()
-        delta, dust = base * MAG // supply, base * MAG % supply
+        w = waterfall.compute(gross=gross, terms=terms, units_total=o.units, units_outstanding=supply)
+        base = int(w.holders_amount.scaleb(self.decimals))
+        # The token's rule: each unit earns pool / N; it pulls what the outstanding units earn.
+        delta = base * MAG // o.units
+        pulled = -(-delta * supply // MAG)
+        dust = pulled * MAG - delta * supply
         block = self.next_block()
-        report = {"schema": "medrwa.distribution-report/1", "gross": str(w.gross), "currency": "USD",
-                  "amount_base_units": str(base), "chain_id": settings.CHAIN_ID,
+        report = {"schema": "medrwa.distribution-report/3", "gross": str(w.gross), "currency": "USD",
+                  "pool_base_units": str(base), "chain_id": settings.CHAIN_ID,
+                  "units": {"total": o.units, "outstanding_at_statement": supply},
                   "period": {"start": month.isoformat(), "end": end.isoformat(), "kind": "regular", "adjusts": None},
                   "device": {"modality": "MR", "manufacturer": "Siemens", "model": "Magnetom Vida", "clinic": "C"},
                   "usage": {"daily": [{"day": month.isoformat(), "procedures_completed": 12,
                                        "procedures_discontinued": 0, "gpu_hours": "1.500",
                                        "compute_gpu_hours": "0.000", "online_hours": "10"}]},
-                  "revenue_lines": period.lines, "terms": terms.as_json(),
+                  "revenue": {"lines": period.lines, "merged": None, "procedures": 12, "min_cell": 5},
+                  "terms": terms.as_json(),
                   "waterfall": {**w.frozen(terms, Decimal(0)), "lines": w.lines(terms, "USD", Decimal(0)),
-                                "holders_amount": str(w.holders_amount)},
+                                "holders_amount": str(w.holders_amount),
+                                "investors_amount": str(w.investors_amount),
+                                "retained_amount": str(w.retained_amount)},
                   "token": {"address": o.token_address, "symbol": o.token_symbol},
                   "stablecoin": {"address": _addr(), "decimals": self.decimals},
-                  "accumulator": {"magnitude": str(MAG), "total_supply": str(supply),
-                                  "points_per_share_before": str(self.pps),
-                                  "expected_points_per_share_delta": str(delta),
-                                  "expected_dust_magnified_delta": str(dust)}}
+                  "accumulator": {"magnitude": str(MAG), "points_per_share_before": str(self.pps)}}
         body = canonical_json(report)
         self.pps += delta
         self.dust += dust
@@ -127,7 +131,9 @@ class World:
         return Distribution.objects.create(
             offering=o, period=period, status=DistributionStatus.DISTRIBUTED, currency="USD", gross=w.gross,
             platform_fee=w.platform_fee, reserve=w.reserve, clinic_share=w.clinic_share,
-            holders_amount=w.holders_amount, amount_due=w.amount_due,
+            holders_amount=w.holders_amount, amount_due=w.amount_due, units_total=o.units,
+            units_outstanding=supply, investors_amount=w.investors_amount, retained_amount=w.retained_amount,
+            deposited_base_units=str(pulled), units_at_deposit=supply,
             waterfall={**w.frozen(terms, Decimal(0)), "lines": w.lines(terms, "USD", Decimal(0))},
             confirm_deadline=timezone.now(), payment_method="bank", payment_reference="WIRE-42",
             paid_amount=w.amount_due, paid_at=timezone.now(), stablecoin_address=report["stablecoin"]["address"],
@@ -177,17 +183,19 @@ def test_investor_statement_shows_each_wallets_units_share_and_chain_amount(worl
     assert d.holders_amount == Decimal("3703.71")
     delta = int(d.points_per_share_after)
     expected = {custodial: 30 * delta // MAG, own: 7 * delta // MAG}
-    assert expected[custodial] == 1111113000  # 30 % of 3,703.71 to the base unit
+    # 30 of the device's 1,000 units earn 3 % of the pool, though investors hold only 100 units.
+    assert expected[custodial] == 111111300  # 3 % of 3,703.71 to the base unit
 
     text = pdf_text(statements.investor_statement_pdf(d, user=investor))
-    for wallet, share in ((custodial, "30.0000%"), (own, "7.0000%")):
+    for wallet, share in ((custodial, "3.0000%"), (own, "0.7000%")):
         assert wallet in text and share in text
         assert str(expected[wallet]) in text
         assert f"{Decimal(expected[wallet]).scaleb(-6):,} USD" in text
     assert "Units held at the deposit block30" in text and "Units held at the deposit block7" in text
     assert "12,345.67 USD" in text and "3,703.71 USD" in text  # gross and holders' line of the period
     # The custodial wallet: its amount to the base unit, and its pro-rata share of the holders' line.
-    assert "1,111.113000 USD" in text and "1,111.11 USD" in text
+    assert "111.111300 USD" in text and "111.11 USD" in text
+    assert "1000 (100 held by investors at the deposit block)" in text
     for value in (d.deposit_tx.tx_hash, str(d.deposit_block), d.report_sha256, statements.verify_url(d)):
         assert value in text, value
     assert "Tax withheld0.00 USD" in text
@@ -309,14 +317,18 @@ def test_clinic_statement_shows_usage_waterfall_amounts_due_payment_and_deposit(
     text = pdf_text(statements.clinic_statement_pdf(d))
     assert "12 × CPT 70551 (medicare 2026, 833.33)" in text  # the usage line and how it was priced
     assert "Platform fee 5" in text and "Clinic's operating share 60" in text
-    # Terms 5 / 5 / 60 / 30: holders 3,000, platform fee + reserve 1,000, clinic keeps 6,000, pays 4,000.
-    assert "Due to holders3,000.00 USD" in text
+    # Terms 5 / 5 / 60 / 30: a holders' pool of 3,000 for 1,000 units of which investors hold 10: they
+    # are due 30.00, the clinic keeps 2,970.00 for its unsold units, 6,000 as its operating share, and
+    # pays fee + reserve 1,000 + 30 = 1,030.
+    assert "Holders' pool (all units)3,000.00 USD" in text
+    assert "Due to holders (units investors hold)30.00 USD (10 of 1000 units)" in text
+    assert "Kept by the clinic (units not sold)2,970.00 USD (990 of 1000 units)" in text
     assert "Due to the platform (fee and reserve)1,000.00 USD" in text
-    assert "Amount due from the clinic4,000.00 USD" in text
+    assert "Amount due from the clinic1,030.00 USD" in text
     assert "Kept by the clinic (operating share)6,000.00 USD" in text
     assert "Distributed to holders" in text and "WIRE-42" in text and "Bank transfer" in text
-    for value in (d.deposit_tx.tx_hash, str(d.deposit_block), d.report_sha256, statements.verify_url(d),
-                  str(int(d.amount_base_units))):
+    assert "Deposited to holders30.000000 USD" in text
+    for value in (d.deposit_tx.tx_hash, str(d.deposit_block), d.report_sha256, statements.verify_url(d)):
         assert value in text, value
 
 
@@ -360,26 +372,34 @@ def _script():
     return mod
 
 
-@pytest.mark.parametrize(("gross", "fee", "reserve", "target", "clinic", "held"), [
-    ("12345.67", "5", "5", "10000", "60", "0"),
-    ("0.03", "5", "5", "10000", "60", "0"),  # every line rounds
-    ("99999.99", "2.5", "7.25", "1000", "40.25", "990"),  # the reserve reaches its target mid-period
-    ("5000.00", "5", "5", "1000", "60", "1000"),  # target already reached: all to holders
-    ("-1234.56", "5", "5", "10000", "60", "500"),  # a downward correction
-    ("-1234.56", "5", "5", "10000", "60", "20"),  # gives back no more reserve than is held
-    ("10.005", "33.33", "0", "0", "33.33", "0"),  # gross itself rounds half up
-    ("1", "0", "0", "0", "0", "0"),
+@pytest.mark.parametrize(("gross", "fee", "reserve", "target", "clinic", "held", "units", "outstanding"), [
+    ("12345.67", "5", "5", "10000", "60", "0", 1000, 10),
+    ("0.03", "5", "5", "10000", "60", "0", 1000, 1000),  # every line rounds
+    ("99999.99", "2.5", "7.25", "1000", "40.25", "990", 7, 3),  # the reserve reaches its target mid-period
+    ("5000.00", "5", "5", "1000", "60", "1000", 400, 0),  # target already reached; nothing sold yet
+    ("-1234.56", "5", "5", "10000", "60", "500", 1000, 383),  # a downward correction
+    ("-1234.56", "5", "5", "10000", "60", "20", 3, 1),  # gives back no more reserve than is held
+    ("10.005", "33.33", "0", "0", "33.33", "0", 1, 1),  # gross itself rounds half up
+    ("1", "0", "0", "0", "0", "0", 3, 2),
 ])
-def test_verify_script_waterfall_equals_the_apps(gross, fee, reserve, target, clinic, held):
+def test_verify_script_waterfall_equals_the_apps(gross, fee, reserve, target, clinic, held, units, outstanding):
     D = Decimal
     holders = D(100) - D(fee) - D(reserve) - D(clinic)
     terms = waterfall.Terms(platform_fee_pct=D(fee), reserve_pct=D(reserve), reserve_target=D(target),
                             clinic_share_pct=D(clinic), holders_share_pct=holders)
-    app = waterfall.compute(gross=D(gross), terms=terms, reserve_balance=D(held))
+    app = waterfall.compute(gross=D(gross), terms=terms, reserve_balance=D(held), units_total=units,
+                            units_outstanding=outstanding)
     script = _script().waterfall(gross=D(gross), platform_fee_pct=D(fee), reserve_pct=D(reserve),
-                                 reserve_target=D(target), clinic_share_pct=D(clinic), reserve_balance=D(held))
-    fields = ("gross", "platform_fee", "reserve", "reserve_to_holders", "clinic_share", "holders_amount", "amount_due")
+                                 reserve_target=D(target), clinic_share_pct=D(clinic), reserve_balance=D(held),
+                                 units_total=units, units_outstanding=outstanding)
+    fields = ("gross", "platform_fee", "reserve", "reserve_to_holders", "clinic_share", "holders_amount",
+              "investors_amount", "retained_amount", "amount_due")
     assert [getattr(script, f) for f in fields] == [getattr(app, f) for f in fields]
+    # The clinic pays what is not its own: gross less its share and the unsold units' part.
+    assert app.investors_amount + app.retained_amount == app.holders_amount
+    assert app.amount_due == app.platform_fee + app.reserve + app.investors_amount
+    assert _script().terms_hash(terms.as_json(), units=units, currency="USD") == waterfall.terms_hash(
+        terms, units=units, currency="USD")
 
 
 def test_verify_script_checks_a_reports_waterfall_lines(world):
@@ -388,14 +408,21 @@ def test_verify_script_checks_a_reports_waterfall_lines(world):
     mod = _script()
     report = json.loads(d.report)
     report["waterfall"].update({k: str(getattr(d, k)) for k in ("platform_fee", "reserve", "clinic_share",
+                                                                 "investors_amount", "retained_amount",
                                                                  "amount_due")})
     checks = mod.Checks()
-    mod.check_waterfall(checks, report)
+    mod.check_waterfall(checks, report, 6)
     assert checks.ok(), checks.failures()
     report["waterfall"]["lines"][1]["amount"] = "-38.88"  # the fee line off by a cent
     checks = mod.Checks()
-    mod.check_waterfall(checks, report)
+    mod.check_waterfall(checks, report, 6)
     assert checks.failures() == ["waterfall line platform_fee: expected -38.89, found -38.88"]
+    # A gross below what its revenue lines add up to.
+    report["waterfall"]["lines"][1]["amount"] = "-38.89"
+    report["revenue"] = {"lines": [{"kind": "procedure", "count": 12, "amount": "777.78"}], "merged": None}
+    checks = mod.Checks()
+    mod.check_waterfall(checks, report, 6)
+    assert checks.failures() == ["gross = Σ priced revenue lines: expected 777.77, found 777.78"]
 
 
 # --------------------------------------------------------------------------- public proof page
@@ -408,8 +435,8 @@ def test_public_page_renders_the_report_and_serves_its_exact_bytes_logged_out(cl
     resp = client.get(reverse("tokens_public:distribution-verify", args=[d.public_id]))
     assert resp.status_code == 200 and resp["Cache-Control"] == "no-store"
     page = resp.content.decode()
-    for value in (d.report_sha256, d.deposit_tx.tx_hash, str(d.deposit_block), "10000.00 USD", "3000.00 USD",
-                  "3000000000", "Magnetom Vida", "1.500"):
+    for value in (d.report_sha256, d.deposit_tx.tx_hash, str(d.deposit_block), "10,000.00 USD", "3,000.00 USD",
+                  "30.00 USD", "2,970.00 USD", "10 of 1000 units held by investors", "Magnetom Vida", "1.500"):
         assert value in page, value
     assert "Chain unreachable" in page and "Verified" not in page
     report_url = reverse("tokens_public:distribution-report", args=[d.public_id])
@@ -417,7 +444,7 @@ def test_public_page_renders_the_report_and_serves_its_exact_bytes_logged_out(cl
     resp = client.get(report_url)
     assert resp.status_code == 200 and resp["Content-Type"] == "application/json"
     assert hashlib.sha256(resp.content).hexdigest() == d.report_sha256
-    assert json.loads(resp.content)["amount_base_units"] == "3000000000"
+    assert json.loads(resp.content)["pool_base_units"] == "3000000000"
 
 
 def test_public_page_of_a_distribution_not_deposited_yet(client, world):
