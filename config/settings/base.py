@@ -1,6 +1,7 @@
 """Settings shared by every environment. Values come from the environment (12-factor);
 defaults are for a laptop: SQLite and a filesystem broker under var/."""
 
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -290,6 +291,26 @@ AGENT_ACTION_CONFIRM_ABOVE_UNITS = env.int("AGENT_ACTION_CONFIRM_ABOVE_UNITS", d
 AGENT_ACTION_WINDOW_HOURS = env.int("AGENT_ACTION_WINDOW_HOURS", default=24)
 AGENT_ACTION_MAX_PER_OFFICER = env.int("AGENT_ACTION_MAX_PER_OFFICER", default=10)
 AGENT_ACTION_CONFIRM_WITHIN_HOURS = env.int("AGENT_ACTION_CONFIRM_WITHIN_HOURS", default=24)
+
+# Offering pricing bands (tokens.economics). An offering outside them is deployed only once a
+# platform admin or compliance officer other than the one who set its price accepts the
+# exception in writing (tokens.offerings.services.offering_accept_pricing).
+# - Valuation: units × price within ± this % of the device's signed appraisal. Appraisals of
+#   used equipment carry roughly this much uncertainty (approaches typically differ by 10–30 %);
+#   a wider gap means the price is not the appraised value of what is sold.
+OFFERING_VALUATION_BAND_PCT = Decimal(env.str("OFFERING_VALUATION_BAND_PCT", default="20"))
+# - Implied yield at full subscription (%/yr, holders' pool per year / valuation): above the
+#   first value, at most the second. An equipment lease runs about 21.7 %/yr of the price,
+#   principal included; a revenue share that ends with the device (7–10 years) must return the
+#   capital too, so 12–20 %/yr is plausible, 25 % the most we publish unchecked, and 0 or
+#   less sells a right that pays nothing (DOMAIN.md, "Prices, yields…").
+OFFERING_YIELD_BAND_PCT = tuple(Decimal(v) for v in env.list("OFFERING_YIELD_BAND_PCT",
+                                                            default=["0", "25"]))
+# - The yield is projected from the measured, priced revenue of the last WINDOW_DAYS days,
+#   annualised over the days with data; fewer than MIN_DAYS of data is itself out of band (a
+#   week of usage annualised is noise, never a yield to sell on).
+OFFERING_YIELD_WINDOW_DAYS = env.int("OFFERING_YIELD_WINDOW_DAYS", default=90)
+OFFERING_YIELD_MIN_DAYS = env.int("OFFERING_YIELD_MIN_DAYS", default=30)
 
 # Telemetry
 TELEMETRY_MAX_SKEW_SECONDS = env.int("TELEMETRY_MAX_SKEW_SECONDS", default=300)

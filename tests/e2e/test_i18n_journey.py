@@ -12,7 +12,13 @@ from pypdf import PdfReader
 from accounts.tests.factories import PASSWORD
 from chain import processor
 from tokens.offerings import services
-from tokens.tests.factories import clinic_admin_of, make_certified_device, make_investor, offering_terms
+from tokens.tests.factories import (
+    accept_pricing,
+    clinic_admin_of,
+    make_certified_device,
+    make_investor,
+    offering_terms,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.chain, pytest.mark.django_db(transaction=True)]
 
@@ -23,6 +29,7 @@ def test_investor_switches_to_chinese_buys_and_gets_a_chinese_receipt(
     offering = services.offering_create(actor=platform_admin, device=device,
                                         data=offering_terms(allowed_countries=[826, 276]))
     services.offering_record_consent(actor=clinic_admin_of(device), offering=offering)
+    accept_pricing(offering)
     services.offering_deploy(actor=platform_admin, offering=offering)
     investor = make_investor()
     processor.drain(timeout=60)

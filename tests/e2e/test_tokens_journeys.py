@@ -9,6 +9,7 @@ from core.roles import Role
 from tokens.models import Offering
 from tokens.offerings import services
 from tokens.tests.factories import (
+    accept_pricing,
     approved_investor_wallets,
     clinic_admin_of,
     make_certified_device,
@@ -43,6 +44,12 @@ def test_platform_admin_tokenizes_a_certified_device(page, login, chain_ready):
     offering = Offering.objects.get(device=device)
     services.offering_record_consent(actor=clinic_admin_of(device), offering=offering)
     page.reload()
+    # No revenue measured yet: the pricing cannot be shown in band, so a second person must accept it.
+    expect(page.get_by_role("button", name="Deploy token")).to_be_disabled()
+    expect(page.get_by_test_id("pricing-out-of-band")).to_be_visible()
+    accept_pricing(offering)
+    page.reload()
+    expect(page.get_by_test_id("pricing-acceptance")).to_contain_text("Test fixture")
     page.get_by_role("button", name="Deploy token").click()
     expect(page.get_by_test_id("offering-status")).to_have_text("Deploying token")
 
@@ -61,6 +68,7 @@ def test_compliance_officer_freezes_a_wallet(page, login, chain_ready):
     device = make_certified_device()
     offering = services.offering_create(actor=admin, device=device, data=offering_terms())
     services.offering_record_consent(actor=clinic_admin_of(device), offering=offering)
+    accept_pricing(offering)
     services.offering_deploy(actor=admin, offering=offering)
     processor.drain(timeout=60)
 
@@ -87,6 +95,7 @@ def test_compliance_officer_recovers_a_lost_wallet(page, login, chain_ready):
     device = make_certified_device()
     offering = services.offering_create(actor=admin, device=device, data=offering_terms())
     services.offering_record_consent(actor=clinic_admin_of(device), offering=offering)
+    accept_pricing(offering)
     services.offering_deploy(actor=admin, offering=offering)
     processor.drain(timeout=60)
     offering.refresh_from_db()

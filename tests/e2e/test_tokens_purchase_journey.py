@@ -7,7 +7,13 @@ from playwright.sync_api import expect
 from accounts.tests.factories import PASSWORD
 from chain import processor
 from tokens.offerings import services
-from tokens.tests.factories import clinic_admin_of, make_certified_device, make_investor, offering_terms
+from tokens.tests.factories import (
+    accept_pricing,
+    clinic_admin_of,
+    make_certified_device,
+    make_investor,
+    offering_terms,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.chain, pytest.mark.django_db(transaction=True)]
 
@@ -17,6 +23,7 @@ def test_investor_buys_units_and_downloads_the_receipt(transactional_db, chain_r
     offering = services.offering_create(actor=platform_admin, device=device,
                                         data=offering_terms(allowed_countries=[826, 276]))
     services.offering_record_consent(actor=clinic_admin_of(device), offering=offering)
+    accept_pricing(offering)
     services.offering_deploy(actor=platform_admin, offering=offering)
     investor = make_investor()  # like the demo investor: GB resident, KYC approved
     processor.drain(timeout=60)  # token deployed and anchored, investor registered on chain

@@ -69,13 +69,14 @@ def test_worker_dying_after_broadcast_does_not_send_twice(fresh_anvil, db, setti
 def test_offering_deploy_survives_a_node_crash_without_a_second_token(fresh_anvil, db, settings, platform_admin):
     from tokens.models import OfferingStatus
     from tokens.offerings import services
-    from tokens.tests.factories import clinic_admin_of, make_certified_device, offering_terms
+    from tokens.tests.factories import accept_pricing, clinic_admin_of, make_certified_device, offering_terms
 
     chain_ready_on(fresh_anvil, settings)
     fresh_anvil.wait_state_flushed()
     device = make_certified_device()
     offering = services.offering_create(actor=platform_admin, device=device, data=offering_terms())
     services.offering_record_consent(actor=clinic_admin_of(device), offering=offering)
+    accept_pricing(offering)
     services.offering_deploy(actor=platform_admin, offering=offering)
     row = ChainTransaction.objects.get(idempotency_key=offering.deploy_key)
 

@@ -17,6 +17,7 @@ from tokens import ledger
 from tokens.models import AgentAction
 from tokens.offerings import agent_confirmations, services
 from tokens.tests.factories import (
+    accept_pricing,
     approved_investor_wallets,
     clinic_admin_of,
     make_certified_device,
@@ -37,6 +38,7 @@ def _live_offering(platform_admin, drain_outbox):
     device = make_certified_device()
     offering = services.offering_create(actor=platform_admin, device=device, data=offering_terms())
     services.offering_record_consent(actor=clinic_admin_of(device), offering=offering)
+    accept_pricing(offering)
     services.offering_deploy(actor=platform_admin, offering=offering)
     drain_outbox()
     offering.refresh_from_db()

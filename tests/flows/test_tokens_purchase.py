@@ -18,7 +18,13 @@ from tokens import ledger
 from tokens.models import OrderStatus
 from tokens.offerings import services
 from tokens.primary import services as orders
-from tokens.tests.factories import clinic_admin_of, make_certified_device, make_investor, offering_terms
+from tokens.tests.factories import (
+    accept_pricing,
+    clinic_admin_of,
+    make_certified_device,
+    make_investor,
+    offering_terms,
+)
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -35,6 +41,7 @@ def live_offering(chain_ready, platform_admin, drain_outbox):
     offering = services.offering_create(actor=platform_admin, device=device,
                                         data=offering_terms(allowed_countries=[826, 276]))
     services.offering_record_consent(actor=clinic_admin_of(device), offering=offering)
+    accept_pricing(offering)
     services.offering_deploy(actor=platform_admin, offering=offering)
     drain_outbox()
     offering.refresh_from_db()

@@ -15,7 +15,7 @@ from core.models import AuditEvent
 from tokens import ledger
 from tokens.models import OfferingStatus
 from tokens.offerings import selectors, services
-from tokens.tests.factories import clinic_admin_of, make_certified_device, offering_terms
+from tokens.tests.factories import accept_pricing, clinic_admin_of, make_certified_device, offering_terms
 
 pytestmark = pytest.mark.chain
 INVESTOR = "0x" + "ab" * 20
@@ -25,6 +25,7 @@ def _live_offering(platform_admin, drain_outbox):
     device = make_certified_device()
     offering = services.offering_create(actor=platform_admin, device=device, data=offering_terms())
     services.offering_record_consent(actor=clinic_admin_of(device), offering=offering)
+    accept_pricing(offering)
     services.offering_deploy(actor=platform_admin, offering=offering)
     drain_outbox()
     offering.refresh_from_db()
@@ -38,6 +39,10 @@ def test_tokenize_certified_device(chain_ready, platform_admin, drain_outbox):
         services.offering_deploy(actor=platform_admin, offering=offering)
     assert exc.value.code == "consent_required"
     services.offering_record_consent(actor=clinic_admin_of(device), offering=offering)
+    with pytest.raises(ApplicationError) as exc:  # no revenue measured yet: no yield shown in band
+        services.offering_deploy(actor=platform_admin, offering=offering)
+    assert exc.value.code == "pricing_out_of_band" and exc.value.status == 409
+    accept_pricing(offering)
     services.offering_deploy(actor=platform_admin, offering=offering)
     drain_outbox()
 
@@ -125,6 +130,7 @@ def test_a_failed_anchoring_is_retried_under_a_new_key_and_the_offering_goes_liv
     device = make_certified_device()
     offering = services.offering_create(actor=platform_admin, device=device, data=offering_terms())
     services.offering_record_consent(actor=clinic_admin_of(device), offering=offering)
+    accept_pricing(offering)
     services.offering_deploy(actor=platform_admin, offering=offering)
     deploy = ChainTransaction.objects.get(idempotency_key=offering.deploy_key)
     drain_outbox(ids=[deploy.pk])

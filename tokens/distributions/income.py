@@ -25,6 +25,7 @@ from core.errors import ApplicationError
 from core.money import from_token_units, to_token_units, unit_price_text
 from core.permissions import Role, user_has_role
 from core.services import audit
+from tokens import costs
 from tokens.ledger import Holding, balances_at, norm, stablecoin_address, tracked_tx
 from tokens.models import Distribution, IncomeClaim, Offering
 
@@ -34,23 +35,31 @@ BATCH_SIZE = 100  # wallets per batch-claim transaction (gas stays far below a b
 # --------------------------------------------------------------------------- reads
 
 
-def income_summary(holdings: list[Holding]) -> dict:
-    """Totals and an annualised yield on the offering price, with the period count it rests on."""
+def income_summary(holdings: list[Holding], performances: list | None = None) -> dict:
+    """Income per month and in total, what was paid for the units held now (cost basis,
+    tokens.costs) and the portfolio's realised yield on what was paid, labelled with the months
+    it rests on (tokens.costs.realised_yield: None before any income; an implausible figure is
+    not published). `annualised_yield_pct` is that yield a year when it may be shown, else None."""
     by_period: dict[str, Decimal] = defaultdict(Decimal)
     total = Decimal(0)
-    invested = Decimal(0)
     months = set()
     for h in holdings:
-        invested += h.units * h.offering.price_per_unit
         for p in h.periods:
             key = p["distribution"].period.period_start.strftime("%Y-%m")
             by_period[key] += p["amount"]
             total += p["amount"]
             months.add(key)
-    n = len(months)
-    yield_pct = (total / invested * 12 / n * 100).quantize(Decimal("0.01")) if n and invested else None
-    return {"total": total, "chart": sorted(by_period.items()), "periods": n, "invested": invested,
-            "annualised_yield_pct": yield_pct}
+    perf = costs.holding_performance(holdings) if performances is None else performances
+    realised = costs.portfolio_yield(perf)
+    cost_basis = costs.total_cost_basis(perf)
+    shown = realised is not None and realised.status == "ok"
+    return {"total": total, "chart": sorted(by_period.items()), "periods": len(months),
+            "cost_basis": cost_basis, "invested": cost_basis.get(costs.INCOME_CURRENCY, Decimal(0)),
+            "realised": realised, "performances": perf,
+            "realised_yield_pct": realised.period_pct if shown else None,
+            "annualised_yield_pct": realised.annualised_pct if shown else None,
+            "yield_months": realised.months if realised is not None else 0,
+            "yield_status": realised.status if realised is not None else "no_income"}
 
 
 def offering_history(offering: Offering) -> list[Distribution]:

@@ -18,29 +18,47 @@ from core.errors import ApplicationError
 from core.forms import message_application_error
 from core.money import from_token_units
 from core.permissions import Role, role_required
-from tokens import ledger
+from tokens import costs, ledger
 from tokens.distributions import income, statements
 from tokens.distributions import selectors as sel
 from tokens.distributions.views import pdf_response
 from tokens.models import Distribution, IncomeClaim, Offering
 
 
-def holding_rows(holdings) -> list[dict]:
-    """What the page and the API show per holding: amounts in USD next to base units."""
+def holding_rows(holdings, performances: list | None = None) -> list[dict]:
+    """What the page and the API show per holding: amounts in USD next to base units, what the
+    units cost, the income they earned and the realised yield on it (tokens.costs)."""
+    perf = {p.key: p for p in (costs.holding_performance(holdings) if performances is None else performances)}
     rows = []
     for h in holdings:
         dec = h.decimals
+        p = perf.get((h.offering.pk, h.wallet.lower()))
         rows.append({
             "h": h, "offering": h.offering, "wallet": h.wallet, "wallet_kind": h.wallet_kind,
             "self_custody": h.self_custody, "units": h.units, "decimals": dec,
             "chain_unreachable": h.accrued < 0,
             "accrued_base_units": h.accrued, "accrued": from_token_units(h.accrued, dec) if h.accrued >= 0 else None,
             "claimed_base_units": h.claimed, "claimed": from_token_units(h.claimed, dec),
-            "can_claim": h.accrued > 0,
+            "can_claim": h.accrued > 0, **yield_fields(p),
             "periods": [{**p, "tx_hash": p["distribution"].deposit_tx.tx_hash if p["distribution"].deposit_tx_id
                          else ""} for p in h.periods],
         })
     return rows
+
+
+def yield_fields(perf) -> dict:
+    """A holding's cost basis, income and realised yield, for the page and (the plain figures)
+    the API alike: a yield that is not "ok" is never given as a number."""
+    realised = perf.realised if perf is not None else None
+    shown = realised is not None and realised.status == "ok"
+    by_currency = perf.cost_basis if perf is not None else {}
+    return {"performance": perf, "realised": realised, "cost_basis_by_currency": by_currency,
+            "cost_basis": by_currency.get(costs.INCOME_CURRENCY),
+            "income": perf.income if perf is not None else Decimal(0),
+            "realised_yield_pct": realised.period_pct if shown else None,
+            "annualised_yield_pct": realised.annualised_pct if shown else None,
+            "yield_months": realised.months if realised is not None else 0,
+            "yield_status": realised.status if realised is not None else "no_income"}
 
 
 def years_of(holdings) -> list[int]:
@@ -57,7 +75,7 @@ def stablecoin_decimals() -> int:
 
 def income_context(user) -> dict:
     holdings = ledger.investor_holdings(user=user, live=True)
-    summary = income.income_summary(holdings)
+    summary = income.income_summary(holdings)  # computes each holding's performance once
     wallets = ledger.investor_wallets(user)
     withdrawn = income.withdrawn_total(user=user)
     claims = list(IncomeClaim.objects.filter(investor=user).select_related("offering")[:20])
@@ -65,7 +83,7 @@ def income_context(user) -> dict:
     claims = [income.claim_refresh(claim=c) if c.self_custody and c.status == IncomeClaim.Status.PENDING else c
               for c in claims]
     return {
-        "rows": holding_rows(holdings), "summary": summary,
+        "rows": holding_rows(holdings, summary["performances"]), "summary": summary,
         "chart": {"labels": [k for k, _ in summary["chart"]], "values": [str(v) for _, v in summary["chart"]],
                   "currency": "USD"},
         "years": years_of(holdings), "claims": claims,

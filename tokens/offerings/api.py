@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from assets.models import Device
 from core.api import Pagination, paginated
 from core.permissions import HasRole, Role
-from tokens import ledger
+from tokens import economics, ledger
 from tokens.models import AgentActionKind, AgentActionState, Offering
 from tokens.offerings import agent_confirmations, selectors, services
 
@@ -71,6 +71,88 @@ class TokenOfferingTransactionSerializer(serializers.Serializer):
     confirmed_at = serializers.DateTimeField(allow_null=True)
 
 
+class PricingReasonSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="no_appraisal, appraisal_currency, valuation_above_band, "
+                                 "valuation_below_band, no_yield, too_few_days, yield_above_band, yield_below_band.")
+    message = serializers.CharField()
+
+
+class PricingAppraisalSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    value = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Reconciled value.")
+    currency = serializers.CharField()
+    effective_date = serializers.DateField()
+    signed_at = serializers.DateTimeField(allow_null=True)
+
+
+class PricingProjectionSerializer(serializers.Serializer):
+    yield_pct = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True,
+                                         help_text="Implied annual yield at full subscription (%/yr): a "
+                                                   "projection; null when none can be made (see reason).")
+    reason = serializers.CharField(help_text="Why there is no yield, else empty.")
+    currency = serializers.CharField()
+    window_start = serializers.DateField()
+    window_end = serializers.DateField(help_text="Last day read (inclusive); today is left out.")
+    window_days = serializers.IntegerField()
+    days = serializers.IntegerField(help_text="Days of the window with measured data: what the yield rests on.")
+    first_day = serializers.DateField(allow_null=True)
+    last_day = serializers.DateField(allow_null=True)
+    gross = serializers.DecimalField(max_digits=16, decimal_places=2,
+                                     help_text="Priced gross over the window, as counted under the terms.")
+    procedure_gross = serializers.DecimalField(max_digits=16, decimal_places=2)
+    compute_gross = serializers.DecimalField(max_digits=16, decimal_places=2)
+    compute_included = serializers.BooleanField()
+    unpriced_procedures = serializers.IntegerField()
+    excluded_flagged = serializers.IntegerField()
+    annual_gross = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
+    holders_pool_per_year = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
+    holders_share_pct = serializers.DecimalField(max_digits=5, decimal_places=2)
+
+
+class PricingBandsSerializer(serializers.Serializer):
+    valuation_pct = serializers.DecimalField(max_digits=7, decimal_places=2)
+    yield_min_pct = serializers.DecimalField(max_digits=7, decimal_places=2)
+    yield_max_pct = serializers.DecimalField(max_digits=7, decimal_places=2)
+    window_days = serializers.IntegerField()
+    min_days = serializers.IntegerField()
+
+
+class PricingAcceptanceSerializer(serializers.Serializer):
+    role = serializers.CharField(help_text="The acceptor's role: compliance_officer or platform_admin.")
+    at = serializers.DateTimeField()
+    reason = serializers.CharField()
+    by_id = serializers.IntegerField()
+    covers = serializers.BooleanField(help_text="Whether it still covers the figures now.")
+    reasons = PricingReasonSerializer(many=True, help_text="The reasons accepted.")
+
+
+class PricingSerializer(serializers.Serializer):
+    units = serializers.IntegerField(source="pricing.units")
+    price_per_unit = serializers.DecimalField(max_digits=14, decimal_places=2, source="pricing.price_per_unit")
+    currency = serializers.CharField(source="pricing.currency")
+    valuation = serializers.DecimalField(max_digits=20, decimal_places=2, help_text="units × price per unit.")
+    appraisal = PricingAppraisalSerializer(allow_null=True, help_text="The device's signed appraisal.")
+    premium_pct = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True,
+                                           help_text="valuation / appraisal − 1, in %; negative: a discount.")
+    projection = PricingProjectionSerializer()
+    bands = PricingBandsSerializer()
+    in_band = serializers.BooleanField()
+    reasons = PricingReasonSerializer(many=True, help_text="Why the figures are outside the bands.")
+
+
+class OfferingPricingSerializer(PricingSerializer):
+    acceptance = serializers.SerializerMethodField()
+    deployable = serializers.SerializerMethodField(help_text="Whether the pricing lets the token be deployed now.")
+
+    @extend_schema_field(PricingAcceptanceSerializer(allow_null=True))
+    def get_acceptance(self, check):
+        accepted = economics.acceptance(self.context["offering"], check)
+        return None if accepted is None else PricingAcceptanceSerializer(accepted).data
+
+    def get_deployable(self, check) -> bool:
+        return check.in_band or economics.acceptance_covers(self.context["offering"], check)
+
+
 class TokenOfferingDetailSerializer(TokenOfferingListItemSerializer):
     device_name = serializers.SerializerMethodField()
     share_offered_pct = serializers.DecimalField(max_digits=5, decimal_places=2)
@@ -94,6 +176,9 @@ class TokenOfferingDetailSerializer(TokenOfferingListItemSerializer):
     error = serializers.CharField()
     cap_table = serializers.SerializerMethodField()
     transactions = serializers.SerializerMethodField()
+    pricing = serializers.SerializerMethodField()
+    pricing_set_by = serializers.IntegerField(source="pricing_author_id",
+                                              help_text="Who set the current price and terms (may not accept it).")
 
     def get_device_name(self, obj: Offering) -> str:
         return f"{obj.device.manufacturer} {obj.device.model_name}"
@@ -105,6 +190,10 @@ class TokenOfferingDetailSerializer(TokenOfferingListItemSerializer):
     @extend_schema_field(TokenOfferingTransactionSerializer(many=True))
     def get_transactions(self, obj: Offering):
         return TokenOfferingTransactionSerializer(selectors.offering_transactions(offering=obj), many=True).data
+
+    @extend_schema_field(OfferingPricingSerializer)
+    def get_pricing(self, obj: Offering):
+        return OfferingPricingSerializer(economics.offering_pricing(obj), context={"offering": obj}).data
 
 
 def _offering(request, offering_id) -> Offering:
@@ -220,6 +309,82 @@ class OfferingDeployApi(APIView):
     def post(self, request, offering_id):
         offering = services.offering_deploy(actor=request.user, offering=_offering(request, offering_id))
         return _detail(request, offering, status.HTTP_202_ACCEPTED)
+
+
+class OfferingPricingPreviewApi(APIView):
+    """The pricing figures of proposed terms, nothing saved: the create form's "Check the price"."""
+
+    permission_classes = [HasRole.of(Role.PLATFORM_ADMIN)]
+
+    @extend_schema(tags=TAG, summary="Check proposed terms against the appraisal and the measured revenue "
+                   "(platform admin; nothing is saved)",
+                   request=OfferingListCreateApi.OfferingCreateInputSerializer, responses=PricingSerializer)
+    def post(self, request):
+        s = OfferingListCreateApi.OfferingCreateInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        data = dict(s.validated_data)
+        device = data.pop("device")
+        return Response(PricingSerializer(economics.pricing_check(
+            device=device, pricing=economics.Pricing.from_data(data))).data)
+
+
+class OfferingTermsApi(APIView):
+    """Change the price, units or terms before deployment (the web's "Change price or terms")."""
+
+    permission_classes = [HasRole.of(Role.PLATFORM_ADMIN)]
+
+    class OfferingTermsInputSerializer(serializers.Serializer):
+        token_name = serializers.CharField(max_length=60, required=False)
+        token_symbol = serializers.CharField(max_length=11, required=False)
+        units = serializers.IntegerField(min_value=1, max_value=10**12, required=False)
+        price_per_unit = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+        currency = serializers.CharField(max_length=3, required=False)
+        share_offered_pct = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100,
+                                                     required=False)
+        allowed_countries = serializers.ListField(child=serializers.IntegerField(), required=False)
+        max_per_investor = serializers.IntegerField(min_value=1, required=False)
+        holder_cap = serializers.IntegerField(min_value=1, required=False)
+        lockup_until = serializers.DateField(required=False, allow_null=True)
+        revenue_share_pct = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100,
+                                                     required=False)
+        platform_fee_pct = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100,
+                                                    required=False)
+        reserve_pct = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100,
+                                               required=False)
+        reserve_target = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+        clinic_share_pct = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100,
+                                                    required=False)
+        includes_compute_revenue = serializers.BooleanField(required=False)
+
+    @extend_schema(tags=TAG, summary="Change an offering's price, units or terms before deployment (platform "
+                   "admin; the clinic consents again, an accepted pricing exception is cleared)",
+                   request=OfferingTermsInputSerializer, responses=TokenOfferingDetailSerializer)
+    def patch(self, request, offering_id):
+        offering = _offering(request, offering_id)
+        s = self.OfferingTermsInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        offering = services.offering_update_terms(actor=request.user, offering=offering, data=dict(s.validated_data))
+        return _detail(request, offering)
+
+
+class OfferingAcceptPricingApi(APIView):
+    """A second person — a platform admin or compliance officer who did not set the price —
+    accepts pricing outside the bands with a written reason, so the token can be deployed."""
+
+    permission_classes = [HasRole.of(Role.PLATFORM_ADMIN, Role.COMPLIANCE_OFFICER)]
+
+    class OfferingAcceptPricingInputSerializer(serializers.Serializer):
+        reason = serializers.CharField(help_text="Why this pricing is acceptable; shown to investors.")
+
+    @extend_schema(tags=TAG, summary="Accept an offering's pricing outside the bands (second person)",
+                   request=OfferingAcceptPricingInputSerializer, responses=TokenOfferingDetailSerializer)
+    def post(self, request, offering_id):
+        offering = _offering(request, offering_id)
+        s = self.OfferingAcceptPricingInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        offering = services.offering_accept_pricing(actor=request.user, offering=offering,
+                                                    reason=s.validated_data["reason"])
+        return _detail(request, offering)
 
 
 # ----------------------------------------------------------------------------- agent actions

@@ -72,3 +72,18 @@ class AgentActionForm(forms.Form):
 class ConsentForm(forms.Form):
     statement = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
                                 label=gettext_lazy("Consent statement (optional)"))
+
+
+class OfferingTermsForm(OfferingForm):
+    """The offering's terms changed before deployment (the device stays)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["device"]
+
+
+class PricingAcceptForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}),
+                             label=gettext_lazy("Why this pricing is acceptable"),
+                             help_text=gettext_lazy("Recorded with the figures you see, your role and the time, "
+                                                    "and shown to investors."))

@@ -24,9 +24,10 @@ from chain import gateway
 from chain import selectors as chain_selectors
 from chain.services import index_follow, outbox_enqueue
 from core.errors import ApplicationError, check_transition
+from core.money import format_money
 from core.permissions import Role, user_clinic_ids, user_has_role
 from core.services import audit, snapshot
-from tokens import waterfall
+from tokens import economics, waterfall
 from tokens.ledger import stablecoin_address
 from tokens.models import (
     OFFERING_TRANSITIONS,
@@ -117,7 +118,7 @@ def offering_create(*, actor, device: Device, data: dict) -> Offering:
     if Offering.objects.filter(device=device).exists():
         raise ApplicationError("offering_exists", gettext("This device already has an offering."), status=409)
     data = _validate_terms({k: data.get(k) for k in OFFERING_FIELDS})
-    offering = Offering(device=device, created_by=actor, **data,
+    offering = Offering(device=device, created_by=actor, pricing_set_by=actor, **data,
                         chain_device_id="0x" + hashlib.sha256(
                             f"medrwa-device:{device.pk}:{secrets.token_hex(16)}".encode()).hexdigest())
     offering.full_clean()
@@ -139,16 +140,88 @@ def offering_update_terms(*, actor, offering: Offering, data: dict) -> Offering:
                                status=409)
     merged = {k: data.get(k, getattr(offering, k)) for k in OFFERING_FIELDS}
     merged = _validate_terms(merged)
-    before = snapshot(offering, OFFERING_FIELDS)
+    before = snapshot(offering, [*OFFERING_FIELDS, *PRICING_ACCEPTANCE_FIELDS])
+    pricing_before = economics.Pricing.of(offering).as_json()
     for k, v in merged.items():
         setattr(offering, k, v)
     # New terms need the clinic's consent again.
     offering.status, offering.consent_at, offering.consent_by, offering.consent_statement = (
         OfferingStatus.DRAFT, None, None, "")
     offering.full_clean()
+    if economics.Pricing.of(offering).as_json() != pricing_before:
+        # A second person accepted other figures; the one who set these may not accept them.
+        offering.pricing_set_by = actor
+        _clear_pricing_acceptance(offering)
     offering.save()
     audit(actor=actor, action="tokens.offering_update_terms", obj=offering, before=before,
-          after=snapshot(offering, OFFERING_FIELDS))
+          after=snapshot(offering, [*OFFERING_FIELDS, *PRICING_ACCEPTANCE_FIELDS]))
+    return offering
+
+
+def _clear_pricing_acceptance(offering: Offering) -> None:
+    offering.pricing_review, offering.pricing_accepted_by, offering.pricing_accepted_at = {}, None, None
+    offering.pricing_reason = ""
+
+
+# --------------------------------------------------------------------- pricing exceptions
+
+PRICING_ACCEPTANCE_FIELDS = ["pricing_set_by", "pricing_accepted_by", "pricing_accepted_at", "pricing_reason"]
+PRICING_ACCEPTOR_ROLES = (Role.COMPLIANCE_OFFICER, Role.PLATFORM_ADMIN)  # the role recorded: the first held
+
+
+def pricing_check(*, offering: Offering) -> economics.PricingCheck:
+    return economics.offering_pricing(offering)
+
+
+def pricing_refusal(*, offering: Offering, check: economics.PricingCheck) -> ApplicationError | None:
+    """The error a deployment of `offering` meets now, or None: figures in band, or an
+    exception a second person accepted that still covers them."""
+    if check.in_band or economics.acceptance_covers(offering, check):
+        return None
+    accepted = offering.pricing_accepted_at is not None
+    lead = (gettext("The accepted exception no longer covers this offering's pricing, and a second person "
+                    "must accept it again:") if accepted else
+            gettext("This offering's pricing is outside the platform's bands; a platform admin or compliance "
+                    "officer other than the one who set the price must accept the exception first:"))
+    return ApplicationError("pricing_out_of_band", " ".join([lead, *(r.message for r in check.reasons)]),
+                            details={"reasons": [r.as_json() for r in check.reasons], "codes": check.codes,
+                                     "accepted": accepted}, status=409)
+
+
+@transaction.atomic
+def offering_accept_pricing(*, actor, offering: Offering, reason: str) -> Offering:
+    """A second person — a platform admin or compliance officer who did not set the price —
+    accepts pricing outside the bands, in writing, before the token is deployed. The figures
+    they saw are kept with the acceptance; changing the price, units or terms clears it."""
+    _require(actor, *PRICING_ACCEPTOR_ROLES, what="accept offering pricing")
+    offering = Offering.objects.select_for_update().select_related("device").get(pk=offering.pk)
+    if actor.pk in (offering.pricing_author_id, offering.created_by_id):
+        raise ApplicationError("pricing_four_eyes", gettext(
+            "You set this offering's price: a second platform admin or compliance officer must accept it."),
+            status=403)
+    if offering.status in TERMS_LOCKED_STATUSES:
+        raise ApplicationError("terms_locked", gettext(
+            "The terms are fixed once the token is deployed or units are sold."), status=409)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("invalid_reason", gettext("Say why this pricing is acceptable."),
+                               details={"reason": [gettext("A reason is required.")]})
+    check = pricing_check(offering=offering)
+    if check.in_band:
+        raise ApplicationError("pricing_in_band", gettext(
+            "This offering's pricing is within the bands: there is no exception to accept."), status=409)
+    before = snapshot(offering, PRICING_ACCEPTANCE_FIELDS)
+    role = next(r for r in PRICING_ACCEPTOR_ROLES if user_has_role(actor, r))
+    offering.pricing_review = {**check.as_json(), "accepted_role": str(role)}
+    offering.pricing_accepted_by, offering.pricing_accepted_at, offering.pricing_reason = actor, timezone.now(), reason
+    offering.save(update_fields=["pricing_review", "pricing_accepted_by", "pricing_accepted_at", "pricing_reason",
+                                 "updated_at"])
+    audit(actor=actor, action="tokens.offering_accept_pricing", obj=offering, before=before,
+          after={**snapshot(offering, PRICING_ACCEPTANCE_FIELDS), "role": str(role), "codes": check.codes,
+                 "reasons": [r.message for r in check.reasons], "valuation": str(check.valuation),
+                 "premium_pct": check.as_json()["premium_pct"],
+                 "yield_pct": check.as_json()["projection"]["yield_pct"]},
+          reason=reason)
     return offering
 
 
@@ -159,16 +232,24 @@ def offering_record_consent(*, actor, offering: Offering, statement: str = "") -
     if offering.device.organization_id not in user_clinic_ids(actor, roles={Role.CLINIC_ADMIN}):
         raise ApplicationError("forbidden", gettext("Only an administrator of the device's clinic can consent."),
                                status=403)
-    statement = statement or (f"{offering.device.organization} consents to tokenizing this device: "
-                              f"{offering.units} units at {offering.price_per_unit} {offering.currency}, "
-                              f"of gross revenue {offering.revenue_share_pct}% to holders, "
-                              f"{offering.platform_fee_pct}% platform fee, {offering.reserve_pct}% maintenance reserve "
-                              f"up to {offering.reserve_target} {offering.currency}, {offering.clinic_share_pct}% "
-                              f"kept by the clinic; compute revenue "
-                              f"{'included' if offering.includes_compute_revenue else 'not included'}.")
+    check = pricing_check(offering=offering)
+    flagged = "" if check.in_band else gettext("The platform flags this pricing as outside its bands: %(reasons)s") % {
+        "reasons": " ".join(r.message for r in check.reasons)}
+    # The clinic consents knowing what the platform flags: said in the statement the platform
+    # writes for it (never added to the clinic's own words), and kept with the consent's audit.
+    default = (f"{offering.device.organization} consents to tokenizing this device: "
+               f"{offering.units} units at {format_money(offering.price_per_unit, offering.currency)}, "
+               f"of gross revenue {offering.revenue_share_pct}% to holders (a pool of which each of "
+               f"the {offering.units} units earns 1/{offering.units}; the part of units not sold "
+               f"stays with the clinic), "
+               f"{offering.platform_fee_pct}% platform fee, {offering.reserve_pct}% maintenance reserve "
+               f"up to {format_money(offering.reserve_target, offering.currency)}, {offering.clinic_share_pct}% "
+               f"kept by the clinic; compute revenue "
+               f"{'included' if offering.includes_compute_revenue else 'not included'}.")
+    statement = statement or " ".join(filter(None, [default, flagged]))
     return _transition(actor=actor, offering=offering, target=OfferingStatus.CONSENTED,
                        action="tokens.offering_consent", consent_by=actor, consent_at=timezone.now(),
-                       consent_statement=statement)
+                       consent_statement=statement, reason=flagged)
 
 
 def lockup_ts(day: dt.date | None) -> int:
@@ -188,7 +269,13 @@ def token_params(offering: Offering) -> dict:
         "supplyCap": offering.units, "maxBalance": offering.max_per_investor,
         "maxHolders": offering.holder_cap, "lockupUntil": lockup_ts(offering.lockup_until),
         "allowedCountries": list(offering.allowed_countries),
+        # The pool of each period is divided over these N units, by the terms hashed here.
+        "totalUnits": offering.units, "termsHash": "0x" + pinned_terms_hash(offering),
     }
+
+
+def pinned_terms_hash(offering: Offering) -> str:
+    return waterfall.terms_hash(waterfall.Terms.of(offering), units=offering.units, currency=offering.currency)
 
 
 @transaction.atomic
@@ -199,12 +286,16 @@ def offering_deploy(*, actor, offering: Offering) -> Offering:
     if offering.consent_at is None:
         raise ApplicationError("consent_required", gettext("The clinic's consent must be recorded before deploying."),
                                status=409)
+    refusal = pricing_refusal(offering=offering, check=pricing_check(offering=offering))
+    if refusal is not None:
+        raise refusal
     if offering.status == OfferingStatus.FAILED:
         offering.deploy_attempt += 1
     params = token_params(offering)
     factory = chain_selectors.deployment_address("TokenFactory")
     _transition(actor=actor, offering=offering, target=OfferingStatus.DEPLOYING, action="tokens.offering_deploy",
-                chain_id=settings.CHAIN_ID, error="", deploy_attempt=offering.deploy_attempt)
+                chain_id=settings.CHAIN_ID, error="", deploy_attempt=offering.deploy_attempt,
+                terms_hash=pinned_terms_hash(offering))
     outbox_enqueue(actor=actor, idempotency_key=offering.deploy_key, kind="tokens.deploy",
                    contract_name="TokenFactory", function="deployToken",
                    args=[offering.chain_device_id, params], to_address=factory, sender="agent",

@@ -10,10 +10,10 @@ from django.views.decorators.http import require_POST
 from core.errors import ApplicationError
 from core.forms import add_application_error
 from core.permissions import Role, role_required, user_clinic_ids, user_has_role
-from tokens import ledger
-from tokens.models import AgentActionState
+from tokens import economics, ledger
+from tokens.models import AgentActionState, OfferingStatus
 from tokens.offerings import agent_confirmations, selectors, services
-from tokens.offerings.forms import AgentActionForm, ConsentForm, OfferingForm
+from tokens.offerings.forms import AgentActionForm, ConsentForm, OfferingForm, OfferingTermsForm, PricingAcceptForm
 
 
 @role_required(Role.PLATFORM_ADMIN, Role.CLINIC_ADMIN, Role.COMPLIANCE_OFFICER)
@@ -25,20 +25,53 @@ def offering_list(request):
     })
 
 
+def _preview(device, data: dict) -> economics.PricingCheck | None:
+    """The pricing figures of terms not saved yet (the form's "Check the price")."""
+    try:
+        return economics.pricing_check(device=device, pricing=economics.Pricing.from_data(data))
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+
+
 @role_required(Role.PLATFORM_ADMIN)
 def offering_create(request):
     form = OfferingForm(request.POST or None, initial={"currency": "USD"})
+    pricing = None
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         device = data.pop("device")
-        try:
-            offering = services.offering_create(actor=request.user, device=device, data=data)
-        except ApplicationError as exc:
-            add_application_error(form, exc)
-        else:
-            messages.success(request, gettext("Offering created. The clinic's administrator must now consent."))
-            return redirect("tokens:offering-detail", pk=offering.pk)
-    return render(request, "tokens/offering_form.html", {"form": form})
+        pricing = _preview(device, data)
+        if "preview" not in request.POST:
+            try:
+                offering = services.offering_create(actor=request.user, device=device, data=data)
+            except ApplicationError as exc:
+                add_application_error(form, exc)
+            else:
+                messages.success(request, gettext("Offering created. The clinic's administrator must now consent."))
+                return redirect("tokens:offering-detail", pk=offering.pk)
+    return render(request, "tokens/offering_form.html", {"form": form, "pricing": pricing})
+
+
+@role_required(Role.PLATFORM_ADMIN)
+def offering_edit(request, pk):
+    """Change the price, units or terms before deployment: the clinic consents again and an
+    accepted pricing exception is cleared."""
+    offering = selectors.offering_get_for_user(user=request.user, offering_id=pk)
+    initial = {k: getattr(offering, k) for k in services.OFFERING_FIELDS}
+    initial["allowed_countries"] = ", ".join(str(c) for c in offering.allowed_countries)
+    form = OfferingTermsForm(request.POST or None, initial=initial)
+    pricing = economics.offering_pricing(offering)
+    if request.method == "POST" and form.is_valid():
+        pricing = _preview(offering.device, dict(form.cleaned_data))
+        if "preview" not in request.POST:
+            try:
+                services.offering_update_terms(actor=request.user, offering=offering, data=dict(form.cleaned_data))
+            except ApplicationError as exc:
+                add_application_error(form, exc)
+            else:
+                messages.success(request, gettext("Terms changed. The clinic's administrator must consent again."))
+                return redirect("tokens:offering-detail", pk=offering.pk)
+    return render(request, "tokens/offering_form.html", {"form": form, "pricing": pricing, "offering": offering})
 
 
 def _detail_context(request, offering):
@@ -58,10 +91,46 @@ def _detail_context(request, offering):
     }
 
 
+def _pricing_context(request, offering) -> dict:
+    user = request.user
+    pricing = economics.offering_pricing(offering)
+    accepted = economics.acceptance(offering, pricing)
+    open_terms = offering.status in (OfferingStatus.DRAFT, OfferingStatus.CONSENTED, OfferingStatus.FAILED)
+    return {
+        "pricing": pricing, "acceptance": accepted,
+        "pricing_blocks": not pricing.in_band and not (accepted and accepted["covers"]),
+        "can_accept_pricing": open_terms and not pricing.in_band and not (accepted and accepted["covers"])
+        and user_has_role(user, *services.PRICING_ACCEPTOR_ROLES)
+        and user.pk not in (offering.pricing_author_id, offering.created_by_id),
+        "is_pricing_author": user.pk in (offering.pricing_author_id, offering.created_by_id),
+        "can_edit": open_terms and user_has_role(user, Role.PLATFORM_ADMIN),
+        "accept_form": PricingAcceptForm(),
+    }
+
+
 @login_required
 def offering_detail(request, pk):
     offering = selectors.offering_get_for_user(user=request.user, offering_id=pk)
-    return render(request, "tokens/offering_detail.html", _detail_context(request, offering))
+    return render(request, "tokens/offering_detail.html", {
+        **_detail_context(request, offering), **_pricing_context(request, offering)})
+
+
+@role_required(*services.PRICING_ACCEPTOR_ROLES)
+@require_POST
+def offering_accept_pricing(request, pk):
+    """A second person accepts pricing outside the bands, with a written reason."""
+    offering = selectors.offering_get_for_user(user=request.user, offering_id=pk)
+    form = PricingAcceptForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, gettext("Say why this pricing is acceptable."))
+        return redirect("tokens:offering-detail", pk=pk)
+    try:
+        services.offering_accept_pricing(actor=request.user, offering=offering, reason=form.cleaned_data["reason"])
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, gettext("Pricing exception accepted. The token can be deployed."))
+    return redirect("tokens:offering-detail", pk=pk)
 
 
 @login_required

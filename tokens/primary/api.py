@@ -3,7 +3,7 @@
 
 from django.http import FileResponse, Http404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from core.api import Pagination, paginated
 from core.permissions import HasRole, Role
-from tokens import ledger
+from tokens import economics, ledger
 from tokens.models import Offering
 from tokens.primary import selectors
 from tokens.primary import services as orders
@@ -62,6 +62,65 @@ class InvestOfferingItemSerializer(serializers.Serializer):
 INVEST_OFFERING_PAGE = paginated(InvestOfferingItemSerializer, name="InvestOfferingPage")
 
 
+class InvestPricingAppraisalSerializer(serializers.Serializer):
+    value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField()
+    effective_date = serializers.DateField()
+
+
+class InvestPricingProjectionSerializer(serializers.Serializer):
+    yield_pct = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True,
+                                         help_text="Projected annual yield at full subscription (%/yr), from "
+                                                   "measured revenue; a projection, not a promise.")
+    reason = serializers.CharField(help_text="Why there is no projection, else empty.")
+    days = serializers.IntegerField(help_text="Days of measured revenue it rests on.")
+    window_start = serializers.DateField()
+    window_end = serializers.DateField()
+    window_days = serializers.IntegerField()
+    gross = serializers.DecimalField(max_digits=16, decimal_places=2)
+    annual_gross = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
+    holders_share_pct = serializers.DecimalField(max_digits=5, decimal_places=2)
+    holders_pool_per_year = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
+
+
+class InvestPricingReasonSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class InvestPricingAcceptanceSerializer(serializers.Serializer):
+    role = serializers.CharField(help_text="The second person's role (compliance_officer or platform_admin).")
+    at = serializers.DateTimeField()
+    reason = serializers.CharField()
+
+
+class InvestPricingSerializer(serializers.Serializer):
+    valuation = serializers.DecimalField(max_digits=20, decimal_places=2, help_text="All N units at this price.")
+    appraisal = InvestPricingAppraisalSerializer(allow_null=True)
+    premium_pct = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True,
+                                           help_text="valuation / appraisal − 1, in %; negative: a discount.")
+    projection = InvestPricingProjectionSerializer()
+    reasons = InvestPricingReasonSerializer(many=True, help_text="Where the figures are outside the platform's "
+                                                                 "pricing bands.")
+    acceptance = serializers.SerializerMethodField()
+
+    @extend_schema_field(InvestPricingAcceptanceSerializer(allow_null=True))
+    def get_acceptance(self, check):
+        accepted = economics.acceptance(self.context["offering"], check)
+        return None if accepted is None else InvestPricingAcceptanceSerializer(accepted).data
+
+
+class InvestOfferingDetailSerializer(InvestOfferingItemSerializer):
+    units = serializers.IntegerField(help_text="N: the device's units; one unit earns 1/N of the holders' pool.")
+    share_offered_pct = serializers.DecimalField(max_digits=5, decimal_places=2)
+    holder_cap = serializers.IntegerField()
+    pricing = serializers.SerializerMethodField()
+
+    @extend_schema_field(InvestPricingSerializer)
+    def get_pricing(self, obj: Offering):
+        return InvestPricingSerializer(economics.offering_pricing(obj), context={"offering": obj}).data
+
+
 class InvestOfferingListApi(APIView):
     permission_classes = [HasRole.of(Role.INVESTOR)]
 
@@ -71,6 +130,17 @@ class InvestOfferingListApi(APIView):
         pager = Pagination()
         page = pager.paginate_queryset(selectors.offerings_for_investors().order_by("pk"), request, view=self)
         return pager.get_paginated_response(InvestOfferingItemSerializer(page, many=True).data)
+
+
+class InvestOfferingDetailApi(APIView):
+    """The buy page's figures: what a unit is, its price against the appraisal, the projected yield."""
+
+    permission_classes = [HasRole.of(Role.INVESTOR)]
+
+    @extend_schema(tags=TAG, summary="An offering open for investment, with its pricing (investors)",
+                   responses=InvestOfferingDetailSerializer)
+    def get(self, request, offering_id):
+        return Response(InvestOfferingDetailSerializer(selectors.offering_for_investor(offering_id=offering_id)).data)
 
 
 class TokenOrderSerializer(serializers.Serializer):

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from core.errors import ApplicationError
 from core.forms import add_application_error
 from core.permissions import Role, role_required, user_has_role
-from tokens import ledger
+from tokens import costs, economics, ledger
 from tokens.models import OrderStatus
 from tokens.primary import selectors
 from tokens.primary import services as orders
@@ -45,16 +45,23 @@ def invest_buy(request, pk):
             add_application_error(form, exc)
         else:
             return redirect(order.checkout_url)
+    pricing = economics.offering_pricing(offering)
     return render(request, "tokens/invest_buy.html", {
         **_offering_card(offering), "form": form, "problem": orders.eligibility_problem(user=request.user),
-        "reservation_minutes": ledger.reservation_minutes()})  # the checkout lives as long
+        "reservation_minutes": ledger.reservation_minutes(),  # the checkout lives as long
+        "pricing": pricing, "acceptance": economics.acceptance(offering, pricing)})
 
 
 @role_required(Role.INVESTOR)
 def my_investments(request):
+    # Per holding: what the units cost and the income they realised on it (tokens.costs).
+    perf = costs.holding_performance(ledger.investor_holdings(user=request.user, live=False))
+    by_key = {p.key: p for p in perf}
+    holdings = [{**h, "performance": by_key.get((h["offering"].pk, h["wallet"].lower()))}
+                for h in ledger.unit_holdings(user=request.user)]
     return render(request, "tokens/my_investments.html", {
-        "orders": selectors.order_list_for_user(user=request.user),
-        "holdings": ledger.unit_holdings(user=request.user)})
+        "orders": selectors.order_list_for_user(user=request.user), "holdings": holdings,
+        "realised": costs.portfolio_yield(perf), "cost_basis": costs.total_cost_basis(perf)})
 
 
 def _order_context(request, order):

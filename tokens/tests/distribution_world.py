@@ -23,6 +23,7 @@ from telemetry.models import Tariff
 from tokens.models import Distribution, Offering
 from tokens.offerings import services
 from tokens.tests.factories import (
+    accept_pricing,
     clinic_admin_of,
     make_certified_device,
     make_investor,
@@ -68,6 +69,7 @@ def build_holders(*, platform_admin, drain) -> World:
         allowed_countries=[826, 276], includes_compute_revenue=True, max_per_investor=300))
     clinic = clinic_admin_of(device)
     services.offering_record_consent(actor=clinic, offering=offering)
+    accept_pricing(offering)
     services.offering_deploy(actor=platform_admin, offering=offering)
     custodial = make_investor()
     frozen = make_investor()

@@ -24,7 +24,8 @@ def make_certified_device(*, organization: Organization | None = None) -> Device
     appraisal = Appraisal.objects.create(
         device=device, appraiser=appraiser, status=AppraisalStatus.SIGNED, client="c", intended_users="u",
         intended_use="tokenization", value_definition="fair value", effective_date=dt.date(2026, 1, 1),
-        cost_value=Decimal("500000"), reconciled_value=Decimal("480000"),
+        # Near offering_terms()'s 1,000 units × 250.00 USD, so the valuation is in band.
+        cost_value=Decimal("270000"), reconciled_value=Decimal("260000"),
         report_sha256=hashlib.sha256(b"appraisal" + secrets.token_bytes(4)).hexdigest())
     Certification.objects.create(public_id=uuid.uuid4(), device=device, inspector=inspector, passed=True,
                                  appraisal=appraisal,
@@ -41,6 +42,17 @@ def offering_terms(**over) -> dict:
              "clinic_share_pct": Decimal("60")}
     terms.update(over)
     return terms
+
+
+def accept_pricing(offering, *, by=None, reason: str = "Test fixture: no revenue measured yet; priced on the "
+                   "signed appraisal."):
+    """A second person (a fresh compliance officer unless `by`) accepts the offering's pricing
+    exception. A device without telemetry has no measured revenue, so no yield can be shown
+    to be in band and deploying it needs this (tokens.economics)."""
+    from tokens.offerings import services
+
+    return services.offering_accept_pricing(actor=by or make_user(Role.COMPLIANCE_OFFICER), offering=offering,
+                                            reason=reason)
 
 
 def clinic_admin_of(device: Device):

@@ -63,6 +63,11 @@ def test_create_consent_deploy_goes_live_on_chain(chain_ready, api_as, platform_
     assert resp.json()["status"] == "consented" and resp.json()["consent_by"] == owner.email
     assert resp.json()["consent_statement"] == "Northside agrees."
 
+    # No revenue measured yet: no yield can be shown in band, so a second person accepts first.
+    _error(admin_api.post(f"{url}deploy/"), 409, "pricing_out_of_band")
+    resp = api_as(make_user(Role.COMPLIANCE_OFFICER)).post(f"{url}pricing/accept/", {"reason": "New device."},
+                                                           format="json")
+    assert resp.status_code == 200 and resp.json()["pricing"]["deployable"], resp.content
     resp = admin_api.post(f"{url}deploy/")
     assert resp.status_code == 202, resp.content
     queued = resp.json()
