@@ -3,6 +3,7 @@ few units (so the cap table has a holder), and skips politely when the chain is 
 
 import io
 import socket
+from decimal import Decimal
 
 import pytest
 
@@ -46,6 +47,9 @@ def test_tokenizes_the_demo_ct_once(chain_ready):
     assert offering.status == OfferingStatus.LIVE, offering.error
     assert offering.device.serial_number == assets_demo.CT_SERIAL
     assert f"is Live at {offering.token_address}" in out.getvalue()
+    # No usage seeded here, so no yield to project: a second person (the compliance officer, not
+    # the admin who priced it) accepted the exception in writing before the token was deployed.
+    assert offering.pricing_accepted_by.email == "compliance@demo.medrwa.local" and offering.pricing_reason
     assert Device.objects.get(serial_number=assets_demo.CT_SERIAL).status == DeviceStatus.TOKENIZED
     order = Order.objects.get()
     assert order.status == OrderStatus.COMPLETED and order.units == DEMO_ORDER_UNITS, order.error
@@ -77,7 +81,14 @@ def test_the_demo_shows_a_distributed_month_seeded_through_the_real_path(chain_r
     assert d.period.procedures > 0 and d.holders_amount > 0 and d.payment_method == "card"
     assert f"/verify/distributions/{d.public_id}/" in out.getvalue()
     (holding,) = ledger.investor_holdings(user=Order.objects.get().investor)
-    assert holding.units == DEMO_ORDER_UNITS and holding.accrued == int(d.amount_base_units) > 0
+    # The demo investor's 10 of 1,000 units earn 1 % of the holders' pool, not the pool.
+    assert d.units_total == 1000 and holding.units == DEMO_ORDER_UNITS
+    share = Decimal(holding.accrued).scaleb(-d.stablecoin_decimals)
+    assert abs(share - d.holders_amount * DEMO_ORDER_UNITS / 1000) < Decimal("0.000001")
+    # Priced at the signed appraisal, with terms that pay a plausible yield at full subscription.
+    offering = d.offering
+    appraised = offering.device.appraisals.get(status="signed").reconciled_value
+    assert abs(offering.units * offering.price_per_unit / appraised - 1) < Decimal("0.01")
     again = io.StringIO()
     seed_demo_offering(again)
     assert Distribution.objects.count() == 1
