@@ -51,7 +51,8 @@ def device_list(request):
     query = f.copy()
     query.pop("page", None)
     return render(request, "assets/device_list.html", {
-        "page": page, "filters": f, "query": query.urlencode(), "statuses": DeviceStatus.choices,
+        "page": page, "filters": {k: f.get(k, "") for k in ("status", "modality", "q")}, "query": query.urlencode(),
+        "statuses": DeviceStatus.choices,
         "modalities": Modality.choices, "can_register": bool(user_clinic_ids(request.user)),
     })
 
@@ -243,6 +244,8 @@ def appraisal_queue(request):
     return render(request, "assets/queue.html", {
         "title": gettext("Appraisal queue"), "page": Paginator(qs, PAGE_SIZE).get_page(f.get("page")),
         "filters": f, "modalities": Modality.choices, "action": gettext("Appraise"), "action_url": "assets:appraise",
+        # Platform admins oversee the queue; only an appraiser appraises (the page refuses anyone else).
+        "can_act": user_has_role(request.user, Role.APPRAISER),
         "clinics": Organization.objects.filter(kind=Organization.Kind.CLINIC, devices__status="submitted")
         .distinct().order_by("name"),
     })
@@ -255,6 +258,7 @@ def inspection_queue(request):
     return render(request, "assets/queue.html", {
         "title": gettext("Inspection queue"), "page": Paginator(qs, PAGE_SIZE).get_page(f.get("page")),
         "filters": f, "modalities": Modality.choices, "action": gettext("Inspect"), "action_url": "assets:inspect",
+        "can_act": user_has_role(request.user, Role.INSPECTOR),
         "show_value": True,
         "clinics": Organization.objects.filter(kind=Organization.Kind.CLINIC, devices__status="appraised")
         .distinct().order_by("name"),

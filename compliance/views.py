@@ -1,6 +1,7 @@
 """Compliance's web pages: investor onboarding, profile, wallets, KYC and erasure; the officers'
 queue, case detail, decisions, hits and export."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
@@ -70,7 +71,7 @@ def onboarding(request):
     return render(request, "compliance/onboarding.html", {
         "profile": profile, "case": case, "next_step": next_step,
         "wallet_rows": rows, "eligible": selectors.investor_is_eligible(user=request.user),
-        "erasure_form": ErasureForm(),
+        "erasure_form": ErasureForm(), "retention_years": settings.RETENTION_YEARS_AFTER_RELATIONSHIP,
     })
 
 

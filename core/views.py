@@ -30,6 +30,9 @@ def dashboard(request):
     return render(request, "core/dashboard.html", {"panels": panels, "roles": roles})
 
 
+AUDIT_FILTERS = ("action", "actor", "object_type", "object_id", "since", "until")
+
+
 @role_required(Role.COMPLIANCE_OFFICER, Role.PLATFORM_ADMIN)
 def audit_log(request):
     qs = AuditEvent.objects.all()
@@ -55,7 +58,8 @@ def audit_log(request):
     return render(
         request,
         "core/audit_log.html",
-        {"page": page, "filters": f, "object_types": object_types, "query": query.urlencode()},
+        {"page": page, "filters": {k: f.get(k, "") for k in AUDIT_FILTERS}, "object_types": object_types,
+         "query": query.urlencode()},
     )
 
 

@@ -6,7 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy
 
 from core.models import BaseModel
-from core.money import CURRENCIES
+from core.money import CURRENCIES, format_money
 
 
 class Payment(BaseModel):
@@ -47,7 +47,7 @@ class Payment(BaseModel):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"Payment {self.session_id} ({self.amount} {self.currency}, {self.status})"
+        return f"Payment {self.session_id} ({format_money(self.amount, self.currency)}, {self.status})"
 
 
 class Refund(BaseModel):
@@ -80,7 +80,7 @@ class Refund(BaseModel):
         constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="payments_refund_positive")]
 
     def __str__(self) -> str:
-        return f"Refund {self.amount} {self.currency} of {self.payment.session_id} ({self.status})"
+        return f"Refund {format_money(self.amount, self.currency)} of {self.payment.session_id} ({self.status})"
 
 
 class WebhookEvent(models.Model):

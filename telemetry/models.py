@@ -7,7 +7,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from core.errors import ApplicationError
 from core.models import BaseModel
-from core.money import CURRENCIES
+from core.money import CURRENCIES, format_money
 
 
 class DeviceCredential(BaseModel):
@@ -301,7 +301,7 @@ class RevenuePeriod(BaseModel):
 
     def __str__(self) -> str:
         tag = " adj" if self.kind == RevenuePeriodKind.ADJUSTMENT else ""
-        return f"{self.device_id} {self.period_start:%Y-%m}{tag} {self.amount} {self.currency}"
+        return f"{self.device_id} {self.period_start:%Y-%m}{tag} {format_money(self.amount, self.currency)}"
 
     def save(self, *args, **kwargs):
         # Model-level guard: a stored period's figures never change (status/settled_at may).

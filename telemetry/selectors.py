@@ -29,6 +29,7 @@ from telemetry.models import (
     PlausibilityFlag,
     RevenuePeriod,
     RevenuePeriodKind,
+    RevenuePeriodStatus,
     Tariff,
     TelemetryEvent,
 )
@@ -379,6 +380,13 @@ class RevenuePeriodView:
     excluded_flagged_jobs: int = 0
     adjusts_id: int | None = None
     reason: str = ""
+
+    @property
+    def status_label(self) -> str:
+        """The status in the reader's language; a month not closed yet has no stored period."""
+        if self.status == "open":
+            return gettext("Open")
+        return RevenuePeriodStatus(self.status).label
 
     @property
     def shown_lines(self) -> list[dict]:

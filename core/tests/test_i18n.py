@@ -336,8 +336,8 @@ def test_statements_are_written_in_the_investors_language():
     investor.save(update_fields=["language"])
     with translation.override("en"):  # a worker's default: the investor's saved choice wins
         text = _pdf_text(statements.investor_statement_pdf(d, user=investor))
-    for chinese in ("投资者收益对账单", "2026年3月", "存入区块时持有的份数40", "占供应量比例40.0000%", "领取状态可领取",
-                    "收益分配瀑布", "总收入", "本年迄今收益", "预扣税款"):
+    for chinese in ("投资者收益对账单", "2026年3月", "存入区块时持有的份数40", "占设备的份额（每期收益池）4.0000%",
+                    "领取状态可领取", "收益分配瀑布", "总收入", "本年迄今收益", "预扣税款"):
         assert chinese in text, chinese
     assert "Investor income statement" not in text and "Units held" not in text
     summary = _pdf_text(statements.yearly_summary_pdf(user=investor, year=2026))

@@ -36,7 +36,7 @@ from compliance.models import Wallet
 from compliance.selectors import investor_is_eligible, investor_wallet, investor_wallets
 from core.crypto import decrypt_str
 from core.errors import ApplicationError, check_transition
-from core.money import from_token_units, to_token_units, unit_price_text
+from core.money import format_money, from_token_units, to_token_units, unit_price_text
 from core.permissions import Role, user_has_role
 from core.services import audit
 from notifications.models import Category
@@ -408,11 +408,11 @@ def _notify_fill(t: MarketTransfer) -> None:
     notify(recipient=offer.seller, category=Category.MARKET, event_key=f"market:fill:{t.pk}:filled",
            url="/market/", title=format_lazy(gettext_lazy("Your {token} offer was filled: {units} units sold"),
                                              token=offer.offering.token_symbol, units=t.units),
-           body=format_lazy(gettext_lazy("{units} units sold at {price} USD each; {net} USD (after the platform fee "
-                                         "of {fee} USD) are in your wallet {wallet}. Units left on the offer: {left}."),
+           body=format_lazy(gettext_lazy("{units} units sold at {price} USD each; {net} (after the platform fee "
+                                         "of {fee}) are in your wallet {wallet}. Units left on the offer: {left}."),
                             units=t.units, price=unit_price_text(offer.price_per_unit),
-                            net=unit_price_text(from_token_units(paid - fee, offer.stablecoin_decimals)),
-                            fee=unit_price_text(from_token_units(fee, offer.stablecoin_decimals)),
+                            net=format_money(from_token_units(paid - fee, offer.stablecoin_decimals), "USD"),
+                            fee=format_money(from_token_units(fee, offer.stablecoin_decimals), "USD"),
                             wallet=offer.seller_wallet,
                             left=offer.units_remaining))
 
