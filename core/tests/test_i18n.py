@@ -345,8 +345,8 @@ def test_statements_are_written_in_the_investors_language():
 
     with translation.override("zh-hans"):  # the clinic's request, in Chinese
         clinic = _pdf_text(statements.clinic_statement_pdf(d))
-    for chinese in ("诊所收入对账单", "应付持有人3,000.00USD", "诊所应付金额4,000.00USD", "银行转账", "平台费",
-                    "付款与存入"):
+    for chinese in ("诊所收入对账单", "持有人收益池（全部份数）3,000.00USD", "诊所应付金额1,300.00USD", "银行转账",
+                    "平台费", "付款与存入"):
         assert chinese in clinic, chinese
     assert "Amount due from the clinic" not in clinic
 

@@ -113,6 +113,7 @@ class World:
                                        "procedures_discontinued": 0, "gpu_hours": "1.500",
                                        "compute_gpu_hours": "0.000", "online_hours": "10"}]},
                   "revenue": {"lines": period.lines, "merged": None, "procedures": 12, "min_cell": 5},
+                  "detail": {"schema": "medrwa.distribution-detail/1", "sha256": "0" * 64},
                   "terms": terms.as_json(),
                   "waterfall": {**w.frozen(terms, Decimal(0)), "lines": w.lines(terms, "USD", Decimal(0)),
                                 "holders_amount": str(w.holders_amount),
@@ -300,6 +301,21 @@ def test_yearly_summary_csv_and_pdf_list_every_period_with_totals(world):
     assert "Periods3" in text
     for d in (jan, feb, mar):
         assert d.deposit_tx.tx_hash in text
+
+
+def test_yearly_summary_table_reads_one_row_per_line_on_a_landscape_page(world):
+    investor, (wallet,) = investor_with_wallets()
+    world.mint(wallet, 25)
+    world.mint(_addr(), 75)
+    jan = world.distribute(month=dt.date(2026, 1, 1), gross=Decimal("1500.00"))
+    page = PdfReader(io.BytesIO(statements.yearly_summary_pdf(user=investor, year=2026))).pages[0]
+    assert page.mediabox.width > page.mediabox.height  # landscape: the table has room
+    lines = [line.strip() for line in page.extract_text().splitlines()]
+    # Each heading, address and hash on one line: the table was crushed one letter per line.
+    for whole in ("Token", "Period", "Wallet", "Units", "Amount", "Deposit transaction", wallet,
+                  jan.deposit_tx.tx_hash, "2026-01", "Token contract"):
+        assert whole in lines, whole
+    assert "Base units" not in lines  # machine-readable base units are the CSV's
 
 
 def test_yearly_summary_of_a_year_without_income_is_empty():
