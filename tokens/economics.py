@@ -161,7 +161,8 @@ def premium_pct(*, valuation: Decimal, appraisal_value: Decimal) -> Decimal | No
     appraisal_value = _dec(appraisal_value)
     if appraisal_value <= 0:
         return None
-    return _pct((_dec(valuation) / appraisal_value - 1) * HUNDRED)
+    pct = _pct((_dec(valuation) / appraisal_value - 1) * HUNDRED)
+    return pct if pct else abs(pct)  # a discount that rounds away is 0.00 %, not -0.00 %
 
 
 # ----------------------------------------------------------------------------- yield
