@@ -5,11 +5,13 @@ events; target ≤ 1 s) and the time to render 1,000 investor statements
 (statements.investor_statement_pdf) in the same world.
 
     .venv/bin/python scripts/bench_distributions.py [--holders 10000] [--statements 1000] [--investors 50]
+    .venv/bin/python scripts/bench_distributions.py --smoke    # seconds: 200 holders, 3 statements (CI)
 
 Uses the test settings and a throwaway SQLite database under a temporary MEDRWA_VAR_DIR.
 The indexed events and the deposit's rows are inserted directly (as the indexer and the
 deposit hook would write them); `--investors` investors (real profiles and custodial
-wallets) are among the holders and their statements are rendered in turn."""
+wallets) are among the holders and their statements are rendered in turn. The offering has
+exactly as many units as the holders hold (fully subscribed: the whole pool is theirs)."""
 
 import argparse
 import datetime as dt
@@ -31,7 +33,10 @@ def main() -> None:
     parser.add_argument("--statements", type=int, default=1_000)
     parser.add_argument("--investors", type=int, default=50)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks it runs end to end")
     args = parser.parse_args()
+    if args.smoke:
+        args.holders, args.statements, args.investors, args.runs = 200, 3, 3, 1
 
     tmp = tempfile.TemporaryDirectory(prefix="medrwa-bench-")
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
@@ -59,15 +64,18 @@ def run(args) -> None:
     from compliance.tests.factories import make_profile
     from tokens import ledger
     from tokens.distributions import statements
+    from tokens.tests.factories import make_live_offering
     from tokens.tests.test_statements import ZERO, World, _addr, _tx
 
-    world = World()
+    n_investors = min(args.investors, args.holders)
+    rest = args.holders - n_investors
+    units = 10 * n_investors + sum(1 + i % 97 for i in range(rest))  # what the mints below add up to
+    world = World(make_live_offering(units=units, holder_cap=args.holders))
     investors = []
-    for _ in range(min(args.investors, args.holders)):
+    for _ in range(n_investors):
         profile = make_profile()
         investors.append(profile.user)
         world.mint(gateway.to_checksum(profile.wallets.get().address), 10)
-    rest = args.holders - len(investors)
     first = world.block + 1
     ChainEvent.objects.bulk_create(
         (ChainEvent(contract=world.contract, block_number=first + i, tx_hash=_tx(), log_index=0, event="Transfer",
@@ -106,6 +114,8 @@ def run(args) -> None:
          f"{statistics.mean(sizes) / 1024:.1f} KiB avg, CPU {cpu:.1f} s (wall > CPU: a busy machine)"),
     ]
     width = max(len(r[0]) for r in rows)
+    if args.smoke:
+        print("Distributions benchmark (SMOKE: tiny sizes)")
     print(f"{'benchmark':{width}}  {'time':>10}  {'target / per item':>18}  note")
     for name, value, target, note in rows:
         print(f"{name:{width}}  {value:>10}  {target:>18}  {note}")
