@@ -51,6 +51,11 @@ def seed(stdout) -> None:
             actor=inspector, device=ct, qa_calibration_date=timezone.localdate() - dt.timedelta(days=60),
             items={k: {"passed": True, "notes": "Checked on site"} for k, _ in services.CHECKLIST})
         stdout.write(f"assets: certified demo CT #{ct.pk} (verify at /verify/{ct.public_ref}/)")
+    # The first run certifies before the chain is up, so the CT's anchoring failed; once the chain
+    # process has deployed the AssetRegistry (and seeds again) it is sent now rather than at the
+    # next periodic retry (assets.tasks.anchors_retry_due), which would send it within a minute.
+    if services.device_anchors_retry_due():
+        stdout.write("assets: anchoring of the demo CT sent again now that the AssetRegistry is deployed")
     if not Device.objects.filter(serial_number=MR_SERIAL).exists():
         services.device_create(actor=admin, organization=clinic, data={
             "modality": "MR", "manufacturer": "GE HealthCare", "model_name": "SIGNA Artist 1.5T",

@@ -17,16 +17,22 @@ class DeviceForm(forms.ModelForm):
         model = Device
         fields = services.EDITABLE_FIELDS
         labels = {
-            "model_name": "Model", "udi_raw": "UDI", "purchase_currency": "Currency",
-            "fda_510k": "FDA 510(k) number", "eu_mdr_class": "EU MDR class",
-            "eu_certificate_number": "EU MDR certificate number", "gpu_model": "GPU model",
-            "gpu_count": "GPU count", "gpu_memory_gb": "GPU memory per GPU (GB)",
-            "declared_exams_per_day": "Typical exams per day",
+            "modality": gettext_lazy("Modality"), "manufacturer": gettext_lazy("Manufacturer"),
+            "model_name": gettext_lazy("Model"), "serial_number": gettext_lazy("Serial number"),
+            "udi_raw": gettext_lazy("UDI"), "manufacture_date": gettext_lazy("Manufacture date"),
+            "purchase_price": gettext_lazy("Purchase price"), "purchase_currency": gettext_lazy("Currency"),
+            "purchase_date": gettext_lazy("Purchase date"), "install_site": gettext_lazy("Install site"),
+            "fda_510k": gettext_lazy("FDA 510(k) number"), "eu_mdr_class": gettext_lazy("EU MDR class"),
+            "eu_certificate_number": gettext_lazy("EU MDR certificate number"),
+            "gpu_model": gettext_lazy("GPU model"), "gpu_count": gettext_lazy("GPU count"),
+            "gpu_memory_gb": gettext_lazy("GPU memory per GPU (GB)"),
+            "declared_exams_per_day": gettext_lazy("Typical exams per day"),
         }
         help_texts = {
-            "udi_raw": "Scan the barcode, or paste the text under it, e.g. (01)09506000134352(21)SN123, "
-                       "or the GS1 Digital Link URL. HIBCC codes (+…) work too.",
-            "fda_510k": "K followed by 6 digits, e.g. K183621.",
+            "udi_raw": gettext_lazy("Scan the barcode, or paste the text under it, e.g. "
+                                    "(01)09506000134352(21)SN123, or the GS1 Digital Link URL. HIBCC codes (+…) "
+                                    "work too."),
+            "fda_510k": gettext_lazy("K followed by 6 digits, e.g. K183621."),
         }
         widgets = {"manufacture_date": DATE, "purchase_date": DATE,
                    "udi_raw": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
@@ -62,8 +68,9 @@ class ReasonForm(forms.Form):
 
 
 class AppraisalForm(forms.Form):
-    effective_date = forms.DateField(widget=DATE, initial=timezone.localdate)
-    currency = forms.ChoiceField(choices=Device._meta.get_field("purchase_currency").choices, initial="USD")
+    effective_date = forms.DateField(widget=DATE, initial=timezone.localdate, label=gettext_lazy("Effective date"))
+    currency = forms.ChoiceField(choices=Device._meta.get_field("purchase_currency").choices, initial="USD",
+                                 label=gettext_lazy("Currency"))
     replacement_cost_new = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2,
                                               label=gettext_lazy("Replacement cost new"))
     useful_life_years = forms.DecimalField(required=False, min_value=1, max_digits=4, decimal_places=1,
@@ -94,10 +101,12 @@ class AppraisalForm(forms.Form):
     weight_cost = forms.DecimalField(min_value=0, initial="0.5", label=gettext_lazy("Weight: cost"))
     weight_market = forms.DecimalField(min_value=0, initial="0.3", label=gettext_lazy("Weight: market"))
     weight_income = forms.DecimalField(min_value=0, initial="0.2", label=gettext_lazy("Weight: income"))
-    client = forms.CharField(required=False, max_length=200, help_text=gettext_lazy("Blank: the clinic."))
-    intended_users = forms.CharField(required=False, max_length=300)
-    intended_use = forms.CharField(required=False, max_length=300)
+    client = forms.CharField(required=False, max_length=200, label=gettext_lazy("Client"),
+                             help_text=gettext_lazy("Blank: the clinic."))
+    intended_users = forms.CharField(required=False, max_length=300, label=gettext_lazy("Intended users"))
+    intended_use = forms.CharField(required=False, max_length=300, label=gettext_lazy("Intended use"))
     value_definition = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                                       label=gettext_lazy("Value definition"),
                                        help_text=gettext_lazy("Blank: fair market value in continued use."))
 
     def clean_comparables(self):
@@ -122,19 +131,105 @@ class AppraisalForm(forms.Form):
                         "income": d.pop("weight_income")}
         return d
 
+    @staticmethod
+    def initial_from(appraisal) -> dict:
+        """A re-appraisal starts from the last signed appraisal's inputs: what its appraiser chose
+        or typed. Figures that came from telemetry, the clinic or a default stay blank, so they are
+        looked up again rather than frozen as if typed. The effective date is today's."""
+        inputs = appraisal.inputs or {}
+        cost = inputs.get("cost") or {}
+        initial = {"currency": appraisal.currency, "client": appraisal.client,
+                   "intended_users": appraisal.intended_users, "intended_use": appraisal.intended_use,
+                   "value_definition": appraisal.value_definition}
+        for key in ("replacement_cost_new", "condition_factor", "obsolescence_fraction", "salvage_fraction"):
+            if cost.get(key) not in (None, ""):
+                initial[key] = cost[key]
+        if cost.get("useful_life_source") == valuation.SOURCE_APPRAISER:
+            initial["useful_life_years"] = cost.get("useful_life_years")
+        comps = (inputs.get("market") or {}).get("comparables") or []
+        initial["comparables"] = "\n".join(
+            "; ".join([str(c.get("price", "")), str(c.get("adjustment_fraction", "0")), str(c.get("description", ""))])
+            .rstrip("; ") for c in comps)
+        income = inputs.get("income") or {}
+        skipped = inputs.get("income_not_used") or {}
+        sources = income.get("sources") or {}
+        exams_src = sources.get("exams_per_day") or skipped.get("exams_per_day_source") or {}
+        fee_src = sources.get("technical_fee_per_exam") or skipped.get("technical_fee_source") or {}
+        if exams_src.get("source") == valuation.SOURCE_APPRAISER:
+            initial["utilization_per_day"] = income.get("exams_per_day", skipped.get("exams_per_day"))
+        if fee_src.get("source") == valuation.SOURCE_APPRAISER:
+            initial["technical_fee_per_exam"] = income.get("technical_fee_per_exam",
+                                                           skipped.get("technical_fee_per_exam"))
+        for key in ("operating_days_per_year", "operating_cost_per_year", "discount_rate"):
+            if income.get(key) not in (None, ""):
+                initial[key] = income[key]
+        weights = inputs.get("weights_requested") or appraisal.weights or {}
+        for k in ("cost", "market", "income"):
+            if weights.get(k) not in (None, ""):
+                initial[f"weight_{k}"] = weights[k]
+        return {k: v for k, v in initial.items() if v not in (None, "")}
+
 
 class CertificationForm(forms.Form):
-    qa_calibration_date = forms.DateField(required=False, widget=DATE, label=gettext_lazy("Last QA / calibration date"))
+    qa_calibration_date = forms.DateField(required=False, widget=DATE,
+                                          label=gettext_lazy("Date of the last QA / calibration test"))
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, last=None, **kwargs):
+        """`last`: the device's previous inspection; a re-inspection starts from it (its QA date,
+        the items that passed; an item that failed is left for the inspector to decide again,
+        with what was found shown under it)."""
+        months = services.qa_max_months()
+        self.qa_months = months
+        initial = dict(kwargs.pop("initial", None) or {})
+        previous = {i.get("key"): i for i in (last.checklist if last is not None else [])}
+        if last is not None and last.qa_calibration_date and "qa_calibration_date" not in initial:
+            initial["qa_calibration_date"] = last.qa_calibration_date
+        for key, _ in services.CHECKLIST:
+            if previous.get(key, {}).get("passed"):
+                initial.setdefault(f"{key}_passed", "pass")
+        super().__init__(*args, initial=initial, **kwargs)
+        self.fields["qa_calibration_date"].help_text = gettext(
+            "Less than %(months)s months old: %(earliest)s or later. An older date fails the whole "
+            "inspection.") % {"months": months, "earliest": services.qa_calibration_earliest_valid().isoformat()}
+        # The page's script warns below this date as it is typed (the warning is a live region).
+        self.fields["qa_calibration_date"].widget.attrs["data-qa-earliest"] = \
+            services.qa_calibration_earliest_valid().isoformat()
         for key, english in services.CHECKLIST:
             label = gettext(english)
             self.fields[f"{key}_passed"] = forms.ChoiceField(
                 label=label, choices=[("pass", gettext_lazy("Pass")), ("fail", gettext_lazy("Fail"))],
                 widget=forms.RadioSelect)
+            was = previous.get(key)
+            if was is not None and not was.get("passed"):
+                self.fields[f"{key}_passed"].help_text = gettext("Failed at the last inspection: %(notes)s") % {
+                    "notes": was.get("notes") or "—"}
             self.fields[f"{key}_notes"] = forms.CharField(required=False, max_length=1000,
-                                                          label=gettext('Notes: %(lower)s') % {"lower": label.lower()})
+                                                          label=gettext("Notes: %(label)s") % {"label": label})
+
+    def qa_problem(self, qa_date) -> str:
+        """Why a recorded QA date fails the rule ('' when it does not)."""
+        if qa_date is None:
+            return gettext("No QA / calibration test date is given: the QA item fails and the device goes back "
+                           "to the clinic for a new QA test. Enter the date of the last test.")
+        if services.qa_calibration_expired(qa_date):
+            return gettext(
+                "This QA / calibration test (%(date)s) is older than the %(months)s months the rule allows (the "
+                "oldest accepted date today is %(earliest)s). Recorded as it is, the QA item fails and with it "
+                "the whole inspection: the device goes back to the clinic for a new QA test and is then appraised "
+                "and inspected again.") % {"date": qa_date.isoformat(), "months": self.qa_months,
+                                          "earliest": services.qa_calibration_earliest_valid().isoformat()}
+        return ""
+
+    def clean(self):
+        data = super().clean()
+        qa_date = data.get("qa_calibration_date")
+        if "qa_calibration_date" in self.errors or data.get("qa_calibration_passed") != "pass":
+            return data  # a failed QA item with an old date is what the inspector means: it is recorded
+        problem = self.qa_problem(qa_date)
+        if problem:
+            self.add_error("qa_calibration_date", problem + " " + gettext(
+                "Correct the date if a newer test exists, or mark the QA item as failed to send the device back."))
+        return data
 
     def items(self) -> dict:
         return {key: {"passed": self.cleaned_data[f"{key}_passed"] == "pass",

@@ -120,6 +120,11 @@ class Device(BaseModel):
     anchor_block_number = models.PositiveBigIntegerField(null=True, blank=True)
     anchor_error = models.TextField(blank=True)
     anchored_at = models.DateTimeField(null=True, blank=True)
+    # Added in 0004: a failed anchoring is retried automatically (assets.tasks.anchors_retry_due)
+    # at this time; null when no automatic retry is planned (anchored, pending, a permanent
+    # error, or the automatic attempts are used up: then only the manual retry is left).
+    anchor_next_retry_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    anchor_auto_retries = models.PositiveSmallIntegerField(default=0)  # since the last manual retry
 
     @property
     def anchor_key(self) -> str:

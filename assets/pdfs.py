@@ -7,7 +7,8 @@ from django.utils.translation import pgettext
 from reportlab.lib.units import mm
 from reportlab.platypus import Spacer
 
-from assets.models import Appraisal, Certification
+from assets import valuation
+from assets.models import Appraisal, AppraisalStatus, Certification, Modality
 from core.money import format_money
 from core.pdf import QRFlowable, build_pdf, grid_table, kv_table, para
 
@@ -22,6 +23,18 @@ def source_text(src: dict | None) -> str:
     if not src:
         return _("not available")
     return src["label"] + (f". {src['explanation']}" if src.get("explanation") else "")
+
+
+def useful_life_text(cost: dict, modality: str) -> str:
+    """'8.2 years — modality default (Computed tomography): <published source>' or '8.2 years —
+    entered by the appraiser': the number and where it comes from, never a code identifier."""
+    years = _("%(years)s years") % {"years": cost["useful_life_years"]}
+    if cost.get("useful_life_source") == valuation.SOURCE_APPRAISER:
+        return _("%(years)s — entered by the appraiser") % {"years": years}
+    # The modality default (older reports stored a code path here: the citation is the same).
+    citation = cost.get("useful_life_citation") or valuation.useful_life_citation(modality)
+    return _("%(years)s — modality default (%(modality)s): %(citation)s") % {
+        "years": years, "modality": dict(Modality.choices).get(modality, modality), "citation": _(citation)}
 
 
 def _device_rows(device) -> list[tuple[str, str]]:
@@ -43,6 +56,14 @@ def _device_rows(device) -> list[tuple[str, str]]:
     return rows
 
 
+def _appraisal_number(appraisal: Appraisal) -> int:
+    """1 for the device's first signed appraisal, 2 for its re-appraisal, … (this one included)."""
+    earlier = appraisal.device.appraisals.exclude(status=AppraisalStatus.DRAFT).exclude(pk=appraisal.pk)
+    if appraisal.signed_at is not None:
+        earlier = earlier.filter(signed_at__lt=appraisal.signed_at)
+    return earlier.count() + 1
+
+
 def appraisal_report_pdf(appraisal: Appraisal) -> bytes:
     d, cur = appraisal.device, appraisal.currency
     inputs = appraisal.inputs
@@ -56,8 +77,8 @@ def appraisal_report_pdf(appraisal: Appraisal) -> bytes:
             (_("Intended use"), appraisal.intended_use),
             (_("Value definition"), appraisal.value_definition),
             (_("Effective date"), appraisal.effective_date.isoformat()),
-            (_("Report reference"), _("Appraisal #%(appraisal)s, device #%(device)s") % {
-                "appraisal": appraisal.pk, "device": d.pk}),
+            (_("Report reference"), _("Device %(ref)s, appraisal %(n)s of this device") % {
+                "ref": d.public_ref, "n": _appraisal_number(appraisal)}),
         ]),
         Spacer(1, 4 * mm), para(_("Subject equipment"), "Heading3"), kv_table(_device_rows(d)),
         Spacer(1, 4 * mm), para(_("Approaches to value"), "Heading3"),
@@ -67,7 +88,7 @@ def appraisal_report_pdf(appraisal: Appraisal) -> bytes:
                      "balance over the useful life, condition and obsolescence), floored at salvage.")),
               kv_table([(_("Replacement cost new"), m(c["replacement_cost_new"])),
                         (_("Age (years)"), c["age_years"]),
-                        (_("Useful life (years)"), f"{c['useful_life_years']} ({c['useful_life_source']})"),
+                        (_("Useful life"), useful_life_text(c, d.modality)),
                         (_("Condition factor"), c["condition_factor"]),
                         (_("Obsolescence"), c["obsolescence_fraction"]),
                         (_("Salvage floor"), c["salvage_fraction"]),
@@ -116,8 +137,8 @@ def appraisal_report_pdf(appraisal: Appraisal) -> bytes:
               kv_table([(_("Appraiser"), appraisal.appraiser.full_name or appraisal.appraiser.email),
                         (_("Signed"), appraisal.signed_at.isoformat(timespec="seconds") if appraisal.signed_at
                          else _("unsigned draft"))])]
-    return build_pdf(title=_("Appraisal report — device %(device)s") % {"device": d.pk}, story=story,
-                     subject=f"Appraisal {appraisal.pk}")
+    return build_pdf(title=_("Appraisal report — %(device)s") % {"device": d}, story=story,
+                     subject=_("Appraisal report"))
 
 
 def certificate_pdf(cert: Certification) -> bytes:

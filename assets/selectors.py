@@ -5,13 +5,14 @@ import hashlib
 import logging
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import Organization
 from assets import valuation
-from assets.models import Appraisal, AppraisalStatus, Certification, Device, DeviceStatus
+from assets.models import AnchorStatus, Appraisal, AppraisalStatus, Certification, Device, DeviceStatus
 from chain import gateway
 from chain import selectors as chain_selectors
 from core.errors import ApplicationError
@@ -129,6 +130,17 @@ def device_current_certification(*, device: Device) -> Certification | None:
     return device.certifications.filter(passed=True).select_related("inspector").first()
 
 
+def device_last_appraisal(*, device: Device) -> Appraisal | None:
+    """The latest appraisal that was signed (in force or superseded): what a re-appraisal starts from."""
+    return (device.appraisals.exclude(status=AppraisalStatus.DRAFT).select_related("appraiser")
+            .order_by(F("signed_at").desc(nulls_last=True), "-id").first())
+
+
+def device_last_inspection(*, device: Device) -> Certification | None:
+    """The latest inspection, passed or failed: what a re-inspection starts from."""
+    return device.certifications.select_related("inspector").order_by("-created_at", "-id").first()
+
+
 def device_latest_appraisal_value(*, device: Device) -> tuple[Decimal, str] | None:
     appraisal = device_signed_appraisal(device=device)
     return (appraisal.reconciled_value, appraisal.currency) if appraisal else None
@@ -143,6 +155,38 @@ def device_anchor_hashes(*, device: Device) -> tuple[str, str]:
         raise ApplicationError("not_certified", gettext("The device has no certificate and signed appraisal yet."),
                                status=409)
     return cert.certificate_sha256, appraisal.report_sha256
+
+
+# Reverts that no retry can cure (the anchor id itself is refused): only a person can act.
+ANCHOR_PERMANENT_ERRORS = ("InvalidDeviceId",)
+
+
+def anchor_error_is_permanent(error: str) -> bool:
+    return any(code in (error or "") for code in ANCHOR_PERMANENT_ERRORS)
+
+
+def anchor_registry_deployed() -> bool:
+    try:
+        chain_selectors.deployment_address("AssetRegistry")
+    except ApplicationError:
+        return False
+    return True
+
+
+def device_anchor_retry_state(*, device: Device, now: dt.datetime | None = None) -> dict | None:
+    """What happens next to a failed anchoring, for the device page: `scheduled` (automatic
+    retry at `at`), `waiting` (due, but the AssetRegistry is not deployed yet: retried as soon as
+    it is), `due` (the next sweep, within a minute, retries it), or `manual` (no automatic retry:
+    a permanent error or the automatic attempts are used up). None unless anchoring failed."""
+    if device.anchor_status != AnchorStatus.FAILED:
+        return None
+    if device.anchor_next_retry_at is None:
+        return {"state": "manual", "permanent": anchor_error_is_permanent(device.anchor_error)}
+    if not anchor_registry_deployed():
+        return {"state": "waiting"}
+    if device.anchor_next_retry_at > (now or timezone.now()):
+        return {"state": "scheduled", "at": device.anchor_next_retry_at}
+    return {"state": "due"}
 
 
 def appraisal_income_sources(*, appraisal: Appraisal) -> dict:

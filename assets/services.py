@@ -16,8 +16,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
+from assets import notices, valuation
 from assets import usage as usage_port
-from assets import valuation
 from assets.models import (
     AnchorStatus,
     Appraisal,
@@ -30,7 +30,13 @@ from assets.models import (
     DocumentKind,
 )
 from assets.pdfs import appraisal_report_pdf, certificate_pdf
-from assets.selectors import device_anchor_hashes, device_current_certification, device_signed_appraisal
+from assets.selectors import (
+    anchor_error_is_permanent,
+    anchor_registry_deployed,
+    device_anchor_hashes,
+    device_current_certification,
+    device_signed_appraisal,
+)
 from assets.udi import UdiError, parse_udi, serial_mismatch_warning
 from assets.uploads import UploadError, clean_image, clean_pdf
 from chain import selectors as chain_selectors
@@ -72,7 +78,8 @@ CHECKLIST = [
 ]
 
 
-def _qa_max_months() -> int:
+def qa_max_months() -> int:
+    """The QA rule: the last QA / calibration test must be younger than this many months."""
     return int(getattr(settings, "ASSETS_QA_MAX_AGE_MONTHS", 12))
 
 
@@ -254,8 +261,10 @@ def device_submit(*, actor, device: Device) -> Device:
     if missing:
         raise ApplicationError("incomplete_device", "The device is not ready to submit: "
                                + " ".join(m[0] for m in missing.values()), details=missing)
-    return _transition(actor=actor, device=device, target=S.SUBMITTED, action="assets.device_submit",
-                       extra={"submitted_at": timezone.now(), "status_reason": ""})
+    device = _transition(actor=actor, device=device, target=S.SUBMITTED, action="assets.device_submit",
+                         extra={"submitted_at": timezone.now(), "status_reason": ""})
+    notices.device_submitted(device)
+    return device
 
 
 @transaction.atomic
@@ -266,8 +275,10 @@ def device_request_changes(*, actor, device: Device, reason: str) -> Device:
         raise ApplicationError("reason_required", gettext("Say what the clinic needs to change."),
                                details={"reason": [gettext("Say what the clinic needs to change.")]})
     device = Device.objects.select_for_update().get(pk=device.pk)
-    return _transition(actor=actor, device=device, target=S.CHANGES_REQUESTED, reason=reason,
-                       action="assets.device_request_changes", extra={"status_reason": reason})
+    device = _transition(actor=actor, device=device, target=S.CHANGES_REQUESTED, reason=reason,
+                         action="assets.device_request_changes", extra={"status_reason": reason})
+    notices.changes_requested(device, reason=reason)
+    return device
 
 
 @transaction.atomic
@@ -509,8 +520,11 @@ def appraisal_create(
                                details={"non_field_errors": [str(exc)]}) from exc
     inputs = {
         "cost": {"replacement_cost_new": rcn, "age_years": age, "useful_life_years": life,
-                 "useful_life_source": "appraiser" if useful_life_years not in (None, "")
-                 else "modality default (assets.valuation.USEFUL_LIFE_YEARS)",
+                 # What the report says of the life: typed by the appraiser, or the modality's
+                 # default with its published source (English, translated where shown).
+                 **({"useful_life_source": valuation.SOURCE_APPRAISER} if useful_life_years not in (None, "")
+                    else {"useful_life_source": valuation.SOURCE_MODALITY_DEFAULT,
+                          "useful_life_citation": valuation.useful_life_citation(device.modality)}),
                  "condition_factor": cond, "salvage_fraction": salv, "obsolescence_fraction": obso,
                  "method": "double declining balance, floored at salvage"},
         "market": {"comparables": [{"price": c.price, "adjustment_fraction": c.adjustment_fraction,
@@ -587,12 +601,14 @@ def appraisal_sign(*, actor, appraisal: Appraisal) -> Appraisal:
     appraisal.save()
     audit(actor=actor, action="assets.appraisal_sign", obj=appraisal,
           after={"reconciled_value": appraisal.reconciled_value, "report_sha256": appraisal.report_sha256})
-    if device.status == S.SUBMITTED:
+    newly_appraised = device.status == S.SUBMITTED
+    if newly_appraised:
         _transition(actor=actor, device=device, target=S.APPRAISED, action="assets.device_appraised",
                     extra={"status_reason": ""})
     else:
         audit(actor=actor, action="assets.device_reappraised", obj=device,
               after={"appraisal": appraisal.pk, "reconciled_value": appraisal.reconciled_value})
+    notices.appraised(appraisal, newly_appraised=newly_appraised)
     return appraisal
 
 
@@ -601,6 +617,22 @@ def appraisal_sign(*, actor, appraisal: Appraisal) -> Appraisal:
 def _months_between(earlier: dt.date, later: dt.date) -> int:
     months = (later.year - earlier.year) * 12 + later.month - earlier.month
     return months - (1 if later.day < earlier.day else 0)
+
+
+def qa_calibration_expired(qa_date: dt.date, *, today: dt.date | None = None) -> bool:
+    """True when a QA test on `qa_date` is too old for the rule: recorded as it is, the QA item
+    fails and the whole inspection with it."""
+    return _months_between(qa_date, today or timezone.localdate()) >= qa_max_months()
+
+
+def qa_calibration_earliest_valid(*, today: dt.date | None = None) -> dt.date:
+    """The oldest QA test date the rule still accepts today (the form warns below it)."""
+    today = today or timezone.localdate()
+    months = today.year * 12 + today.month - 1 - qa_max_months()
+    year, month = divmod(months, 12)
+    month += 1
+    last_day = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(today.day, last_day)) + dt.timedelta(days=1)
 
 
 @_delete_files_on_failure
@@ -622,17 +654,20 @@ def certification_complete(*, actor, device: Device, items: dict[str, dict],
                                details={k: ["Record pass or fail."] for k in missing})
     checklist = []
     today = timezone.localdate()
+    limit = qa_max_months()
+    qa_stale = False
     for key, label in CHECKLIST:
         passed = bool(items[key].get("passed"))
         notes = str(items[key].get("notes", "")).strip()[:1000]
         if key == "qa_calibration":
-            limit = _qa_max_months()
             if qa_calibration_date is None:
+                qa_stale = True
                 passed, notes = False, (notes + " " if notes else "") + "No QA/calibration date recorded."
             elif qa_calibration_date > today:
                 raise ApplicationError("validation_error", gettext("The QA/calibration date is in the future."),
                                        details={"qa_calibration_date": [gettext("This date is in the future.")]})
-            elif _months_between(qa_calibration_date, today) >= limit:
+            elif qa_calibration_expired(qa_calibration_date, today=today):
+                qa_stale = True
                 passed = False
                 notes = (notes + " " if notes else "") + \
                     f"Last QA/calibration {qa_calibration_date} is older than {limit} months."
@@ -664,6 +699,7 @@ def certification_complete(*, actor, device: Device, items: dict[str, dict],
               reason=reasons)
         _transition(actor=actor, device=device, target=S.CHANGES_REQUESTED, reason=reasons,
                     action="assets.device_inspection_failed", extra={"status_reason": reasons})
+    notices.inspected(cert, qa_months=limit, qa_stale=qa_stale)
     return cert
 
 
@@ -691,25 +727,52 @@ def certificate_record_anchor(*, actor, device: Device, tx_hash: str, block_numb
 # --- on-chain anchoring of the certificate and appraisal ------------------------------------
 
 ANCHOR_FIELDS = ["chain_anchor_id", "anchor_status", "anchor_attempt", "anchor_certificate_sha256",
-                 "anchor_appraisal_sha256", "anchor_tx_hash", "anchor_block_number", "anchor_error", "anchored_at"]
+                 "anchor_appraisal_sha256", "anchor_tx_hash", "anchor_block_number", "anchor_error", "anchored_at",
+                 "anchor_next_retry_at", "anchor_auto_retries"]
+
+def anchor_retry_policy() -> tuple[int, int, int]:
+    """(first delay, longest delay, automatic attempts) of the automatic anchoring retry: the
+    delay doubles from the first to the longest; after the last automatic attempt only the
+    manual retry is left. Defaults: 1 min, 1 h, 10 attempts (about 5 hours of trying)."""
+    return (int(getattr(settings, "ASSETS_ANCHOR_RETRY_FIRST_SECONDS", 60)),
+            int(getattr(settings, "ASSETS_ANCHOR_RETRY_MAX_SECONDS", 3600)),
+            int(getattr(settings, "ASSETS_ANCHOR_RETRY_ATTEMPTS", 10)))
 
 
-def _anchor_enqueue(*, actor, device: Device) -> Device:
+def _anchor_plan_retry(device: Device, *, now: dt.datetime, registry_missing: bool = False) -> None:
+    """After a failed attempt: when the automatic retry is due (None: no automatic retry). With
+    no registry deployed yet the retry is due at once: the sweep waits for the registry and
+    spends no attempt meanwhile (the seed certifies before the chain is up)."""
+    first, longest, attempts = anchor_retry_policy()
+    if anchor_error_is_permanent(device.anchor_error) or device.anchor_auto_retries >= attempts:
+        device.anchor_next_retry_at = None
+    elif registry_missing:
+        device.anchor_next_retry_at = now
+    else:
+        device.anchor_next_retry_at = now + dt.timedelta(
+            seconds=min(longest, first * 2 ** min(device.anchor_auto_retries, 20)))
+
+
+def _anchor_enqueue(*, actor, device: Device, automatic: bool = False) -> Device:
     """Next anchoring attempt of a certified device's two PDF hashes on AssetRegistry, through
     the chain outbox (one row per device and attempt). Runs inside the caller's transaction
     with the device locked; the send happens on commit. If the registry is not deployed the
-    attempt is recorded as failed (retryable) instead of blocking the certification."""
+    attempt is recorded as failed (retried automatically) instead of blocking the certification.
+    A person's attempt (certification, manual retry) restarts the automatic retries' budget."""
     cert_hash, appraisal_hash = device_anchor_hashes(device=device)
     before = snapshot(device, ["anchor_status", "anchor_attempt"])
     if not device.chain_anchor_id:
         device.chain_anchor_id = "0x" + secrets.token_hex(32)
     device.anchor_attempt += 1
+    device.anchor_auto_retries = device.anchor_auto_retries + 1 if automatic else 0
+    device.anchor_next_retry_at = None
     device.anchor_certificate_sha256, device.anchor_appraisal_sha256 = cert_hash, appraisal_hash
     device.anchor_tx_hash, device.anchor_block_number, device.anchored_at = "", None, None
     try:
         registry = chain_selectors.deployment_address("AssetRegistry")
     except ApplicationError as exc:
         device.anchor_status, device.anchor_error = AnchorStatus.FAILED, exc.message
+        _anchor_plan_retry(device, now=timezone.now(), registry_missing=True)
     else:
         outbox_enqueue(actor=actor, idempotency_key=device.anchor_key, kind="assets.anchor",
                        contract_name="AssetRegistry", function="anchor",
@@ -721,7 +784,8 @@ def _anchor_enqueue(*, actor, device: Device) -> Device:
     audit(actor=actor, action="assets.device_anchor_enqueue", obj=device, before=before,
           after={"anchor_status": device.anchor_status, "anchor_attempt": device.anchor_attempt,
                  "chain_anchor_id": device.chain_anchor_id, "certificate_sha256": cert_hash,
-                 "appraisal_sha256": appraisal_hash},
+                 "appraisal_sha256": appraisal_hash, "automatic": automatic,
+                 "next_retry_at": device.anchor_next_retry_at},
           reason=device.anchor_error)
     return device
 
@@ -759,8 +823,36 @@ def device_anchor_final(*, device_id: int, attempt: int, confirmed: bool, tx_has
         device.anchored_at = timezone.now()
     else:
         device.anchor_status, device.anchor_error = AnchorStatus.FAILED, (error or "anchoring failed")[:2000]
+        _anchor_plan_retry(device, now=timezone.now())
     device.save(update_fields=[*ANCHOR_FIELDS, "updated_at"])
     audit(actor=None, action="assets.device_anchor_final", obj=device, before=before,
           after={"anchor_status": device.anchor_status, "anchor_attempt": attempt, "tx_hash": tx_hash,
-                 "block_number": block_number}, reason=device.anchor_error)
+                 "block_number": block_number, "next_retry_at": device.anchor_next_retry_at},
+          reason=device.anchor_error)
     return device
+
+
+def device_anchors_retry_due(*, now: dt.datetime | None = None, limit: int = 100) -> int:
+    """Periodic (assets.tasks.anchors_retry_due): a new attempt for every certified device whose
+    failed anchoring is due for its automatic retry. While the AssetRegistry is not deployed it
+    does nothing (the devices stay due and no attempt is spent); once it is, they are retried
+    at the next run. Each device in its own transaction, locked and re-checked."""
+    now = now or timezone.now()
+    if not anchor_registry_deployed():
+        return 0
+    ids = list(Device.objects.filter(anchor_status=AnchorStatus.FAILED, anchor_next_retry_at__lte=now,
+                                     status__in=[S.CERTIFIED, S.TOKENIZED])
+               .order_by("anchor_next_retry_at", "pk").values_list("pk", flat=True)[:limit])
+    done = 0
+    for pk in ids:
+        try:
+            with transaction.atomic():
+                device = Device.objects.select_for_update().get(pk=pk)
+                if device.anchor_status != AnchorStatus.FAILED or device.anchor_next_retry_at is None \
+                        or device.anchor_next_retry_at > now:
+                    continue  # a person retried it, or another worker did, meanwhile
+                _anchor_enqueue(actor=None, device=device, automatic=True)
+                done += 1
+        except Exception:  # one device's trouble must not keep the others waiting
+            logger.exception("automatic anchoring retry of device %s failed", pk)
+    return done

@@ -33,6 +33,33 @@ USEFUL_LIFE_YEARS: dict[str, Decimal] = {
     "NM": Decimal("10"),
     "OT": Decimal("8"),
 }
+
+
+def gettext_noop(message: str) -> str:
+    """Marks a message for translation without importing Django (makemessages finds the
+    keyword); readers translate it where they show it."""
+    return message
+
+
+# Where each default useful life comes from, as the report states it (same sources as above).
+USEFUL_LIFE_CITATION: dict[str, str] = {
+    "CT": gettext_noop("Canadian Medical Imaging Inventory (CMII) 2022–23, CDA-AMC: average age of the "
+                       "installed CT fleet, used as its useful life"),
+    "MR": gettext_noop("Canadian Medical Imaging Inventory (CMII) 2022–23, CDA-AMC: average age of the "
+                       "installed MRI fleet, used as its useful life"),
+    "DX": gettext_noop("Canadian Association of Radiologists (2013): life expectancy of general radiography "
+                       "at mid use (10/12/14 years at high/mid/low use)"),
+    "MG": gettext_noop("Canadian Association of Radiologists (2013): life expectancy of fluoroscopy at mid "
+                       "use (8/10/12 years), used as a proxy"),
+}
+USEFUL_LIFE_ASSUMPTION = gettext_noop("platform assumption: no published fleet figure for this modality")
+
+
+def useful_life_citation(modality: str) -> str:
+    """Where the default useful life of `modality` comes from (English; translate where shown)."""
+    return USEFUL_LIFE_CITATION.get(modality, USEFUL_LIFE_ASSUMPTION)
+
+
 DEFAULT_SALVAGE_FRACTION = Decimal("0.10")
 # Utilization defaults (exams/day) from CMII/CDA-AMC: CT ≈ 2.34/h × 14 h, MRI ≈ 1.80/h × 15.3 h.
 DEFAULT_EXAMS_PER_DAY: dict[str, Decimal] = {"CT": Decimal("33"), "MR": Decimal("27")}

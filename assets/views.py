@@ -26,6 +26,7 @@ from assets.forms import (
 from assets.models import AnchorStatus, DeviceStatus, Modality
 from core.errors import ApplicationError
 from core.forms import add_application_error
+from core.money import format_money
 from core.permissions import CLINIC_ROLES, Role, role_required, user_clinic_ids, user_has_role
 
 LIST_ROLES = (*CLINIC_ROLES, *selectors.REVIEWER_ROLES)
@@ -126,6 +127,7 @@ def _render_detail(request, device, *, forms=None, status=200):
         "can_review": in_review and user_has_role(user, Role.APPRAISER, Role.INSPECTOR, Role.PLATFORM_ADMIN),
         "can_appraise": in_review and user_has_role(user, Role.APPRAISER),
         "can_inspect": device.status == DeviceStatus.APPRAISED and user_has_role(user, Role.INSPECTOR),
+        "anchor_retry": selectors.device_anchor_retry_state(device=device),
         "can_retry_anchor": device.anchor_status == AnchorStatus.FAILED
         and device.status in (DeviceStatus.CERTIFIED, DeviceStatus.TOKENIZED)
         and user_has_role(user, Role.PLATFORM_ADMIN, Role.INSPECTOR),
@@ -270,18 +272,30 @@ def appraise(request, pk):
     device = selectors.device_get_for_user(user=request.user, device_id=pk)
     # Exams/day and fee stay blank unless the appraiser types them: blank means "use the
     # measured, declared or default figure", shown below each field with its real source.
-    initial = {"replacement_cost_new": device.purchase_price, "currency": device.purchase_currency}
-    currency = request.POST.get("currency") or device.purchase_currency
+    # A re-appraisal starts from the last signed appraisal (what its appraiser chose or typed).
+    previous = selectors.device_last_appraisal(device=device)
+    initial = AppraisalForm.initial_from(previous) if previous is not None else {
+        "replacement_cost_new": device.purchase_price, "currency": device.purchase_currency}
+    currency = request.POST.get("currency") or initial.get("currency") or device.purchase_currency
     measured = usage.measured_usage(device=device, on=timezone.localdate(), currency=currency)
     exams, exams_src, fee, fee_src = services.income_sources(device=device, typed_exams=None, typed_fee=None,
                                                              usage=measured)
     form = AppraisalForm(request.POST or None, initial=initial)
     form.fields["utilization_per_day"].help_text = (
-        f"Blank: {exams} — {exams_src['label']}." if exams is not None
-        else "Blank: no figure is available (no telemetry, nothing declared); the income approach is skipped.")
+        gettext("Blank: %(exams)s — %(source)s.") % {"exams": exams, "source": exams_src["label"]}
+        if exams is not None
+        else gettext("Blank: no figure is available (no telemetry, nothing declared); the income approach is "
+                     "skipped."))
     form.fields["technical_fee_per_exam"].help_text = (
-        f"Blank: {fee} {currency} — {fee_src['label']} ({measured['fee_note']})." if fee is not None
-        else "Blank: no measured fee is available; the income approach is skipped unless you enter one.")
+        gettext("Blank: %(fee)s — %(source)s (%(note)s).") % {
+            "fee": format_money(fee, currency), "source": fee_src["label"], "note": measured["fee_note"]}
+        if fee is not None
+        else gettext("Blank: no measured fee is available; the income approach is skipped unless you enter one."))
+    default_life = valuation.USEFUL_LIFE_YEARS.get(device.modality, valuation.USEFUL_LIFE_YEARS["OT"])
+    form.fields["useful_life_years"].help_text = gettext("Blank: %(years)s years, the default for %(modality)s "
+                                                         "(%(source)s).") % {
+        "years": default_life, "modality": device.get_modality_display(),
+        "source": gettext(valuation.useful_life_citation(device.modality))}
     if request.method == "POST" and form.is_valid():
         try:
             a = services.appraisal_create(actor=request.user, device=device, **form.service_kwargs())
@@ -291,9 +305,9 @@ def appraise(request, pk):
             messages.success(request, gettext("Draft appraisal saved. Review the values, then sign it."))
             return redirect("assets:appraisal-detail", pk=device.pk, appraisal_pk=a.pk)
     return render(request, "assets/appraise.html", {
-        "form": form, "device": device,
+        "form": form, "device": device, "previous": previous,
         "age": services.device_age_years(device=device, on=timezone.localdate()),
-        "default_life": valuation.USEFUL_LIFE_YEARS.get(device.modality),
+        "default_life": default_life,
         "exams": exams, "exams_src": exams_src, "fee": fee, "fee_src": fee_src, "measured": measured},
         status=400 if form.errors else 200)
 
@@ -340,7 +354,8 @@ def appraisal_pdf(request, pk, appraisal_pk):
 @role_required(Role.INSPECTOR)
 def inspect(request, pk):
     device = selectors.device_get_for_user(user=request.user, device_id=pk)
-    form = CertificationForm(request.POST or None)
+    last = selectors.device_last_inspection(device=device)
+    form = CertificationForm(request.POST or None, last=last)
     if request.method == "POST" and form.is_valid():
         try:
             cert = services.certification_complete(actor=request.user, device=device, items=form.items(),
@@ -357,10 +372,17 @@ def inspect(request, pk):
             else:
                 messages.warning(request, gettext("Inspection failed; the clinic has been asked for changes."))
             return redirect("assets:device-detail", pk=device.pk)
+    # The QA rule before anything is submitted: a stale date (prefilled from the last inspection,
+    # or entered and sent back with another error) is said here; the script says it as it is typed.
+    qa_date = (form.cleaned_data.get("qa_calibration_date") if form.is_bound and hasattr(form, "cleaned_data")
+               else form.initial.get("qa_calibration_date"))
+    qa_warning = form.qa_problem(qa_date) if qa_date and "qa_calibration_date" not in form.errors else ""
     return render(request, "assets/inspect.html", {
         "form": form, "device": device, "photos": list(device.photos.all()),
         "documents": list(device.documents.all()), "appraisal": selectors.device_signed_appraisal(device=device),
-        "qa_months": services._qa_max_months()}, status=400 if form.errors else 200)
+        "last": last, "last_failed": [i for i in last.checklist if not i.get("passed")] if last else [],
+        "qa_months": form.qa_months, "qa_earliest": services.qa_calibration_earliest_valid(),
+        "qa_warning": qa_warning}, status=400 if form.errors else 200)
 
 
 # --- on-chain anchoring ----------------------------------------------------------------------

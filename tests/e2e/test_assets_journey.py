@@ -98,7 +98,7 @@ def test_register_appraise_certify_verify(page, login):
     login(inspector.email, PASSWORD)
     page.get_by_role("link", name="Inspection queue", exact=True).click()
     page.get_by_role("button", name="Inspect SN-E2E-1").click()
-    page.get_by_label("Last QA / calibration date").fill(_recent_date())
+    page.get_by_label("Date of the last QA / calibration test").fill(_recent_date())
     for key in ("identity", "ownership", "regulatory", "qa_calibration", "photos"):
         page.locator(f'input[name="{key}_passed"][value="pass"]').check()
     page.get_by_role("button", name="Record inspection").click()
