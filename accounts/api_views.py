@@ -1,6 +1,8 @@
-"""The accounts API: the signed-in user, time zone and language, API tokens, investor signup."""
+"""The accounts API: the signed-in user, profile, password, time zone and language, API tokens,
+investor signup."""
 
-from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth import authenticate, password_validation, update_session_auth_hash
+from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -33,6 +35,8 @@ def check_new_password(password: str) -> None:
 
 
 class MeApi(APIView):
+    """The signed-in user; PATCH is the twin of the profile page's form."""
+
     class MeOutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         email = serializers.EmailField()
@@ -44,6 +48,22 @@ class MeApi(APIView):
                    responses=MeOutputSerializer)
     def get(self, request):
         return Response(self.MeOutputSerializer(user_body(request.user)).data)
+
+    class ProfileInputSerializer(serializers.Serializer):
+        full_name = serializers.CharField(max_length=200, required=False)
+        time_zone = serializers.CharField(max_length=64, required=False,
+                                          help_text='IANA name, e.g. "Europe/Zurich".')
+
+    @extend_schema(tags=["accounts"], summary="Change your full name or time zone (the profile page's form)",
+                   request=ProfileInputSerializer, responses=MeOutputSerializer)
+    def patch(self, request):
+        s = self.ProfileInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        d = s.validated_data
+        user = services.profile_update(actor=request.user, user=request.user,
+                                       full_name=d.get("full_name", request.user.full_name),
+                                       time_zone=d.get("time_zone"))
+        return Response(self.MeOutputSerializer(user_body(user)).data)
 
 
 class MeTimeZoneApi(APIView):
@@ -132,3 +152,86 @@ class LanguageApi(APIView):
         user = services.user_set_language(actor=request.user, user=request.user,
                                           language=s.validated_data["language"])
         return Response(self.LanguageOutputSerializer({"language": user.language}).data)
+
+
+class PasswordChangeApi(APIView):
+    """The twin of the web's Change password page. Every API token of the user is revoked (a
+    password changed because it leaked takes a stolen token with it): a caller that came with
+    a token gets its new one in the answer; a browser session stays signed in."""
+
+    class PasswordChangeInputSerializer(serializers.Serializer):
+        current_password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
+        new_password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128,
+                                             help_text="Checked by the same rules as at signup.")
+
+    class PasswordChangeOutputSerializer(serializers.Serializer):
+        token = serializers.CharField(allow_null=True,
+                                      help_text="Your new API token when you called with one; else null.")
+
+    @extend_schema(tags=["accounts"], summary="Change your password (proving the current one)",
+                   request=PasswordChangeInputSerializer, responses=PasswordChangeOutputSerializer)
+    def post(self, request):
+        s = self.PasswordChangeInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        user = throttling.password_change(request, **s.validated_data)
+        token = None
+        if isinstance(request.auth, Token):
+            token = Token.objects.create(user=user).key
+        else:
+            update_session_auth_hash(request, user)
+        return Response(self.PasswordChangeOutputSerializer({"token": token}).data)
+
+
+class _Detail(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class PasswordResetApi(APIView):
+    """The twin of the web's "Reset your password" form: the same email, with the same one-time
+    link. The answer is the same whether or not an account uses the address (no enumeration)."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "anon"
+
+    class PasswordResetInputSerializer(serializers.Serializer):
+        email = serializers.EmailField()
+
+    @extend_schema(tags=["accounts"], summary="Email a password reset link", request=PasswordResetInputSerializer,
+                   responses={202: _Detail})
+    def post(self, request):
+        s = self.PasswordResetInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        form = PasswordResetForm({"email": s.validated_data["email"]})
+        if form.is_valid():
+            form.save(request=request, use_https=request.is_secure(),
+                      email_template_name="accounts/password_reset_email.txt")
+        detail = gettext("If an account exists for that address, we sent a link to reset its password.")
+        return Response({"detail": detail}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmApi(APIView):
+    """The twin of the page the emailed link opens: `uid` and `token` are the link's last two
+    path segments (/accounts/reset/<uid>/<token>/). The link works once."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "anon"
+
+    class PasswordResetConfirmInputSerializer(serializers.Serializer):
+        uid = serializers.CharField(max_length=64)
+        token = serializers.CharField(max_length=128)
+        new_password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
+
+    @extend_schema(tags=["accounts"], summary="Set a new password from an emailed reset link",
+                   request=PasswordResetConfirmInputSerializer, responses=_Detail)
+    def post(self, request):
+        s = self.PasswordResetConfirmInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        d = s.validated_data
+        user = services.user_from_reset_link(uid=d["uid"], token=d["token"])
+        if user is None:
+            message = gettext("This reset link is invalid or was already used.")
+            raise ApplicationError("invalid_reset_link", message, details={"token": [message]})
+        services.password_reset_complete(user=user, new_password=d["new_password"])
+        return Response({"detail": gettext("Password changed")})

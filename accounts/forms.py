@@ -1,12 +1,14 @@
-"""Account forms: the throttled email login, investor and clinic signup, profile, team invitation."""
+"""Account forms: the throttled email login, investor and clinic signup, profile, password change
+and reset, team invitation."""
 
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.utils.translation import gettext, gettext_lazy
 
 from accounts import throttling
 from accounts.models import User
+from accounts.services import password_reset_complete
 from core.timefmt import time_zone_choices
 
 
@@ -80,6 +82,36 @@ class ProfileForm(forms.Form):
         label=gettext_lazy("Time zone"), choices=time_zone_choices,
         help_text=gettext_lazy("Times on pages, in emails and on statements are shown in this zone."),
     )
+
+
+class PasswordChangeForm(forms.Form):
+    """The profile's Change password page. The current password and Django's password rules are
+    the service's to check (accounts.services.password_change), the same for the API."""
+
+    current_password = forms.CharField(
+        label=gettext_lazy("Old password"), strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}))
+    new_password = forms.CharField(
+        label=gettext_lazy("New password"), strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=gettext_lazy("At least 10 characters, not entirely numeric, not a common password."))
+    new_password2 = forms.CharField(
+        label=gettext_lazy("New password confirmation"), strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("new_password") and data.get("new_password2") and data["new_password"] != data["new_password2"]:
+            self.add_error("new_password2", gettext("The two passwords differ."))
+        return data
+
+
+class AuditedSetPasswordForm(SetPasswordForm):
+    """Django's reset-link form, saving through accounts.services (audited, API tokens revoked)
+    like the API twin does."""
+
+    def save(self, commit=True):
+        return password_reset_complete(user=self.user, new_password=self.cleaned_data["new_password1"])
 
 
 class TeamInviteForm(forms.Form):

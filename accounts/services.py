@@ -1,9 +1,14 @@
 """Account writes: investor and clinic signup, memberships, clinic team invites and removals,
-profile, time zone and language. Audited."""
+profile, time zone, language and password. Audited."""
 
 from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext
+from rest_framework.authtoken.models import Token
 
 from accounts.models import Membership, Organization, User
 from core.errors import ApplicationError
@@ -165,4 +170,53 @@ def user_set_language(*, actor: User, user: User, language: str) -> User:
     user.save(update_fields=["language"])
     audit(actor=actor, action="accounts.language_set", obj=user, before=before,
           after=snapshot(user, ["language"]))
+    return user
+
+
+def _set_password(*, user: User, new_password: str) -> None:
+    """Django's password validators (a failure is a 400 validation_error under
+    details.new_password), then the new hash; every API token of the user is revoked, since a
+    password changed because it leaked must take a stolen token with it."""
+    try:
+        password_validation.validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ApplicationError("validation_error", gettext("The request is invalid."),
+                               details={"new_password": exc.messages}) from exc
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    Token.objects.filter(user=user).delete()
+
+
+@transaction.atomic
+def password_change(*, actor: User, user: User, current_password: str, new_password: str) -> User:
+    """A signed-in user changes their own password, proving the current one first. The caller
+    keeps its own session (update_session_auth_hash); other sessions and API tokens end."""
+    if actor.pk != user.pk:
+        raise ApplicationError("permission_denied", gettext("You can only change your own password."), status=403)
+    if not user.check_password(current_password):
+        message = gettext("Your current password is wrong.")
+        raise ApplicationError("invalid_password", message, details={"current_password": [message]})
+    _set_password(user=user, new_password=new_password)
+    # Never the password or its hash in the trail: only that it changed, and how.
+    audit(actor=actor, action="accounts.password_change", obj=user, after={"how": "current_password"})
+    return user
+
+
+@transaction.atomic
+def password_reset_complete(*, user: User, new_password: str) -> User:
+    """The emailed one-time link (its token checked by the caller) sets a new password."""
+    _set_password(user=user, new_password=new_password)
+    audit(actor=user, action="accounts.password_change", obj=user, after={"how": "reset_link"})
+    return user
+
+
+def user_from_reset_link(*, uid: str, token: str) -> User | None:
+    """The user an emailed reset link names, when its one-time token is still good; else None."""
+    try:
+        pk = urlsafe_base64_decode(uid).decode()
+        user = User.objects.filter(pk=int(pk), is_active=True).first()
+    except (ValueError, TypeError, OverflowError, UnicodeDecodeError):
+        return None
+    if user is None or not default_token_generator.check_token(user, token):
+        return None
     return user

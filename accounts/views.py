@@ -1,16 +1,16 @@
-"""Account pages: signup (investor or clinic), profile, the language switcher, and a clinic
-admin's team page."""
+"""Account pages: signup (investor or clinic), profile, password change, the language switcher,
+and a clinic admin's team page."""
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
-from accounts import services
-from accounts.forms import ClinicSignupForm, InvestorSignupForm, ProfileForm, TeamInviteForm
+from accounts import services, throttling
+from accounts.forms import ClinicSignupForm, InvestorSignupForm, PasswordChangeForm, ProfileForm, TeamInviteForm
 from accounts.models import Membership, Organization
 from core.errors import ApplicationError
 from core.forms import add_application_error
@@ -71,6 +71,24 @@ def profile(request):
         "form": form, "memberships": memberships,
         "is_clinic_admin": user_has_role(request.user, Role.CLINIC_ADMIN),
     })
+
+
+@login_required
+def password_change(request):
+    """Change the password proving the current one. This browser stays signed in; other sessions
+    and every API token end (accounts.services.password_change)."""
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = throttling.password_change(request, current_password=form.cleaned_data["current_password"],
+                                              new_password=form.cleaned_data["new_password"])
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            update_session_auth_hash(request, user)
+            messages.success(request, gettext("Password changed"))
+            return redirect("accounts:profile")
+    return render(request, "accounts/password_change.html", {"form": form})
 
 
 def _administered_clinic(request) -> Organization:

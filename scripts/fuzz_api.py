@@ -10,12 +10,24 @@ Checks: no 5xx, documented responses match the schema, every JSON 4xx has the er
 {"error": {"code", "message", "details"}}. The HMAC telemetry endpoint is fuzzed separately,
 each generated body signed with a freshly issued device credential.
 
-    .venv/bin/python scripts/fuzz_api.py [--max-examples 25] [--time-budget 300] [--roles a,b] [--include path]
+    .venv/bin/python scripts/fuzz_api.py [--max-examples 25] [--time-budget 300] [--seed 0]
+                                         [--roles a,b] [--include path] [--fixed-count]
 
-The time budget is shared fairly: each operation/role pair gets what is left divided by the
-pairs left, so none is starved (about 12,000 calls in --time-budget 600 --max-examples 15).
+Seeded: every operation/role pair draws its inputs from its own seed (--seed mixed with the
+method, path and role), so the same requests go out in the same order; another --seed explores
+other inputs.
 
-Exits 1 when any check failed. Bounded in examples and wall time; talks only to 127.0.0.1.
+Two ways to spend the budget:
+- by default the time budget is shared fairly: each operation/role pair gets what is left divided
+  by the pairs left, so none is starved (about 12,000 calls in --time-budget 600 --max-examples
+  15). A pair stops at --max-examples or at its share, whichever comes first, so how many
+  requests a slow operation gets depends on the machine;
+- --fixed-count (what the suite runs, core/tests/test_api_fuzz.py): every pair sends exactly its
+  --max-examples requests whatever they take, so every run is the same; --time-budget is then
+  only a ceiling for the whole run, and a pair it leaves without a call fails the run.
+
+Exits 1 when any check failed. Bounded in examples and wall time; talks only to 127.0.0.1 (the
+chain RPC is pointed at a closed port: a chain that happens to run on this machine is never touched).
 """
 
 import argparse
@@ -29,13 +41,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
 from schemathesis import GenerationMode
@@ -201,6 +214,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def closed_port() -> int:
+    """A port nothing listens on (bound, then released): the fuzz server has no chain, and must
+    not find the one `make run` may have started on 8545."""
+    return free_port()
+
+
 def manage(env, *args, capture=False) -> str:
     out = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True, text=True,
                          capture_output=True)
@@ -220,9 +239,15 @@ def wait_until_up(base: str, proc: subprocess.Popen, timeout: float = 60) -> Non
     raise SystemExit("server did not start")
 
 
-def fuzz_operation(op, *, base, headers, known, max_examples, deadline, sign=None) -> Stats:
+def pair_seed(base_seed: int, label: str, role: str) -> int:
+    """The pair's own seed: stable across runs and Python processes (crc32, not hash())."""
+    return zlib.crc32(f"{base_seed}:{label}:{role}".encode())
+
+
+def fuzz_operation(op, *, base, headers, known, max_examples, deadline, sign=None, run_seed=0) -> Stats:
     stats = Stats()
 
+    @seed(run_seed)
     @settings(max_examples=max_examples, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(case=_strategy(op), data=st.data())
@@ -318,6 +343,10 @@ def main() -> int:
     ap.add_argument("--time-budget", type=float, default=300.0, help="seconds for all fuzzing")
     ap.add_argument("--roles", default=DEFAULT_ROLES, help=f"comma list of {', '.join(ROLES)}")
     ap.add_argument("--include", default="", help="only operations whose path contains this")
+    ap.add_argument("--seed", type=int, default=0, help="base seed of the generated inputs (default 0)")
+    ap.add_argument("--fixed-count", action="store_true",
+                    help="every pair sends exactly --max-examples requests (deterministic); the time budget is a "
+                         "ceiling, and a pair left without a call fails the run")
     args = ap.parse_args()
     roles = [r.strip() for r in args.roles.split(",") if r.strip()]
     unknown = set(roles) - set(ROLES)
@@ -327,20 +356,26 @@ def main() -> int:
     var_dir = tempfile.mkdtemp(prefix="medrwa-fuzz-")
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(MEDRWA_VAR_DIR=var_dir, DJANGO_SETTINGS_MODULE="config.settings.dev", DEBUG="False",
-               CELERY_TASK_ALWAYS_EAGER="False")
+               CELERY_TASK_ALWAYS_EAGER="False", CHAIN_RPC_URL=f"http://127.0.0.1:{closed_port()}",
+               EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
     server = None
     log = open(Path(var_dir) / "server.log", "w")  # noqa: SIM115 - closed in finally
     try:
+        setup_began = time.monotonic()
         print(f"var dir {var_dir}: migrating and seeding ...", flush=True)
         manage(env, "migrate", "--noinput")
         manage(env, "seed_demo")
-        print(manage(env, "shell", "-c", _CHAIN_FREE_SEED, capture=True).strip().splitlines()[-1], flush=True)
-        known = json.loads(manage(env, "shell", "-c", _KNOWN_IDS_SNIPPET, capture=True).strip().splitlines()[-1])
+        # One shell for both (a Django start-up less): the seed's summary line, then the ids as JSON.
+        *_, seeded, ids = manage(env, "shell", "-c", _CHAIN_FREE_SEED + _KNOWN_IDS_SNIPPET,
+                                 capture=True).strip().splitlines()
+        print(seeded, flush=True)
+        known = json.loads(ids)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = subprocess.Popen([PY, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         wait_until_up(base, server)
+        print(f"server up on {base} after {time.monotonic() - setup_began:.0f} s of set-up", flush=True)
         password = os.environ.get("DEMO_PASSWORD", "medrwa-demo-2026")
         tokens = {}
         for role in roles:
@@ -379,15 +414,18 @@ def main() -> int:
                 headers = {"Authorization": f"Token {tokens[role]}"} if role in tokens else {}
                 jobs.append((op, role, headers, None))
 
-        end = time.monotonic() + args.time_budget
+        began = time.monotonic()
+        end = began + args.time_budget
         rows = []
         for i, (op, role, headers, sign) in enumerate(jobs):
             now = time.monotonic()
-            share = max((end - now) / (len(jobs) - i), 0.5)
+            share = max((end - now) / (len(jobs) - i), 0.5) if not args.fixed_count else end - now
             # A fair share each (what a quick pair leaves over goes to the next): no pair starves.
+            label = f"{op.method.upper()} {op.path}"
             stats = fuzz_operation(op, base=base, headers=headers or {}, known=known,
-                                   max_examples=args.max_examples, deadline=min(now + share, end), sign=sign)
-            rows.append((f"{op.method.upper()} {op.path}", role, stats))
+                                   max_examples=args.max_examples, deadline=min(now + share, end), sign=sign,
+                                   run_seed=pair_seed(args.seed, label, role))
+            rows.append((label, role, stats))
 
         width = max(len(r[0]) for r in rows)
         print(f"\n{'operation':<{width}}  {'role':<15} {'calls':>5} {'fail':>5}  statuses")
@@ -400,12 +438,21 @@ def main() -> int:
             print(f"{label:<{width}}  {role:<15} {s.calls:>5} {s.failures:>5}  {sts}")
         total_calls = sum(s.calls for *_, s in rows)
         total_fail = sum(s.failures for *_, s in rows)
-        print(f"\n{len(rows)} operation/role pairs, {total_calls} calls, {total_fail} failing calls")
+        starved = [(label, role) for label, role, s in rows if s.calls == 0]
+        print(f"\n{len(rows)} operation/role pairs, {total_calls} calls, {total_fail} failing calls, "
+              f"{len(starved)} pairs without a call, seed {args.seed}, {time.monotonic() - began:.0f} s fuzzing")
         if total_fail:
             print("\nFailures (first few per pair):")
             for _label, role, s in rows:
                 for m in s.messages:
                     print(f"  [{role}] {m}")
+        if starved and args.fixed_count:
+            print("\nNot fuzzed (--time-budget ran out first: raise it or lower --max-examples; or no input could "
+                  "be generated: see the harness note):")
+            for label, role, s in rows:
+                if s.calls == 0:
+                    print(f"  [{role}] {label}" + (f" (harness: {s.harness_errors[0]})" if s.harness_errors else ""))
+            return 1
         return 1 if total_fail else 0
     finally:
         if server is not None:
