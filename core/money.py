@@ -8,6 +8,10 @@ from django.utils import formats, numberformat
 # ISO 4217 minor-unit exponents for the currencies we accept.
 CURRENCY_EXPONENTS = {"USD": 2, "EUR": 2, "GBP": 2, "CHF": 2, "SGD": 2, "AED": 2, "JPY": 0}
 CURRENCIES = [(c, c) for c in CURRENCY_EXPONENTS]
+# Income and market payments are in a USD stablecoin; 6 decimals (MockStablecoin, USDC) unless the
+# record says otherwise (Distribution.stablecoin_decimals, MarketOffer.stablecoin_decimals).
+STABLECOIN_CURRENCY = "USD"
+STABLECOIN_DECIMALS = 6
 
 
 def to_decimal(value) -> Decimal:
@@ -57,14 +61,27 @@ def format_money(amount, currency: str) -> str:
 
 
 def unit_price_text(value) -> str:
-    """A stablecoin price per unit: at least cents, up to the stablecoin's decimals, no
-    trailing zeros beyond the cents (2.500000 → 2.50, 2.123456 → 2.123456)."""
+    """A price per unit (or a stablecoin balance) as people read it, with the active language's
+    separators: at least cents, up to the stablecoin's decimals, no trailing zeros beyond the
+    cents (2.500000 → 2.50, 2.123456 → 2.123456, 3500 → 3,500.00). No currency: the caller
+    says which (a column header, or " USD" after it)."""
     if value in (None, ""):
         return ""
     try:
         d = Decimal(str(value)).normalize()
     except InvalidOperation:
         return str(value)
-    if d.as_tuple().exponent > -2:
-        d = d.quantize(Decimal("0.01"))
-    return f"{d:f}"
+    if not d.is_finite():
+        return str(value)
+    return numberformat.format(
+        d, formats.get_format("DECIMAL_SEPARATOR"), decimal_pos=max(2, -d.as_tuple().exponent),
+        grouping=formats.get_format("NUMBER_GROUPING"), thousand_sep=formats.get_format("THOUSAND_SEPARATOR"),
+        force_grouping=True)
+
+
+def format_base_units(base_units, decimals: int | None = None, currency: str = STABLECOIN_CURRENCY) -> str:
+    """A token amount kept in base units (an int, or its string as the models store it) as money
+    people read: 48551310000 at 6 decimals → "48,551.31 USD". Base units are for machines (the
+    chain, CSVs, the API); a page, PDF or email shows this."""
+    return format_money(from_token_units(int(str(base_units)), STABLECOIN_DECIMALS if decimals is None
+                                         else int(decimals)), currency)

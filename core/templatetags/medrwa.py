@@ -1,4 +1,5 @@
-"""Presentation filters shared by every app's templates: money, timestamps, enum words."""
+"""Presentation filters shared by every app's templates: money (also from base units), timestamps, enum
+words."""
 
 from decimal import Decimal, InvalidOperation
 
@@ -7,7 +8,7 @@ from django import template
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
-from core.money import CURRENCY_EXPONENTS, format_money
+from core.money import CURRENCY_EXPONENTS, format_base_units, format_money
 from core.timefmt import abbreviation
 
 register = template.Library()
@@ -25,6 +26,20 @@ def money(amount, currency="USD"):
         return f"{Decimal(str(amount)):,} {currency}"
     except (InvalidOperation, TypeError, ValueError):
         return f"{amount} {currency}"
+
+
+@register.filter
+def base_units_money(base_units, decimals=None):
+    """`{{ claim.amount_base_units|base_units_money:d.stablecoin_decimals }}` → "48,551.31 USD": a
+    stablecoin amount held in base units, as money (core.money.format_base_units). decimals: the
+    token's, from the record where it has them; the stablecoin's 6 when not given. "—" when
+    there is no amount. Base units themselves are never shown to people."""
+    if base_units is None or base_units == "":
+        return "—"
+    try:
+        return format_base_units(base_units, None if decimals in (None, "") else int(decimals))
+    except (TypeError, ValueError):
+        return "—"
 
 
 @register.filter

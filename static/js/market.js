@@ -61,10 +61,11 @@
 
   function transferDone(t) {
     if (t.status === "confirmed") {
-      var where = { block: t.block_number, units: t.units, wallet: t.to_wallet, paid: t.paid_base_units,
-                    fee: t.fee_base_units };
+      var where = { block: t.block_number, units: t.units, wallet: t.to_wallet,
+                    paid: t.paid_base_units && M.money(t.paid_base_units),
+                    fee: t.fee_base_units && M.money(t.fee_base_units) };
       return t.paid_base_units
-        ? fmt(gettext("Confirmed in block %(block)s: %(units)s units to %(wallet)s, paid %(paid)s base units " +
+        ? fmt(gettext("Confirmed in block %(block)s: %(units)s units to %(wallet)s, paid %(paid)s " +
                       "(fee %(fee)s)."), where)
         : fmt(gettext("Confirmed in block %(block)s: %(units)s units to %(wallet)s."), where);
     }

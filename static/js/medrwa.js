@@ -35,11 +35,29 @@
 
   function say(out, text, kind) { out.textContent = text; out.dataset.state = kind || ""; }
 
+  // Stablecoin base units (an integer string) as money in the page's language, rounded half up
+  // to the cent: BigInt all the way, never a float.
+  function money(baseUnits, decimals, currency) {
+    var d = BigInt(decimals === undefined ? 6 : decimals);
+    var units = BigInt(baseUnits), cents;
+    if (d > 2n) {
+      var step = 10n ** (d - 2n);
+      cents = (units + step / 2n) / step;
+    } else {
+      cents = units * 10n ** (2n - d);
+    }
+    var lang = document.documentElement.lang || "en";
+    var whole = new Intl.NumberFormat(lang).format(cents / 100n);
+    var sep = new Intl.NumberFormat(lang).formatToParts(1.5).find(function (p) { return p.type === "decimal"; });
+    var frac = String(cents % 100n).padStart(2, "0");
+    return whole + (sep ? sep.value : ".") + frac + " " + (currency || "USD");
+  }
+
   function walletError(e) {
     if (e && e.code === 4001) return gettext("You rejected the request in your wallet; nothing was sent.");
     return (e && e.message) || String(e);
   }
 
   window.MedRWA = { gettext: gettext, fmt: fmt, csrfToken: csrfToken, api: api, say: say,
-                    walletError: walletError };
+                    walletError: walletError, money: money };
 })();

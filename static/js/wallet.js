@@ -16,9 +16,10 @@
     function tick() {
       api("GET", API + id + "/").then(function (claim) {
         if (claim.status === "confirmed") {
-          say(out, fmt(gettext("Claim confirmed in block %(block)s: %(amount)s base units paid to your wallet. " +
+          say(out, fmt(gettext("Claim confirmed in block %(block)s: %(amount)s paid to your wallet. " +
                                "Transaction %(hash)s."),
-                       { block: claim.block_number, amount: claim.amount_base_units, hash: hash }), "confirmed");
+                       { block: claim.block_number, amount: M.money(claim.amount_base_units), hash: hash }),
+              "confirmed");
           button.textContent = gettext("Claimed");
         } else if (claim.status === "failed") {
           say(out, fmt(gettext("The claim failed: %(reason)s."),

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from accounts.tests.factories import PASSWORD
 from chain import processor
+from core.money import format_base_units
 from tokens.models import Distribution, IncomeClaim
 from tokens.tests import distribution_world as world_mod
 
@@ -92,7 +93,7 @@ def test_self_custody_investor_claims_with_the_browser_wallet_and_downloads_a_st
     login(world.self_custody.email, PASSWORD)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Income").click()
     holding = page.get_by_test_id(f"holding-{world.offering.token_symbol}-{account.lower()}")
-    expect(holding.get_by_test_id("accrued")).to_contain_text(f"({owed} base units)")
+    expect(holding.get_by_test_id("accrued")).to_contain_text(format_base_units(owed, 6))
     expect(holding.get_by_test_id("periods")).to_contain_text(world.period_start.strftime("%Y-%m"))
     # Units minted without a primary order have no price: the page says so, it makes no yield up.
     expect(page.get_by_test_id("income-yield")).to_contain_text("no unit that earned income has a known price")
@@ -100,7 +101,7 @@ def test_self_custody_investor_claims_with_the_browser_wallet_and_downloads_a_st
     holding.get_by_role("button", name="Claim with your wallet").click()
     expect(holding.get_by_test_id("claim-result")).to_contain_text(
         "Claim confirmed in block", timeout=20_000)
-    expect(holding.get_by_test_id("claim-result")).to_contain_text(f"{owed} base units")
+    expect(holding.get_by_test_id("claim-result")).to_contain_text(f"{format_base_units(owed, 6)} paid to your wallet")
     sent = page.evaluate("window.__sent")
     assert len(sent) == 1 and sent[0]["from"].lower() == account.lower()
     assert sent[0]["to"].lower() == world.offering.token_address.lower()

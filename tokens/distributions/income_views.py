@@ -78,6 +78,7 @@ def income_context(user) -> dict:
     summary = income.income_summary(holdings)  # computes each holding's performance once
     wallets = ledger.investor_wallets(user)
     withdrawn = income.withdrawn_total(user=user)
+    decimals = stablecoin_decimals()
     claims = list(IncomeClaim.objects.filter(investor=user).select_related("offering")[:20])
     # A browser-sent claim still pending: read its receipt now rather than show a stale state.
     claims = [income.claim_refresh(claim=c) if c.self_custody and c.status == IncomeClaim.Status.PENDING else c
@@ -88,7 +89,7 @@ def income_context(user) -> dict:
                   "currency": "USD"},
         "years": years_of(holdings), "claims": claims,
         "withdrawn_base_units": withdrawn,
-        "withdrawn": from_token_units(withdrawn, stablecoin_decimals()),
+        "withdrawn": from_token_units(withdrawn, decimals), "stablecoin_decimals": decimals,
         "self_custody_wallets": [w for w in wallets if w.kind == "self_custody"],
         "has_custodial": any(w.kind == "custodial" for w in wallets),
     }
