@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from core.errors import ApplicationError
 from core.forms import message_application_error
 from core.permissions import Role, role_required, user_clinic_ids, user_has_role
-from tokens.distributions import income, statements
+from tokens.distributions import charts, income, statements
 from tokens.distributions import selectors as sel
 from tokens.distributions import services as distributions
 from tokens.models import DistributionStatus, Offering
@@ -42,6 +42,7 @@ def distribution_list(request):
         "waiting_funds": alerts.get("waiting_funds", 0), "bank_to_confirm": alerts.get("bank_to_confirm", 0),
         "payment_reversed": alerts.get("payment_reversed", 0),
         "batch_offerings": sel.batch_claim_offerings() if is_admin else [],
+        "revenue_charts": charts.revenue_charts(distributions=sel.distributions_for_user(user=request.user)),
     })
 
 

@@ -20,6 +20,7 @@ from compliance.selectors import investor_wallets
 from core.errors import ApplicationError
 from core.forms import message_application_error
 from core.permissions import Role, role_required, user_has_role
+from tokens.market import charts as market_charts
 from tokens.market import payments as market_payments
 from tokens.market import services as market
 from tokens.market.payments import my_card_purchases
@@ -43,6 +44,7 @@ def market_page(request):
 
     ctx = {**market.market_overview(user=request.user), "my_card_purchases": my_card_purchases(user=request.user),
            "is_officer": user_has_role(request.user, Role.COMPLIANCE_OFFICER)}
+    ctx["price_charts"] = market_charts.price_charts(offerings=[t["offering"] for t in ctx["tokens"]])
     return render(request, "tokens/market/market.html", ctx)
 
 

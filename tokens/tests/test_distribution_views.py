@@ -13,7 +13,7 @@ from django.urls import reverse
 from accounts.tests.factories import make_user
 from chain.models import ChainEvent, IndexedContract
 from core.models import AuditEvent
-from core.money import format_money, from_token_units, unit_price_text
+from core.money import format_base_units, format_money, from_token_units, unit_price_text
 from core.permissions import Role
 from core.tests.openapi import assert_matches_schema
 from telemetry.models import RevenuePeriod
@@ -304,7 +304,8 @@ def test_list_page_query_count_is_bounded(client, platform_admin, django_assert_
     client.force_login(platform_admin)
     with django_assert_max_num_queries(8):
         resp = client.get(reverse("tokens:distribution-list"))
-    assert resp.content.decode().count("2026-01") == 6
+    statements = resp.content.decode().split('data-testid="distributions"', 1)[1].split("</table>", 1)[0]
+    assert statements.count("2026-01") == 6
 
 
 def test_buy_page_shows_waterfall_terms_and_history_before_buying(client, approved_investor, offering, dist):
@@ -379,7 +380,9 @@ def test_income_page_api_claims_and_statements_on_a_distributed_month(client, ap
     client.force_login(w.custodial)
     page = client.get(reverse("tokens:income")).content.decode()
     claim_label = f"Claim {format_money(Decimal(h['accrued']), 'USD')}"  # 2 decimals on the page
-    assert f"({owed} base units)" in page and month in page and claim_label in page
+    # Money as people read it: the accrued amount in USD, never its base units.
+    assert format_base_units(owed, 6) in page and "base units" not in page
+    assert month in page and claim_label in page
     # Units minted without a primary order have no price: no yield is made up for them.
     assert "no unit that earned income has a known price" in page
     assert h["yield_status"] == "no_price" and h["realised_yield_pct"] is None and h["cost_basis"] is None
