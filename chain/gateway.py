@@ -242,6 +242,12 @@ def to_checksum(address: str) -> str:
     return to_checksum_address(address)
 
 
+def keccak_text(value: str) -> str:
+    """keccak256 of a UTF-8 string as 0x-hex: what a log carries for an `indexed string`
+    argument (the value itself is not in the log)."""
+    return "0x" + bytes(Web3.keccak(text=value)).hex()
+
+
 def has_code(address: str) -> bool:
     return bool(address) and len(w3().eth.get_code(to_checksum_address(address))) > 0
 

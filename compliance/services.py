@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy
@@ -46,7 +47,7 @@ from core.models import AuditEvent
 from core.permissions import Role, user_has_role
 from core.services import audit
 from notifications.models import Category as NoticeCategory
-from notifications.services import notify
+from notifications.services import notify, staff_members
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +119,16 @@ def _tell_investor(case: KycCase, what: str, title, body) -> None:
     # Keyed by the case's saved state: one notice per transition, none for a replayed call.
     notify(recipient=case.profile.user, category=NoticeCategory.KYC, title=title, body=body,
            event_key=f"kyc:{case.pk}:{what}:{case.updated_at.isoformat()}", url="/investor/onboarding/")
+
+
+def _tell_other_officers(case: KycCase, *, what: str, exclude_ids, title, body) -> int:
+    """Four-eyes: the compliance officers who may take the case's next step (not whoever took the
+    last one, nor the investor) hear that it waits for them; once per event and officer."""
+    people = staff_members(roles=[Role.COMPLIANCE_OFFICER]).exclude(
+        pk__in=[case.profile.user_id, *[pk for pk in exclude_ids if pk]])
+    return sum(notify(recipient=officer, category=NoticeCategory.KYC, title=title, body=body,
+                      event_key=f"kyc:{case.pk}:{what}", url=reverse("compliance:case", args=[case.pk])) is not None
+               for officer in people)
 
 
 def _evidence(case: KycCase) -> list[str]:
@@ -566,6 +577,15 @@ def screening_hit_clear(*, actor, hit: ScreeningHit, reason: str) -> ScreeningHi
     case.save(update_fields=["risk_score", "risk_level", "was_high_risk", "updated_at"])
     audit(actor=actor, action="compliance.screening_hit_clear", obj=case,
           before={"hit": hit.entry_uid, "status": "open"}, after={"status": "cleared"}, reason=reason)
+    if case.status in (S.SUBMITTED, S.IN_REVIEW) and not case.open_hits.exists():
+        # Whoever cleared a hit may not approve the case: it now waits for another officer.
+        _tell_other_officers(
+            case, what=f"hits_cleared:{hit.pk}", exclude_ids=[actor.pk, case.first_approver_id],
+            title=format_lazy(gettext_lazy("KYC case #{case}: sanctions hits cleared, another officer decides"),
+                              case=case.pk),
+            body=format_lazy(gettext_lazy(
+                "{officer} cleared the last open sanctions hit on this case. Whoever cleared a hit may not approve "
+                "the case: a different compliance officer must review it and decide."), officer=actor.email))
     if case.is_active_approval and not case.open_hits.exists() and not selectors.change_pending(case.profile):
         _sync_wallets_on_chain(actor=actor, case=case, key_suffix=f"release:{hit.pk}",
                                reason="Sanctions hit cleared: hold released")
@@ -673,6 +693,14 @@ def kyc_case_approve(*, actor, case: KycCase, reason: str = "") -> KycCase:
             _log(case=case, actor=actor, action="first_approval", from_status=case.status, to_status=case.status,
                  reason=reason or "High-risk case: first approval", evidence=_evidence(case))
             audit(actor=actor, action="compliance.kyc_case_first_approval", obj=case, reason=reason)
+            _tell_other_officers(
+                case, what=f"second_approval:{case.first_approved_at.isoformat()}",
+                # Whoever cleared one of its hits may not approve it either.
+                exclude_ids=[actor.pk, *case.hits.values_list("cleared_by_id", flat=True)],
+                title=format_lazy(gettext_lazy("KYC case #{case} waits for a second approval"), case=case.pk),
+                body=format_lazy(gettext_lazy(
+                    "{officer} approved this high-risk case once. A different compliance officer must review it "
+                    "and approve or reject it before the investor can invest."), officer=actor.email))
             return case
         if case.first_approver_id == actor.pk:
             raise ApplicationError("four_eyes", gettext(

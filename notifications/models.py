@@ -2,23 +2,45 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from core.models import BaseModel
+from core.roles import Role
 
 
 class Category(models.TextChoices):
-    SECURITY = "security", "Security (device keys, sign-in)"
-    LEGAL = "legal", "Legal notices"
-    KYC = "kyc", "KYC and compliance"
-    ORDERS = "orders", "Orders and payments"
-    INCOME = "income", "Income and distributions"
-    CLINIC_STATEMENTS = "clinic_statements", "Clinic monthly statements"
-    MARKET = "market", "Market (offers)"
-    DEVICES = "devices", "Device usage checks"
+    SECURITY = "security", gettext_lazy("Security (device keys, sign-in)")
+    LEGAL = "legal", gettext_lazy("Legal notices")
+    KYC = "kyc", gettext_lazy("KYC and compliance")
+    ORDERS = "orders", gettext_lazy("Orders and payments")
+    INCOME = "income", gettext_lazy("Income and distributions")
+    CLINIC_STATEMENTS = "clinic_statements", gettext_lazy("Clinic monthly statements")
+    MARKET = "market", gettext_lazy("Market (offers, trades and transfers)")
+    DEVICES = "devices", gettext_lazy("Device usage checks")
+    # A device waits on someone: appraisal, changes, inspection, certification (assets).
+    DEVICE_REVIEWS = "device_reviews", gettext_lazy("Device appraisal and certification")
+    # An offering waits on someone: the clinic's consent, the deployment, a pricing exception.
+    OFFERINGS = "offerings", gettext_lazy("Tokenization and offerings")
 
 
 # Email for these cannot be switched off: people must hear about them.
 ALWAYS_EMAIL = frozenset({Category.SECURITY, Category.LEGAL})
+
+# Who each category can reach: the roles its notices are sent to (None: anyone). Preferences
+# list only the categories of the user's roles, so an investor is not asked about clinic
+# statements. A category missing here is listed to everyone (notifications.tests checks none is).
+AUDIENCE: dict[str, frozenset[str] | None] = {
+    Category.SECURITY: None,
+    Category.LEGAL: None,
+    Category.KYC: frozenset({Role.INVESTOR, Role.COMPLIANCE_OFFICER}),
+    Category.ORDERS: frozenset({Role.INVESTOR}),
+    Category.INCOME: frozenset({Role.INVESTOR}),
+    Category.CLINIC_STATEMENTS: frozenset({Role.CLINIC_ADMIN}),
+    Category.MARKET: frozenset({Role.INVESTOR, Role.PLATFORM_ADMIN, Role.COMPLIANCE_OFFICER}),
+    Category.DEVICES: frozenset({Role.CLINIC_ADMIN}),
+    Category.DEVICE_REVIEWS: frozenset({Role.APPRAISER, Role.INSPECTOR, Role.CLINIC_ADMIN, Role.CLINIC_STAFF}),
+    Category.OFFERINGS: frozenset({Role.CLINIC_ADMIN, Role.PLATFORM_ADMIN, Role.COMPLIANCE_OFFICER}),
+}
 
 
 class Notification(BaseModel):

@@ -3,7 +3,8 @@
 from django.db.models import QuerySet
 from django.http import Http404
 
-from notifications.models import ALWAYS_EMAIL, Category, Notification, NotificationPreference
+from core.permissions import user_roles
+from notifications.models import ALWAYS_EMAIL, AUDIENCE, Category, Notification, NotificationPreference
 
 
 def notifications_for(*, user, unread_only: bool = False) -> QuerySet[Notification]:
@@ -29,7 +30,16 @@ def email_preferences(*, user) -> dict[str, bool]:
     return {c: (True if c in ALWAYS_EMAIL else saved.get(c, True)) for c in Category.values}
 
 
+def categories_for(*, user) -> list[str]:
+    """The categories whose notices can reach this user, by their roles (models.AUDIENCE)."""
+    roles = user_roles(user)
+    return [c for c in Category.values if AUDIENCE.get(c) is None or AUDIENCE[c] & roles]
+
+
 def preference_rows(*, user) -> list[dict]:
+    """One row per category that can reach the user: an investor is never asked about clinic
+    statements, a clinic about orders."""
     prefs = email_preferences(user=user)
-    return [{"category": c, "label": label, "email": prefs[c], "locked": c in ALWAYS_EMAIL}
-            for c, label in Category.choices]
+    labels = dict(Category.choices)
+    return [{"category": c, "label": str(labels[c]), "email": prefs[c], "locked": c in ALWAYS_EMAIL}
+            for c in categories_for(user=user)]

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
@@ -35,7 +35,8 @@ def notification_read(request, pk: int):
 @require_POST
 def notification_read_all(request):
     count = services.notification_mark_all_read(actor=request.user)
-    messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked as read.")
+    messages.success(request, ngettext("%(count)s notification marked as read.",
+                                       "%(count)s notifications marked as read.", count) % {"count": count})
     return redirect("notifications:list")
 
 

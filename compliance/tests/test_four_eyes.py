@@ -13,6 +13,7 @@ from compliance.models import KycCase
 from compliance.tests.factories import make_case
 from core.errors import ApplicationError
 from core.roles import Role
+from notifications.models import Notification
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("identity_registry_row")]
 S = KycCase.Status
@@ -80,3 +81,33 @@ def test_officer_cannot_review_an_investor_account_they_created():
     assert _code(services.kyc_case_start_review, actor=creator, case=case) == "conflict_of_interest"
     case = services.kyc_case_start_review(actor=_officer(), case=case)
     assert _code(services.kyc_case_approve, actor=creator, case=case) == "conflict_of_interest"
+
+
+def _waiting(officer) -> list:
+    return list(Notification.objects.filter(recipient=officer, category="kyc").order_by("pk").values_list(
+        "title", "url"))
+
+
+def test_the_other_officers_hear_when_a_high_risk_case_waits_for_their_approval(sdn_loaded, investor):
+    clearer, first, second = _officer(), _officer(), _officer()
+    case = make_case(investor, status=S.IN_REVIEW, officer=clearer, **LISTED)
+    services.screening_hit_clear(actor=clearer, hit=case.hits.get(), reason="Different person: passport differs")
+    # The one who cleared the last hit may not approve: the others hear the case is theirs to decide.
+    cleared = (f"KYC case #{case.pk}: sanctions hits cleared, another officer decides", f"/compliance/cases/{case.pk}/")
+    assert _waiting(first) == _waiting(second) == [cleared] and _waiting(clearer) == []
+    services.kyc_case_approve(actor=first, case=case, reason="Documents match")
+    second_approval = (f"KYC case #{case.pk} waits for a second approval", f"/compliance/cases/{case.pk}/")
+    assert _waiting(second) == [cleared, second_approval]
+    assert _waiting(clearer) == []  # whoever cleared a hit may approve neither time
+    assert _waiting(first) == [cleared]  # the first approver cannot give the second
+    body = Notification.objects.get(recipient=second, title=second_approval[0]).body
+    assert first.email in body and investor.email not in body
+    assert not Notification.objects.filter(recipient=investor, title__contains="second approval").exists()
+    services.kyc_case_approve(actor=second, case=case)
+    assert Notification.objects.filter(title=second_approval[0]).count() == 1  # only the one who could; once
+
+
+def test_a_low_risk_approval_asks_nobody_else(investor):
+    officer, other = _officer(), _officer()
+    make_case(investor, status=S.APPROVED, officer=officer)
+    assert _waiting(other) == [] and _waiting(officer) == []

@@ -1,10 +1,14 @@
-"""Development settings: DEBUG, static files from the finders, the local payment simulator."""
+"""Development settings (`make run`): static files from the finders, the local payment simulator; DEBUG
+only when DEBUG=1 is set."""
 
 from config.settings.base import *
 from config.settings.base import env
 from payments.guard import refuse_play_money_on_real_chain
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless asked for (DEBUG=1): `make run` is the demo a newcomer sees, so a missing page or an
+# error shows the platform's own 404/500 pages (config.urls handlers), never Django's debug pages
+# with settings and tracebacks. Static files do not need DEBUG: WhiteNoise serves them (below).
+DEBUG = env.bool("DEBUG", default=False)
 # Serve static files straight from the finders; no collectstatic needed.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

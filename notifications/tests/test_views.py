@@ -1,8 +1,10 @@
 import pytest
 
+from accounts.models import Membership, Organization
 from accounts.tests.factories import PASSWORD
+from core.roles import Role
 from notifications import services
-from notifications.models import Category, NotificationPreference
+from notifications.models import AUDIENCE, Category, NotificationPreference
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +52,39 @@ def test_someone_elses_notification_is_not_found(web, user_with_role):
 def test_anonymous_goes_to_login(client):
     r = client.get("/notifications/")
     assert r.status_code == 302 and "/accounts/login/" in r["Location"]
+
+
+def _categories_on_page(client, user) -> set[str]:
+    client.force_login(user)
+    page = client.get("/notifications/preferences/").content.decode()
+    return {c for c in Category.values if f'name="email_{c}"' in page}
+
+
+@pytest.mark.parametrize(("role", "expected"), [
+    ("investor", {"security", "legal", "kyc", "orders", "income", "market"}),
+    ("clinic_admin", {"security", "legal", "clinic_statements", "devices", "device_reviews", "offerings"}),
+    ("clinic_staff", {"security", "legal", "device_reviews"}),
+    ("appraiser", {"security", "legal", "device_reviews"}),
+    ("compliance_officer", {"security", "legal", "kyc", "market", "offerings"}),
+    ("platform_admin", {"security", "legal", "market", "offerings"}),
+])
+def test_preferences_list_only_the_categories_that_can_reach_the_role(client, user_with_role, role, expected):
+    assert _categories_on_page(client, user_with_role(role)) == expected
+
+
+def test_someone_with_two_roles_sees_the_categories_of_both(client, user_with_role):
+    user = user_with_role(Role.INVESTOR)
+    Membership.objects.create(user=user, organization=Organization.objects.create(name="Clinic", kind="clinic"),
+                              role=Role.CLINIC_ADMIN)
+    assert {"orders", "clinic_statements", "offerings"} <= _categories_on_page(client, user)
+
+
+def test_saving_the_page_leaves_the_categories_it_does_not_list_alone(web, investor):
+    NotificationPreference.objects.create(user=investor, category=Category.CLINIC_STATEMENTS, email_enabled=False)
+    web.post("/notifications/preferences/", {"email_orders": "on"})
+    prefs = dict(NotificationPreference.objects.filter(user=investor).values_list("category", "email_enabled"))
+    assert prefs[Category.CLINIC_STATEMENTS] is False and Category.DEVICES not in prefs
+
+
+def test_every_category_says_who_it_can_reach():
+    assert set(AUDIENCE) == set(Category.values)

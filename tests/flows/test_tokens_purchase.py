@@ -87,8 +87,12 @@ def test_investor_buys_units_and_holds_them_on_chain(client, live_offering, onch
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     for expected in (order.mint_tx.tx_hash, wallet, "1,750.00 USD", "Magnetom Vida", str(order.public_id)):
         assert expected in text.replace("\n", ""), expected
-    resp = client.get(reverse("tokens:order-receipt", args=[order.public_id]))
+    # The issued copy byte for byte; the download is the same receipt rendered for its reader.
+    resp = client.get(reverse("tokens:order-receipt", args=[order.public_id]) + "?issued=1")
     assert resp.status_code == 200 and b"".join(resp.streaming_content) == pdf
+    resp = client.get(reverse("tokens:order-receipt", args=[order.public_id]))
+    shown = "".join(p.extract_text() for p in PdfReader(io.BytesIO(resp.content)).pages).replace("\n", "")
+    assert resp.status_code == 200 and order.mint_tx.tx_hash in shown and str(order.public_id) in shown
     page = client.get(reverse("tokens:my-investments")).content.decode()
     assert "Completed" in page and ">7" in page
     # Payment kept, order completed, 7 units minted and 7 on chain: nothing to reconcile.

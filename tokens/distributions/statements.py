@@ -24,7 +24,7 @@ from chain.models import ChainEvent
 from compliance.selectors import investor_wallets
 from core.i18n import in_language_of
 from core.money import format_money, from_token_units
-from core.pdf import build_pdf, grid_table, kv_table, para
+from core.pdf import LANDSCAPE_FRAME_WIDTH, build_pdf, grid_table, kv_table, para
 from core.timefmt import local_current
 from tokens import ledger
 from tokens.distributions.selectors import usage_lines, waterfall_lines
@@ -387,20 +387,25 @@ def yearly_summary_pdf(*, user, year: int) -> bytes:
 def _yearly_summary_pdf(*, user, year: int) -> bytes:
 
     lines = year_lines(user=user, year=year)
+    # Stablecoin base units stay in the CSV (machine-readable); people read the amount.
     rows = [[s.distribution.offering.token_symbol, f"{s.distribution.period.period_start:%Y-%m}", s.wallet,
-             str(s.units), _stable(s.amount, s.distribution.currency), str(s.base_units),
+             str(s.units), _stable(s.amount, s.distribution.currency),
              s.distribution.deposit_tx.tx_hash if s.distribution.deposit_tx_id else ""] for s in lines]
     totals = _year_totals(lines)
     story = [
         para(_("Revenue distributions paid in %(year)s (by period start) to the wallets of %(email)s: the figures "
                "for a 1099-DIV-style summary. No tax was withheld (withholding is not configured).") % {
             "year": year, "email": user.email}),
-        grid_table([_("Token"), _("Period"), _("Wallet"), _("Units"), _("Amount"), _("Base units"), _("Deposit tx")],
-                   rows or [["—", "—", _("No distributions this year"), "", "", "", ""]]),
+        # Landscape at 8 pt: a wallet address and a transaction hash each fit on one line.
+        grid_table([_("Token"), _("Period"), _("Wallet"), _("Units"), _("Amount"), _("Deposit transaction")],
+                   rows or [["—", "—", _("No distributions this year"), "", "", ""]], width=LANDSCAPE_FRAME_WIDTH,
+                   font_size=8),
         para(_bold(_("Totals"))),
-        kv_table([(f"{symbol} {address}", _stable(total, currency))
-                  for (symbol, address, currency), (total, _base) in sorted(totals.items())]
-                 + [(_("Periods"), str(len({s.distribution.pk for s in lines}))), (_("Tax withheld"), "0")]),
+        *([grid_table([_("Token"), _("Token contract"), _("Total")],
+                      [[symbol, address, _stable(total, currency)]
+                       for (symbol, address, currency), (total, _base) in sorted(totals.items())],
+                      width=LANDSCAPE_FRAME_WIDTH * 0.75, font_size=8)] if totals else []),
+        kv_table([(_("Periods"), str(len({s.distribution.pk for s in lines}))), (_("Tax withheld"), "0")]),
     ]
     return build_pdf(title=_("Yearly income summary %(year)s") % {"year": year}, subject=f"{user.email} {year}",
-                     story=story)
+                     story=story, orientation="landscape")

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy
 
@@ -63,6 +64,14 @@ GAS = {"approve": 100_000, "post": 200_000, "take": 250_000, "cancel": 80_000, "
 S = MarketOfferStatus
 T = MarketTransfer.Status
 _RESTRICTED = re.compile(r"TransferRestricted\((\d+)\)")
+
+
+def _usd_text(base_units: int, decimals: int) -> str:
+    return format_money(from_token_units(base_units, decimals), "USD")
+
+
+# Money in a notice is formatted when it is rendered, in the recipient's language.
+_money = lazy(_usd_text, str)
 
 
 # --------------------------------------------------------------------------- chain reads
@@ -370,7 +379,7 @@ def transfer_refresh(*, t: MarketTransfer) -> MarketTransfer:
         _reindex(t.offering)
         if t.offer_id:
             _sync_offer(t.offer)
-        _notify_fill(t)
+        _notify_settled(t)
     return t
 
 
@@ -394,13 +403,17 @@ def on_transfer_final(row) -> None:
         if t.offer_id:
             _sync_offer(t.offer)
         if ok:
-            _notify_fill(t)
+            _notify_settled(t)
 
 
-def _notify_fill(t: MarketTransfer) -> None:
-    """The seller hears of each confirmed fill of their offer, once (keyed by the fill)."""
-
-    if t.kind != MarketTransfer.Kind.FILL or t.offer_id is None:
+def _notify_settled(t: MarketTransfer) -> None:
+    """Once per confirmed move (keyed by the row): the seller of each fill of their offer; the
+    buyer of a fill they paid in stablecoin (a card purchase tells its buyer itself); the
+    receiver of a transfer."""
+    if t.kind == MarketTransfer.Kind.TRANSFER:
+        _notify_received(t)
+        return
+    if t.offer_id is None:
         return
     offer = t.offer
     paid = int(t.paid_base_units or 0)
@@ -411,10 +424,40 @@ def _notify_fill(t: MarketTransfer) -> None:
            body=format_lazy(gettext_lazy("{units} units sold at {price} USD each; {net} (after the platform fee "
                                          "of {fee}) are in your wallet {wallet}. Units left on the offer: {left}."),
                             units=t.units, price=unit_price_text(offer.price_per_unit),
-                            net=format_money(from_token_units(paid - fee, offer.stablecoin_decimals), "USD"),
-                            fee=format_money(from_token_units(fee, offer.stablecoin_decimals), "USD"),
+                            net=_money(paid - fee, offer.stablecoin_decimals),
+                            fee=_money(fee, offer.stablecoin_decimals),
                             wallet=offer.seller_wallet,
                             left=offer.units_remaining))
+    if MarketCardPurchase.objects.filter(fill=t).exists():
+        return
+    notify(recipient=t.actor, category=Category.MARKET, event_key=f"market:fill:{t.pk}:bought",
+           url="/market/", title=format_lazy(gettext_lazy("Your purchase of {units} {token} units settled"),
+                                             token=offer.offering.token_symbol, units=t.units),
+           body=format_lazy(gettext_lazy("{units} units of {name} ({token}) at {price} USD each are in your wallet "
+                                         "{wallet}; {paid} was paid from it in stablecoin (the platform fee of {fee} "
+                                         "included), settled on chain in one transaction."),
+                            units=t.units, name=offer.offering.token_name, token=offer.offering.token_symbol,
+                            price=unit_price_text(offer.price_per_unit), wallet=t.to_wallet,
+                            paid=_money(paid, offer.stablecoin_decimals),
+                            fee=_money(fee, offer.stablecoin_decimals)))
+
+
+def _notify_received(t: MarketTransfer) -> None:
+    """The investor whose wallet received a transfer (known by email or by a wallet on record)."""
+    receiver = t.counterparty
+    if receiver is None:
+        w = Wallet.objects.select_related("profile__user").filter(address__iexact=t.to_wallet).first()
+        receiver = w.profile.user if w is not None else None
+    if receiver is None or receiver.pk == t.actor_id:
+        return
+    o = t.offering
+    notify(recipient=receiver, category=Category.MARKET, event_key=f"market:transfer:{t.pk}:received",
+           url="/market/", title=format_lazy(gettext_lazy("You received {units} {token} units"),
+                                             token=o.token_symbol, units=t.units),
+           body=format_lazy(gettext_lazy("{units} units of {name} ({token}) arrived in your wallet {wallet}, sent "
+                                         "from the wallet {sender}."),
+                            units=t.units, name=o.token_name, token=o.token_symbol, wallet=t.to_wallet,
+                            sender=t.from_wallet))
 
 
 def offers_expire_due(*, now=None) -> int:

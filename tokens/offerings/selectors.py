@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from assets.models import Device, DeviceStatus
+from chain import gateway
 from chain import selectors as chain_selectors
 from chain.models import ChainTransaction
 from core.permissions import Role, user_clinic_ids, user_has_role
 from tokens.models import AgentAction, Offering, OfferingStatus
 
 ZERO = "0x" + "0" * 40
+logger = logging.getLogger(__name__)
 STAFF_ROLES = (Role.PLATFORM_ADMIN, Role.COMPLIANCE_OFFICER)
 
 
@@ -60,10 +64,39 @@ def shared_contracts(*, offering: Offering) -> list:
     return [d for d in chain_selectors.deployments() if d.name in wanted]
 
 
+# Indexed string arguments reach a log as their keccak256 hash only (ERC-3643's
+# UpdatedTokenInformation indexes the name and symbol): argument → the token's view function.
+INDEXED_STRINGS = {"UpdatedTokenInformation": {"_newName": "name", "_newSymbol": "symbol"}}
+
+
 def token_events(*, offering: Offering, limit: int = 20):
+    """The token's latest confirmed events, with a name or symbol shown as its value (the
+    offering's, or the token's own name()/symbol()) where the log only has its hash."""
     if not offering.token_address:
         return []
-    return chain_selectors.events_for(offering.token_address, newest_first=True, limit=limit)
+    events = chain_selectors.events_for(offering.token_address, newest_first=True, limit=limit)
+    for ev in events:
+        if ev.event in INDEXED_STRINGS:
+            ev.args = _readable_strings(offering, ev.args, INDEXED_STRINGS[ev.event])
+    return events
+
+
+def _readable_strings(offering: Offering, args: dict, fields: dict[str, str]) -> dict:
+    known = {gateway.keccak_text(v): v for v in (offering.token_name, offering.token_symbol) if v}
+    args = dict(args)
+    for arg, function in fields.items():
+        digest = str(args.get(arg, "")).lower()
+        if digest in known:
+            args[arg] = known[digest]
+            continue
+        try:  # renamed on chain since the offering was made: the token says what it is called now
+            value = str(gateway.call("SecurityToken", offering.token_address, function))
+        except Exception as exc:  # the chain is down or the call failed: the hash is all there is to show
+            logger.info("Could not read %s() of %s: %s", function, offering.token_address, exc)
+            continue
+        if gateway.keccak_text(value) == digest:
+            args[arg] = value
+    return args
 
 
 def offering_transactions(*, offering: Offering) -> list[ChainTransaction]:

@@ -39,6 +39,7 @@ from tokens.models import (
     OfferingStatus,
 )
 from tokens.offerings import agent_confirmations as confirmations
+from tokens.offerings import notices
 from tokens.offerings.agent_confirmations import agent_action_enqueue
 
 OFFERING_FIELDS = ["token_name", "token_symbol", "units", "price_per_unit", "currency", "share_offered_pct",
@@ -124,6 +125,7 @@ def offering_create(*, actor, device: Device, data: dict) -> Offering:
     offering.full_clean()
     offering.save()
     audit(actor=actor, action="tokens.offering_create", obj=offering, after=snapshot(offering, OFFERING_FIELDS))
+    notices.consent_needed(offering)
     return offering
 
 
@@ -155,6 +157,7 @@ def offering_update_terms(*, actor, offering: Offering, data: dict) -> Offering:
     offering.save()
     audit(actor=actor, action="tokens.offering_update_terms", obj=offering, before=before,
           after=snapshot(offering, [*OFFERING_FIELDS, *PRICING_ACCEPTANCE_FIELDS]))
+    notices.consent_needed(offering, terms_changed=True)
     return offering
 
 
@@ -222,6 +225,8 @@ def offering_accept_pricing(*, actor, offering: Offering, reason: str) -> Offeri
                  "premium_pct": check.as_json()["premium_pct"],
                  "yield_pct": check.as_json()["projection"]["yield_pct"]},
           reason=reason)
+    if offering.status == OfferingStatus.CONSENTED:  # the deployment waited on this acceptance
+        notices.pricing_accepted(offering, by=actor)
     return offering
 
 
@@ -247,9 +252,11 @@ def offering_record_consent(*, actor, offering: Offering, statement: str = "") -
                f"kept by the clinic; compute revenue "
                f"{'included' if offering.includes_compute_revenue else 'not included'}.")
     statement = statement or " ".join(filter(None, [default, flagged]))
-    return _transition(actor=actor, offering=offering, target=OfferingStatus.CONSENTED,
-                       action="tokens.offering_consent", consent_by=actor, consent_at=timezone.now(),
-                       consent_statement=statement, reason=flagged)
+    offering = _transition(actor=actor, offering=offering, target=OfferingStatus.CONSENTED,
+                           action="tokens.offering_consent", consent_by=actor, consent_at=timezone.now(),
+                           consent_statement=statement, reason=flagged)
+    notices.consent_given(offering, pricing_exception=pricing_refusal(offering=offering, check=check) is not None)
+    return offering
 
 
 def lockup_ts(day: dt.date | None) -> int:
@@ -341,8 +348,10 @@ def offering_failed(*, offering: Offering, error: str) -> Offering:
     offering = Offering.objects.select_for_update().get(pk=offering.pk)
     if offering.status not in (OfferingStatus.DEPLOYING, OfferingStatus.ANCHORING):
         return offering
-    return _transition(actor=None, offering=offering, target=OfferingStatus.FAILED, action="tokens.offering_failed",
-                       reason=error[:500], error=error[:2000])
+    offering = _transition(actor=None, offering=offering, target=OfferingStatus.FAILED,
+                           action="tokens.offering_failed", reason=error[:500], error=error[:2000])
+    notices.deploy_failed(offering)
+    return offering
 
 
 # --------------------------------------------------------------------- agent actions
@@ -464,6 +473,7 @@ def agent_action_request(*, actor, offering: Offering, kind: str, reason: str, w
         audit(actor=actor, action=f"tokens.agent_{kind}", obj=offering, reason=reason.strip(),
               after={"kind": kind, **values, "units": units, "state": action.state,
                      "confirm_by": confirmations.confirm_by(action).isoformat()})
+        notices.confirmation_needed(action, confirm_by=confirmations.confirm_by(action))
         return action
     action.chain_tx = agent_action_enqueue(actor=actor, action=action, call_args=call_args)
     action.full_clean()

@@ -1,7 +1,7 @@
 """The primary sale's API: offerings on sale to investors, orders (list, create, detail, receipt)."""
 
 
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -159,7 +159,7 @@ class TokenOrderSerializer(serializers.Serializer):
     checkout_url = serializers.SerializerMethodField(help_text="Where to pay (absolute).")
     mint_tx_hash = serializers.CharField(source="mint_tx.tx_hash", allow_null=True, default=None)
     receipt_url = serializers.SerializerMethodField()
-    receipt_sha256 = serializers.CharField()
+    receipt_sha256 = serializers.CharField(help_text="SHA-256 of the receipt as issued (receipt_url with issued=1).")
     error = serializers.CharField(help_text="Why the order failed, is refunded or is disputed, in plain words.")
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
@@ -229,12 +229,22 @@ class OrderReceiptApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(tags=TAG, summary="The order's receipt (PDF)",
+                   description="Rendered for the caller: the date in their time zone, in their language. "
+                               "With issued=1, the copy issued at the mint, whose SHA-256 is the order's "
+                               "receipt_sha256.",
+                   parameters=[OpenApiParameter("issued", bool, description="The copy issued at the mint, "
+                                                "byte for byte")],
                    responses={(200, "application/pdf"): bytes})
     def get(self, request, order_id):
 
         order = selectors.order_get_for_user(user=request.user, order_id=order_id)
         if not order.receipt_pdf:
             raise Http404("No receipt yet.")
-        resp = FileResponse(order.receipt_pdf.open("rb"), content_type="application/pdf")
+        if request.query_params.get("issued", "").lower() in ("1", "true"):
+            resp = FileResponse(order.receipt_pdf.open("rb"), content_type="application/pdf")
+        else:
+            resp = HttpResponse(orders.receipt_for_reader(order=order, reader=request.user),
+                                content_type="application/pdf")
         resp["Content-Disposition"] = f'attachment; filename="receipt-{order.public_id}.pdf"'
+        resp["Cache-Control"] = "private, no-store"
         return resp

@@ -490,22 +490,30 @@ def order_mint_final(*, order: Order, row) -> Order:
                        receipt_sha256=sha256_hex(pdf), completed_at=order.completed_at)
 
 
-def receipt_pdf(*, order: Order, tx_hash: str, block_number: int | None) -> bytes:
-
-    # Built by a chain hook, not a request: the investor's own language decides.
-    with in_language_of(order.investor):
-        return _receipt_pdf(order=order, tx_hash=tx_hash, block_number=block_number)
-
-
-def _receipt_pdf(*, order: Order, tx_hash: str, block_number: int | None) -> bytes:
-    from django.utils.translation import gettext as _
+def receipt_pdf(*, order: Order, tx_hash: str, block_number: int | None, reader=None) -> bytes:
+    """The receipt in the reader's language, its date in the reader's own time zone (named). The
+    chain hook issues it for the investor; a download renders it again for whoever reads it."""
+    reader = reader or order.investor
+    with in_language_of(reader):
+        return _receipt_pdf(order=order, tx_hash=tx_hash, block_number=block_number, reader=reader)
 
 
+def receipt_for_reader(*, order: Order, reader) -> bytes:
+    """A completed order's receipt as `reader` downloads it: the figures of the receipt issued at
+    the mint, the date in the zone (and language) they use now; a person who changed their time
+    zone since gets it in the new one. The issued copy, whose SHA-256 is recorded, is unchanged."""
+    tx = order.mint_tx
+    return receipt_pdf(order=order, tx_hash=tx.tx_hash if tx else "", block_number=tx.block_number if tx else None,
+                       reader=reader)
+
+
+def _receipt_pdf(*, order: Order, tx_hash: str, block_number: int | None, reader) -> bytes:
+    _ = gettext
     o, device = order.offering, order.offering.device
     rows = [
         (_("Order"), str(order.public_id)),
         (_("Investor"), order.investor.email),
-        (_("Date"), local(order.completed_at or timezone.now(), order.investor)),  # the investor's zone, named
+        (_("Date"), local(order.completed_at or timezone.now(), reader)),  # the reader's zone, named
         (_("Device"), str(device)),
         (_("Clinic"), str(device.organization)),
         (_("Token"), f"{o.token_name} ({o.token_symbol})"),

@@ -3,7 +3,7 @@ order administration."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
@@ -108,7 +108,16 @@ def order_receipt(request, order_id):
     order = selectors.order_get_for_user(user=request.user, order_id=order_id)
     if not order.receipt_pdf:
         raise Http404("No receipt yet.")
-    resp = FileResponse(order.receipt_pdf.open("rb"), content_type="application/pdf")
+    return receipt_response(order, reader=request.user, issued=request.GET.get("issued") == "1")
+
+
+def receipt_response(order, *, reader, issued: bool):
+    """The receipt rendered for the reader (their time zone and language), or with `issued` the
+    copy issued at the mint, byte for byte (the one whose SHA-256 the order records)."""
+    if issued:
+        resp = FileResponse(order.receipt_pdf.open("rb"), content_type="application/pdf")
+    else:
+        resp = HttpResponse(orders.receipt_for_reader(order=order, reader=reader), content_type="application/pdf")
     resp["Content-Disposition"] = f'attachment; filename="receipt-{order.public_id}.pdf"'
     resp["Cache-Control"] = "private, no-store"
     return resp

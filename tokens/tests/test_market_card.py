@@ -118,7 +118,7 @@ def test_card_purchase_holds_the_units_the_treasury_pays_and_it_settles_once(
     notes = Notification.objects.filter(recipient=buyer, event_key=f"{p.key}:settled")
     assert notes.count() == 1 and "10 units" in notes.get().body
     sold = Notification.objects.get(recipient=w.custodial, event_key=f"market:fill:{p.fill.pk}:filled")
-    assert "10 units sold at 2.50 USD each; 24.875 USD" in sold.body
+    assert "10 units sold at 2.50 USD each; 24.88 USD" in sold.body
     client.force_login(buyer)
     page = client.get(reverse("tokens:market-card-detail", args=[p.public_id])).content.decode()
     assert "Settled" in page and "25.00 USD" in page
@@ -211,9 +211,11 @@ def test_market_notifications_are_sent_once_per_event_and_recipient(world, drain
     offer = post_offer(w, drain_outbox, units=5)
     fill = market._fill_row(w.self_custody, offer, {"wallet": w.wallets["self_custody"], "units": 2},
                             paid_base_units="5000000", fee_base_units="0")
-    market._notify_fill(fill)
-    market._notify_fill(fill)
+    market._notify_settled(fill)
+    market._notify_settled(fill)
     assert Notification.objects.filter(recipient=w.custodial, event_key=f"market:fill:{fill.pk}:filled").count() == 1
+    # The buyer paid in stablecoin: told once that the purchase settled.
+    assert Notification.objects.filter(recipient=w.self_custody, event_key=f"market:fill:{fill.pk}:bought").count() == 1
 
     # The expiry passes: the sweep marks the offer expired and tells the seller, once.
     later = offer.expires_at + dt.timedelta(seconds=1)
