@@ -49,17 +49,17 @@ def consent_needed(offering: Offering, *, terms_changed: bool = False) -> int:
     device = offering.device
     values = {"device": device, "units": offering.units, "symbol": offering.token_symbol,
               "name": offering.token_name, "price": _money(offering.price_per_unit, offering.currency),
-              "share": offering.revenue_share_pct}
+              "share": f"{offering.revenue_share_pct}%"}  # the sign in the value: "{share}% of" reads as %-format
     if terms_changed:
         title = format_lazy(gettext_lazy("The offering's terms for {device} changed: consent again"), **values)
         body = format_lazy(gettext_lazy(
-            "The platform changed the terms of {name} ({symbol}): {units} units at {price} each, {share}% of gross "
+            "The platform changed the terms of {name} ({symbol}): {units} units at {price} each, {share} of gross "
             "revenue to holders. Your earlier consent no longer applies; read the new terms and consent if your "
             "clinic agrees. Nothing is deployed until then."), **values)
     else:
         title = format_lazy(gettext_lazy("Your consent is needed to tokenize {device}"), **values)
         body = format_lazy(gettext_lazy(
-            "The platform proposes {name} ({symbol}): {units} units at {price} each, {share}% of gross revenue to "
+            "The platform proposes {name} ({symbol}): {units} units at {price} each, {share} of gross revenue to "
             "holders. Read the terms on the offering page and consent if your clinic agrees. Nothing is deployed "
             "until then."), **values)
     return notify_organization(
@@ -142,7 +142,7 @@ def confirmation_needed(action: AgentAction, *, confirm_by: dt.datetime) -> int:
             recipient=officer, category=Category.KYC, event_key=f"tokens.agent_action:{action.pk}:confirm",
             title=format_lazy(gettext_lazy("{kind} on {symbol} waits for your confirmation"), **values),
             body=format_lazy(gettext_lazy(
-                "{requester} requested \u201c{kind}\u201d for {units} units of {symbol} (reason: {reason}). A "
+                "{requester} requested “{kind}” for {units} units of {symbol} (reason: {reason}). A "
                 "second compliance officer must confirm or reject it by {deadline}; after that it expires and "
                 "nothing is sent."), **values),
             url=url) is not None
