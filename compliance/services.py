@@ -484,6 +484,13 @@ def kyc_case_submit(*, actor, case: KycCase) -> KycCase:
           after={"status": case.status, "risk": case.risk_level})
     _tell_investor(case, "submitted", gettext_lazy("We received your KYC application"),
                    gettext_lazy("A compliance officer will review it. We will tell you when they decide."))
+    # The review waits on a compliance officer: each hears of every (re)submission once.
+    _tell_other_officers(
+        case, what=f"{before}-submitted:{timezone.now():%Y%m%dT%H%M%S%f}", exclude_ids=[],
+        title=format_lazy(gettext_lazy("KYC case #{case} waits for review"), case=case.pk),
+        body=format_lazy(gettext_lazy("An investor submitted their KYC application (risk: {risk}). Review the "
+                                      "documents and the screening, then approve, reject or ask for more."),
+                         risk=case.get_risk_level_display()))
     return case
 
 

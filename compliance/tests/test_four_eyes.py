@@ -84,8 +84,18 @@ def test_officer_cannot_review_an_investor_account_they_created():
 
 
 def _waiting(officer) -> list:
-    return list(Notification.objects.filter(recipient=officer, category="kyc").order_by("pk").values_list(
-        "title", "url"))
+    """The four-eyes notices an officer got (every officer also hears of each submission)."""
+    return list(Notification.objects.filter(recipient=officer, category="kyc").exclude(
+        title__endswith="waits for review").order_by("pk").values_list("title", "url"))
+
+
+def test_every_compliance_officer_hears_when_a_case_is_submitted(investor):
+    officers = [_officer(), _officer()]
+    case = make_case(investor, status=S.SUBMITTED)
+    for officer in officers:
+        notice = Notification.objects.get(recipient=officer, title=f"KYC case #{case.pk} waits for review")
+        assert notice.url == f"/compliance/cases/{case.pk}/" and "risk" in notice.body
+    assert not Notification.objects.filter(recipient=investor, title__endswith="waits for review").exists()
 
 
 def test_the_other_officers_hear_when_a_high_risk_case_waits_for_their_approval(sdn_loaded, investor):
