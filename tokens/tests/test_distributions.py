@@ -58,13 +58,11 @@ def open_distribution(offering, *, month: int = 1, lines=None) -> Distribution:
         return distributions.on_period_closed(period)
 
 
-@pytest.fixture
-def chain(monkeypatch, settings):
-    """A live token as the gateway would read it: 100 units, nothing distributed yet, a funded
-    treasury on a real (non-mock) stablecoin."""
+def stub_chain(monkeypatch) -> dict:
+    """The gateway answering as a live token would: 100 units, nothing distributed yet, a funded
+    treasury. Returns the state it reads (tests change it)."""
     from chain import gateway
 
-    settings.CHAIN_STABLECOIN_ADDRESS = "0x" + "5" * 40
     state = {"decimals": 6, "totalSupply": 100, "pointsPerShare": 0, "MAGNITUDE": 2**128, "balanceOf": 10**15,
              # What the token would pull for a pool: the 100 outstanding of the offering's 1,000 units.
              "previewDistribution": lambda pool: (-(-pool * 100 // 1000), pool * 2**128 // 1000)}
@@ -76,6 +74,13 @@ def chain(monkeypatch, settings):
     monkeypatch.setattr(gateway, "call", call)
     monkeypatch.setattr(gateway, "address_of", lambda name: TREASURY)
     return state
+
+
+@pytest.fixture
+def chain(monkeypatch, settings):
+    """A live token on a real (non-mock) stablecoin, as the gateway would read it (stub_chain)."""
+    settings.CHAIN_STABLECOIN_ADDRESS = "0x" + "5" * 40
+    return stub_chain(monkeypatch)
 
 
 @pytest.fixture
@@ -136,18 +141,7 @@ def test_a_refunded_clinic_payment_blocks_a_waiting_statement_and_its_note_stays
 
     # The periodic retry runs while the node is still down, then once it is back: never funded.
     assert distributions.distributions_fund_waiting() == 0
-    from chain import gateway
-
-    state = {"decimals": 6, "totalSupply": 100, "pointsPerShare": 0, "MAGNITUDE": 2**128, "balanceOf": 10**15,
-             # What the token would pull for a pool: the 100 outstanding of the offering's 1,000 units.
-             "previewDistribution": lambda pool: (-(-pool * 100 // 1000), pool * 2**128 // 1000)}
-
-    def call(contract, address, function, *args, **kw):
-        value = state[function]
-        return value(*args) if callable(value) else value
-
-    monkeypatch.setattr(gateway, "call", call)
-    monkeypatch.setattr(gateway, "address_of", lambda name: TREASURY)
+    stub_chain(monkeypatch)
     assert distributions.distributions_fund_waiting() == 0
     d.refresh_from_db()
     assert d.status == S.WAITING_FUNDS and not d.report and not deposit_rows(d).exists()
