@@ -4,10 +4,10 @@ The demo is seeded the way `make run` seeds it: `seed_demo` once before the chai
 CT is certified and its anchoring fails: no AssetRegistry yet; the investors' KYC waits),
 then the shared contracts are deployed and `seed_demo` runs again (KYC approved, the CT
 tokenized, 10 units sold, the previous month closed — with its compute line — confirmed,
-paid and distributed, the lock-up lifted). On top of that: the failed anchoring retried as
-the inspector would, an offer on the market board partly taken, a device waiting for the
-appraiser and one for the inspector, and two empty states (an investor and a clinic that have
-just signed up).
+paid and distributed, the lock-up lifted; the CT's failed anchoring retried by itself). On top
+of that: an offer on the market board partly taken, a device waiting for the appraiser and one
+for the inspector, a certified device whose anchoring failed for good, and two empty states (an
+investor and a clinic that have just signed up).
 
 Then, for each role (every demo user, the two newcomers, a visitor) and each language (set with
 the header's language switcher), a breadth-first crawl from the start pages follows every
@@ -132,10 +132,6 @@ def demo(anvil, db, settings, tmp_path):
 
     users = {email: User.objects.get(email=email) for email, *_ in accounts_demo.DEMO_USERS}
     ct.refresh_from_db()
-    if ct.anchor_status == AnchorStatus.FAILED:  # nothing retried it: the inspector does
-        asset_services.device_anchor_retry(actor=users["inspector@demo.medrwa.local"], device=ct)
-        processor.drain(timeout=60)
-        ct.refresh_from_db()
     assert first_anchor == (AnchorStatus.FAILED, 1), first_anchor
     assert ct.anchor_status == AnchorStatus.ANCHORED and ct.anchor_attempt >= 2, (ct.anchor_status, ct.anchor_error)
 
@@ -163,6 +159,17 @@ def demo(anvil, db, settings, tmp_path):
     # Work waiting for the appraiser (a submitted device) and the inspector (an appraised one).
     _device_waiting(users, "DEMO-US-0001", appraise=False)
     _device_waiting(users, "DEMO-DX-0001", appraise=True)
+    # A certificate whose anchoring failed for good (no automatic retry): its page says so.
+    failed = _device_waiting(users, "DEMO-DX-0002", appraise=True)
+    asset_services.certification_complete(
+        actor=users["inspector@demo.medrwa.local"], device=failed,
+        items={key: {"passed": True, "notes": ""} for key, _ in asset_services.CHECKLIST},
+        qa_calibration_date=timezone.localdate() - dt.timedelta(days=30))
+    failed.refresh_from_db()
+    asset_services.device_anchor_final(device_id=failed.pk, attempt=failed.anchor_attempt, confirmed=False,
+                                       error="execution reverted: InvalidDeviceId()")
+    failed.refresh_from_db()
+    assert failed.anchor_status == AnchorStatus.FAILED and failed.anchor_next_retry_at is None, failed.anchor_error
 
     # Empty states: an investor and a clinic that have just signed up.
     fresh_investor = investor_signup(email="new.investor@example.org", password="crawler-pw-2026",
