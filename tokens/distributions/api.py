@@ -139,7 +139,7 @@ class DistributionDetailSerializer(DistributionListItemSerializer):
         return reverse("api-token-distribution-report-detail", args=[obj.public_id]) if obj.report_detail else None
 
     def get_platform_amount(self, obj: Distribution) -> str:
-        return str(obj.amount_due - (obj.investors_amount if obj.units_total else obj.holders_amount))
+        return str(obj.platform_amount)
 
     def get_usage(self, obj: Distribution) -> list[dict]:
         return DistributionUsageLineSerializer(sel.usage_lines(obj), many=True).data
@@ -396,7 +396,23 @@ class IncomePeriodSerializer(serializers.Serializer):
         return reverse("api-token-income-statement", args=[obj["distribution"].public_id])
 
 
-class IncomeHoldingSerializer(serializers.Serializer):
+class RealisedYieldSerializer(serializers.Serializer):
+    """The realised yield fields (tokens.costs) of a holding or of all of them."""
+    realised_yield_pct = serializers.DecimalField(
+        max_digits=12, decimal_places=2, allow_null=True,
+        help_text="Income over the average cost basis of the units that earned it, over `yield_months` months; "
+                  "null unless yield_status is ok. Not a yield on the offering price.")
+    annualised_yield_pct = serializers.DecimalField(
+        max_digits=12, decimal_places=2, allow_null=True,
+        help_text="realised_yield_pct × 12 / yield_months (simple); null unless yield_status is ok.")
+    yield_months = serializers.IntegerField(help_text="Monthly distributions the yield rests on.")
+    yield_status = serializers.ChoiceField(
+        choices=["ok", "no_income", "no_price", "under_review"],
+        help_text="no_income: no distribution yet; no_price: no unit with a known price earned income; "
+                  "under_review: the figure failed the plausibility check and is not published.")
+
+
+class IncomeHoldingSerializer(RealisedYieldSerializer):
     offering_id = serializers.IntegerField(source="offering.pk")
     token_symbol = serializers.CharField(source="offering.token_symbol")
     token_address = serializers.CharField(source="offering.token_address")
@@ -416,18 +432,6 @@ class IncomeHoldingSerializer(serializers.Serializer):
                   "price, sold units leave first in first out); null when none of them has a known USD price.")
     income = serializers.DecimalField(max_digits=20, decimal_places=6,
                                       help_text="USD: every distribution this wallet earned.")
-    realised_yield_pct = serializers.DecimalField(
-        max_digits=12, decimal_places=2, allow_null=True,
-        help_text="Income over the average cost basis of the units that earned it, over `yield_months` months; "
-                  "null unless yield_status is ok.")
-    annualised_yield_pct = serializers.DecimalField(
-        max_digits=12, decimal_places=2, allow_null=True,
-        help_text="realised_yield_pct × 12 / yield_months (simple); null unless yield_status is ok.")
-    yield_months = serializers.IntegerField(help_text="Monthly distributions the yield rests on.")
-    yield_status = serializers.ChoiceField(
-        choices=["ok", "no_income", "no_price", "under_review"],
-        help_text="no_income: no distribution yet; no_price: no unit with a known price earned income; "
-                  "under_review: the figure failed the plausibility check and is not published.")
 
     def to_representation(self, row):
         data = super().to_representation(row)
@@ -436,21 +440,11 @@ class IncomeHoldingSerializer(serializers.Serializer):
         return data
 
 
-class IncomeSummarySerializer(serializers.Serializer):
+class IncomeSummarySerializer(RealisedYieldSerializer):
     total = serializers.DecimalField(max_digits=20, decimal_places=6)
     invested = serializers.DecimalField(max_digits=20, decimal_places=6,
                                         help_text="USD paid for the units held now (their cost basis).")
     periods = serializers.IntegerField(help_text="Distinct months with income.")
-    realised_yield_pct = serializers.DecimalField(
-        max_digits=12, decimal_places=2, allow_null=True,
-        help_text="All holdings' income over the average cost basis of the units that earned it, over "
-                  "`yield_months` months; null unless yield_status is ok.")
-    annualised_yield_pct = serializers.DecimalField(
-        max_digits=12, decimal_places=2, allow_null=True,
-        help_text="realised_yield_pct × 12 / yield_months (simple); null unless yield_status is ok. Not a "
-                  "yield on the offering price.")
-    yield_months = serializers.IntegerField(help_text="Monthly distributions the yield rests on.")
-    yield_status = serializers.ChoiceField(choices=["ok", "no_income", "no_price", "under_review"])
     withdrawn_base_units = serializers.CharField()
     by_month = serializers.ListField(child=serializers.DictField())
 

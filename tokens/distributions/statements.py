@@ -124,7 +124,6 @@ def clinic_statement_pdf(distribution: Distribution) -> bytes:
     if getattr(p, "compute_jobs", 0):
         usage += [(_("Compute jobs"), str(p.compute_jobs)), (_("Compute GPU-seconds"), str(p.compute_gpu_seconds))]
     revenue = [[line["label"], line["explanation"], _money(line["amount"] or 0, c)] for line in usage_lines(d)]
-    platform_part = d.platform_fee + d.reserve
     due = [
         (_("Gross revenue"), _money(d.gross, c)),
         (_("Kept by the clinic (operating share)"), _money(d.clinic_share, c)),
@@ -135,7 +134,7 @@ def clinic_statement_pdf(distribution: Distribution) -> bytes:
            (_("Due to holders (units investors hold)"), _("%(amount)s (%(held)s of %(total)s units)") % {
                "amount": _money(d.investors_amount, c), "held": d.units_outstanding, "total": d.units_total})]
           if d.units_total else []),
-        (_("Due to the platform (fee and reserve)"), _money(platform_part, c)),
+        (_("Due to the platform (fee and reserve)"), _money(d.platform_amount, c)),
         (_("Amount due from the clinic"), _money(d.amount_due, c)),
         (_("Status"), d.get_status_display()),
         (_("Confirm or dispute by"), local_current(d.confirm_deadline)),

@@ -53,7 +53,6 @@ def _detail_context(request, d) -> dict:
     bank_pending = distributions.bank_transfer_pending(d) and d.paid_at is None
     return {
         "d": d, "usage": sel.usage_lines(d), "lines": sel.waterfall_lines(d),
-        "platform_amount": d.amount_due - (d.investors_amount if d.units_total else d.holders_amount),
         "is_clinic_admin": is_clinic_admin, "is_admin": is_admin,
         "can_confirm": is_clinic_admin and d.status == S.AWAITING_CLINIC,
         "can_dispute": is_clinic_admin and d.status == S.AWAITING_CLINIC,

@@ -133,5 +133,10 @@ class Distribution(BaseModel):
         return f"Distribution {self.offering.token_symbol} {self.period.period_start:%Y-%m}"
 
     @property
+    def platform_amount(self):
+        """What the platform keeps of the amount due: its fee and the reserve it holds."""
+        return self.platform_fee + self.reserve
+
+    @property
     def key(self) -> str:
         return f"distribution:{self.public_id}"
