@@ -154,7 +154,8 @@ def test_public_page_checks_the_hash_live_and_the_statement_equals_the_chain(cli
         statements.investor_statement_pdf(d, user=w.custodial))).pages)
     text = "".join(text.split())
     accrued = world_mod.withdrawable(w, "custodial")
-    assert str(accrued) in text and gateway.to_checksum(w.wallets["custodial"]) in text
+    assert f"{Decimal(accrued).scaleb(-6).normalize():,f}USD" in text  # the exact amount paid, beside the cents
+    assert gateway.to_checksum(w.wallets["custodial"]) in text
     assert f"Unitsheldatthedepositblock{world_mod.UNITS['custodial']}" in text
     assert d.report_sha256 in text and d.deposit_tx.tx_hash in text and "Claimstatusclaimable" in text
 

@@ -68,8 +68,14 @@ def _money(amount, currency: str) -> str:
 
 
 def _stable(amount: Decimal, currency: str) -> str:
-    """A stablecoin amount at full precision (6 or 18 decimals), not rounded to cents."""
-    return f"{amount:,} {currency}"
+    """A stablecoin amount as money people read, with the exact amount paid on chain beside it
+    when it is finer than a cent: "68.21 USD (exactly 68.2111 USD)"."""
+    shown = _money(amount, currency)
+    exact = Decimal(amount).normalize()
+    if exact == exact.quantize(CENT):
+        return shown
+    return _("%(shown)s (exactly %(exact)s %(currency)s)") % {"shown": shown, "exact": f"{exact:,f}",
+                                                             "currency": currency}
 
 
 def _deposit_rows(d: Distribution) -> list[tuple[str, str]]:
@@ -322,7 +328,6 @@ def _investor_statement_pdf(distribution: Distribution, *, user, memo: Entitleme
                 "total": line.units_total, "held": line.supply}),
             (_("Share of the device (of each period's pool)"), f"{line.share_pct}%"),
             (_("Amount (USD)"), _stable(line.amount, c)),
-            (_("Amount (stablecoin base units)"), str(line.base_units)),
             (_("Tax withheld"), _("%(amount)s (no withholding configured)") % {"amount": _money(0, c)}),
             (_("Net income"), _stable(line.amount, c)),
             (_("Claim status"), _("%(status)s, claim transaction %(tx)s (block %(block)s)") % {

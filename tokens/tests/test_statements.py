@@ -190,19 +190,18 @@ def test_investor_statement_shows_each_wallets_units_share_and_chain_amount(worl
     text = pdf_text(statements.investor_statement_pdf(d, user=investor))
     for wallet, share in ((custodial, "3.0000%"), (own, "0.7000%")):
         assert wallet in text and share in text
-        assert str(expected[wallet]) in text
-        assert f"{Decimal(expected[wallet]).scaleb(-6):,} USD" in text
+        assert f"(exactly {Decimal(expected[wallet]).scaleb(-6).normalize():,f} USD)" in text
     assert "Units held at the deposit block30" in text and "Units held at the deposit block7" in text
     assert "12,345.67 USD" in text and "3,703.71 USD" in text  # gross and holders' line of the period
     # The custodial wallet: its amount to the base unit, and its pro-rata share of the holders' line.
-    assert "111.111300 USD" in text and "111.11 USD" in text
+    assert "111.11 USD (exactly 111.1113 USD)" in text
     assert "1000 (100 held by investors at the deposit block)" in text
     for value in (d.deposit_tx.tx_hash, str(d.deposit_block), d.report_sha256, statements.verify_url(d)):
         assert value in text, value
     assert "Tax withheld0.00 USD" in text
     assert "claimable" in text
     ytd = Decimal(expected[custodial] + expected[own]).scaleb(-6)
-    assert f"2026 through 2026-01{ytd:,} USD" in text
+    assert f"2026 through 2026-01{ytd.quantize(Decimal('0.01')):,} USD (exactly {ytd.normalize():,f} USD)" in text
 
 
 def test_statement_is_404_for_an_investor_who_held_nothing(world):
@@ -296,8 +295,10 @@ def test_yearly_summary_csv_and_pdf_list_every_period_with_totals(world):
 
     text = pdf_text(statements.yearly_summary_pdf(user=investor, year=2026))
     assert "Yearly income summary 2026" in text
-    for total in totals.values():
-        assert f"{Decimal(total['amount']):,} USD" in text
+    for total in totals.values():  # to the cent, and the exact amount beside it when finer
+        amount = Decimal(total["amount"])
+        assert f"{amount.quantize(Decimal('0.01')):,} USD" in text
+        assert amount == amount.quantize(Decimal("0.01")) or f"(exactly {amount.normalize():,f} USD)" in text
     assert "Periods3" in text
     for d in (jan, feb, mar):
         assert d.deposit_tx.tx_hash in text
@@ -343,7 +344,7 @@ def test_clinic_statement_shows_usage_waterfall_amounts_due_payment_and_deposit(
     assert "Amount due from the clinic1,030.00 USD" in text
     assert "Kept by the clinic (operating share)6,000.00 USD" in text
     assert "Distributed to holders" in text and "WIRE-42" in text and "Bank transfer" in text
-    assert "Deposited to holders30.000000 USD" in text
+    assert "Deposited to holders30.00 USD" in text
     for value in (d.deposit_tx.tx_hash, str(d.deposit_block), d.report_sha256, statements.verify_url(d)):
         assert value in text, value
 
